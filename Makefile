@@ -1,0 +1,169 @@
+# whoisd — top-level Makefile.
+#
+# `make` builds every binary into build/bin/.  `make test` installs the
+# missing Debian packages (make deps), builds, runs the C unit tests
+# (cmocka) and then the integration tests (pytest).  SANITIZE=1 builds
+# with AddressSanitizer and UBSan into build-san/ instead.
+
+VERSION		= 0.1.0
+PROTO_VERSION	?= 2
+
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+DESTDIR		?=
+
+PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2
+
+CC		?= cc
+PYTHON		= /usr/bin/python3
+
+ifeq ($(SANITIZE),1)
+B		= build-san
+SANFLAGS	= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		  -fno-sanitize-recover=undefined
+OPT		= -O1
+else
+B		= build
+SANFLAGS	=
+OPT		= -O2
+endif
+
+WARN		= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+		  -Wshadow -Wpointer-arith
+CPPFLAGS	+= -D_GNU_SOURCE -I. -DWHOISD_VERSION='"$(VERSION)"' \
+		   -DPROTO_VERSION=$(PROTO_VERSION)
+CFLAGS		+= -std=c11 $(WARN) $(OPT) -g $(SANFLAGS) -MMD -MP
+PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS		+= $(PKG_LIBS) -lm
+LDFLAGS		+= $(SANFLAGS)
+
+# Libraries shared by every binary.
+COMMON_SRCS	= $(wildcard common/*.c)
+PROTO_SRCS	= $(wildcard proto/*.c)
+
+# Each daemon folder: main.c holds main(); every other file goes into a
+# per-daemon archive so unit tests can link the logic without main().
+DAEMONS		= whoisd query cache errdb whoisctl
+BIN_whoisd	= whoisd
+BIN_query	= whoisd-query
+BIN_cache	= whoisd-cache
+BIN_errdb	= whoisd-errdb
+BIN_whoisctl	= whoisctl
+
+# Test-only programs.
+TESTPROGS	= regsim echod loadgen
+
+obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBCOMMON	= $(B)/lib/libcommon.a
+LIBPROTO	= $(B)/lib/libproto.a
+dlib		= $(B)/lib/libd_$(1).a
+DLIBS		= $(foreach d,$(DAEMONS),$(call dlib,$(d))) \
+		  $(B)/lib/libd_regsim.a
+
+BINS		= $(foreach d,$(DAEMONS),$(B)/bin/$(BIN_$(d))) \
+		  $(B)/bin/whoisd-regsim $(B)/bin/test-echod $(B)/bin/whoisd-loadgen
+
+UNIT_SRCS	= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run demo test unit integration bench clean install check-deps
+all: $(BINS) $(UNIT_BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBPROTO): $(call obj,$(PROTO_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# One archive per daemon folder (all files but main.c).
+define daemon_rules
+$(call dlib,$(1)): $(call obj,$(filter-out daemons/$(1)/main.c,$(wildcard daemons/$(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^ $(B)/obj/empty.o
+$(B)/bin/$(BIN_$(1)): $(call obj,daemons/$(1)/main.c) $(call dlib,$(1)) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(call dlib,$(1)): $(B)/obj/empty.o
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+# An empty object keeps `ar` happy for a folder that has only main.c.
+$(B)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'typedef int whoisd_empty_unit;' | $(CC) -x c -c -o $@ -
+
+$(B)/lib/libd_regsim.a: $(call obj,$(filter-out tests/regsim/main.c,$(wildcard tests/regsim/*.c))) $(B)/obj/empty.o
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/whoisd-regsim: $(call obj,tests/regsim/main.c) $(B)/lib/libd_regsim.a $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/test-echod: $(call obj,$(wildcard tests/echod/*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/whoisd-loadgen: $(call obj,$(wildcard tests/bench/loadgen*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+# Unit tests link every archive; only the objects they use are pulled in.
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- deps
+DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
+		  libmsgpack-dev libsystemd-dev libidn2-dev libcmocka-dev \
+		  python3-pytest whois curl sqlite3 procps iproute2 systemd-container
+deps:
+	@missing=""; for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	    echo "deps: missing Debian packages; run as root:"; \
+	    echo "    apt-get install -y$$missing"; exit 1; \
+	fi
+
+# ---------------------------------------------------------------- tests
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: $(BINS)
+	WHOISD_BUILD=$(B) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+# ---------------------------------------------------------------- running
+run: deps
+	$(MAKE) all
+	tests/run-suite.sh $(B) etc
+
+demo: deps
+	$(MAKE) all
+	tests/run-suite.sh $(B) demo
+
+bench: deps
+	$(MAKE) all
+	tests/bench/run.sh $(B)
+
+clean:
+	rm -rf build build-san

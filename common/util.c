@@ -1,0 +1,155 @@
+/*
+ * util.c — allocation that never fails quietly, clocks, fd flags,
+ * host:port parsing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		fatal("xmalloc: allocating %zu bytes", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size)) == NULL)
+		fatal("xcalloc: allocating %zu * %zu bytes", nmemb, size);
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t n)
+{
+	void	*p;
+
+	if ((p = realloc(ptr, n == 0 ? 1 : n)) == NULL)
+		fatal("xrealloc: allocating %zu bytes", n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("xstrdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("xstrndup");
+	return p;
+}
+
+double
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+now_wall(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+fmt_iso8601(double t, char *buf, size_t len)
+{
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+fd_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+fd_cloexec(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+int
+parse_hostport(const char *s, char *host, size_t hostlen, int *port,
+    char *err, size_t errlen)
+{
+	const char	*colon, *hs, *he;
+	char		*end;
+	long		 p;
+
+	if (*s == '[') {
+		hs = s + 1;
+		if ((he = strchr(hs, ']')) == NULL || he[1] != ':') {
+			snprintf(err, errlen, "\"%s\": expected [ipv6]:port", s);
+			return -1;
+		}
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			snprintf(err, errlen, "\"%s\": expected host:port", s);
+			return -1;
+		}
+		hs = s;
+		he = colon;
+		if (memchr(hs, ':', he - hs) != NULL) {
+			snprintf(err, errlen,
+			    "\"%s\": write IPv6 addresses as [addr]:port", s);
+			return -1;
+		}
+	}
+	if ((size_t)(he - hs) >= hostlen || he == hs) {
+		snprintf(err, errlen, "\"%s\": bad host", s);
+		return -1;
+	}
+	memcpy(host, hs, he - hs);
+	host[he - hs] = '\0';
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535) {
+		snprintf(err, errlen, "\"%s\": bad port", s);
+		return -1;
+	}
+	*port = (int)p;
+	return 0;
+}

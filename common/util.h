@@ -1,0 +1,30 @@
+/*
+ * util.h — small helpers every process uses: allocation that never
+ * returns NULL, monotonic and wall clocks, fd flags.
+ */
+#ifndef WHOISD_UTIL_H
+#define WHOISD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+double	 now_mono(void);	/* seconds, CLOCK_MONOTONIC */
+double	 now_wall(void);	/* seconds since the epoch */
+void	 fmt_iso8601(double t, char *buf, size_t len);	/* 2026-11-22T01:00:00Z */
+
+int	 fd_nonblock(int fd);
+int	 fd_cloexec(int fd);
+
+/* Split "host:port" / "[v6]:port"; 0 or -1 with err filled. */
+int	 parse_hostport(const char *s, char *host, size_t hostlen, int *port,
+	    char *err, size_t errlen);
+
+#endif
