@@ -8,13 +8,12 @@
  * which reads the scoreboard (one struct sb_slot per child, in shared
  * memory) and decides what to spawn, retire and kill.
  *
- * A child runs a libevent loop.  It waits on the shared listeners through
- * an epoll instance of its own in which every listener is registered with
- * EPOLLEXCLUSIVE, so the kernel wakes one waiting child per connection
- * instead of all of them; the inner epoll fd is one event in the child's
- * libevent loop.  Because the listeners stay open in the master, a child
- * that exits never takes queued connections with it (which is what goes
- * wrong with one SO_REUSEPORT socket per child).
+ * A child runs a libevent loop.  It waits on the shared listeners, each
+ * registered in libevent's epoll instance with EPOLLEXCLUSIVE, so the
+ * kernel wakes one waiting child per connection instead of all of them
+ * (see child_start_accepting).  Because the listeners stay open in the
+ * master, a child that exits never takes queued connections with it
+ * (which is what goes wrong with one SO_REUSEPORT socket per child).
  *
  * Children learn that the master died from EOF on a pipe whose write end
  * only the master holds; they finish their clients and exit.
@@ -41,6 +40,7 @@
 
 #include <event2/event.h>
 
+#include "common/linger.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/pool.h"
@@ -108,13 +108,13 @@ static double			 m_last_watchdog;
 static double			 m_last_dead_check;
 static double			 m_watchdog;
 static char			 m_status[256];
+static int			 m_saturated;
 
 /* Child state. */
 static int			 c_slot = -1;
 static struct event_base	*c_base;
 static struct event		*c_accept_ev[NET_MAX_LISTENERS];
-static int			 c_epfd = -1;
-static struct event		*c_epev;
+static int			 c_epfd = -1;	/* libevent's epoll instance */
 static int			 c_accepting;
 static int			 c_draining;
 static unsigned long		 c_clients;
@@ -290,7 +290,7 @@ child_handle_conn(struct listener *l, int fd, struct sockaddr *sa,
 		log_notice("refused connection from %s on %s: %s", addr,
 		    l->l_name, cidr_allowed(&pool_allow, &(struct cidr_list){
 		    NULL, 0 }, sa) ? "matches cidr_deny" : "not in cidr_allow");
-		close(fd);
+		linger_close(c_base, fd, 1.0);
 		return;
 	}
 	c_clients++;
@@ -331,22 +331,40 @@ child_accept_from(struct listener *l)
 }
 
 static void
-child_epoll_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct epoll_event	evs[NET_MAX_LISTENERS];
-	int			n, i;
-
-	(void)ev; (void)arg;
-	n = epoll_wait(fd, evs, NET_MAX_LISTENERS, 0);
-	for (i = 0; i < n; i++)
-		child_accept_from(&pool_ls[evs[i].data.u32]);
-}
-
-static void
 child_listener_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd; (void)ev;
 	child_accept_from(arg);
+}
+
+/*
+ * Exclusive wake-ups.  EPOLLEXCLUSIVE only works for a process blocked in
+ * epoll_wait() on the very epoll instance that holds the listener: nested
+ * in another epoll it wakes every child again (the kernel counts a
+ * nested wake-up as nobody woken and moves on to the next waiter).  So
+ * the listener goes into libevent's own epoll instance: libevent adds it
+ * as usual, then we replace its registration with an identical one that
+ * carries EPOLLEXCLUSIVE.  libevent's epoll backend keys events on
+ * data.fd, which we keep; event_del() still removes it.
+ */
+static int
+child_find_libevent_epoll(void)
+{
+	char	path[64], target[64];
+	int	fd, found = -1, n = 0;
+	ssize_t	len;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((len = readlink(path, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[eventpoll]") == 0) {
+			found = fd;
+			n++;
+		}
+	}
+	return n == 1 ? found : -1;
 }
 
 static void
@@ -358,19 +376,17 @@ child_start_accepting(void)
 	if (c_accepting || c_draining)
 		return;
 	c_accepting = 1;
-	if (c_epfd != -1) {
-		for (i = 0; i < pool_nls; i++) {
-			memset(&e, 0, sizeof(e));
-			e.events = EPOLLIN | EPOLLEXCLUSIVE;
-			e.data.u32 = i;
-			if (epoll_ctl(c_epfd, EPOLL_CTL_ADD, pool_ls[i].l_fd,
-			    &e) == -1)
-				fatal("epoll_ctl add listener %s",
-				    pool_ls[i].l_name);
-		}
-	} else
-		for (i = 0; i < pool_nls; i++)
-			event_add(c_accept_ev[i], NULL);
+	for (i = 0; i < pool_nls; i++) {
+		event_add(c_accept_ev[i], NULL);
+		if (c_epfd == -1)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.events = EPOLLIN | EPOLLEXCLUSIVE;
+		e.data.fd = pool_ls[i].l_fd;
+		if (epoll_ctl(c_epfd, EPOLL_CTL_DEL, pool_ls[i].l_fd, NULL) == -1 ||
+		    epoll_ctl(c_epfd, EPOLL_CTL_ADD, pool_ls[i].l_fd, &e) == -1)
+			fatal("epoll_ctl: listener %s", pool_ls[i].l_name);
+	}
 }
 
 static void
@@ -381,13 +397,8 @@ child_stop_accepting(void)
 	if (!c_accepting)
 		return;
 	c_accepting = 0;
-	if (c_epfd != -1) {
-		/* EPOLLEXCLUSIVE cannot be modified, only removed and re-added. */
-		for (i = 0; i < pool_nls; i++)
-			epoll_ctl(c_epfd, EPOLL_CTL_DEL, pool_ls[i].l_fd, NULL);
-	} else
-		for (i = 0; i < pool_nls; i++)
-			event_del(c_accept_ev[i]);
+	for (i = 0; i < pool_nls; i++)
+		event_del(c_accept_ev[i]);
 }
 
 static void
@@ -517,6 +528,9 @@ child_main(int slot)
 
 	if ((c_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	if (strcmp(event_base_get_method(c_base), "epoll") != 0)
+		log_warnx("libevent uses %s, not epoll: no exclusive accept",
+		    event_base_get_method(c_base));
 	/* Signals: QUIT and USR1 through the loop; USR2 raw; see above. */
 	c_quit_ev = evsignal_new(c_base, SIGQUIT, child_quit_cb, NULL);
 	c_usr1_ev = evsignal_new(c_base, SIGUSR1, child_usr1_cb, NULL);
@@ -535,18 +549,13 @@ child_main(int slot)
 	event_add(c_tick_ev, &one);
 	sb_priv[slot].sp_heartbeat = now_mono();
 
-	if (strcmp(pc()->pc_serialize, "epoll") == 0) {
-		if ((c_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-			fatal("epoll_create1");
-		c_epev = event_new(c_base, c_epfd, EV_READ | EV_PERSIST,
-		    child_epoll_cb, NULL);
-		event_add(c_epev, NULL);
-	} else {
-		for (i = 0; i < pool_nls; i++)
-			c_accept_ev[i] = event_new(c_base, pool_ls[i].l_fd,
-			    EV_READ | EV_PERSIST, child_listener_cb,
-			    &pool_ls[i]);
-	}
+	for (i = 0; i < pool_nls; i++)
+		c_accept_ev[i] = event_new(c_base, pool_ls[i].l_fd,
+		    EV_READ | EV_PERSIST, child_listener_cb, &pool_ls[i]);
+	if (strcmp(pc()->pc_serialize, "epoll") == 0 &&
+	    (c_epfd = child_find_libevent_epoll()) == -1)
+		log_warnx("cannot find libevent's epoll instance; accepting "
+		    "without EPOLLEXCLUSIVE");
 
 	pool_pd->pd_child_init(c_base, pool_cf);
 	child_start_accepting();
@@ -555,6 +564,60 @@ child_main(int slot)
 	    sb[slot].sb_gen);
 	event_base_dispatch(c_base);
 	child_exit(0);
+}
+
+/*
+ * The scoreboard as JSON, for /status, whoisctl and the tests.  Any child
+ * can call it: the scoreboard is shared memory.
+ */
+size_t
+pool_status_json(char *buf, size_t len)
+{
+	static const char	*names[] = { "empty", "starting", "idle", "busy",
+				    "retiring" };
+	size_t			 o = 0;
+	int			 slot, first = 1, st;
+	uint64_t		 acc = 0, wk = 0, ws = 0, req = 0;
+	double			 now = now_mono();
+
+#define OUT(...) do {							\
+	int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__);	\
+	if (n_ > 0) o += (size_t)n_;					\
+} while (0)
+	OUT("{\"master\":%ld,\"generation\":%u,\"spawned\":%llu,"
+	    "\"killed\":%llu,\"children\":[", (long)sb_head->sh_master,
+	    sb_head->sh_gen, (unsigned long long)sb_head->sh_spawned,
+	    (unsigned long long)sb_head->sh_killed);
+	for (slot = 0; slot < SB_MAX; slot++) {
+		struct sb_slot *s = &sb[slot];
+
+		if (s->sb_pid == 0)
+			continue;
+		st = s->sb_state;
+		if (st < 0 || st > SB_RETIRING)
+			st = 0;
+		acc += s->sb_accepts;
+		wk += s->sb_wakeups;
+		ws += s->sb_wasted;
+		req += s->sb_requests;
+		OUT("%s{\"pid\":%ld,\"state\":\"%s\",\"gen\":%u,"
+		    "\"clients\":%u,\"requests\":%llu,\"accepts\":%llu,"
+		    "\"wakeups\":%llu,\"wasted\":%llu,\"started\":%.0f,"
+		    "\"request_age\":%.3f}", first ? "" : ",",
+		    (long)s->sb_pid, names[st], s->sb_gen, s->sb_clients,
+		    (unsigned long long)s->sb_requests,
+		    (unsigned long long)s->sb_accepts,
+		    (unsigned long long)s->sb_wakeups,
+		    (unsigned long long)s->sb_wasted, s->sb_started,
+		    s->sb_req_active ? now - s->sb_req_start : 0.0);
+		first = 0;
+	}
+	OUT("],\"accepts\":%llu,\"wakeups\":%llu,\"wasted\":%llu,"
+	    "\"requests\":%llu}", (unsigned long long)acc,
+	    (unsigned long long)wk, (unsigned long long)ws,
+	    (unsigned long long)req);
+#undef OUT
+	return o;
 }
 
 /* =============================================================== master == */
@@ -822,12 +885,20 @@ pool_maintain(void)
 			/* Still short next second: fork twice as many. */
 			m_spawn_batch *= 2;
 		}
-		if (need > 0 && c.live + need >= p->pc_max_servers &&
-		    c.idle + need < p->pc_min_spare_servers)
-			log_notice("pool at max_servers (%ld): every child busy",
-			    p->pc_max_servers);
 	} else if (p->pc_min_spare_servers - c.idle <= 0)
 		m_spawn_batch = 1;
+
+	/* Saturation is said out loud, once per episode. */
+	if (c.live >= p->pc_max_servers && c.idle == 0) {
+		if (!m_saturated)
+			log_warnx("saturated: every child busy at max_servers "
+			    "(%ld); new connections wait in the listen queue",
+			    p->pc_max_servers);
+		m_saturated = 1;
+	} else if (m_saturated && c.idle > 0) {
+		log_notice("no longer saturated: %d idle children", c.idle);
+		m_saturated = 0;
+	}
 
 	/* Too many idle children: retire one per second. */
 	if (c.idle > p->pc_max_spare_servers && c.live > p->pc_min_servers &&

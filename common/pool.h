@@ -99,6 +99,9 @@ int	 pool_draining(void);
 /* Number of children and the index of this one (for shared budgets). */
 int	 pool_child_slot(void);
 
+/* The scoreboard as one JSON object (children, states, counters). */
+size_t	 pool_status_json(char *buf, size_t len);
+
 /* ---- scoreboard, readable by whoisctl and STATUS= ---- */
 
 enum sb_state {

@@ -9,6 +9,7 @@
  *   pid       answer this child's pid
  *   conf      answer the echo_prefix in effect (to see a reload)
  *   uid       answer the child's uid
+ *   stats     answer the pool's scoreboard as JSON
  * A line longer than max_line, or one with NUL or other control bytes,
  * gets "ERR ..." and the connection is closed; a client that says nothing
  * for idle_timeout seconds gets "ERR idle timeout" and is closed.
@@ -29,6 +30,7 @@
 #include <event2/event.h>
 
 #include "common/config.h"
+#include "common/linger.h"
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
@@ -51,6 +53,7 @@ struct echo_conn {
 	struct bufferevent	*ecn_bev;
 	struct event		*ecn_timer;
 	enum echo_state		 ecn_state;
+	unsigned long		 ecn_nreq;	/* requests answered */
 	char			 ecn_reply[128];
 	LIST_ENTRY(echo_conn)	 ecn_entry;
 };
@@ -79,13 +82,20 @@ ec(void)
 	return pool_conf();
 }
 
+/* Close; after a reply, linger so unread input cannot reset the reply. */
 static void
-echo_close(struct echo_conn *c)
+echo_close(struct echo_conn *c, int linger)
 {
+	int	fd = bufferevent_getfd(c->ecn_bev);
+
 	LIST_REMOVE(c, ecn_entry);
 	if (c->ecn_timer != NULL)
 		event_free(c->ecn_timer);
 	bufferevent_free(c->ecn_bev);
+	if (linger)
+		linger_close(echo_base, fd, 2.0);
+	else
+		close(fd);
 	free(c);
 	pool_conn_done();
 }
@@ -114,6 +124,7 @@ static void
 echo_done(struct echo_conn *c, const char *reply)
 {
 	echo_send(c, reply);
+	c->ecn_nreq++;
 	pool_req_end();
 	if (pool_draining())
 		c->ecn_state = ECHO_CLOSING;
@@ -140,9 +151,10 @@ echo_request(struct echo_conn *c, char *line)
 {
 	struct timeval	tv;
 	double		secs;
-	char		buf[1200];
+	char		buf[96 * 1024];
 
 	pool_req_begin(line);
+	buf[0] = '\0';
 	if (sscanf(line, "sleep %lf", &secs) == 1 && secs >= 0) {
 		snprintf(c->ecn_reply, sizeof(c->ecn_reply), "slept %g", secs);
 		tv.tv_sec = (time_t)secs;
@@ -156,12 +168,17 @@ echo_request(struct echo_conn *c, char *line)
 		return;
 	}
 	if (sscanf(line, "block %lf", &secs) == 1 && secs >= 0) {
-		usleep((useconds_t)(secs * 1e6));
+		/* Signals (the master's USR2) must not cut the block short. */
+		double until = now_mono() + secs;
+		while (now_mono() < until)
+			usleep(10000);
 		snprintf(buf, sizeof(buf), "blocked %g", secs);
 	} else if (strcmp(line, "pid") == 0)
 		snprintf(buf, sizeof(buf), "%ld", (long)getpid());
 	else if (strcmp(line, "uid") == 0)
 		snprintf(buf, sizeof(buf), "%ld", (long)getuid());
+	else if (strcmp(line, "stats") == 0)
+		pool_status_json(buf, sizeof(buf));
 	else if (strcmp(line, "conf") == 0)
 		snprintf(buf, sizeof(buf), "prefix=%s", ec()->ec_prefix);
 	else
@@ -219,7 +236,7 @@ echo_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (c->ecn_state == ECHO_CLOSING)
-		echo_close(c);
+		echo_close(c, 1);
 }
 
 static void
@@ -237,7 +254,7 @@ echo_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* EOF or error: a request in progress still counts as ended. */
 	if (c->ecn_state == ECHO_WORKING)
 		pool_req_end();
-	echo_close(c);
+	echo_close(c, 0);
 }
 
 static void
@@ -247,7 +264,7 @@ echod_accept(struct listener *l, int fd, struct sockaddr *sa, socklen_t salen)
 
 	(void)l; (void)sa; (void)salen;
 	c = xcalloc(1, sizeof(*c));
-	c->ecn_bev = bufferevent_socket_new(echo_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->ecn_bev = bufferevent_socket_new(echo_base, fd, 0);
 	c->ecn_state = ECHO_READING;
 	LIST_INSERT_HEAD(&echo_conns, c, ecn_entry);
 	bufferevent_setcb(c->ecn_bev, echo_read_cb, echo_write_cb,
@@ -263,7 +280,12 @@ echod_child_init(struct event_base *base, void *conf)
 	echo_base = base;
 }
 
-/* Draining: idle connections close now; busy ones close after the reply. */
+/*
+ * Draining: a connection between two requests closes now; one that has
+ * not sent its first request yet is still served (its client already
+ * sent, or is sending, a request we accepted); busy ones close after
+ * their reply (echo_done).
+ */
 static void
 echod_drain(void)
 {
@@ -271,16 +293,10 @@ echod_drain(void)
 
 	for (c = LIST_FIRST(&echo_conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, ecn_entry);
-		if (c->ecn_state == ECHO_READING &&
+		if (c->ecn_state == ECHO_READING && c->ecn_nreq > 0 &&
 		    evbuffer_get_length(bufferevent_get_input(c->ecn_bev)) == 0 &&
 		    evbuffer_get_length(bufferevent_get_output(c->ecn_bev)) == 0)
-			echo_close(c);
-		else if (c->ecn_state == ECHO_READING) {
-			c->ecn_state = ECHO_CLOSING;
-			if (evbuffer_get_length(bufferevent_get_output(
-			    c->ecn_bev)) == 0)
-				echo_close(c);
-		}
+			echo_close(c, 0);
 	}
 }
 

@@ -1,0 +1,64 @@
+/*
+ * linger.c — close a client connection without resetting it.
+ *
+ * Closing a socket that still has unread input makes the kernel send a
+ * RST, and a RST can destroy the reply we just wrote before the client
+ * reads it (the "overlong query" case).  So: shut down our side, read
+ * and discard what the client still sends for a short while, then close.
+ * nginx calls this lingering close.
+ */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/linger.h"
+#include "common/util.h"
+
+#define LINGER_MAX_BYTES	(4 * 1024 * 1024)
+
+struct lingerer {
+	struct event	*lg_ev;
+	size_t		 lg_bytes;
+};
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lingerer	*lg = arg;
+	char		 buf[16384];
+	ssize_t		 n;
+
+	if (what & EV_READ) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			lg->lg_bytes += (size_t)n;
+			if (lg->lg_bytes > LINGER_MAX_BYTES)
+				break;
+		}
+		if (n == -1 && lg->lg_bytes <= LINGER_MAX_BYTES)
+			return;		/* EAGAIN: wait for more or EOF */
+	}
+	/* EOF, error, too much, or the timeout. */
+	event_free(lg->lg_ev);
+	close(fd);
+	free(lg);
+}
+
+void
+linger_close(struct event_base *base, int fd, double secs)
+{
+	struct lingerer	*lg;
+	struct timeval	 tv;
+
+	if (shutdown(fd, SHUT_WR) == -1) {
+		close(fd);
+		return;
+	}
+	lg = xcalloc(1, sizeof(*lg));
+	lg->lg_ev = event_new(base, fd, EV_READ | EV_PERSIST, linger_cb, lg);
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	event_add(lg->lg_ev, &tv);
+}
