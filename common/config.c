@@ -235,7 +235,8 @@ conf_read_file(const struct conf_spec *spec, void *conf, const char *path,
 	size_t			 cap = 0;
 	ssize_t			 len;
 	int			 lineno = 0, i, skip;
-	const struct conf_key	*k;
+	const struct conf_key	*k, *seen[32];
+	int			 nseen = 0;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -275,6 +276,18 @@ conf_read_file(const struct conf_spec *spec, void *conf, const char *path,
 				skip = 1;
 		if (skip)
 			continue;
+		/* The file's first value of a list replaces the default list. */
+		if (k->ck_type == CONF_LIST && k->ck_default != NULL) {
+			for (i = 0; i < nseen; i++)
+				if (seen[i] == k)
+					break;
+			if (i == nseen) {
+				conf_list_clear((struct conf_list *)
+				    ((char *)conf + k->ck_off));
+				if (nseen < (int)nitems(seen))
+					seen[nseen++] = k;
+			}
+		}
 		if (conf_set(conf, k, v, e, sizeof(e)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s: %s", path, lineno,
 			    k->ck_name, e);

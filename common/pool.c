@@ -283,13 +283,7 @@ static void
 child_handle_conn(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
-	char	addr[INET6_ADDRSTRLEN + 16];
-
-	if (!cidr_allowed(&pool_allow, &pool_deny, sa)) {
-		sockaddr_str(sa, addr, sizeof(addr));
-		log_notice("refused connection from %s on %s: %s", addr,
-		    l->l_name, cidr_allowed(&pool_allow, &(struct cidr_list){
-		    NULL, 0 }, sa) ? "matches cidr_deny" : "not in cidr_allow");
+	if (!pool_client_allowed(sa, l->l_name)) {
 		linger_close(c_base, fd, 1.0);
 		return;
 	}
@@ -370,23 +364,57 @@ child_find_libevent_epoll(void)
 static void
 child_start_accepting(void)
 {
-	struct epoll_event	e;
-	int			i;
+	int	i;
 
 	if (c_accepting || c_draining)
 		return;
 	c_accepting = 1;
 	for (i = 0; i < pool_nls; i++) {
-		event_add(c_accept_ev[i], NULL);
-		if (c_epfd == -1)
+		if (c_accept_ev[i] == NULL)
 			continue;
-		memset(&e, 0, sizeof(e));
-		e.events = EPOLLIN | EPOLLEXCLUSIVE;
-		e.data.fd = pool_ls[i].l_fd;
-		if (epoll_ctl(c_epfd, EPOLL_CTL_DEL, pool_ls[i].l_fd, NULL) == -1 ||
-		    epoll_ctl(c_epfd, EPOLL_CTL_ADD, pool_ls[i].l_fd, &e) == -1)
-			fatal("epoll_ctl: listener %s", pool_ls[i].l_name);
+		event_add(c_accept_ev[i], NULL);
+		pool_exclusive(pool_ls[i].l_fd);
 	}
+}
+
+void
+pool_exclusive(int fd)
+{
+	struct epoll_event	e;
+
+	if (c_epfd == -1)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.events = EPOLLIN | EPOLLEXCLUSIVE;
+	e.data.fd = fd;
+	if (epoll_ctl(c_epfd, EPOLL_CTL_DEL, fd, NULL) == -1 ||
+	    epoll_ctl(c_epfd, EPOLL_CTL_ADD, fd, &e) == -1)
+		fatal("epoll_ctl: exclusive listener fd %d", fd);
+}
+
+int
+pool_conn_add(void)
+{
+	if (c_clients >= (unsigned long)pc()->pc_max_clients_per_child)
+		return -1;
+	c_clients++;
+	sb[c_slot].sb_accepts++;
+	child_set_state();
+	return 0;
+}
+
+int
+pool_client_allowed(const struct sockaddr *sa, const char *where)
+{
+	char	addr[INET6_ADDRSTRLEN + 16];
+
+	if (cidr_allowed(&pool_allow, &pool_deny, sa))
+		return 1;
+	sockaddr_str(sa, addr, sizeof(addr));
+	log_notice("refused connection from %s on %s: %s", addr, where,
+	    cidr_allowed(&pool_allow, &(struct cidr_list){ NULL, 0 }, sa) ?
+	    "matches cidr_deny" : "not in cidr_allow");
+	return 0;
 }
 
 static void
@@ -398,7 +426,8 @@ child_stop_accepting(void)
 		return;
 	c_accepting = 0;
 	for (i = 0; i < pool_nls; i++)
-		event_del(c_accept_ev[i]);
+		if (c_accept_ev[i] != NULL)
+			event_del(c_accept_ev[i]);
 }
 
 static void
@@ -549,9 +578,13 @@ child_main(int slot)
 	event_add(c_tick_ev, &one);
 	sb_priv[slot].sp_heartbeat = now_mono();
 
-	for (i = 0; i < pool_nls; i++)
+	for (i = 0; i < pool_nls; i++) {
+		if (pool_pd->pd_child_own_listener != NULL &&
+		    pool_pd->pd_child_own_listener(&pool_ls[i]))
+			continue;
 		c_accept_ev[i] = event_new(c_base, pool_ls[i].l_fd,
 		    EV_READ | EV_PERSIST, child_listener_cb, &pool_ls[i]);
+	}
 	if (strcmp(pc()->pc_serialize, "epoll") == 0 &&
 	    (c_epfd = child_find_libevent_epoll()) == -1)
 		log_warnx("cannot find libevent's epoll instance; accepting "
@@ -971,6 +1004,11 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		return 0;
 	}
 
+	if (p->pc_listen.cl_n == 0 && pool_pd->pd_default_listen != NULL) {
+		p->pc_listen.cl_items = xcalloc(1, sizeof(char *));
+		p->pc_listen.cl_items[0] = xstrdup(pool_pd->pd_default_listen);
+		p->pc_listen.cl_n = 1;
+	}
 	lists[nlists] = &p->pc_listen;
 	names[nlists++] = pool_pd->pd_listen_name ? pool_pd->pd_listen_name :
 	    "listen";
