@@ -50,6 +50,8 @@ BIN_query	= whoisd-query
 BIN_cache	= whoisd-cache
 BIN_errdb	= whoisd-errdb
 BIN_whoisctl	= whoisctl
+# The front reads the registries file too (registrable names).
+EXTRA_whoisd	= $(B)/lib/libd_query.a
 
 # Test-only programs.
 TESTPROGS	= regsim echod loadgen
@@ -88,7 +90,7 @@ define daemon_rules
 $(call dlib,$(1)): $(call obj,$(filter-out daemons/$(1)/main.c,$(wildcard daemons/$(1)/*.c)))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^ $(B)/obj/empty.o
-$(B)/bin/$(BIN_$(1)): $(call obj,daemons/$(1)/main.c) $(call dlib,$(1)) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/$(BIN_$(1)): $(call obj,daemons/$(1)/main.c) $(call dlib,$(1)) $(EXTRA_$(1)) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 $(call dlib,$(1)): $(B)/obj/empty.o

@@ -395,12 +395,11 @@ pool_exclusive(int fd)
 int
 pool_conn_add(void)
 {
-	if (c_clients >= (unsigned long)pc()->pc_max_clients_per_child)
-		return -1;
 	c_clients++;
 	sb[c_slot].sb_accepts++;
 	child_set_state();
-	return 0;
+	return c_clients > (unsigned long)pc()->pc_max_clients_per_child ?
+	    -1 : 0;
 }
 
 int

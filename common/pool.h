@@ -104,7 +104,8 @@ void	 pool_conn_done(void);
 void	 pool_req_begin(const char *key);
 void	 pool_req_end(void);
 /* Count a connection accepted outside the pool (pd_child_own_listener);
- * pool_conn_done() ends it.  Returns 0, or -1 if the child is full. */
+ * pool_conn_done() ends it.  It is always counted; returns -1 if that
+ * puts the child over max_clients_per_child. */
 int	 pool_conn_add(void);
 /*
  * Re-register fd in this child's epoll instance with EPOLLEXCLUSIVE, for

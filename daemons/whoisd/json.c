@@ -1,0 +1,89 @@
+/*
+ * json.c — JSON string output for the HTTP API.  Registry text can hold
+ * anything; control bytes become \u00XX and invalid UTF-8 becomes U+FFFD,
+ * so the output is always valid JSON.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "daemons/whoisd/whoisd.h"
+
+/* Length of a valid UTF-8 sequence at s (up to n bytes), or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t	len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (len == 3 && s[0] == 0xe0 && s[1] < 0xa0)
+		return 0;	/* overlong */
+	if (len == 3 && s[0] == 0xed && s[1] >= 0xa0)
+		return 0;	/* surrogate */
+	if (len == 4 && s[0] == 0xf0 && s[1] < 0x90)
+		return 0;
+	if (len == 4 && s[0] == 0xf4 && s[1] >= 0x90)
+		return 0;
+	return len;
+}
+
+void
+json_strn(struct evbuffer *out, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, start = 0, l;
+	char			 esc[8];
+
+	evbuffer_add(out, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (l = utf8_len(p + i, n - i)) > 0) {
+			i += l;
+			continue;
+		}
+		evbuffer_add(out, s + start, i - start);
+		switch (c) {
+		case '"':  evbuffer_add(out, "\\\"", 2); break;
+		case '\\': evbuffer_add(out, "\\\\", 2); break;
+		case '\n': evbuffer_add(out, "\\n", 2); break;
+		case '\r': evbuffer_add(out, "\\r", 2); break;
+		case '\t': evbuffer_add(out, "\\t", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				evbuffer_add(out, esc, 6);
+			} else
+				evbuffer_add(out, "\\ufffd", 6);
+		}
+		i++;
+		start = i;
+	}
+	evbuffer_add(out, s + start, i - start);
+	evbuffer_add(out, "\"", 1);
+}
+
+void
+json_str(struct evbuffer *out, const char *s)
+{
+	json_strn(out, s, strlen(s));
+}

@@ -1,0 +1,374 @@
+/*
+ * lookup.c — answer one name: validate, then the cache, then the registry
+ * (through whoisd-query), within request_timeout.
+ *
+ *	LK_CACHE --hit--------------------------------------> answer (cache)
+ *	   |  miss (lease granted), expired, or cache down
+ *	   v
+ *	LK_QUERY --verdict----------------------------------> answer (registry)
+ *	   |  unknown verdict, query daemon down, or deadline
+ *	   v
+ *	an expired cache entry if there is one ---> answer (stale)
+ *	otherwise -----------------------------------------> unknown + reason
+ *
+ * Coalescing happens in the cache: the first miss for a name gets a lease
+ * and asks the registry; later misses for the same name wait inside the
+ * cache until whoisd-query puts the answer, then get it as a hit.  The
+ * deadline covers both waits, so a client is answered in time whatever
+ * the daemons behind us do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/name.h"
+#include "common/util.h"
+#include "daemons/query/registries.h"
+#include "daemons/whoisd/whoisd.h"
+#include "proto/client.h"
+
+/** Where a lookup is. */
+enum lookup_state {
+	LK_CACHE,	/**< waiting for whoisd-cache's get_r */
+	LK_QUERY,	/**< waiting for whoisd-query's query_r */
+	LK_DONE,	/**< answered; freed when the stack unwinds */
+};
+
+struct lookup {
+	enum lookup_state	 lk_state;
+	int			 lk_flags;
+	lookup_cb		 lk_cb;
+	void			*lk_arg;
+	char			 lk_asked[ANSWER_DOMAIN_LEN];
+	char			 lk_ace[NAME_ACE_BUF];	/* what we check */
+	char			 lk_note[NAME_ACE_BUF + 64];
+	struct client		*lk_callc;	/* the pending call's client */
+	uint64_t		 lk_call;
+	struct event		*lk_deadline;
+	double			 lk_start;	/* monotonic */
+	int			 lk_have_stale;
+	struct answer		 lk_stale;
+};
+
+static struct event_base	*lk_base;
+
+void
+lookup_init(struct event_base *base)
+{
+	lk_base = base;
+}
+
+void
+lookup_fini(void)
+{
+}
+
+static void
+lookup_free(struct lookup *lk)
+{
+	if (lk->lk_deadline != NULL)
+		event_free(lk->lk_deadline);
+	answer_free(&lk->lk_stale);
+	free(lk);
+}
+
+static void
+lookup_answer(struct lookup *lk, struct answer *a)
+{
+	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_asked);
+	if (a->a_ace[0] == '\0')
+		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
+	front_stats.fs_answers[front_status_index(a->a_status)]++;
+	if (strcmp(a->a_source, "cache") == 0)
+		front_stats.fs_source[0]++;
+	else if (strcmp(a->a_source, "registry") == 0)
+		front_stats.fs_source[1]++;
+	else if (strcmp(a->a_source, "stale") == 0)
+		front_stats.fs_source[2]++;
+	lk->lk_state = LK_DONE;
+	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
+}
+
+/* No verdict: the stale entry if we have one, else unknown with a reason. */
+static void
+lookup_fail(struct lookup *lk, const char *reason)
+{
+	struct answer	a;
+
+	if (lk->lk_have_stale) {
+		snprintf(lk->lk_stale.a_source, sizeof(lk->lk_stale.a_source),
+		    "stale");
+		snprintf(lk->lk_stale.a_reason, sizeof(lk->lk_stale.a_reason),
+		    "%s", reason);
+		lookup_answer(lk, &lk->lk_stale);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	snprintf(a.a_status, sizeof(a.a_status), "unknown");
+	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
+	snprintf(a.a_source, sizeof(a.a_source), "registry");
+	a.a_checked = now_wall();
+	lookup_answer(lk, &a);
+}
+
+static int
+lookup_remaining_ms(struct lookup *lk)
+{
+	double	left;
+
+	left = front_conf()->wc_request_timeout - (now_mono() - lk->lk_start);
+	return left < 0.001 ? 1 : (int)(left * 1000);
+}
+
+static void	lookup_query_cb(const struct client_result *, void *);
+static int	lookup_query(struct lookup *);
+
+/* Ask whoisd-query.  -1 if the lookup was answered and freed already. */
+static int
+lookup_query(struct lookup *lk)
+{
+	struct msgb		b;
+	struct msg_query	q;
+	int			ms;
+
+	lk->lk_state = LK_QUERY;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.q_domain, sizeof(q.q_domain), "%s", lk->lk_ace);
+	/* Leave the query daemon a little less than we have. */
+	ms = lookup_remaining_ms(lk);
+	q.q_deadline_ms = ms > 100 ? (uint64_t)(ms - 50) : (uint64_t)ms;
+	msgb_init(&b);
+	msg_pack_query(&b, 0, PROTO_VERSION, &q);
+	lk->lk_callc = front_query();
+	lk->lk_call = client_call(front_query(), &b, ms, CLIENT_IDEMPOTENT,
+	    lookup_query_cb, lk);
+	msgb_free(&b);
+	if (lk->lk_call == 0) {
+		lk->lk_callc = NULL;
+		lookup_fail(lk, "internal: cannot build query");
+		lookup_free(lk);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+lookup_query_cb(const struct client_result *r, void *arg)
+{
+	struct lookup	*lk = arg;
+	struct answer	 a;
+	char		 code[32], text[256], err[256];
+
+	lk->lk_callc = NULL;
+	lk->lk_call = 0;
+	memset(&a, 0, sizeof(a));
+	if (r->cr_err != NULL) {
+		front_stats.fs_query_errors++;
+		log_info("query %s: %s %s", lk->lk_ace, r->cr_err,
+		    r->cr_errmsg);
+		lookup_fail(lk, strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0 ?
+		    "timeout" : "query-unavailable");
+	} else if (msg_type(r->cr_msg) == MSG_ERR) {
+		front_stats.fs_query_errors++;
+		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),
+		    err, sizeof(err));
+		log_warnx("query %s: error reply %s: %s", lk->lk_ace, code,
+		    text);
+		lookup_fail(lk, "query-error");
+	} else if (msg_read_query_r(r->cr_msg, &a, err, sizeof(err)) == -1) {
+		front_stats.fs_query_errors++;
+		log_warnx("query %s: bad query_r: %s", lk->lk_ace, err);
+		lookup_fail(lk, "query-error");
+	} else if (strcmp(a.a_status, "unknown") == 0 && lk->lk_have_stale)
+		lookup_fail(lk, a.a_reason[0] ? a.a_reason : "unknown");
+	else {
+		if (a.a_source[0] == '\0')
+			snprintf(a.a_source, sizeof(a.a_source), "registry");
+		lookup_answer(lk, &a);
+	}
+	answer_free(&a);
+	lookup_free(lk);
+}
+
+static void
+lookup_cache_cb(const struct client_result *r, void *arg)
+{
+	struct lookup		*lk = arg;
+	struct msg_get_r	 gr;
+	char			 err[256];
+
+	lk->lk_callc = NULL;
+	lk->lk_call = 0;
+	if (r->cr_err != NULL || msg_type(r->cr_msg) != MSG_GET_R) {
+		/* The cache is down or confused: ask the registry anyway. */
+		front_stats.fs_cache_errors++;
+		log_debug("cache get %s: %s", lk->lk_ace,
+		    r->cr_err ? r->cr_err : "error reply");
+		if (r->cr_err != NULL && strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0)
+			lookup_fail(lk, "timeout");
+		else {
+			lookup_query(lk);
+			return;
+		}
+		lookup_free(lk);
+		return;
+	}
+	memset(&gr, 0, sizeof(gr));
+	if (msg_read_get_r(r->cr_msg, &gr, err, sizeof(err)) == -1) {
+		front_stats.fs_cache_errors++;
+		log_warnx("cache get %s: bad get_r: %s", lk->lk_ace, err);
+		lookup_query(lk);
+		return;
+	}
+	if (gr.gr_found && !gr.gr_stale) {
+		snprintf(gr.gr_answer.a_source, sizeof(gr.gr_answer.a_source),
+		    "cache");
+		lookup_answer(lk, &gr.gr_answer);
+		answer_free(&gr.gr_answer);
+		lookup_free(lk);
+		return;
+	}
+	if (gr.gr_found && gr.gr_stale) {
+		lk->lk_stale = gr.gr_answer;	/* takes the text */
+		lk->lk_have_stale = 1;
+	} else
+		answer_free(&gr.gr_answer);
+	lookup_query(lk);
+}
+
+static void
+lookup_deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct lookup	*lk = arg;
+
+	(void)fd; (void)ev;
+	front_stats.fs_timeouts++;
+	if (lk->lk_callc != NULL && lk->lk_call != 0)
+		client_cancel(lk->lk_callc, lk->lk_call);
+	lk->lk_callc = NULL;
+	lookup_fail(lk, "timeout");
+	lookup_free(lk);
+}
+
+/* A printable copy of what the client asked, for the answer. */
+static void
+lookup_asked(const char *name, size_t len, char *out, size_t outlen)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < len && o + 1 < outlen && o < 120; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (i < len && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static void
+lookup_invalid(const char *asked, const char *ace, const char *reason,
+    lookup_cb cb, void *arg)
+{
+	struct answer	a;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.a_domain, sizeof(a.a_domain), "%s", asked);
+	snprintf(a.a_ace, sizeof(a.a_ace), "%s", ace);
+	snprintf(a.a_status, sizeof(a.a_status), "invalid");
+	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
+	a.a_checked = now_wall();
+	front_stats.fs_answers[3]++;
+	cb(&a, NULL, arg);
+}
+
+/*
+ * Start a lookup.  Invalid names are answered before this returns (the
+ * callback runs, and NULL is returned); otherwise the callback runs later
+ * and the handle can cancel it.
+ */
+struct lookup *
+lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
+{
+	struct lookup		*lk;
+	struct registry_match	 m;
+	struct msgb		 b;
+	struct msg_get		 g;
+	struct timeval		 tv;
+	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
+	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
+	double			 t;
+	int			 rc;
+
+	lookup_asked(name, len, asked, sizeof(asked));
+	if (len > NAME_INPUT_MAX) {
+		lookup_invalid(asked, "", "too long", cb, arg);
+		return NULL;
+	}
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (memchr(name, '\0', len) != NULL) {
+		lookup_invalid(asked, "", "bad character", cb, arg);
+		return NULL;
+	}
+	if (name_normalise(buf, ace, sizeof(ace), reason, sizeof(reason)) == -1) {
+		lookup_invalid(asked, "", reason, cb, arg);
+		return NULL;
+	}
+	rc = registries_lookup(front_registries(), ace, &m);
+	if (rc == -1) {
+		lookup_invalid(asked, ace, "not a registrable name (a public "
+		    "suffix)", cb, arg);
+		return NULL;
+	}
+
+	lk = xcalloc(1, sizeof(*lk));
+	lk->lk_flags = flags;
+	lk->lk_cb = cb;
+	lk->lk_arg = arg;
+	lk->lk_start = now_mono();
+	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
+	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.rm_registrable);
+	if (m.rm_below)
+		snprintf(lk->lk_note, sizeof(lk->lk_note),
+		    "answered for the registrable name %s", m.rm_registrable);
+
+	t = front_conf()->wc_request_timeout;
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
+	evtimer_add(lk->lk_deadline, &tv);
+
+	lk->lk_state = LK_CACHE;
+	memset(&g, 0, sizeof(g));
+	snprintf(g.g_domain, sizeof(g.g_domain), "%s", lk->lk_ace);
+	g.g_lease = 1;
+	msgb_init(&b);
+	msg_pack_get(&b, 0, PROTO_VERSION, &g);
+	lk->lk_callc = front_cache();
+	lk->lk_call = client_call(front_cache(), &b, lookup_remaining_ms(lk),
+	    CLIENT_IDEMPOTENT, lookup_cache_cb, lk);
+	msgb_free(&b);
+	if (lk->lk_call == 0) {
+		lk->lk_callc = NULL;
+		if (lookup_query(lk) == -1)
+			return NULL;
+	}
+	return lk;
+}
+
+/* The client went away: drop the pending work, never call back. */
+void
+lookup_cancel(struct lookup *lk)
+{
+	if (lk == NULL || lk->lk_state == LK_DONE)
+		return;
+	if (lk->lk_callc != NULL && lk->lk_call != 0)
+		client_cancel(lk->lk_callc, lk->lk_call);
+	lookup_free(lk);
+}

@@ -1,0 +1,192 @@
+/*
+ * main.c — whoisd, the front: config, links to the other daemons, and the
+ * pool callbacks.  The work is in lookup.c (answering one name), whois.c
+ * (the whois port) and http.c (the HTTP/JSON API).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/pool.h"
+#include "common/util.h"
+#include "daemons/query/registries.h"
+#include "daemons/whoisd/whoisd.h"
+#include "proto/client.h"
+
+#ifndef SYSCONF_WHOISD
+#define SYSCONF_WHOISD	"etc"
+#endif
+
+#define WCOFF(f)	offsetof(struct whoisd_conf, f)
+static const struct conf_key whoisd_keys[] = {
+	{ "http_listen", CONF_LIST, WCOFF(wc_http_listen), 0, 0,
+	  "127.0.0.1:8043", "repeatable host:port of the HTTP/JSON API" },
+	{ "cache_addr", CONF_ADDR, WCOFF(wc_cache_addr), 0, 0, "127.0.0.1:4701",
+	  "whoisd-cache" },
+	{ "query_addr", CONF_ADDR, WCOFF(wc_query_addr), 0, 0, "127.0.0.1:4702",
+	  "whoisd-query" },
+	{ "errdb_addr", CONF_ADDR, WCOFF(wc_errdb_addr), 0, 0, "127.0.0.1:4703",
+	  "whoisd-errdb" },
+	{ "registries", CONF_STR, WCOFF(wc_registries), 0, 0,
+	  SYSCONF_WHOISD "/registries.conf",
+	  "registries file (for registrable names)" },
+	{ "request_timeout", CONF_DOUBLE, WCOFF(wc_request_timeout), 0.1, 300,
+	  "10", "seconds before a request is answered unknown" },
+	{ "max_query_len", CONF_INT, WCOFF(wc_max_query_len), 16, 65536, "1024",
+	  "longest whois query line accepted" },
+	{ "http_max_names", CONF_INT, WCOFF(wc_http_max_names), 1, 10000, "100",
+	  "names one /v1/check may ask about" },
+	{ "idle_timeout", CONF_DOUBLE, WCOFF(wc_idle_timeout), 0.1, 3600, "10",
+	  "seconds a whois client may take to send its query" },
+	{ "http_idle_timeout", CONF_DOUBLE, WCOFF(wc_http_idle_timeout), 0.1,
+	  3600, "30", "seconds an idle HTTP keep-alive connection stays open" },
+	{ "max_frame", CONF_BYTES, WCOFF(wc_max_frame), 1024, 1 << 30, "16M",
+	  "largest internal frame" },
+	{ "compress_min", CONF_BYTES, WCOFF(wc_compress_min), 0, 1 << 30, "1024",
+	  "internal frame bodies above this are deflated" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static int	whoisd_check(void *, char *, size_t);
+
+static const struct conf_spec whoisd_spec = {
+	"whoisd", whoisd_keys, sizeof(struct whoisd_conf),
+	SYSCONF_WHOISD "/whoisd.conf", whoisd_check
+};
+
+struct front_stats	 front_stats;
+static struct registries *front_regs;
+static struct client	*front_cache_c, *front_query_c;
+
+struct whoisd_conf *
+front_conf(void)
+{
+	return pool_conf();
+}
+
+struct registries *
+front_registries(void)
+{
+	return front_regs;
+}
+
+struct client *
+front_cache(void)
+{
+	return front_cache_c;
+}
+
+struct client *
+front_query(void)
+{
+	return front_query_c;
+}
+
+int
+front_status_index(const char *s)
+{
+	static const char *names[] = { "available", "registered", "reserved",
+	    "invalid", "unknown" };
+	int	i;
+
+	for (i = 0; i < 5; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return 4;
+}
+
+static int
+whoisd_check(void *conf, char *err, size_t errlen)
+{
+	(void)conf; (void)err; (void)errlen;
+	return 0;
+}
+
+/*
+ * Master: load the registries file once to refuse a broken one before
+ * forking (on HUP a broken one keeps the old config).
+ */
+static int
+whoisd_master_init(void *conf, int reload)
+{
+	struct whoisd_conf	*wc = conf;
+	struct registries	*r;
+	char			 err[512];
+
+	(void)reload;
+	if ((r = registries_load(wc->wc_registries, err, sizeof(err))) == NULL) {
+		log_errx("registries: %s", err);
+		fprintf(stderr, "whoisd: registries: %s\n", err);
+		return -1;
+	}
+	registries_free(r);
+	return 0;
+}
+
+static void
+whoisd_child_init(struct event_base *base, void *conf)
+{
+	struct whoisd_conf	*wc = conf;
+	struct client_opts	 co;
+	char			 err[512];
+
+	if ((front_regs = registries_load(wc->wc_registries, err,
+	    sizeof(err))) == NULL)
+		fatalx("registries: %s", err);
+	memset(&co, 0, sizeof(co));
+	co.co_limits.fl_max_frame = (size_t)wc->wc_max_frame;
+	co.co_limits.fl_compress_min = wc->wc_compress_min == 0 ? SIZE_MAX :
+	    (size_t)wc->wc_compress_min;
+	co.co_default_deadline_ms = (int)(wc->wc_request_timeout * 1000);
+	co.co_name = "cache";
+	if ((front_cache_c = client_new(base, wc->wc_cache_addr, &co, err,
+	    sizeof(err))) == NULL)
+		fatalx("cache_addr: %s", err);
+	co.co_name = "query";
+	if ((front_query_c = client_new(base, wc->wc_query_addr, &co, err,
+	    sizeof(err))) == NULL)
+		fatalx("query_addr: %s", err);
+	lookup_init(base);
+	whois_init(base);
+	http_init(base);
+}
+
+static void
+whoisd_child_accept(struct listener *l, int fd, struct sockaddr *sa,
+    socklen_t salen)
+{
+	(void)l;
+	whois_accept(fd, sa, salen);
+}
+
+static void
+whoisd_child_drain(void)
+{
+	whois_drain();
+	http_drain();
+}
+
+static const struct pool_daemon whoisd_daemon = {
+	.pd_name = "whoisd",
+	.pd_spec = &whoisd_spec,
+	.pd_listen_name = "whois",
+	.pd_extra_names = { "http" },
+	.pd_extra_offs = { WCOFF(wc_http_listen) },
+	.pd_nextra = 1,
+	.pd_master_init = whoisd_master_init,
+	.pd_child_init = whoisd_child_init,
+	.pd_child_accept = whoisd_child_accept,
+	.pd_child_drain = whoisd_child_drain,
+	.pd_child_own_listener = http_own_listener,
+	.pd_default_listen = "127.0.0.1:4343",
+};
+
+int
+main(int argc, char **argv)
+{
+	return pool_main(&whoisd_daemon, argc, argv);
+}

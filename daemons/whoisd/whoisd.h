@@ -1,0 +1,88 @@
+/*
+ * whoisd.h — the front daemon: the public whois port and the HTTP/JSON
+ * API.  It validates names, asks whoisd-cache, then whoisd-query, and
+ * answers within request_timeout, whatever the daemons behind it do.
+ */
+#ifndef WHOISD_FRONT_H
+#define WHOISD_FRONT_H
+
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/pool.h"
+#include "proto/msg.h"
+
+struct event_base;
+struct listener;
+struct registries;
+struct client;
+
+struct whoisd_conf {
+	struct pool_conf	 wc_pool;
+	struct conf_list	 wc_http_listen;
+	char			*wc_cache_addr;
+	char			*wc_query_addr;
+	char			*wc_errdb_addr;
+	char			*wc_registries;
+	double			 wc_request_timeout;
+	long			 wc_max_query_len;
+	long			 wc_http_max_names;
+	double			 wc_idle_timeout;
+	double			 wc_http_idle_timeout;
+	long			 wc_max_frame;
+	long			 wc_compress_min;
+};
+
+/* Counters for /metrics, per child. */
+struct front_stats {
+	uint64_t	fs_whois_requests;
+	uint64_t	fs_http_requests;
+	uint64_t	fs_answers[5];		/* by status, see front_status_index */
+	uint64_t	fs_source[3];		/* cache, registry, stale */
+	uint64_t	fs_cache_errors;
+	uint64_t	fs_query_errors;
+	uint64_t	fs_timeouts;
+};
+
+extern struct front_stats front_stats;
+
+/* main.c */
+struct whoisd_conf *front_conf(void);
+struct registries *front_registries(void);
+struct client	*front_cache(void);
+struct client	*front_query(void);
+int		 front_status_index(const char *status);
+
+/* lookup.c: one name, from cache, registry or stale, within a deadline. */
+struct lookup;
+/*
+ * The answer: a->a_domain is the name as asked (escaped for display),
+ * a_ace its A-label form.  `note` is set when the answer is for the
+ * registrable name above the one asked ("www.example.com").  The answer
+ * is valid during the callback only.
+ */
+typedef void (*lookup_cb)(const struct answer *a, const char *note, void *arg);
+#define LOOKUP_TEXT	0x01	/* the registry's text is wanted */
+struct lookup	*lookup_start(const char *name, size_t len, int flags,
+		    lookup_cb cb, void *arg);
+void		 lookup_cancel(struct lookup *);
+void		 lookup_init(struct event_base *);
+void		 lookup_fini(void);
+
+/* whois.c: the RFC 3912 port. */
+void		 whois_accept(int fd, struct sockaddr *sa, socklen_t salen);
+void		 whois_drain(void);
+void		 whois_init(struct event_base *);
+
+/* http.c: the HTTP/JSON API on evhttp. */
+int		 http_own_listener(struct listener *l);
+void		 http_init(struct event_base *);
+void		 http_drain(void);
+
+/* json.c */
+struct evbuffer;
+void		 json_str(struct evbuffer *, const char *s);
+void		 json_strn(struct evbuffer *, const char *s, size_t len);
+
+#endif
