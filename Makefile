@@ -169,3 +169,36 @@ bench: deps
 
 clean:
 	rm -rf build build-san
+
+# ---------------------------------------------------------------- install
+# The layout a Debian package would use: binaries in PREFIX/bin, units in
+# PREFIX/lib/systemd/system (ExecStart follows PREFIX), configs in
+# SYSCONFDIR/whoisd/, state in /var/lib/whoisd (StateDirectory=).
+BINDIR		= $(PREFIX)/bin
+UNITDIR		= $(PREFIX)/lib/systemd/system
+INSTALL_BINS	= whoisd whoisd-query whoisd-cache whoisd-errdb whoisctl
+UNITS		= $(wildcard deploy/*.service deploy/*.socket deploy/*.target)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/whoisd $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
+	    $(DESTDIR)$(PREFIX)/share/whoisd/schema \
+	    $(DESTDIR)$(PREFIX)/share/doc/whoisd
+	for b in $(INSTALL_BINS); do install -m 0755 $(B)/bin/$$b $(DESTDIR)$(BINDIR)/; done
+	for u in $(UNITS); do \
+	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
+	install -m 0644 deploy/whoisd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/whoisd.conf
+	install -m 0644 deploy/whoisd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/whoisd.conf
+	for c in etc/*.conf; do \
+	    sed -e 's|^\(registries[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
+	        -e 's|^\(db_path[[:space:]]*\).*/\([^/]*\)$$|\1/var/lib/whoisd/\2|' \
+	        -e 's|^\(spool_dir[[:space:]]*\).*$$|\1/var/lib/whoisd/spool|' \
+	        $$c > $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
+	done
+	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
