@@ -1,0 +1,1238 @@
+/*
+ * registries.c — load, validate and query the registries data file.
+ *
+ * The file is line-oriented, `key value...` like every whoisd config,
+ * grouped in `registry NAME` blocks; see docs/registries.md.  Loading is
+ * all or nothing: the first problem is reported as "file:line: message"
+ * and nothing is returned, so a reload with a broken file keeps the old
+ * table.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/name.h"
+#include "daemons/query/registries.h"
+
+#define RS_LINE_MAX	4096
+#define RS_TOKENS_MAX	64
+#define RS_FILE_MAX	(8 * 1024 * 1024)
+#define RS_RETRY_MAX	86400
+
+struct registry_suffix {
+	char			*rx_suffix;
+	const struct registry	*rx_reg;
+	int			 rx_line;
+};
+
+struct registries {
+	struct registry		**rs_regs;
+	size_t			  rs_nregs;
+	struct registry_suffix	 *rs_sfx;	/* sorted by rx_suffix */
+	size_t			  rs_nsfx;
+	size_t			  rs_sfxcap;
+	const struct registry	 *rs_default;
+	char			 *rs_iana;
+	int			  rs_iana_port;
+};
+
+/* Lines a pattern for "available" must never match: disclaimers, traps. */
+static const char *const rs_traps[] = {
+	"Status: NOT AVAILABLE",
+	"Status:\tNOT AVAILABLE",
+	"NOT AVAILABLE",
+	"not available",
+	"Not available for registration.",
+	"unavailable",
+	"Service temporarily unavailable.",
+	"% is still available or not and to obtain information related to",
+	"It allows persons to check whether a specific domain name",
+	"The full WHOIS output may be available to individuals",
+	"may be available at the registrar",
+	"NOTE: FAILURE TO LOCATE A RECORD IN THE WHOIS DATABASE IS NOT "
+	    "INDICATIVE OF THE AVAILABILITY OF A DOMAIN NAME.",
+	"domains that might appear as available in whois might not actually "
+	    "be available",
+	"Access to the Whois and RDAP services is rate limited.",
+	"",
+};
+
+static const char *const rs_kind_names[RGK_NKINDS] = {
+	"throttle", "error", "available", "reserved", "registered"
+};
+
+const char *
+registry_kind_name(enum registry_kind k)
+{
+	if ((int)k < 0 || k >= RGK_NKINDS)
+		return "?";
+	return rs_kind_names[k];
+}
+
+struct rs_parser {
+	const char		*p_fname;
+	int			 p_line;
+	char			*p_err;
+	size_t			 p_errlen;
+	struct registries	*p_rs;
+	struct registry		*p_cur;		/* block being read */
+	int			 p_cur_port_set;
+	int			 p_cur_ntld;
+};
+
+static int
+rs_error(struct rs_parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+rs_error(struct rs_parser *p, int line, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->p_err != NULL && p->p_errlen > 0)
+		snprintf(p->p_err, p->p_errlen, "%s:%d: %s", p->p_fname, line,
+		    msg);
+	return -1;
+}
+
+static void
+rs_pattern_free(struct registry_pattern *rp)
+{
+	if (rp->rp_src == NULL)
+		return;
+	regfree(&rp->rp_re);
+	free(rp->rp_src);
+	rp->rp_src = NULL;
+}
+
+static void
+rs_registry_free(struct registry *rg)
+{
+	int	 k, i;
+
+	if (rg == NULL)
+		return;
+	for (k = 0; k < RGK_NKINDS; k++)
+		for (i = 0; i < rg->rg_npats[k]; i++)
+			rs_pattern_free(&rg->rg_pats[k][i]);
+	for (i = 0; i < rg->rg_nretry; i++)
+		rs_pattern_free(&rg->rg_retry[i]);
+	if (rg->rg_has_referral)
+		rs_pattern_free(&rg->rg_referral);
+	free(rg->rg_name);
+	free(rg->rg_server);
+	free(rg->rg_query);
+	free(rg);
+}
+
+void
+registries_free(struct registries *rs)
+{
+	size_t	 i;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < rs->rs_nregs; i++)
+		rs_registry_free(rs->rs_regs[i]);
+	for (i = 0; i < rs->rs_nsfx; i++)
+		free(rs->rs_sfx[i].rx_suffix);
+	free(rs->rs_regs);
+	free(rs->rs_sfx);
+	free(rs->rs_iana);
+	free(rs);
+}
+
+/*
+ * Split a line into tokens in place.  Blanks separate tokens; "..." is
+ * one token, where \" is a quote and any other backslash is kept with the
+ * character after it (so regex escapes pass through unchanged); # outside
+ * quotes starts a comment.  Returns the count, or -1 with *why set.
+ */
+static int
+rs_tokenize(char *line, char **tok, int max, const char **why)
+{
+	char	*r = line, *w;
+	int	 n = 0;
+
+	for (;;) {
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0' || *r == '#')
+			return n;
+		if (n == max) {
+			*why = "too many values";
+			return -1;
+		}
+		if (*r == '"') {
+			tok[n++] = w = ++r;
+			for (;;) {
+				if (*r == '\0') {
+					*why = "unterminated quote";
+					return -1;
+				}
+				if (*r == '"')
+					break;
+				if (r[0] == '\\' && r[1] == '"') {
+					*w++ = '"';
+					r += 2;
+				} else if (r[0] == '\\' && r[1] != '\0') {
+					*w++ = *r++;
+					*w++ = *r++;
+				} else
+					*w++ = *r++;
+			}
+			r++;
+			if (*r != '\0' && *r != ' ' && *r != '\t') {
+				*why = "text right after a closing quote";
+				return -1;
+			}
+			*w = '\0';
+			if (*r != '\0')
+				r++;
+		} else {
+			tok[n++] = r;
+			while (*r != '\0' && *r != ' ' && *r != '\t') {
+				if (*r == '"') {
+					*why = "quote inside a value";
+					return -1;
+				}
+				r++;
+			}
+			if (*r != '\0')
+				*r++ = '\0';
+		}
+	}
+}
+
+/* A host name as written in the file: LDH labels, at least one dot. */
+static int
+rs_valid_hostname(const char *s)
+{
+	size_t	 len = strlen(s), lab = 0, i;
+
+	if (len == 0 || len > NAME_ACE_MAX || strchr(s, '.') == NULL)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (lab == 0 || s[i - 1] == '-')
+				return 0;
+			lab = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+		if (s[i] == '-' && lab == 0)
+			return 0;
+		if (++lab > NAME_LABEL_MAX)
+			return 0;
+	}
+	return lab > 0 && s[len - 1] != '-';
+}
+
+static int
+rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
+    const char *src, int icase, int ngroups)
+{
+	char		 buf[256];
+	regmatch_t	 m[1];
+	const char	*q;
+	int		 rc;
+
+	if (*src == '\0')
+		return rs_error(p, p->p_line, "%s: empty pattern", key);
+	/*
+	 * POSIX regex has no \t, \n, \r, \d or \s: written in a pattern they
+	 * silently mean something else.  Use [[:blank:]], [0-9], [[:space:]].
+	 */
+	for (q = src; *q != '\0'; q++) {
+		if (q[0] != '\\' || q[1] == '\0')
+			continue;
+		if (strchr("tnrdDsSwW", q[1]) != NULL)
+			return rs_error(p, p->p_line, "%s: \"\\%c\" is not POSIX "
+			    "regex; use a bracket class like [[:blank:]] or "
+			    "[0-9]", key, q[1]);
+		q++;
+	}
+	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
+	    (icase ? REG_ICASE : 0));
+	if (rc != 0) {
+		regerror(rc, &rp->rp_re, buf, sizeof(buf));
+		return rs_error(p, p->p_line, "%s: bad regex \"%s\": %s", key,
+		    src, buf);
+	}
+	rp->rp_src = strdup(src);
+	rp->rp_line = p->p_line;
+	if (rp->rp_src == NULL) {
+		regfree(&rp->rp_re);
+		return rs_error(p, p->p_line, "out of memory");
+	}
+	if (rp->rp_re.re_nsub < (size_t)ngroups) {
+		rs_pattern_free(rp);
+		return rs_error(p, p->p_line, "%s: pattern needs a capture "
+		    "group", key);
+	}
+	/* A pattern that matches nothing at all would match every reply. */
+	if (regexec(&rp->rp_re, "", 1, m, 0) == 0) {
+		rs_pattern_free(rp);
+		return rs_error(p, p->p_line, "%s: pattern \"%s\" matches an "
+		    "empty line", key, src);
+	}
+	return 0;
+}
+
+/* An available pattern must not match any known trap line. */
+static int
+rs_check_traps(struct rs_parser *p, struct registry_pattern *rp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(rs_traps) / sizeof(rs_traps[0]); i++) {
+		if (regexec(&rp->rp_re, rs_traps[i], 0, NULL, 0) == 0)
+			return rs_error(p, p->p_line, "available: pattern "
+			    "\"%s\" matches the trap line \"%s\"", rp->rp_src,
+			    rs_traps[i]);
+	}
+	return 0;
+}
+
+static int
+rs_parse_rate(struct rs_parser *p, struct registry *rg, const char *v)
+{
+	static const struct {
+		const char	*u;
+		unsigned int	 secs;
+	} units[] = {
+		{ "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
+		{ "hour", 3600 }, { "day", 86400 },
+	};
+	const char	*slash;
+	char		*end;
+	unsigned long	 n;
+	size_t		 i;
+
+	if (!isdigit((unsigned char)v[0]) || (slash = strchr(v, '/')) == NULL)
+		return rs_error(p, p->p_line, "rate: expected N/s, N/min, N/h "
+		    "or N/day, got \"%s\"", v);
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (end != slash || errno != 0 || n == 0 || n > 1000000)
+		return rs_error(p, p->p_line, "rate: bad count in \"%s\"", v);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(slash + 1, units[i].u) == 0) {
+			rg->rg_rate_n = (unsigned int)n;
+			rg->rg_rate_per = units[i].secs;
+			rg->rg_rate_set = 1;
+			return 0;
+		}
+	}
+	return rs_error(p, p->p_line, "rate: unknown unit in \"%s\"", v);
+}
+
+static int
+rs_check_query(const char *q)
+{
+	int	 conv = 0;
+
+	for (; *q != '\0'; q++) {
+		if ((unsigned char)*q < 0x20)
+			return -1;
+		if (*q != '%')
+			continue;
+		if (q[1] == '%')
+			q++;
+		else if (q[1] == 's')
+			conv++, q++;
+		else
+			return -1;
+	}
+	return conv == 1 ? 0 : -1;
+}
+
+static int
+rs_sfx_cmp(const void *a, const void *b)
+{
+	const struct registry_suffix *x = a, *y = b;
+
+	return strcmp(x->rx_suffix, y->rx_suffix);
+}
+
+static const struct registry_suffix *
+rs_sfx_find(const struct registries *rs, const char *s)
+{
+	struct registry_suffix	 key;
+
+	if (rs->rs_nsfx == 0)
+		return NULL;
+	key.rx_suffix = (char *)(uintptr_t)s;
+	return bsearch(&key, rs->rs_sfx, rs->rs_nsfx, sizeof(key),
+	    rs_sfx_cmp);
+}
+
+static int
+rs_add_tld(struct rs_parser *p, const char *v)
+{
+	struct registries	*rs = p->p_rs;
+	struct registry_suffix	*sx;
+	char			 buf[NAME_ACE_BUF];
+	size_t			 i, len = strlen(v);
+
+	if (v[0] == '.')
+		v++, len--;
+	if (len == 0 || len >= sizeof(buf))
+		return rs_error(p, p->p_line, "tld: bad suffix \"%s\"", v);
+	for (i = 0; i <= len; i++)
+		buf[i] = (char)tolower((unsigned char)v[i]);
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)buf[i]) && buf[i] != '-' &&
+		    buf[i] != '.')
+			return rs_error(p, p->p_line, "tld: bad suffix \"%s\"",
+			    v);
+		if (buf[i] == '.' && (i == 0 || buf[i - 1] == '.' ||
+		    i == len - 1))
+			return rs_error(p, p->p_line, "tld: bad suffix \"%s\"",
+			    v);
+	}
+	/* Sorted only at the end; a linear scan keeps duplicates exact. */
+	for (i = 0; i < rs->rs_nsfx; i++) {
+		if (strcmp(rs->rs_sfx[i].rx_suffix, buf) == 0)
+			return rs_error(p, p->p_line, "duplicate tld \"%s\" "
+			    "(first at line %d)", buf, rs->rs_sfx[i].rx_line);
+	}
+	if (rs->rs_nsfx == rs->rs_sfxcap) {
+		i = rs->rs_sfxcap == 0 ? 64 : rs->rs_sfxcap * 2;
+		if ((sx = realloc(rs->rs_sfx, i * sizeof(*sx))) == NULL)
+			return rs_error(p, p->p_line, "out of memory");
+		rs->rs_sfx = sx;
+		rs->rs_sfxcap = i;
+	}
+	sx = &rs->rs_sfx[rs->rs_nsfx];
+	if ((sx->rx_suffix = strdup(buf)) == NULL)
+		return rs_error(p, p->p_line, "out of memory");
+	sx->rx_reg = p->p_cur;
+	sx->rx_line = p->p_line;
+	rs->rs_nsfx++;
+	p->p_cur_ntld++;
+	return 0;
+}
+
+/* Checks when a block ends (at the next "registry" or end of file). */
+static int
+rs_end_block(struct rs_parser *p)
+{
+	struct registry	*rg = p->p_cur;
+	int		 isdef, k, npat = 0;
+
+	if (rg == NULL)
+		return 0;
+	p->p_cur = NULL;
+	isdef = strcmp(rg->rg_name, "default") == 0;
+	for (k = 0; k < RGK_NKINDS; k++)
+		npat += rg->rg_npats[k];
+	if (isdef) {
+		if (rg->rg_server != NULL || rg->rg_nowhois)
+			return rs_error(p, rg->rg_line, "registry \"default\": "
+			    "takes its server from IANA; no server or "
+			    "no-whois");
+		if (p->p_cur_ntld > 0)
+			return rs_error(p, rg->rg_line, "registry \"default\": "
+			    "has no tld");
+	} else if (rg->rg_nowhois) {
+		if (rg->rg_server != NULL || npat > 0 || rg->rg_nretry > 0 ||
+		    rg->rg_has_referral)
+			return rs_error(p, rg->rg_line, "registry \"%s\": "
+			    "no-whois takes no server, patterns or referral",
+			    rg->rg_name);
+	} else if (rg->rg_server == NULL)
+		return rs_error(p, rg->rg_line, "registry \"%s\": missing "
+		    "server", rg->rg_name);
+	if (!isdef && p->p_cur_ntld == 0)
+		return rs_error(p, rg->rg_line, "registry \"%s\": missing tld",
+		    rg->rg_name);
+	/*
+	 * No available pattern is allowed: such a registry never answers
+	 * "available", which is the safe side while its wording is unknown.
+	 */
+	if (!rg->rg_nowhois && rg->rg_npats[RGK_REGISTERED] == 0)
+		return rs_error(p, rg->rg_line, "registry \"%s\": missing "
+		    "registered pattern", rg->rg_name);
+	if (rg->rg_query == NULL && (rg->rg_query = strdup("%s")) == NULL)
+		return rs_error(p, rg->rg_line, "out of memory");
+	return 0;
+}
+
+static int
+rs_kind(const char *key)
+{
+	int	 k;
+
+	for (k = 0; k < RGK_NKINDS; k++)
+		if (strcmp(key, rs_kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+static int
+rs_nargs(struct rs_parser *p, const char *key, int ntok, int min, int max)
+{
+	if (ntok - 1 < min)
+		return rs_error(p, p->p_line, "%s: missing value", key);
+	if (ntok - 1 > max)
+		return rs_error(p, p->p_line, "%s: too many values", key);
+	return 0;
+}
+
+static int
+rs_pattern_flag(struct rs_parser *p, const char *key, const char *flag,
+    int *icase)
+{
+	*icase = 0;
+	if (flag == NULL)
+		return 0;
+	if (strcmp(flag, "icase") == 0) {
+		*icase = 1;
+		return 0;
+	}
+	return rs_error(p, p->p_line, "%s: unknown flag \"%s\"", key, flag);
+}
+
+static int
+rs_line(struct rs_parser *p, char *line)
+{
+	struct registries	*rs = p->p_rs;
+	struct registry		*rg, **regs;
+	char			*tok[RS_TOKENS_MAX], *end, hbuf[NAME_ACE_BUF];
+	const char		*why = NULL, *key;
+	size_t			 i;
+	long			 v;
+	int			 n, k, icase, port;
+
+	if ((n = rs_tokenize(line, tok, RS_TOKENS_MAX, &why)) < 0)
+		return rs_error(p, p->p_line, "%s", why);
+	if (n == 0)
+		return 0;
+	key = tok[0];
+
+	if (strcmp(key, "registry") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1 || rs_end_block(p) == -1)
+			return -1;
+		for (i = 0; tok[1][i] != '\0'; i++)
+			if (!isalnum((unsigned char)tok[1][i]) &&
+			    strchr("-_.", tok[1][i]) == NULL)
+				return rs_error(p, p->p_line, "registry: bad "
+				    "name \"%s\"", tok[1]);
+		if (i == 0 || i > 64)
+			return rs_error(p, p->p_line, "registry: bad name");
+		if (registries_find(rs, tok[1]) != NULL)
+			return rs_error(p, p->p_line, "duplicate registry "
+			    "\"%s\"", tok[1]);
+		if ((rg = calloc(1, sizeof(*rg))) == NULL ||
+		    (rg->rg_name = strdup(tok[1])) == NULL) {
+			free(rg);
+			return rs_error(p, p->p_line, "out of memory");
+		}
+		rg->rg_port = 43;
+		rg->rg_rate_n = 1;
+		rg->rg_rate_per = 1;
+		rg->rg_line = p->p_line;
+		regs = realloc(rs->rs_regs, (rs->rs_nregs + 1) * sizeof(*regs));
+		if (regs == NULL) {
+			rs_registry_free(rg);
+			return rs_error(p, p->p_line, "out of memory");
+		}
+		rs->rs_regs = regs;
+		rs->rs_regs[rs->rs_nregs++] = rg;
+		if (strcmp(rg->rg_name, "default") == 0)
+			rs->rs_default = rg;
+		p->p_cur = rg;
+		p->p_cur_port_set = 0;
+		p->p_cur_ntld = 0;
+		return 0;
+	}
+	if (strcmp(key, "iana") == 0) {
+		if (p->p_cur != NULL)
+			return rs_error(p, p->p_line, "iana: must come before "
+			    "the first registry block");
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		if (registries_check_host(tok[1], NULL, hbuf, sizeof(hbuf),
+		    &port, NULL, 0) == -1)
+			return rs_error(p, p->p_line, "iana: bad server \"%s\"",
+			    tok[1]);
+		free(rs->rs_iana);
+		if ((rs->rs_iana = strdup(hbuf)) == NULL)
+			return rs_error(p, p->p_line, "out of memory");
+		rs->rs_iana_port = port;
+		return 0;
+	}
+	if ((rg = p->p_cur) == NULL) {
+		if (rs_kind(key) >= 0 || strcmp(key, "server") == 0 ||
+		    strcmp(key, "tld") == 0 || strcmp(key, "port") == 0 ||
+		    strcmp(key, "query") == 0 || strcmp(key, "charset") == 0 ||
+		    strcmp(key, "rate") == 0 || strcmp(key, "referral") == 0 ||
+		    strcmp(key, "retry_after") == 0 ||
+		    strcmp(key, "no-whois") == 0)
+			return rs_error(p, p->p_line, "%s: outside a registry "
+			    "block", key);
+		return rs_error(p, p->p_line, "unknown key \"%s\"", key);
+	}
+
+	if ((k = rs_kind(key)) >= 0) {
+		if (rs_nargs(p, key, n, 1, 2) == -1 ||
+		    rs_pattern_flag(p, key, n > 2 ? tok[2] : NULL, &icase) == -1)
+			return -1;
+		if (rg->rg_npats[k] == REGISTRY_PATTERNS_MAX)
+			return rs_error(p, p->p_line, "%s: more than %d "
+			    "patterns", key, REGISTRY_PATTERNS_MAX);
+		if (rs_compile(p, &rg->rg_pats[k][rg->rg_npats[k]], key, tok[1],
+		    icase, 0) == -1)
+			return -1;
+		rg->rg_npats[k]++;
+		if (k == RGK_AVAILABLE &&
+		    rs_check_traps(p, &rg->rg_pats[k][rg->rg_npats[k] - 1]) == -1)
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "server") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		if (rg->rg_server != NULL)
+			return rs_error(p, p->p_line, "server: given twice");
+		for (i = 0; tok[1][i] != '\0'; i++)
+			tok[1][i] = (char)tolower((unsigned char)tok[1][i]);
+		if (!rs_valid_hostname(tok[1]))
+			return rs_error(p, p->p_line, "server: bad host name "
+			    "\"%s\"", tok[1]);
+		if ((rg->rg_server = strdup(tok[1])) == NULL)
+			return rs_error(p, p->p_line, "out of memory");
+		return 0;
+	}
+	if (strcmp(key, "port") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		errno = 0;
+		v = strtol(tok[1], &end, 10);
+		if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+			return rs_error(p, p->p_line, "port: bad port \"%s\"",
+			    tok[1]);
+		rg->rg_port = (int)v;
+		return 0;
+	}
+	if (strcmp(key, "query") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		if (rg->rg_query != NULL)
+			return rs_error(p, p->p_line, "query: given twice");
+		if (rs_check_query(tok[1]) == -1 ||
+		    strlen(tok[1]) > REGISTRY_QUERY_MAX - NAME_ACE_BUF - 3)
+			return rs_error(p, p->p_line, "query: \"%s\" needs "
+			    "exactly one %%s (and %%%% for a percent sign)",
+			    tok[1]);
+		if ((rg->rg_query = strdup(tok[1])) == NULL)
+			return rs_error(p, p->p_line, "out of memory");
+		return 0;
+	}
+	if (strcmp(key, "charset") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		if (strcasecmp(tok[1], "utf-8") == 0 ||
+		    strcasecmp(tok[1], "utf8") == 0)
+			rg->rg_charset = RGC_UTF8;
+		else if (strcasecmp(tok[1], "iso-8859-1") == 0 ||
+		    strcasecmp(tok[1], "latin1") == 0)
+			rg->rg_charset = RGC_LATIN1;
+		else
+			return rs_error(p, p->p_line, "charset: \"%s\" is not "
+			    "utf-8 or iso-8859-1", tok[1]);
+		return 0;
+	}
+	if (strcmp(key, "no-whois") == 0) {
+		if (rs_nargs(p, key, n, 0, 0) == -1)
+			return -1;
+		rg->rg_nowhois = 1;
+		return 0;
+	}
+	if (strcmp(key, "retry_after") == 0) {
+		if (rs_nargs(p, key, n, 1, 2) == -1 ||
+		    rs_pattern_flag(p, key, n > 2 ? tok[2] : NULL, &icase) == -1)
+			return -1;
+		if (rg->rg_nretry == REGISTRY_PATTERNS_MAX)
+			return rs_error(p, p->p_line, "%s: more than %d "
+			    "patterns", key, REGISTRY_PATTERNS_MAX);
+		if (rs_compile(p, &rg->rg_retry[rg->rg_nretry], key, tok[1],
+		    icase, 1) == -1)
+			return -1;
+		rg->rg_nretry++;
+		return 0;
+	}
+	if (strcmp(key, "referral") == 0) {
+		if (rs_nargs(p, key, n, 2, 2) == -1)
+			return -1;
+		if (rg->rg_has_referral)
+			return rs_error(p, p->p_line, "referral: given twice");
+		if (strcmp(tok[2], "text-only") != 0)
+			return rs_error(p, p->p_line, "referral: unknown rule "
+			    "\"%s\" (only text-only: the verdict always comes "
+			    "from the registry)", tok[2]);
+		if (rs_compile(p, &rg->rg_referral, key, tok[1], 0, 1) == -1)
+			return -1;
+		rg->rg_has_referral = 1;
+		return 0;
+	}
+	if (strcmp(key, "rate") == 0) {
+		if (rs_nargs(p, key, n, 1, 1) == -1)
+			return -1;
+		return rs_parse_rate(p, rg, tok[1]);
+	}
+	if (strcmp(key, "tld") == 0) {
+		if (rs_nargs(p, key, n, 1, RS_TOKENS_MAX) == -1)
+			return -1;
+		for (k = 1; k < n; k++)
+			if (rs_add_tld(p, tok[k]) == -1)
+				return -1;
+		return 0;
+	}
+	return rs_error(p, p->p_line, "unknown key \"%s\"", key);
+}
+
+struct registries *
+registries_parse(const char *text, size_t len, const char *fname, char *err,
+    size_t errlen)
+{
+	struct rs_parser	 p;
+	struct registries	*rs;
+	char			 line[RS_LINE_MAX];
+	size_t			 pos = 0, eol, n;
+
+	memset(&p, 0, sizeof(p));
+	p.p_fname = fname != NULL ? fname : "registries";
+	p.p_err = err;
+	p.p_errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		rs_error(&p, 0, "out of memory");
+		return NULL;
+	}
+	p.p_rs = rs;
+	while (pos < len) {
+		p.p_line++;
+		for (eol = pos; eol < len && text[eol] != '\n'; eol++)
+			;
+		n = eol - pos;
+		if (n > 0 && text[pos + n - 1] == '\r')
+			n--;
+		if (n >= sizeof(line)) {
+			rs_error(&p, p.p_line, "line too long");
+			goto fail;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) != NULL) {
+			rs_error(&p, p.p_line, "NUL byte");
+			goto fail;
+		}
+		for (eol = 0; eol < n; eol++)
+			if ((unsigned char)line[eol] < 0x20 &&
+			    line[eol] != '\t') {
+				rs_error(&p, p.p_line, "control character");
+				goto fail;
+			}
+		if (rs_line(&p, line) == -1)
+			goto fail;
+		pos += n + (pos + n < len && text[pos + n] == '\r' ? 1 : 0) + 1;
+	}
+	p.p_line++;
+	if (rs_end_block(&p) == -1)
+		goto fail;
+	if (rs->rs_nsfx == 0) {
+		rs_error(&p, p.p_line, "no registry serves any tld");
+		goto fail;
+	}
+	qsort(rs->rs_sfx, rs->rs_nsfx, sizeof(*rs->rs_sfx), rs_sfx_cmp);
+	if (rs->rs_iana == NULL) {
+		if ((rs->rs_iana = strdup("whois.iana.org")) == NULL) {
+			rs_error(&p, p.p_line, "out of memory");
+			goto fail;
+		}
+		rs->rs_iana_port = 43;
+	}
+	return rs;
+fail:
+	registries_free(rs);
+	return NULL;
+}
+
+struct registries *
+registries_load(const char *path, char *err, size_t errlen)
+{
+	struct registries	*rs;
+	FILE			*fp;
+	char			*buf;
+	size_t			 len = 0, cap = 65536, n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(cap)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
+		len += n;
+		if (len == cap) {
+			char	*nb;
+
+			if (cap >= RS_FILE_MAX) {
+				snprintf(err, errlen, "%s: file too large",
+				    path);
+				goto fail;
+			}
+			if ((nb = realloc(buf, cap * 2)) == NULL) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto fail;
+	}
+	fclose(fp);
+	rs = registries_parse(buf, len, path, err, errlen);
+	free(buf);
+	return rs;
+fail:
+	fclose(fp);
+	free(buf);
+	return NULL;
+}
+
+size_t
+registries_count(const struct registries *rs)
+{
+	return rs->rs_nregs;
+}
+
+const struct registry *
+registries_get(const struct registries *rs, size_t i)
+{
+	return i < rs->rs_nregs ? rs->rs_regs[i] : NULL;
+}
+
+const struct registry *
+registries_find(const struct registries *rs, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->rs_nregs; i++)
+		if (strcmp(rs->rs_regs[i]->rg_name, name) == 0)
+			return rs->rs_regs[i];
+	return NULL;
+}
+
+const char *
+registries_suffix(const struct registries *rs, size_t i,
+    const struct registry **rg)
+{
+	if (i >= rs->rs_nsfx)
+		return NULL;
+	if (rg != NULL)
+		*rg = rs->rs_sfx[i].rx_reg;
+	return rs->rs_sfx[i].rx_suffix;
+}
+
+const struct registry *
+registries_default(const struct registries *rs)
+{
+	return rs->rs_default;
+}
+
+const char *
+registries_iana_server(const struct registries *rs, int *port)
+{
+	if (port != NULL)
+		*port = rs->rs_iana_port;
+	return rs->rs_iana;
+}
+
+int
+registries_lookup(const struct registries *rs, const char *ace,
+    struct registry_match *m)
+{
+	const struct registry_suffix	*sx = NULL;
+	const char			*p, *reg;
+	size_t				 len;
+
+	memset(m, 0, sizeof(*m));
+	if (ace == NULL || (len = strlen(ace)) == 0 || len > NAME_ACE_MAX)
+		return -1;
+	/* Longest first: try every suffix from the whole name down. */
+	for (p = ace; p != NULL; p = (p = strchr(p, '.')) ? p + 1 : NULL) {
+		if ((sx = rs_sfx_find(rs, p)) != NULL)
+			break;
+	}
+	if (sx != NULL) {
+		if (p == ace)
+			return -1;	/* the name is itself a suffix */
+		m->rm_reg = sx->rx_reg;
+		memcpy(m->rm_suffix, p, strlen(p) + 1);
+		reg = name_suffix(ace, name_labels(p) + 1);
+	} else {
+		if ((p = name_suffix(ace, 1)) == NULL || p == ace)
+			return -1;
+		memcpy(m->rm_suffix, p, strlen(p) + 1);
+		reg = name_suffix(ace, 2);
+	}
+	if (reg == NULL)
+		return -1;
+	memcpy(m->rm_registrable, reg, strlen(reg) + 1);
+	m->rm_below = reg != ace;
+	return sx != NULL ? 0 : 1;
+}
+
+int
+registry_query(const struct registry *rg, const char *ace, char *buf,
+    size_t buflen)
+{
+	const char	*q;
+	size_t		 n = 0, alen = strlen(ace);
+
+	for (q = rg->rg_query; *q != '\0'; q++) {
+		if (q[0] == '%' && q[1] == 's') {
+			if (n + alen >= buflen)
+				return -1;
+			memcpy(buf + n, ace, alen);
+			n += alen;
+			q++;
+			continue;
+		}
+		if (q[0] == '%' && q[1] == '%')
+			q++;
+		if (n + 1 >= buflen)
+			return -1;
+		buf[n++] = *q;
+	}
+	if (n + 3 > buflen)
+		return -1;
+	memcpy(buf + n, "\r\n", 3);
+	return (int)(n + 2);
+}
+
+double
+registry_rate(const struct registry *rg)
+{
+	if (rg->rg_rate_n == 0 || rg->rg_rate_per == 0)
+		return 1.0;
+	return (double)rg->rg_rate_n / rg->rg_rate_per;
+}
+
+int
+registry_retry_after(const struct registry *rg, const char *text)
+{
+	regmatch_t	 m[2];
+	long		 v;
+	int		 i, d;
+	regoff_t	 o;
+
+	for (i = 0; i < rg->rg_nretry; i++) {
+		if (regexec(&rg->rg_retry[i].rp_re, text, 2, m, 0) != 0 ||
+		    m[1].rm_so < 0)
+			continue;
+		v = 0;
+		d = 0;
+		for (o = m[1].rm_so; o < m[1].rm_eo; o++) {
+			if (!isdigit((unsigned char)text[o]))
+				break;
+			if (v < RS_RETRY_MAX)
+				v = v * 10 + (text[o] - '0');
+			d++;
+		}
+		if (d == 0)
+			continue;
+		if (v < 1)
+			v = 1;
+		if (v > RS_RETRY_MAX)
+			v = RS_RETRY_MAX;
+		return (int)v;
+	}
+	return -1;
+}
+
+static int
+rs_ip4_refused(const struct in_addr *a)
+{
+	uint32_t	 ip = ntohl(a->s_addr);
+
+	return (ip >> 24) == 0 ||		/* 0/8 "this network" */
+	    (ip >> 24) == 10 ||			/* 10/8 */
+	    (ip >> 24) == 127 ||		/* loopback */
+	    (ip >> 22) == (100u << 2 | 1) ||	/* 100.64/10 CGNAT */
+	    (ip >> 16) == (169u << 8 | 254) ||	/* link-local */
+	    (ip >> 20) == (172u << 4 | 1) ||	/* 172.16/12 */
+	    (ip >> 16) == (192u << 8 | 168) ||	/* 192.168/16 */
+	    (ip >> 8) == (192u << 16 | 0 << 8 | 0) ||	/* 192.0.0/24 */
+	    (ip >> 17) == (198u << 7 | 18 >> 1) ||	/* 198.18/15 */
+	    (ip >> 28) >= 14;			/* multicast, reserved */
+}
+
+static int
+rs_ip6_refused(const struct in6_addr *a)
+{
+	static const unsigned char	 zero[16];
+	const unsigned char		*b = a->s6_addr;
+	struct in_addr			 v4;
+
+	if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1))
+		return 1;			/* :: and ::1 */
+	if (b[0] == 0xff)
+		return 1;			/* multicast */
+	if ((b[0] & 0xfe) == 0xfc)
+		return 1;			/* fc00::/7 unique local */
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return 1;			/* fe80::/10 link-local */
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return 1;			/* fec0::/10 site-local */
+	if (memcmp(b, zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) {
+		memcpy(&v4.s_addr, b + 12, 4);	/* ::ffff:a.b.c.d */
+		return rs_ip4_refused(&v4);
+	}
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+		return 1;			/* documentation */
+	return 0;
+}
+
+static int
+rs_host_error(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, fmt, arg);
+	return -1;
+}
+
+static int
+rs_ends_with(const char *s, const char *suffix)
+{
+	size_t	 a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int
+registries_check_host(const char *value, const char *server, char *host,
+    size_t hostlen, int *port, char *err, size_t errlen)
+{
+	static const char *const local_suffixes[] = {
+		".localhost", ".local", ".localdomain", ".internal", ".lan",
+		".home.arpa", ".intranet", ".corp", ".home",
+	};
+	char		 buf[NAME_ACE_BUF + 16], *h, *e, *c;
+	const char	*v = value;
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	size_t		 len, i;
+	long		 pv;
+	int		 bracket = 0;
+
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	if (port != NULL)
+		*port = 43;
+	if (v == NULL)
+		v = "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return rs_host_error(err, errlen, "empty referral%s", "");
+	if (len >= sizeof(buf))
+		return rs_host_error(err, errlen, "referral too long%s", "");
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	h = buf;
+	/* URL shape: scheme://host[:port][/path] */
+	if ((e = strstr(h, "://")) != NULL) {
+		for (c = h; c < e; c++)
+			if (!isalpha((unsigned char)*c))
+				return rs_host_error(err, errlen,
+				    "malformed referral \"%s\"", value);
+		h = e + 3;
+	}
+	if ((e = strpbrk(h, "/?#")) != NULL)
+		*e = '\0';
+	if (strchr(h, '@') != NULL)
+		return rs_host_error(err, errlen, "referral with user info "
+		    "\"%s\"", value);
+	if (*h == '[') {
+		if ((e = strchr(h, ']')) == NULL)
+			return rs_host_error(err, errlen, "malformed referral "
+			    "\"%s\"", value);
+		*e++ = '\0';
+		h++;
+		bracket = 1;
+		c = *e == ':' ? e : NULL;
+		if (*e != '\0' && *e != ':')
+			return rs_host_error(err, errlen, "malformed referral "
+			    "\"%s\"", value);
+	} else if ((c = strchr(h, ':')) != NULL && strchr(c + 1, ':') != NULL)
+		c = NULL;		/* bare IPv6 literal, no port */
+	if (c != NULL) {
+		*c++ = '\0';
+		errno = 0;
+		pv = strtol(c, &e, 10);
+		if (*c == '\0' || *e != '\0' || errno != 0 || pv < 1 ||
+		    pv > 65535)
+			return rs_host_error(err, errlen, "bad port in referral "
+			    "\"%s\"", value);
+		if (port != NULL)
+			*port = (int)pv;
+	}
+	len = strlen(h);
+	if (len > 0 && h[len - 1] == '.' && !bracket)
+		h[--len] = '\0';
+	if (len == 0)
+		return rs_host_error(err, errlen, "empty referral host%s", "");
+	for (i = 0; i < len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+
+	if (inet_pton(AF_INET6, h, &a6) == 1) {
+		if (rs_ip6_refused(&a6))
+			return rs_host_error(err, errlen, "referral to a "
+			    "private or local address \"%s\"", h);
+	} else if (bracket) {
+		return rs_host_error(err, errlen, "malformed referral \"%s\"",
+		    value);
+	} else if (inet_aton(h, &a4) == 1) {
+		/* inet_aton also reads "127.1" and "2130706433". */
+		if (rs_ip4_refused(&a4))
+			return rs_host_error(err, errlen, "referral to a "
+			    "private or local address \"%s\"", h);
+		if (inet_pton(AF_INET, h, &a4) != 1)
+			return rs_host_error(err, errlen, "odd numeric "
+			    "referral \"%s\"", h);
+	} else {
+		if (!rs_valid_hostname(h))
+			return rs_host_error(err, errlen, "bad referral host "
+			    "\"%s\"", h);
+		e = strrchr(h, '.');
+		for (c = e + 1; *c != '\0' && isdigit((unsigned char)*c); c++)
+			;
+		if (*c == '\0' || strncmp(e + 1, "0x", 2) == 0)
+			return rs_host_error(err, errlen, "odd numeric "
+			    "referral \"%s\"", h);
+		if (strcmp(h, "localhost") == 0)
+			return rs_host_error(err, errlen, "referral to a local "
+			    "name \"%s\"", h);
+		for (i = 0; i < sizeof(local_suffixes) /
+		    sizeof(local_suffixes[0]); i++)
+			if (rs_ends_with(h, local_suffixes[i]) ||
+			    strcmp(h, local_suffixes[i] + 1) == 0)
+				return rs_host_error(err, errlen, "referral to "
+				    "a local name \"%s\"", h);
+	}
+	if (server != NULL) {
+		len = strlen(server);
+		if (len > 0 && server[len - 1] == '.')
+			len--;
+		if (strlen(h) == len && strncasecmp(h, server, len) == 0)
+			return rs_host_error(err, errlen, "referral back to the "
+			    "registry itself \"%s\"", h);
+	}
+	if (host != NULL) {
+		if (strlen(h) >= hostlen)
+			return rs_host_error(err, errlen, "referral host too "
+			    "long%s", "");
+		memcpy(host, h, strlen(h) + 1);
+	}
+	return 0;
+}
+
+int
+registry_referral(const struct registry *rg, const char *text,
+    const char *server, char *host, size_t hostlen, int *port, char *err,
+    size_t errlen)
+{
+	regmatch_t	 m[2];
+	char		 val[NAME_ACE_BUF + 64];
+	size_t		 n;
+
+	if (!rg->rg_has_referral)
+		return rs_host_error(err, errlen, "no referral rule%s", "");
+	if (regexec(&rg->rg_referral.rp_re, text, 2, m, 0) != 0 ||
+	    m[1].rm_so < 0)
+		return rs_host_error(err, errlen, "no referral in reply%s", "");
+	n = (size_t)(m[1].rm_eo - m[1].rm_so);
+	if (n >= sizeof(val))
+		return rs_host_error(err, errlen, "referral too long%s", "");
+	memcpy(val, text + m[1].rm_so, n);
+	val[n] = '\0';
+	return registries_check_host(val, server != NULL ? server :
+	    rg->rg_server, host, hostlen, port, err, errlen);
+}
+
+int
+registries_iana_parse(const char *reply, size_t len, char *host,
+    size_t hostlen)
+{
+	const char	*p = reply, *end = reply + len, *eol, *v;
+	char		 val[NAME_ACE_BUF + 64];
+	size_t		 n;
+	int		 domain = 0, zero = 0, whois = 0, port;
+
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	val[0] = '\0';
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		n = (size_t)(eol - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n >= 7 && strncasecmp(p, "domain:", 7) == 0)
+			domain = 1;
+		else if (n >= 30 && memmem(p, n, "returned 0 objects", 18))
+			zero = 1;
+		else if (n >= 6 && strncasecmp(p, "whois:", 6) == 0 &&
+		    !whois) {
+			whois = 1;
+			for (v = p + 6; v < p + n && (*v == ' ' || *v == '\t');
+			    v++)
+				;
+			n = (size_t)(p + n - v);
+			if (n >= sizeof(val))
+				return IANA_BAD;
+			memcpy(val, v, n);
+			val[n] = '\0';
+		}
+		if (eol == end)
+			break;
+	}
+	if (zero && !domain)
+		return IANA_NOTLD;
+	if (!domain)
+		return IANA_BAD;
+	if (val[0] == '\0')
+		return IANA_NOWHOIS;
+	if (registries_check_host(val, NULL, host, hostlen, &port, NULL,
+	    0) == -1 || port != 43)
+		return IANA_BAD;
+	return IANA_WHOIS;
+}

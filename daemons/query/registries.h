@@ -1,0 +1,159 @@
+/*
+ * registries.h — the registries data file (etc/registries.conf): which
+ * server serves a TLD, the query it wants, the patterns that classify its
+ * replies, its referral rule and its rate budget.  Nothing per TLD is
+ * hard-coded in C; docs/registries.md describes the file.
+ *
+ * Pure logic, no network: whoisd-query does the talking, the pacing and
+ * the IANA cache; this module answers "who, how, and what did it say".
+ */
+#ifndef WHOISD_REGISTRIES_H
+#define WHOISD_REGISTRIES_H
+
+#include <stddef.h>
+#include <regex.h>
+
+#include "common/name.h"
+
+/* Pattern kinds, in the order the classifier tries them. */
+enum registry_kind {
+	RGK_THROTTLE,		/* rate-limited: unknown, retry later */
+	RGK_ERROR,		/* registry failure: unknown */
+	RGK_AVAILABLE,		/* the only way to "available" */
+	RGK_RESERVED,		/* blocked, reserved, not for sale */
+	RGK_REGISTERED,		/* evidence of a registration */
+	RGK_NKINDS
+};
+
+enum registry_charset {
+	RGC_UTF8,
+	RGC_LATIN1		/* ISO-8859-1, converted to UTF-8 */
+};
+
+#define REGISTRY_PATTERNS_MAX	16	/* per kind, per registry */
+#define REGISTRY_QUERY_MAX	512	/* a built query line, CRLF included */
+
+struct registry_pattern {
+	regex_t		 rp_re;
+	char		*rp_src;	/* the pattern as written */
+	int		 rp_line;	/* line in the file */
+};
+
+struct registry {
+	char		*rg_name;	/* block name: "verisign", "default" */
+	char		*rg_server;	/* NULL for no-whois and default */
+	int		 rg_port;	/* 43 */
+	char		*rg_query;	/* format with one %s: "domain %s" */
+	enum registry_charset rg_charset;
+	int		 rg_nowhois;	/* no port-43 service: never ask */
+	int		 rg_line;	/* line of the "registry" key */
+	struct registry_pattern rg_pats[RGK_NKINDS][REGISTRY_PATTERNS_MAX];
+	int		 rg_npats[RGK_NKINDS];
+	struct registry_pattern rg_retry[REGISTRY_PATTERNS_MAX];
+	int		 rg_nretry;
+	struct registry_pattern rg_referral;	/* group 1: the server */
+	int		 rg_has_referral;
+	unsigned int	 rg_rate_n;	/* budget: rg_rate_n queries ... */
+	unsigned int	 rg_rate_per;	/* ... per rg_rate_per seconds */
+	int		 rg_rate_set;	/* 0: the cautious default 1/s */
+};
+
+/* Opaque: the loaded file. */
+struct registries;
+
+struct registry_match {
+	const struct registry *rm_reg;	/* NULL: no entry, ask IANA */
+	char		 rm_suffix[NAME_ACE_BUF];	/* "co.uk" (or the TLD) */
+	char		 rm_registrable[NAME_ACE_BUF];	/* "example.co.uk" */
+	int		 rm_below;	/* 1: the query was below it (www.) */
+};
+
+/* registries_iana_parse() results. */
+#define IANA_WHOIS	0	/* host filled: the TLD's whois server */
+#define IANA_NOWHOIS	1	/* the TLD exists, no port-43 server */
+#define IANA_NOTLD	2	/* no such TLD: the name is invalid */
+#define IANA_BAD	(-1)	/* not an IANA reply we understand */
+
+/*
+ * Load and validate a file (or text).  NULL with err filled as
+ * "file:line: message" on any problem.  Reload = load a new one and swap
+ * it in on success; the old one stays valid until freed.
+ */
+struct registries *registries_load(const char *path, char *err, size_t errlen);
+struct registries *registries_parse(const char *text, size_t len,
+	    const char *fname, char *err, size_t errlen);
+void	 registries_free(struct registries *);
+
+/* Every registry block, default included, for per-registry state. */
+size_t	 registries_count(const struct registries *);
+const struct registry *registries_get(const struct registries *, size_t i);
+const struct registry *registries_find(const struct registries *,
+	    const char *name);
+
+/* The i-th suffix of the file (sorted), and its registry; NULL past the end. */
+const char *registries_suffix(const struct registries *, size_t i,
+	    const struct registry **rg);
+
+/* Rules for a TLD found via IANA; NULL if the file has no default block. */
+const struct registry *registries_default(const struct registries *);
+
+/* The IANA server ("iana" key, default whois.iana.org:43). */
+const char *registries_iana_server(const struct registries *, int *port);
+
+/*
+ * Longest-suffix match of a lower-case A-label name (name_normalise()
+ * output).  0: entry found (m->rm_reg set); 1: no entry (m->rm_reg NULL,
+ * rm_suffix is the TLD, rm_registrable its last two labels); -1: the name
+ * has no label of its own left of the suffix ("co.uk", "uk").
+ */
+int	 registries_lookup(const struct registries *, const char *ace,
+	    struct registry_match *m);
+
+/*
+ * Parse a whois.iana.org reply for a TLD: IANA_WHOIS with host filled,
+ * IANA_NOWHOIS, IANA_NOTLD or IANA_BAD (also for a whois: value that
+ * registries_check_host() refuses).
+ */
+int	 registries_iana_parse(const char *reply, size_t len, char *host,
+	    size_t hostlen);
+
+/* The query line for ace: "domain example.com\r\n".  Length, or -1. */
+int	 registry_query(const struct registry *, const char *ace, char *buf,
+	    size_t buflen);
+
+/* Budget in queries per second (the default 1/s if the file says none). */
+double	 registry_rate(const struct registry *);
+
+/*
+ * Retry-after seconds in a reply (normalised UTF-8 text, see
+ * classify_text()), from the registry's retry_after patterns: group 1 is
+ * the figure.  Clamped to 1..86400; -1 if none is found.
+ */
+int	 registry_retry_after(const struct registry *, const char *text);
+
+/*
+ * The registrar referral in a reply: 0 with host and *port filled (port
+ * 43 unless the value says otherwise), -1 with err filled if the registry
+ * has no referral rule, the reply has none, or the value is refused by
+ * registries_check_host().  The verdict never comes from the referral:
+ * follow it once, for the text only.
+ */
+int	 registry_referral(const struct registry *, const char *text,
+	    const char *server, char *host, size_t hostlen, int *port,
+	    char *err, size_t errlen);
+
+/*
+ * Validate a referral value: "whois.example.com", "whois.example.com:43",
+ * "http://whois.example.com/", "[2001:db8::1]:43".  Refuses (-1, err
+ * filled): empty, malformed, the same host as server (case-insensitive;
+ * server may be NULL), IP literals in loopback, private, link-local,
+ * CGNAT, multicast or reserved ranges, numeric forms like "127.1", and
+ * local names (localhost, *.localhost, *.local, *.internal, *.lan,
+ * *.home.arpa, single labels).  DNS resolution checks are the caller's.
+ */
+int	 registries_check_host(const char *value, const char *server,
+	    char *host, size_t hostlen, int *port, char *err, size_t errlen);
+
+const char *registry_kind_name(enum registry_kind);
+
+#endif

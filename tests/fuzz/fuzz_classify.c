@@ -1,0 +1,87 @@
+/*
+ * fuzz_classify.c — libFuzzer target for the classifier.
+ *
+ * Input: byte 0 picks a registry of etc/registries.conf (or the file in
+ * $WHOISD_REGISTRIES), byte 1 the transport outcome, the rest is the
+ * reply.  Besides memory errors it checks the one invariant that matters:
+ * "available" only from a completed reply, with no throttle or error
+ * line, through an available pattern.  Build: see docs/registries.md.
+ */
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemons/query/registries.h"
+#include "daemons/query/classify.h"
+
+int LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct registries *regs;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char	*path = getenv("WHOISD_REGISTRIES");
+	char		 err[512];
+
+	(void)argc;
+	(void)argv;
+	if (path == NULL)
+		path = "etc/registries.conf";
+	if ((regs = registries_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "fuzz_classify: %s\n", err);
+		exit(1);
+	}
+	return 0;
+}
+
+static int
+any_match(const struct registry *rg, enum registry_kind k, const char *text)
+{
+	int	 i;
+
+	for (i = 0; i < rg->rg_npats[k]; i++)
+		if (regexec(&rg->rg_pats[k][i].rp_re, text, 0, NULL, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct registry	*rg;
+	struct verdict		 v;
+	char			*text, host[256], err[256];
+	size_t			 n;
+	int			 port, tr;
+
+	if (size < 2)
+		return 0;
+	rg = registries_get(regs, data[0] % registries_count(regs));
+	tr = data[1] % 6;
+	classify(rg, (const char *)data + 2, size - 2, tr, &v);
+	if (strlen(v.vd_matched) >= sizeof(v.vd_matched) ||
+	    strlen(v.vd_rule) >= sizeof(v.vd_rule) || v.vd_reason == NULL)
+		abort();
+	text = classify_text(rg, (const char *)data + 2, size - 2, &n);
+	if (text == NULL || strlen(text) > n)
+		abort();
+	if (v.vd_status == VS_AVAILABLE) {
+		if (tr != CLT_OK || rg->rg_nowhois ||
+		    any_match(rg, RGK_THROTTLE, text) ||
+		    any_match(rg, RGK_ERROR, text) ||
+		    !any_match(rg, RGK_AVAILABLE, text) ||
+		    strstr(v.vd_rule, ":available") == NULL)
+			abort();
+	}
+	if (v.vd_status == VS_UNKNOWN && v.vd_reason[0] == '\0')
+		abort();
+	(void)registry_retry_after(rg, text);
+	(void)registry_referral(rg, text, NULL, host, sizeof(host), &port, err,
+	    sizeof(err));
+	free(text);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * fuzz_registries.c — libFuzzer target for the registries-file parser,
+ * and for the other parsers that read untrusted text: referral values,
+ * IANA replies and query names.  Build: see docs/registries.md.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/name.h"
+#include "daemons/query/registries.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct registries	*rs;
+	struct registry_match	 m;
+	const struct registry	*rg;
+	char			 err[512], host[256], q[REGISTRY_QUERY_MAX];
+	char			 ace[NAME_ACE_BUF], why[NAME_REASON_BUF];
+	char			 disp[NAME_DISPLAY_BUF], *s;
+	size_t			 i;
+	int			 port;
+
+	rs = registries_parse((const char *)data, size, "fuzz", err,
+	    sizeof(err));
+	if (rs == NULL) {
+		if (strncmp(err, "fuzz:", 5) != 0)
+			abort();	/* every error names file and line */
+	} else {
+		for (i = 0; registries_suffix(rs, i, &rg) != NULL; i++) {
+			snprintf(ace, sizeof(ace), "www.x.%s",
+			    registries_suffix(rs, i, NULL));
+			if (registries_lookup(rs, ace, &m) != 0 ||
+			    m.rm_reg != rg)
+				abort();
+			if (!rg->rg_nowhois &&
+			    registry_query(rg, ace, q, sizeof(q)) < 0)
+				abort();
+		}
+		(void)registries_lookup(rs, "a.b.c", &m);
+		registries_free(rs);
+	}
+
+	/* The same bytes as a referral value, an IANA reply and a name. */
+	if ((s = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	(void)registries_check_host(s, "whois.example.com", host,
+	    sizeof(host), &port, err, sizeof(err));
+	(void)registries_iana_parse((const char *)data, size, host,
+	    sizeof(host));
+	if (name_normalise(s, ace, sizeof(ace), why, sizeof(why)) == 0) {
+		if (strlen(ace) > NAME_ACE_MAX)
+			abort();
+		(void)name_to_display(ace, disp, sizeof(disp));
+	}
+	free(s);
+	return 0;
+}

@@ -1,0 +1,585 @@
+/*
+ * test_registries.c — the registries file: parsing, every validation
+ * error with its line, longest-suffix match, registrable names, query
+ * lines, rates, retry-after, referrals and the IANA reply parser.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "daemons/query/registries.h"
+
+static struct registries *regs;
+
+static int
+setup(void **state)
+{
+	char		 path[600], err[512];
+	const char	*d = getenv("WHOISD_SRCDIR");
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/etc/registries.conf",
+	    d != NULL ? d : ".");
+	if ((regs = registries_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	registries_free(regs);
+	return 0;
+}
+
+static void
+test_shipped_file(void **state)
+{
+	size_t	 n;
+
+	(void)state;
+	for (n = 0; registries_suffix(regs, n, NULL) != NULL; n++)
+		;
+	assert_true(n >= 60);
+	assert_true(registries_count(regs) >= 40);
+	assert_non_null(registries_default(regs));
+	assert_null(registries_default(regs)->rg_server);
+	assert_non_null(registries_find(regs, "verisign"));
+	assert_null(registries_find(regs, "nosuch"));
+	assert_null(registries_get(regs, registries_count(regs)));
+}
+
+#define MINI	"registry x\n  server whois.x.test\n" \
+		"  available \"^free$\"\n  registered \"^taken$\"\n  tld x\n"
+
+struct bad_case {
+	const char	*text;
+	const char	*err;	/* exact, or a prefix ending in '*' */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "registry x\n  server whois.x.test\n  availble \"^a$\"\n",
+	    "t.conf:3: unknown key \"availble\"" },
+	{ "registry x\n  server whois.x.test\n  available \"^(a$\"\n",
+	    "t.conf:3: available: bad regex \"^(a$\": *" },
+	{ "registry x\n  server whois.x.test\n  throttle \"a[\"\n",
+	    "t.conf:3: throttle: bad regex *" },
+	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
+	    "  tld y x\n",
+	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
+	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
+	    "  tld .X\n",
+	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
+	{ "registry x\n  available \"^free$\"\n  registered \"^t$\"\n"
+	    "  tld x\n",
+	    "t.conf:1: registry \"x\": missing server" },
+	{ "\n\nregistry x\n  server whois.x.test\n  available \"^free$\"\n"
+	    "  registered \"^t$\"\nregistry y\n",
+	    "t.conf:3: registry \"x\": missing tld" },
+	{ "registry x\n  server whois.x.test\n  available \"^free$\"\n"
+	    "  tld x\n",
+	    "t.conf:1: registry \"x\": missing registered pattern" },
+	{ MINI "registry x\n", "t.conf:6: duplicate registry \"x\"" },
+	{ "server whois.x.test\n", "t.conf:1: server: outside a registry block" },
+	{ "bogus 1\n", "t.conf:1: unknown key \"bogus\"" },
+	{ "registry x\n  server whois.x.test\n  available \"AVAILABLE\"\n",
+	    "t.conf:3: available: pattern \"AVAILABLE\" matches the trap line "
+	    "\"Status: NOT AVAILABLE\"" },
+	{ "registry x\n  server whois.x.test\n  available \"available\" icase\n",
+	    "t.conf:3: available: pattern \"available\" matches the trap line *" },
+	{ "registry x\n  server whois.x.test\n  available \"may be available\"\n",
+	    "t.conf:3: available: pattern \"may be available\" matches the trap "
+	    "line \"The full WHOIS output may be available to individuals\"" },
+	{ "registry x\n  server whois.x.test\n  available \"^Status: .*AVAIL\"\n",
+	    "t.conf:3: available: pattern \"^Status: .*AVAIL\" matches the trap "
+	    "line \"Status: NOT AVAILABLE\"" },
+	{ "registry x\n  server whois.x.test\n  registered \"x*\"\n",
+	    "t.conf:3: registered: pattern \"x*\" matches an empty line" },
+	{ "registry x\n  server whois.x.test\n  registered \"\"\n",
+	    "t.conf:3: registered: empty pattern" },
+	{ "registry x\n  server whois.x.test\n  registered \"^a\\tb$\"\n",
+	    "t.conf:3: registered: \"\\t\" is not POSIX regex; *" },
+	{ "registry x\n  server whois.x.test\n  registered \"^a$\" nocase\n",
+	    "t.conf:3: registered: unknown flag \"nocase\"" },
+	{ "registry x\n  query \"domain %s %s\"\n",
+	    "t.conf:2: query: \"domain %s %s\" needs exactly one %s *" },
+	{ "registry x\n  query \"domain\"\n",
+	    "t.conf:2: query: \"domain\" needs exactly one %s *" },
+	{ "registry x\n  query \"%d\"\n", "t.conf:2: query: *" },
+	{ "registry x\n  rate 5\n", "t.conf:2: rate: expected N/s, *" },
+	{ "registry x\n  rate 0/s\n", "t.conf:2: rate: bad count in \"0/s\"" },
+	{ "registry x\n  rate 5/week\n",
+	    "t.conf:2: rate: unknown unit in \"5/week\"" },
+	{ "registry x\n  port 0\n", "t.conf:2: port: bad port \"0\"" },
+	{ "registry x\n  port 43x\n", "t.conf:2: port: bad port \"43x\"" },
+	{ "registry x\n  charset koi8-r\n",
+	    "t.conf:2: charset: \"koi8-r\" is not utf-8 or iso-8859-1" },
+	{ "registry x\n  server bad_host\n",
+	    "t.conf:2: server: bad host name \"bad_host\"" },
+	{ "registry x\n  server a.test\n  server b.test\n",
+	    "t.conf:3: server: given twice" },
+	{ "registry x\n  server\n", "t.conf:2: server: missing value" },
+	{ "registry x\n  server a.test b.test\n",
+	    "t.conf:2: server: too many values" },
+	{ "registry x\n  available \"^a$\n", "t.conf:2: unterminated quote" },
+	{ "registry x\n  available \"^a$\"x\n",
+	    "t.conf:2: text right after a closing quote" },
+	{ "registry x\n  referral \"^R: (.*)$\" follow\n",
+	    "t.conf:2: referral: unknown rule \"follow\" *" },
+	{ "registry x\n  referral \"^R: .*$\" text-only\n",
+	    "t.conf:2: referral: pattern needs a capture group" },
+	{ "registry x\n  retry_after \"wait [0-9]+\"\n",
+	    "t.conf:2: retry_after: pattern needs a capture group" },
+	{ "registry x\n  no-whois\n  server whois.x.test\n  tld x\n",
+	    "t.conf:1: registry \"x\": no-whois takes no server, patterns or "
+	    "referral" },
+	{ "registry default\n  server whois.x.test\n"
+	    "  registered \"^a$\"\n",
+	    "t.conf:1: registry \"default\": takes its server from IANA; *" },
+	{ "registry default\n  registered \"^a$\"\n  tld x\n",
+	    "t.conf:1: registry \"default\": has no tld" },
+	{ MINI "iana whois.iana.org\n",
+	    "t.conf:6: iana: must come before the first registry block" },
+	{ "iana 127.0.0.1\n" MINI, "t.conf:1: iana: bad server \"127.0.0.1\"" },
+	{ "registry x\n  tld a..b\n", "t.conf:2: tld: bad suffix \"a..b\"" },
+	{ "registry x y\n", "t.conf:1: registry: too many values" },
+	{ "registry b@d\n", "t.conf:1: registry: bad name \"b@d\"" },
+	{ "registry x\n  server whois.x.test\x01\n",
+	    "t.conf:2: control character" },
+	{ "", "t.conf:1: no registry serves any tld" },
+	{ "# only a comment\n", "t.conf:2: no registry serves any tld" },
+};
+
+static int
+err_matches(const char *got, const char *want)
+{
+	size_t	 n = strlen(want);
+
+	if (n > 0 && want[n - 1] == '*')
+		return strncmp(got, want, n - 1) == 0;
+	return strcmp(got, want) == 0;
+}
+
+static void
+test_errors(void **state)
+{
+	struct registries	*rs;
+	char			 err[512];
+	size_t			 i;
+	int			 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		strcpy(err, "untouched");
+		rs = registries_parse(bad_cases[i].text,
+		    strlen(bad_cases[i].text), "t.conf", err, sizeof(err));
+		if (rs != NULL || !err_matches(err, bad_cases[i].err)) {
+			fprintf(stderr, "case %zu: got \"%s\"%s, want \"%s\"\n",
+			    i, err, rs != NULL ? " (loaded!)" : "",
+			    bad_cases[i].err);
+			bad++;
+		}
+		registries_free(rs);
+	}
+	assert_int_equal(bad, 0);
+	/* A missing file names the file. */
+	assert_null(registries_load("/nonexistent/registries.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "/nonexistent/registries.conf: No such file "
+	    "or directory");
+}
+
+static void
+test_parse_forms(void **state)
+{
+	static const char text[] =
+	    "# comment\r\n"
+	    "iana whois.iana.test:4343\r\n"
+	    "registry x   # trailing comment\r\n"
+	    "\tserver WHOIS.X.TEST\r\n"
+	    "\tport 4300\r\n"
+	    "\tquery \"%%q %s\"\r\n"
+	    "\tcharset ISO-8859-1\r\n"
+	    "\tavailable \"^say \\\"free\\\"$\"\r\n"
+	    "\tavailable \"^FREE$\" icase\r\n"
+	    "\tregistered \"^a\\\\b$\"\r\n"
+	    "\tretry_after \"in ([0-9]+) s\"\r\n"
+	    "\trate 15/min\r\n"
+	    "\ttld X y.X";
+	struct registries	*rs;
+	const struct registry	*rg;
+	struct registry_match	 m;
+	char			 err[256], q[REGISTRY_QUERY_MAX];
+	int			 port;
+
+	(void)state;
+	rs = registries_parse(text, sizeof(text) - 1, "t.conf", err,
+	    sizeof(err));
+	if (rs == NULL)
+		fail_msg("%s", err);
+	rg = registries_find(rs, "x");
+	assert_string_equal(rg->rg_server, "whois.x.test");
+	assert_int_equal(rg->rg_port, 4300);
+	assert_int_equal(rg->rg_charset, RGC_LATIN1);
+	assert_string_equal(rg->rg_pats[RGK_AVAILABLE][0].rp_src,
+	    "^say \"free\"$");
+	assert_int_equal(rg->rg_pats[RGK_AVAILABLE][0].rp_line, 8);
+	assert_string_equal(rg->rg_pats[RGK_REGISTERED][0].rp_src, "^a\\\\b$");
+	assert_int_equal(regexec(&rg->rg_pats[RGK_AVAILABLE][1].rp_re,
+	    "free", 0, NULL, 0), 0);
+	assert_int_equal(regexec(&rg->rg_pats[RGK_REGISTERED][0].rp_re,
+	    "a\\b", 0, NULL, 0), 0);
+	assert_int_equal(registry_query(rg, "a.y.x", q, sizeof(q)), 10);
+	assert_string_equal(q, "%q a.y.x\r\n");
+	assert_int_equal(registry_query(rg, "a.y.x", q, 10), -1);
+	assert_true(registry_rate(rg) > 0.2499 && registry_rate(rg) < 0.2501);
+	assert_string_equal(registries_iana_server(rs, &port),
+	    "whois.iana.test");
+	assert_int_equal(port, 4343);
+	assert_null(registries_default(rs));
+	assert_int_equal(registries_lookup(rs, "www.a.y.x", &m), 0);
+	assert_string_equal(m.rm_suffix, "y.x");
+	assert_string_equal(m.rm_registrable, "a.y.x");
+	registries_free(rs);
+}
+
+static void
+test_lookup(void **state)
+{
+	struct registry_match	 m;
+
+	(void)state;
+	assert_int_equal(registries_lookup(regs, "foo.co.uk", &m), 0);
+	assert_string_equal(m.rm_reg->rg_name, "nominet");
+	assert_string_equal(m.rm_suffix, "co.uk");
+	assert_string_equal(m.rm_registrable, "foo.co.uk");
+	assert_int_equal(m.rm_below, 0);
+
+	assert_int_equal(registries_lookup(regs, "www.example.co.uk", &m), 0);
+	assert_string_equal(m.rm_suffix, "co.uk");
+	assert_string_equal(m.rm_registrable, "example.co.uk");
+	assert_int_equal(m.rm_below, 1);
+
+	assert_int_equal(registries_lookup(regs, "example.uk", &m), 0);
+	assert_string_equal(m.rm_suffix, "uk");
+	assert_string_equal(m.rm_registrable, "example.uk");
+
+	assert_int_equal(registries_lookup(regs, "a.b.example.com.au", &m), 0);
+	assert_string_equal(m.rm_reg->rg_name, "auda");
+	assert_string_equal(m.rm_registrable, "example.com.au");
+
+	assert_int_equal(registries_lookup(regs, "www.example.com", &m), 0);
+	assert_string_equal(m.rm_reg->rg_name, "verisign");
+	assert_string_equal(m.rm_registrable, "example.com");
+	assert_int_equal(m.rm_below, 1);
+
+	/* A suffix the file does not list under uk: falls back to uk. */
+	assert_int_equal(registries_lookup(regs, "x.example.zz.uk", &m), 0);
+	assert_string_equal(m.rm_registrable, "zz.uk");
+
+	assert_int_equal(registries_lookup(regs, "example.info", &m), 0);
+	assert_int_equal(m.rm_reg->rg_nowhois, 1);
+
+	/* No entry: IANA + default rules; the TLD and two labels. */
+	assert_int_equal(registries_lookup(regs, "www.example.zz", &m), 1);
+	assert_null(m.rm_reg);
+	assert_string_equal(m.rm_suffix, "zz");
+	assert_string_equal(m.rm_registrable, "example.zz");
+	assert_int_equal(m.rm_below, 1);
+
+	/* Nothing left of the suffix. */
+	assert_int_equal(registries_lookup(regs, "co.uk", &m), -1);
+	assert_int_equal(registries_lookup(regs, "uk", &m), -1);
+	assert_int_equal(registries_lookup(regs, "zz", &m), -1);
+	assert_int_equal(registries_lookup(regs, "", &m), -1);
+	assert_int_equal(registries_lookup(regs, NULL, &m), -1);
+}
+
+static void
+test_query_lines(void **state)
+{
+	char	 q[REGISTRY_QUERY_MAX];
+
+	(void)state;
+	registry_query(registries_find(regs, "verisign"), "example.com", q,
+	    sizeof(q));
+	assert_string_equal(q, "domain example.com\r\n");
+	registry_query(registries_find(regs, "denic"), "xn--bcher-kva.de", q,
+	    sizeof(q));
+	assert_string_equal(q, "-T dn,ace xn--bcher-kva.de\r\n");
+	registry_query(registries_find(regs, "jprs"), "example.jp", q,
+	    sizeof(q));
+	assert_string_equal(q, "example.jp/e\r\n");
+	registry_query(registries_find(regs, "punktum-dk"), "example.dk", q,
+	    sizeof(q));
+	assert_string_equal(q, "--show-handles example.dk\r\n");
+	registry_query(registries_find(regs, "nominet"), "example.co.uk", q,
+	    sizeof(q));
+	assert_string_equal(q, "example.co.uk\r\n");
+	assert_int_equal(registries_find(regs, "nominet")->rg_port, 43);
+}
+
+static void
+test_rates(void **state)
+{
+	(void)state;
+	assert_true(registry_rate(registries_find(regs, "nominet")) == 5.0);
+	assert_true(registry_rate(registries_find(regs, "sidn")) == 1.0);
+	assert_true(registry_rate(registries_find(regs, "eurid")) == 0.25);
+	assert_true(registry_rate(registries_find(regs, "tcinet")) == 0.2);
+	assert_int_equal(registries_find(regs, "nask")->rg_rate_n, 100);
+	assert_int_equal(registries_find(regs, "nask")->rg_rate_per, 86400);
+	/* No published budget: the cautious default. */
+	assert_int_equal(registries_find(regs, "verisign")->rg_rate_set, 0);
+	assert_true(registry_rate(registries_find(regs, "verisign")) == 1.0);
+}
+
+static void
+test_retry_after(void **state)
+{
+	const struct registry	*nom = registries_find(regs, "nominet");
+	const struct registry	*eu = registries_find(regs, "eurid");
+	const struct registry	*be = registries_find(regs, "dns-be");
+
+	(void)state;
+	assert_int_equal(registry_retry_after(nom, "    The WHOIS query quota "
+	    "for 1.2.3.4 has been exceeded\n    and will be replenished in 56 "
+	    "seconds.\n"), 56);
+	assert_int_equal(registry_retry_after(eu,
+	    "-1: Still in grace period, wait 7 seconds\n"), 7);
+	assert_int_equal(registry_retry_after(eu,
+	    "% Excessive querying, grace period of 3600 seconds.\n"), 3600);
+	assert_int_equal(registry_retry_after(be,
+	    "% Excessive querying, grace period of 120 seconds.\n"), 120);
+	/* Clamped: never zero, never more than a day. */
+	assert_int_equal(registry_retry_after(nom,
+	    "replenished in 0 seconds"), 1);
+	assert_int_equal(registry_retry_after(nom,
+	    "replenished in 99999999999999999999 seconds"), 86400);
+	assert_int_equal(registry_retry_after(nom, "no figure here\n"), -1);
+	assert_int_equal(registry_retry_after(registries_find(regs, "pir"),
+	    "replenished in 5 seconds"), -1);
+	assert_int_equal(registry_retry_after(registries_default(regs),
+	    "wait 30 seconds"), 30);
+}
+
+struct host_case {
+	const char	*value;
+	const char	*host;	/* NULL: refused */
+	int		 port;
+};
+
+static const struct host_case host_cases[] = {
+	{ "whois.markmonitor.com", "whois.markmonitor.com", 43 },
+	{ "  WHOIS.Example.COM.  ", "whois.example.com", 43 },
+	{ "whois.example.com:43", "whois.example.com", 43 },
+	{ "whois.example.com:4343", "whois.example.com", 4343 },
+	{ "http://whois.example.com/", "whois.example.com", 43 },
+	{ "https://whois.example.com:8043/whois?q=1", "whois.example.com",
+	    8043 },
+	{ "rwhois://rwhois.example.net:4321", "rwhois.example.net", 4321 },
+	{ "8.8.8.8", "8.8.8.8", 43 },
+	{ "[2001:4860:4860::8888]:43", "2001:4860:4860::8888", 43 },
+	{ "2001:4860:4860::8888", "2001:4860:4860::8888", 43 },
+	{ "", NULL, 0 },
+	{ "   ", NULL, 0 },
+	{ "http://", NULL, 0 },
+	{ "whois.verisign-grs.com", NULL, 0 },		/* loop */
+	{ "WHOIS.VERISIGN-GRS.COM.", NULL, 0 },		/* loop */
+	{ "http://whois.verisign-grs.com:43/", NULL, 0 },	/* loop */
+	{ "127.0.0.1", NULL, 0 },
+	{ "127.0.0.1:43", NULL, 0 },
+	{ "10.1.2.3", NULL, 0 },
+	{ "172.16.5.4", NULL, 0 },
+	{ "172.31.255.255", NULL, 0 },
+	{ "192.168.0.1", NULL, 0 },
+	{ "169.254.169.254", NULL, 0 },
+	{ "100.64.0.1", NULL, 0 },
+	{ "0.0.0.0", NULL, 0 },
+	{ "224.0.0.1", NULL, 0 },
+	{ "255.255.255.255", NULL, 0 },
+	{ "127.1", NULL, 0 },
+	{ "2130706433", NULL, 0 },
+	{ "0x7f.0.0.1", NULL, 0 },
+	{ "8.8.8", NULL, 0 },				/* odd numeric */
+	{ "[::1]:43", NULL, 0 },
+	{ "::1", NULL, 0 },
+	{ "::", NULL, 0 },
+	{ "fe80::1", NULL, 0 },
+	{ "fd00::1", NULL, 0 },
+	{ "::ffff:127.0.0.1", NULL, 0 },
+	{ "[::ffff:10.0.0.1]", NULL, 0 },
+	{ "localhost", NULL, 0 },
+	{ "LOCALHOST.", NULL, 0 },
+	{ "foo.localhost", NULL, 0 },
+	{ "printer.local", NULL, 0 },
+	{ "whois.corp.internal", NULL, 0 },
+	{ "router.home.arpa", NULL, 0 },
+	{ "intranet", NULL, 0 },			/* single label */
+	{ "user@whois.example.com", NULL, 0 },
+	{ "whois.example.com:0", NULL, 0 },
+	{ "whois.example.com:99999", NULL, 0 },
+	{ "whois.example.com:", NULL, 0 },
+	{ "whois.exa mple.com", NULL, 0 },
+	{ "whois_example.com", NULL, 0 },
+	{ "-whois.example.com", NULL, 0 },
+	{ "[whois.example.com]", NULL, 0 },
+	{ "[::1", NULL, 0 },
+};
+
+static void
+test_check_host(void **state)
+{
+	char	 host[256], err[256];
+	size_t	 i;
+	int	 port, rc, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(host_cases) / sizeof(host_cases[0]); i++) {
+		const struct host_case *c = &host_cases[i];
+
+		err[0] = '\0';
+		rc = registries_check_host(c->value, "whois.verisign-grs.com",
+		    host, sizeof(host), &port, err, sizeof(err));
+		if (c->host == NULL ? rc != -1 || err[0] == '\0' :
+		    rc != 0 || strcmp(host, c->host) != 0 || port != c->port) {
+			fprintf(stderr, "\"%s\": rc %d host \"%s\" port %d "
+			    "err \"%s\"\n", c->value, rc, host, port, err);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	/* No server to compare with: only the address rules apply. */
+	assert_int_equal(registries_check_host("whois.verisign-grs.com", NULL,
+	    host, sizeof(host), &port, NULL, 0), 0);
+	/* Too small a buffer is a refusal, not an overflow. */
+	assert_int_equal(registries_check_host("whois.example.com", NULL,
+	    host, 5, &port, err, sizeof(err)), -1);
+}
+
+static void
+test_referral(void **state)
+{
+	const struct registry	*vs = registries_find(regs, "verisign");
+	char			 host[256], err[256];
+	int			 port;
+
+	(void)state;
+	assert_int_equal(registry_referral(vs, "   Domain Name: A.COM\n"
+	    "   Registrar WHOIS Server: whois.markmonitor.com  \n", NULL, host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "whois.markmonitor.com");
+	assert_int_equal(port, 43);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "http://whois.example.com/\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), 0);
+	assert_string_equal(host, "whois.example.com");
+	/* Loops, private addresses and empty values are refused. */
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.verisign-grs.com\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com\n", "whois.example.com", host, sizeof(host),
+	    &port, err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "10.0.0.1\n", NULL, host, sizeof(host), &port, err, sizeof(err)),
+	    -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: \n",
+	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "No match for \"A.COM\".\n",
+	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_string_equal(err, "no referral in reply");
+	/* A registry without a referral rule. */
+	assert_int_equal(registry_referral(registries_find(regs, "denic"),
+	    "Registrar WHOIS Server: whois.example.com\n", NULL, host,
+	    sizeof(host), &port, err, sizeof(err)), -1);
+	assert_string_equal(err, "no referral rule");
+}
+
+static void
+test_iana(void **state)
+{
+	static const char ok[] =
+	    "% IANA WHOIS server\r\n"
+	    "% for more information on IANA, visit http://www.iana.org\r\n"
+	    "% This query returned 1 object\r\n\r\n"
+	    "domain:       ABC\r\n\r\n"
+	    "organisation: Disney Enterprises, Inc.\r\n"
+	    "whois:        whois.nic.abc\r\n\r\n"
+	    "status:       ACTIVE\r\n";
+	static const char nowhois[] =
+	    "% This query returned 1 object\n\ndomain:       ZZZ\n\n"
+	    "whois:\n\nstatus:       ACTIVE\n";
+	static const char nowhois2[] =
+	    "% This query returned 1 object\n\ndomain:       ZZZ\n";
+	static const char notld[] =
+	    "% IANA WHOIS server\n% for more information on IANA, visit "
+	    "http://www.iana.org\n%\n% This query returned 0 objects.\n";
+	static const char local[] =
+	    "domain:       EVIL\nwhois:        127.0.0.1\n";
+	char	 host[256];
+
+	(void)state;
+	assert_int_equal(registries_iana_parse(ok, sizeof(ok) - 1, host,
+	    sizeof(host)), IANA_WHOIS);
+	assert_string_equal(host, "whois.nic.abc");
+	assert_int_equal(registries_iana_parse(nowhois, sizeof(nowhois) - 1,
+	    host, sizeof(host)), IANA_NOWHOIS);
+	assert_int_equal(registries_iana_parse(nowhois2, sizeof(nowhois2) - 1,
+	    host, sizeof(host)), IANA_NOWHOIS);
+	assert_int_equal(registries_iana_parse(notld, sizeof(notld) - 1,
+	    host, sizeof(host)), IANA_NOTLD);
+	assert_int_equal(registries_iana_parse(local, sizeof(local) - 1,
+	    host, sizeof(host)), IANA_BAD);
+	assert_int_equal(registries_iana_parse("garbage", 7, host,
+	    sizeof(host)), IANA_BAD);
+	assert_int_equal(registries_iana_parse("", 0, host, sizeof(host)),
+	    IANA_BAD);
+}
+
+static void
+test_reload_swap(void **state)
+{
+	struct registries	*a, *b;
+	char			 err[256];
+
+	(void)state;
+	a = registries_parse(MINI, strlen(MINI), "a.conf", err, sizeof(err));
+	assert_non_null(a);
+	/* A broken new file leaves the old table as it was. */
+	b = registries_parse(MINI "bogus\n", strlen(MINI) + 6, "b.conf", err,
+	    sizeof(err));
+	assert_null(b);
+	assert_string_equal(err, "b.conf:6: unknown key \"bogus\"");
+	assert_non_null(registries_find(a, "x"));
+	registries_free(a);
+	registries_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_file),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_parse_forms),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_query_lines),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_referral),
+		cmocka_unit_test(test_iana),
+		cmocka_unit_test(test_reload_swap),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
