@@ -56,6 +56,8 @@ const struct conf_key pool_conf_keys[] = {
 	  "drop privileges to this group after binding" },
 	{ "pid_file", CONF_STR, POOLOFF(pc_pid_file), 0, 0, NULL,
 	  "write the master's pid here" },
+	{ "status_file", CONF_STR, POOLOFF(pc_status_file), 0, 0, NULL,
+	  "the master's state, for whoisctl reload" },
 	{ "log_file", CONF_STR, POOLOFF(pc_log_file), 0, 0, "stderr",
 	  "stderr, syslog, journal, or a file path" },
 	{ "log_level", CONF_INT, POOLOFF(pc_log_level), 0, 4, "2",

@@ -108,6 +108,8 @@ static double			 m_last_watchdog;
 static double			 m_last_dead_check;
 static double			 m_watchdog;
 static char			 m_status[256];
+static uint64_t			 m_reloads;		/* finished, ok or not */
+static char			 m_reload_result[160] = "none";
 static int			 m_saturated;
 
 /* Child state. */
@@ -785,6 +787,33 @@ pool_count(struct pool_counts *c)
 	}
 }
 
+/*
+ * status_file: the master's state for whoisctl (`whoisctl reload` waits
+ * on it, so `systemctl reload` returns when the reload is done).  Written
+ * to a temporary file and renamed, so a reader never sees half of it.
+ */
+static void
+pool_write_status(void)
+{
+	const char	*path = pc()->pc_status_file;
+	char		 tmp[1024];
+	FILE		*fp;
+
+	if (path == NULL || *path == '\0')
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_warn("status_file %s", tmp);
+		return;
+	}
+	fprintf(fp, "pid %ld\ngeneration %u\nreloading %d\nreloads %llu\n"
+	    "last_reload %s\nready %d\nstatus %s\n", (long)getpid(),
+	    sb_head->sh_gen, m_reloading, (unsigned long long)m_reloads,
+	    m_reload_result, m_ready_sent, m_status);
+	if (fclose(fp) != 0 || rename(tmp, path) == -1)
+		log_warn("status_file %s", path);
+}
+
 static void
 pool_status(const struct pool_counts *c, int force)
 {
@@ -798,6 +827,7 @@ pool_status(const struct pool_counts *c, int force)
 	if (force || now - m_last_status >= STATUS_EVERY) {
 		m_last_status = now;
 		systemd_notify("STATUS=%s", m_status);
+		pool_write_status();
 	}
 }
 
@@ -869,6 +899,8 @@ pool_maintain(void)
 			    children[slot].ch_gen != sb_head->sh_gen)
 				pool_child_quit(slot, "reload");
 		m_reloading = 0;
+		m_reloads++;
+		snprintf(m_reload_result, sizeof(m_reload_result), "ok");
 		log_notice("reload done: generation %u serving with %d "
 		    "children", sb_head->sh_gen, c.ready);
 		pool_count(&c);
@@ -952,7 +984,7 @@ pool_maintain(void)
 	pool_count(&c);
 	if (!m_ready_sent && c.ready >= p->pc_min_servers) {
 		m_ready_sent = 1;
-		pool_status(&c, 0);
+		pool_status(&c, 1);
 		log_notice("ready: %d children serving", c.ready);
 		systemd_notify("READY=1\nSTATUS=%s", m_status);
 	}
@@ -1106,6 +1138,17 @@ pool_same_list(const struct conf_list *a, const struct conf_list *b)
 }
 
 static void
+pool_reload_failed(const char *err)
+{
+	m_reloads++;
+	snprintf(m_reload_result, sizeof(m_reload_result), "failed: %.140s",
+	    err);
+	systemd_notify("READY=1\nSTATUS=%s (reload failed: %.100s)", m_status,
+	    err);
+	pool_write_status();
+}
+
+static void
 pool_reload(void)
 {
 	void		*conf, *old;
@@ -1114,13 +1157,15 @@ pool_reload(void)
 	struct pool_conf *np;
 
 	systemd_notify("RELOADING=1\nSTATUS=reloading %s", conf_path(pool_cf));
+	m_reloading = 1;
+	pool_write_status();
+	m_reloading = 0;
 	log_notice("HUP: reloading %s", conf_path(pool_cf));
 	conf = conf_load(pool_pd->pd_spec, pool_argc, pool_argv, err,
 	    sizeof(err), &action);
 	if (conf == NULL) {
 		log_warnx("reload failed, keeping the running config: %s", err);
-		systemd_notify("READY=1\nSTATUS=%s (reload failed: %.100s)",
-		    m_status, err);
+		pool_reload_failed(err);
 		return;
 	}
 	np = conf;
@@ -1133,8 +1178,8 @@ pool_reload(void)
 	    pool_pd->pd_master_init(conf, 1) == -1)) {
 		log_warnx("reload failed, keeping the running config: %s", err);
 		conf_free(pool_pd->pd_spec, conf);
+		pool_reload_failed(err);
 		pool_apply_conf(pool_cf, err, sizeof(err));
-		systemd_notify("READY=1");
 		return;
 	}
 	if (!pool_same_list(&np->pc_listen, &pc()->pc_listen))
@@ -1271,6 +1316,8 @@ pool_shutdown(void)
 	}
 	if (pc()->pc_pid_file != NULL && *pc()->pc_pid_file != '\0')
 		unlink(pc()->pc_pid_file);
+	if (pc()->pc_status_file != NULL && *pc()->pc_status_file != '\0')
+		unlink(pc()->pc_status_file);
 	log_notice("master exiting");
 	return 0;
 }

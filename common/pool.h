@@ -36,6 +36,7 @@ struct pool_conf {
 	char			*pc_user;
 	char			*pc_group;
 	char			*pc_pid_file;
+	char			*pc_status_file;
 	char			*pc_log_file;
 	long			 pc_log_level;
 	int			 pc_background;

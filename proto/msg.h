@@ -1,0 +1,376 @@
+/*
+ * msg.h — typed msgpack messages for every internal link.
+ *
+ * A message is one msgpack map with string keys.  Every map carries
+ * `v` (protocol version), `t` (type) and `id` (request id; a reply has its
+ * request's id).  Builders (struct msgb) write the keys in a fixed order,
+ * so the same call always gives the same bytes.  Readers (struct msg) fail
+ * with "missing key X" / "key X: expected string" on a missing or mistyped
+ * required key, and ignore keys they do not know.
+ *
+ * The model is smtpd's m_create/m_add/m_close and m_get/m_end: the builder
+ * counts the fields it was promised, and msgb_end() fails if the count is
+ * off.  See docs/protocol.md for every type and field.
+ */
+#ifndef WHOISD_PROTO_MSG_H
+#define WHOISD_PROTO_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#ifndef PROTO_VERSION
+#define PROTO_VERSION		2
+#endif
+/* Oldest version this build accepts: one below its own, never below 1. */
+#define PROTO_VERSION_MIN	(PROTO_VERSION > 1 ? PROTO_VERSION - 1 : 1)
+#define PROTO_VERSION_OK(v)	((v) >= PROTO_VERSION_MIN && (v) <= PROTO_VERSION)
+
+enum msg_type {
+	MSG_UNKNOWN = 0,	/**< a `t` this build does not know */
+	MSG_OK,
+	MSG_ERR,
+	MSG_GOAWAY,
+	MSG_PING,
+	MSG_PONG,
+	MSG_GET,		/**< cache */
+	MSG_GET_R,
+	MSG_PUT,
+	MSG_TIMING,
+	MSG_TIMING_GET,
+	MSG_TIMING_R,
+	MSG_STATS,
+	MSG_STATS_R,
+	MSG_PURGE,
+	MSG_PURGE_R,
+	MSG_QUERY,		/**< query */
+	MSG_QUERY_R,
+	MSG_ERROR,		/**< errdb */
+	MSG_HEALTH,
+	MSG_HEALTH_R,
+	MSG_ERRORS,
+	MSG_ERRORS_R,
+	MSG_NTYPES
+};
+
+/* Error codes of an `err` reply. */
+#define MSG_E_BAD_FRAME		"bad-frame"	/* unreadable frame or v/t/id */
+#define MSG_E_BAD_VERSION	"bad-version"	/* v not accepted */
+#define MSG_E_UNKNOWN_TYPE	"unknown-type"
+#define MSG_E_BAD_REQUEST	"bad-request"	/* a field missing or mistyped */
+#define MSG_E_UNAVAILABLE	"unavailable"	/* a backend is down */
+#define MSG_E_TIMEOUT		"timeout"
+#define MSG_E_OVERLOADED	"overloaded"
+#define MSG_E_INTERNAL		"internal"
+
+const char	*msg_type_name(enum msg_type);	/* "get_r"; NULL if none */
+enum msg_type	 msg_type_lookup(const char *s, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Builder */
+
+#define MSGB_DEPTH	8
+
+struct msgb {
+	msgpack_sbuffer	 mb_sbuf;
+	msgpack_packer	 mb_pk;
+	int		 mb_version;
+	size_t		 mb_id_off;	/* offset of the 8-byte id, for msgb_set_id */
+	size_t		 mb_v_off;	/* offset of the 1-byte version */
+	int		 mb_depth;
+	uint32_t	 mb_left[MSGB_DEPTH];	/* items still owed per level */
+	uint8_t		 mb_isarr[MSGB_DEPTH];
+	int		 mb_err;	/* a misuse was seen; msgb_end fails */
+};
+
+void	 msgb_init(struct msgb *);
+void	 msgb_free(struct msgb *);
+/*
+ * Start a message: writes v, t, id and promises `nfields` more fields at
+ * the top level.  Clears anything built before.  `id` is always written
+ * as a uint64 (0xcf + 8 bytes) so msgb_set_id() can patch it in place.
+ */
+void	 msgb_begin(struct msgb *, const char *type, uint64_t id, uint32_t nfields,
+	    int version);
+/* Keyed fields (in a map). */
+void	 msgb_str(struct msgb *, const char *key, const char *val);
+void	 msgb_strn(struct msgb *, const char *key, const char *val, size_t len);
+void	 msgb_bin(struct msgb *, const char *key, const void *val, size_t len);
+void	 msgb_uint(struct msgb *, const char *key, uint64_t val);
+void	 msgb_int(struct msgb *, const char *key, int64_t val);
+void	 msgb_bool(struct msgb *, const char *key, int val);
+void	 msgb_float(struct msgb *, const char *key, double val);
+/* A nested map of `n` pairs / array of `n` items follows under `key`. */
+void	 msgb_map(struct msgb *, const char *key, uint32_t n);
+void	 msgb_array(struct msgb *, const char *key, uint32_t n);
+/* Array items. */
+void	 msgb_item_map(struct msgb *, uint32_t n);
+void	 msgb_item_str(struct msgb *, const char *val);
+void	 msgb_item_uint(struct msgb *, uint64_t val);
+/* 0, or -1 if the promised field counts were not met or a call misused. */
+int	 msgb_end(const struct msgb *);
+const void *msgb_data(const struct msgb *);
+size_t	 msgb_len(const struct msgb *);
+int	 msgb_version(const struct msgb *);
+/* Rewrite the id of a finished message (the client numbers requests). */
+void	 msgb_set_id(struct msgb *, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Reader */
+
+struct msg;	/* opaque: one unpacked map and the body it points into */
+
+/*
+ * Unpack one frame body.  Takes ownership of `body` (malloc'd; freed on
+ * every path).  Checks: exactly one map, nothing left over, `v` a uint
+ * accepted by PROTO_VERSION_OK, `t` a string, `id` a uint.  On failure
+ * returns NULL with err filled and *code set to MSG_E_BAD_FRAME or
+ * MSG_E_BAD_VERSION; *idp / *vp get the id and version when they could be
+ * read (else 0), so the caller can still address an `err` reply.
+ * A `t` this build does not know is not an error: msg_type() says
+ * MSG_UNKNOWN and msg_tname() gives the string.
+ */
+struct msg	*msg_unpack(void *body, size_t len, uint64_t *idp, int *vp,
+		    const char **code, char *err, size_t errlen);
+/* The same, copying the body. */
+struct msg	*msg_unpack_copy(const void *body, size_t len, char *err,
+		    size_t errlen);
+void		 msg_free(struct msg *);
+
+int		 msg_version(const struct msg *);
+uint64_t	 msg_id(const struct msg *);
+enum msg_type	 msg_type(const struct msg *);
+const char	*msg_tname(const struct msg *);	/* NUL-terminated copy */
+
+/*
+ * Typed accessors on the top-level map.  msg_get_*: 0, or -1 with err
+ * ("missing key X", "key X: expected uint", "key X: too long").
+ * msg_opt_*: 0 found, 1 absent (the default is stored; nil counts as
+ * absent), -1 mistyped.  Strings are copied NUL-terminated and must fit
+ * (a string holding a NUL byte is refused).
+ */
+int	msg_get_str(const struct msg *, const char *key, char *buf, size_t len,
+	    char *err, size_t errlen);
+int	msg_opt_str(const struct msg *, const char *key, char *buf, size_t len,
+	    char *err, size_t errlen);
+/* str or bin, not copied: valid until msg_free(). */
+int	msg_get_bytes(const struct msg *, const char *key, const void **p,
+	    size_t *len, char *err, size_t errlen);
+int	msg_get_uint(const struct msg *, const char *key, uint64_t *,
+	    char *err, size_t errlen);
+int	msg_opt_uint(const struct msg *, const char *key, uint64_t *, uint64_t def,
+	    char *err, size_t errlen);
+int	msg_get_int(const struct msg *, const char *key, int64_t *,
+	    char *err, size_t errlen);
+int	msg_get_bool(const struct msg *, const char *key, int *,
+	    char *err, size_t errlen);
+int	msg_opt_bool(const struct msg *, const char *key, int *, int def,
+	    char *err, size_t errlen);
+/* float32, float64 or an integer. */
+int	msg_get_float(const struct msg *, const char *key, double *,
+	    char *err, size_t errlen);
+int	msg_opt_float(const struct msg *, const char *key, double *, double def,
+	    char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Per-type messages */
+
+#define ANSWER_DOMAIN_LEN	256
+#define ANSWER_STATUS_LEN	16
+#define ANSWER_REASON_LEN	64
+#define ANSWER_SOURCE_LEN	16
+#define ANSWER_REGISTRY_LEN	128
+#define ANSWER_RULE_LEN		64
+#define ANSWER_MATCHED_LEN	512
+
+/*
+ * The answer record.  Optional fields are absent when empty ("" for
+ * strings, 0 for expires and retry_after, NULL for text).  rule and
+ * matched exist from version 2 on and are left out for a v1 peer.
+ * reason, rule and matched are informational: a longer value is cut
+ * (at a UTF-8 boundary) rather than refused.
+ */
+struct answer {
+	char		 a_domain[ANSWER_DOMAIN_LEN];	/* as asked */
+	char		 a_ace[ANSWER_DOMAIN_LEN];	/* A-label form */
+	char		 a_status[ANSWER_STATUS_LEN];	/* available|registered|... */
+	char		 a_reason[ANSWER_REASON_LEN];	/* optional */
+	char		 a_source[ANSWER_SOURCE_LEN];	/* cache|registry|stale */
+	double		 a_checked;			/* epoch seconds */
+	double		 a_expires;			/* optional */
+	char		 a_registry[ANSWER_REGISTRY_LEN];
+	uint64_t	 a_latency_ms;
+	char		 a_rule[ANSWER_RULE_LEN];	/* optional, v2+ */
+	char		 a_matched[ANSWER_MATCHED_LEN];	/* optional, v2+ */
+	char		*a_text;	/* optional, owned; NUL-terminated too */
+	size_t		 a_text_len;
+	uint64_t	 a_retry_after;			/* optional */
+};
+
+void	answer_free(struct answer *);	/* frees a_text; the struct stays */
+/* Copy a_text (a NULL or empty text clears it). */
+void	answer_set_text(struct answer *, const void *text, size_t len);
+
+/* Replies common to every daemon. */
+int	msg_pack_ok(struct msgb *, uint64_t id, int version);
+int	msg_pack_ok_dup(struct msgb *, uint64_t id, int version, int dup);
+int	msg_pack_err(struct msgb *, uint64_t id, int version, const char *code,
+	    const char *text);
+int	msg_pack_goaway(struct msgb *, int version);
+int	msg_pack_ping(struct msgb *, uint64_t id, int version);
+int	msg_pack_pong(struct msgb *, uint64_t id, int version);
+int	msg_read_err(const struct msg *, char *code, size_t codelen, char *text,
+	    size_t textlen, char *err, size_t errlen);
+int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
+
+/* cache: get -> get_r. The answer travels under key `a` when found. */
+struct msg_get {
+	char	g_domain[ANSWER_DOMAIN_LEN];	/* A-label */
+	int	g_lease;
+};
+#define GET_LEASE_GRANTED	"granted"
+#define GET_LEASE_NONE		"none"
+struct msg_get_r {
+	int		gr_found;
+	int		gr_stale;
+	char		gr_lease[16];	/* "granted" | "none" */
+	struct answer	gr_answer;	/* valid when gr_found */
+};
+int	msg_pack_get(struct msgb *, uint64_t id, int version,
+	    const struct msg_get *);
+int	msg_read_get(const struct msg *, struct msg_get *, char *err, size_t errlen);
+int	msg_pack_get_r(struct msgb *, uint64_t id, int version,
+	    const struct msg_get_r *);
+/* Fills gr_answer (caller: answer_free). */
+int	msg_read_get_r(const struct msg *, struct msg_get_r *, char *err,
+	    size_t errlen);
+
+/* cache: put {a: answer} -> ok; query: query_r {a: answer}. */
+int	msg_pack_put(struct msgb *, uint64_t id, int version,
+	    const struct answer *);
+int	msg_read_put(const struct msg *, struct answer *, char *err, size_t errlen);
+int	msg_pack_query_r(struct msgb *, uint64_t id, int version,
+	    const struct answer *);
+int	msg_read_query_r(const struct msg *, struct answer *, char *err,
+	    size_t errlen);
+
+/* cache: timing -> ok. */
+#define TIMING_OK		"ok"
+#define TIMING_FAIL		"fail"
+#define TIMING_RATELIMITED	"ratelimited"
+struct msg_timing {
+	char		tm_registry[ANSWER_REGISTRY_LEN];
+	uint64_t	tm_ms;
+	char		tm_outcome[16];	/* ok | fail | ratelimited */
+};
+int	msg_pack_timing(struct msgb *, uint64_t id, int version,
+	    const struct msg_timing *);
+int	msg_read_timing(const struct msg *, struct msg_timing *, char *err,
+	    size_t errlen);
+
+/* cache: timing_get {registry} -> timing_r. */
+int	msg_pack_timing_get(struct msgb *, uint64_t id, int version,
+	    const char *registry);
+int	msg_read_timing_get(const struct msg *, char *registry, size_t len,
+	    char *err, size_t errlen);
+struct msg_timing_r {
+	char		tr_registry[ANSWER_REGISTRY_LEN];
+	uint64_t	tr_n;		/* latencies the percentiles come from */
+	uint64_t	tr_p50, tr_p90, tr_p99;	/* ms */
+	uint64_t	tr_ok, tr_fail;
+	double		tr_last_ratelimit;	/* epoch; 0 = never */
+};
+int	msg_pack_timing_r(struct msgb *, uint64_t id, int version,
+	    const struct msg_timing_r *);
+int	msg_read_timing_r(const struct msg *, struct msg_timing_r *, char *err,
+	    size_t errlen);
+
+/* cache: stats {} -> stats_r {c: {name: uint, ...}}. */
+struct msg_counter {
+	char		mc_name[64];
+	uint64_t	mc_value;
+};
+int	msg_pack_stats(struct msgb *, uint64_t id, int version);
+int	msg_pack_stats_r(struct msgb *, uint64_t id, int version,
+	    const struct msg_counter *, size_t n);
+/* *out is malloc'd (free()); names longer than 63 bytes are refused. */
+int	msg_read_stats_r(const struct msg *, struct msg_counter **out,
+	    size_t *n, char *err, size_t errlen);
+
+/* cache: purge {domain?, all} -> purge_r {n}. */
+struct msg_purge {
+	char	pg_domain[ANSWER_DOMAIN_LEN];	/* "" = absent */
+	int	pg_all;
+};
+int	msg_pack_purge(struct msgb *, uint64_t id, int version,
+	    const struct msg_purge *);
+int	msg_read_purge(const struct msg *, struct msg_purge *, char *err,
+	    size_t errlen);
+int	msg_pack_purge_r(struct msgb *, uint64_t id, int version, uint64_t n);
+int	msg_read_purge_r(const struct msg *, uint64_t *n, char *err,
+	    size_t errlen);
+
+/* query: query {domain, deadline_ms} -> query_r (above). */
+struct msg_query {
+	char		q_domain[ANSWER_DOMAIN_LEN];	/* A-label */
+	uint64_t	q_deadline_ms;
+};
+int	msg_pack_query(struct msgb *, uint64_t id, int version,
+	    const struct msg_query *);
+int	msg_read_query(const struct msg *, struct msg_query *, char *err,
+	    size_t errlen);
+
+/* errdb: error -> ok {dup}. */
+struct errevent {
+	char		ev_eid[64];	/* unique; the idempotency key */
+	char		ev_host[256];
+	char		ev_daemon[32];
+	char		ev_registry[ANSWER_REGISTRY_LEN];
+	char		ev_domain[ANSWER_DOMAIN_LEN];
+	char		ev_kind[32];	/* timeout|reset|refused|ratelimited|... */
+	char		ev_msg[512];	/* cut at a UTF-8 boundary if longer */
+	double		ev_time;
+	uint64_t	ev_retry_after;	/* optional, 0 = absent */
+};
+int	msg_pack_error(struct msgb *, uint64_t id, int version,
+	    const struct errevent *);
+int	msg_read_error(const struct msg *, struct errevent *, char *err,
+	    size_t errlen);
+
+/* errdb: health {registry?} -> health_r {regs: [...]}. */
+#define HEALTH_OK		"ok"
+#define HEALTH_DEGRADED		"degraded"
+#define HEALTH_BACKOFF		"backoff"
+struct reghealth {
+	char		rh_registry[ANSWER_REGISTRY_LEN];
+	char		rh_state[16];	/* ok | degraded | backoff */
+	double		rh_until;	/* back-off end, epoch; 0 = none */
+	uint64_t	rh_recent;	/* recent error count */
+};
+int	msg_pack_health(struct msgb *, uint64_t id, int version,
+	    const char *registry);	/* NULL or "" = every registry */
+int	msg_read_health(const struct msg *, char *registry, size_t len,
+	    char *err, size_t errlen);
+int	msg_pack_health_r(struct msgb *, uint64_t id, int version,
+	    const struct reghealth *, size_t n);
+int	msg_read_health_r(const struct msg *, struct reghealth **out, size_t *n,
+	    char *err, size_t errlen);
+
+/* errdb: errors {registry?, kind?, since?, limit?} -> errors_r {events}. */
+struct msg_errors {
+	char		es_registry[ANSWER_REGISTRY_LEN];	/* "" = any */
+	char		es_kind[32];				/* "" = any */
+	double		es_since;				/* 0 = any */
+	uint64_t	es_limit;				/* 0 = default */
+};
+int	msg_pack_errors(struct msgb *, uint64_t id, int version,
+	    const struct msg_errors *);
+int	msg_read_errors(const struct msg *, struct msg_errors *, char *err,
+	    size_t errlen);
+int	msg_pack_errors_r(struct msgb *, uint64_t id, int version,
+	    const struct errevent *, size_t n);
+int	msg_read_errors_r(const struct msg *, struct errevent **out, size_t *n,
+	    char *err, size_t errlen);
+
+#endif
