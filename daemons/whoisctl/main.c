@@ -77,7 +77,7 @@ status_read(const char *path, unsigned long *gen, int *reloading,
 		else if (strncmp(line, "reloads ", 8) == 0)
 			*reloads = strtoul(line + 8, NULL, 10);
 		else if (strncmp(line, "last_reload ", 12) == 0)
-			snprintf(last, lastlen, "%s", line + 12);
+			snprintf(last, lastlen, "%.200s", line + 12);
 	}
 	fclose(fp);
 	return 0;
