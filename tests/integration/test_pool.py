@@ -18,13 +18,14 @@ from conftest import (BIN, children_of, fd_count, free_port, line_request,
 ECHOD = os.path.join(BIN, "test-echod")
 
 
-def start_echod(procs, *args, conf=None, env=None, name="echod"):
+def start_echod(procs, *args, conf=None, env=None, name="echod", wait=True):
     port = free_port()
     argv = [ECHOD, "-f", conf or "/dev/null", "--listen=127.0.0.1:%d" % port,
             "--log_level=4"] + list(args)
     p = procs.start(argv, name=name, env=env)
     p.port = port
-    p.wait_log("ready:", timeout=10)
+    if wait:
+        p.wait_log("ready:", timeout=10)
     return p
 
 
@@ -469,3 +470,70 @@ def test_no_thundering_herd(procs):
     # A shared listener without exclusivity wakes every idle child.
     assert wake_none >= 5.0, wake_none
     assert wasted_ex <= acc_ex * 0.25, (wasted_ex, acc_ex)
+
+
+def test_usr1_reopens_log_file(procs, tmpdir_path):
+    log = os.path.join(tmpdir_path, "echod.log")
+    p = start_echod(procs, "--log_file=" + log, "--min_servers=2", wait=False)
+    wait_for(lambda: os.path.exists(log) and "ready:" in open(log).read())
+    os.rename(log, log + ".1")
+    p.sig(signal.SIGUSR1)
+    wait_for(lambda: os.path.exists(log), what="a new log file")
+    p.sig(signal.SIGHUP)
+    wait_for(lambda: "reload done" in open(log).read(),
+             what="lines in the new file")
+    assert "reload done" not in open(log + ".1").read()
+
+
+def test_background_and_pid_file(tmpdir_path):
+    pidf = os.path.join(tmpdir_path, "echod.pid")
+    log = os.path.join(tmpdir_path, "bg.log")
+    port = free_port()
+    r = subprocess.run([ECHOD, "-f", "/dev/null",
+                        "--listen=127.0.0.1:%d" % port, "--background=1",
+                        "--pid_file=" + pidf, "--log_file=" + log],
+                       timeout=10)
+    assert r.returncode == 0
+    pid = int(wait_for(lambda: os.path.exists(pidf) and
+                       open(pidf).read().strip(), what="pid file"))
+    try:
+        wait_for(lambda: line_request(port, "x") == "x" if port_open(port)
+                 else False, what="background daemon serving")
+        assert pid_alive(pid)
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        # Detached: its own session, not ours.
+        assert int(st[st.rfind(")") + 2:].split()[3]) != os.getsid(0)
+    finally:
+        kids = children_of(pid)
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not pid_alive(pid), what="background daemon exit")
+        for k in kids:
+            if pid_alive(k):
+                os.kill(k, signal.SIGKILL)
+    assert not os.path.exists(pidf)
+
+
+def test_whoisctl_reload_waits_and_reports(procs, tmpdir_path):
+    conf = os.path.join(tmpdir_path, "echod.conf")
+    status = os.path.join(tmpdir_path, "echod.status")
+    with open(conf, "w") as f:
+        f.write("min_servers 2\necho_prefix one:\nstatus_file %s\n" % status)
+    p = start_echod(procs, conf=conf)
+    wait_for(lambda: os.path.exists(status))
+    with open(conf, "w") as f:
+        f.write("min_servers 2\necho_prefix two:\nstatus_file %s\n" % status)
+    ctl = os.path.join(BIN, "whoisctl")
+    r = subprocess.run([ctl, "reload", str(p.pid), status],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "generation 2" in r.stdout
+    # When whoisctl returns, the new config is what every child answers.
+    for _ in range(10):
+        assert line_request(p.port, "x") == "two:x"
+    with open(conf, "w") as f:
+        f.write("min_servers 2\nbroken\n")
+    r = subprocess.run([ctl, "reload", str(p.pid), status],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "failed" in r.stderr
+    assert line_request(p.port, "x") == "two:x"

@@ -1,0 +1,255 @@
+"""The suite end to end: the four real daemons, the simulator as every
+registry, and the real Debian whois client and curl as the clients."""
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import time
+
+import pytest
+
+from conftest import BIN, read_all, wait_for
+from suite import Answer, Suite
+
+pytestmark = pytest.mark.skipif(
+    not all(os.path.exists(os.path.join(BIN, b)) for b in
+            ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb")),
+    reason="the four daemons are not built")
+
+
+@pytest.fixture
+def suite(procs, tmpdir_path):
+    return Suite(procs, tmpdir_path).start()
+
+
+def test_verdicts_on_both_ports(suite):
+    a = suite.whois("example.com")
+    assert a["status"] == "registered", a
+    assert a["source"] == "registry"
+    assert a["ace"] == "example.com"
+    assert a["registry"]
+    assert a.get("rule"), a
+    assert "Domain Name: EXAMPLE.COM" in a.text
+    a = suite.whois("free-one.com")
+    assert a["status"] == "available", a
+    assert re.match(r'No match for "FREE-ONE.COM"\.', a["matched"]), a
+    a = suite.whois("reserved-one.be")
+    assert a["status"] == "reserved", a
+    r = {x["domain"]: x for x in suite.check(
+        ["example.com", "free-one.com", "reserved-one.be", "free-two.de"])}
+    assert r["example.com"]["status"] == "registered"
+    assert r["example.com"]["source"] == "cache"
+    assert r["free-one.com"]["status"] == "available"
+    assert r["reserved-one.be"]["status"] == "reserved"
+    assert r["free-two.de"]["status"] == "available"
+    assert r["free-two.de"]["source"] == "registry"
+    assert r["free-two.de"]["rule"] and r["free-two.de"]["matched"]
+
+
+def test_invalid_names_on_both_ports(suite):
+    bad = {"": "empty", "a" * 300 + ".com": "too long",
+           "a" * 64 + ".com": "label too long", "bad..name.com": "empty label",
+           "-bad.com": "hyphen"}
+    for name, why in bad.items():
+        a = suite.whois_raw(name.encode() + b"\r\n")
+        assert a["status"] == "invalid", (name, a)
+        assert why in a["reason"], (name, a)
+        r = suite.check([name])[0]
+        assert r["status"] == "invalid" and why in r["reason"], (name, r)
+    # Binary bytes: a clear answer, not a dropped connection.
+    a = suite.whois_raw(b"\x00\x01\xfe\xff.com\r\n")
+    assert a["status"] == "invalid" and a["reason"], a
+    code, body = suite.http("/v1/check?domain=%00%ff.com")
+    assert code == 200 and json.loads(body)["results"][0]["status"] == "invalid"
+    # An overlong line on the whois port.
+    a = suite.whois_raw(b"x" * 100000 + b"\r\n")
+    assert a["status"] == "invalid" and "too long" in a["reason"], a
+    # More than http_max_names names, and no name at all.
+    code, body = suite.http("/v1/check?" + "&".join(
+        "domain=a%d.com" % i for i in range(101)))
+    assert code == 400 and "at most 100" in body
+    code, body = suite.http("/v1/check")
+    assert code == 400
+    assert suite.sim_stats()["total"] == 0
+
+
+def test_idn_answered_under_ace(suite):
+    a = suite.whois("bücher.de")
+    assert a["ace"] == "xn--bcher-kva.de", a
+    assert a["status"] in ("registered", "available"), a
+    r = suite.check(["BÜCHER.de"])[0]
+    assert r["ace"] == "xn--bcher-kva.de"
+    assert r["source"] == "cache"
+    assert suite.sim_count("xn--bcher-kva.de") == 1
+
+
+def test_below_registrable_name(suite):
+    a = suite.whois("www.example.co.uk")
+    assert a["ace"] == "example.co.uk"
+    assert "registrable name example.co.uk" in a["note"]
+    assert suite.sim_count("example.co.uk") == 1
+
+
+def test_second_ask_from_cache(suite):
+    assert suite.whois("example.org")["source"] == "registry"
+    assert suite.whois("example.org")["source"] == "cache"
+    r = suite.check(["example.org"])[0]
+    assert r["source"] == "cache"
+    assert suite.sim_count("example.org") == 1
+
+
+async def _one(port, name):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(name.encode() + b"\r\n")
+    await w.drain()
+    data = await r.read()
+    w.close()
+    return Answer(data.decode())
+
+
+async def _many(port, names):
+    return await asyncio.gather(*[_one(port, n) for n in names])
+
+
+def test_500_concurrent_clients_one_registry_query(procs, tmpdir_path):
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=400"]).start()
+    answers = asyncio.run(_many(s.port["whois"], ["free-herd.com"] * 500))
+    assert len(answers) == 500
+    bad = [a for a in answers if a.get("status") != "available"]
+    assert not bad, bad[:3]
+    assert s.sim_count("free-herd.com") == 1
+    assert s.sim_stats()["total"] == 1
+
+
+def test_rate_limited_registry_backs_off(procs, tmpdir_path):
+    s = Suite(procs, tmpdir_path, regsim=["--ratelimit=uk:2/m"]).start()
+    assert s.whois("one.uk")["status"] == "registered"
+    assert s.whois("two.uk")["status"] == "registered"
+    a = s.whois("three.uk")
+    assert a["status"] == "unknown" and a["reason"] == "rate-limited", a
+    assert int(a["retry-after"]) > 0
+    total = s.sim_stats()["total"]
+    # The errdb holds the event, and the registry is in back-off.
+    wait_for(lambda: "ratelimited" in s.ctl("errors"), timeout=10,
+             what="rate-limit event in the errdb")
+    assert "backoff" in s.ctl("health")
+    # No query reaches the registry while it is in back-off.
+    for n in ("four.uk", "five.uk", "six.co.uk"):
+        a = s.whois(n)
+        assert a["status"] == "unknown", a
+        assert a["reason"] == "registry-backoff", a
+    assert s.sim_stats()["total"] == total
+
+
+@pytest.mark.parametrize("fault,reasons", [
+    ("timeout", ("timeout",)),
+    ("reset", ("reset", "truncated")),
+    ("empty", ("empty-reply",)),
+    ("garbage", ("unrecognised-reply",)),
+])
+def test_registry_faults_answer_unknown_in_time(procs, tmpdir_path, fault,
+                                                reasons):
+    s = Suite(procs, tmpdir_path, query=["--total_timeout=2",
+                                         "--first_byte_timeout=2"],
+              front=["--request_timeout=4"]).start()
+    t0 = time.monotonic()
+    a = s.whois("fault-%s-x.com" % fault)
+    assert time.monotonic() - t0 < 4.5
+    assert a["status"] == "unknown", a
+    assert a["reason"] in reasons, a
+    # Never cached, and everything keeps serving.
+    assert s.whois("example.net")["status"] == "registered"
+    for n in ("front", "cache", "query", "errdb"):
+        assert s.p[n].running()
+
+
+def test_cache_restart_keeps_entries_and_front_survives_cache_down(suite):
+    names = ["example.com", "free-keep.com", "example.de", "free-keep.de"]
+    first = {x["domain"]: x["status"] for x in suite.check(names)}
+    total = suite.sim_stats()["total"]
+    assert total == 4
+    suite.stop_one("cache")
+    suite.start_one("cache")
+    again = suite.check(names)
+    assert all(x["source"] == "cache" for x in again), again
+    assert {x["domain"]: x["status"] for x in again} == first
+    assert suite.sim_stats()["total"] == total
+    # With the cache down the front still answers, through the query daemon.
+    suite.stop_one("cache")
+    r = suite.check(["example.net", "free-nocache.org"])
+    assert [x["status"] for x in r] == ["registered", "available"], r
+    assert all(x["source"] == "registry" for x in r)
+
+
+def test_errdb_down_events_spooled_then_stored_once(suite):
+    suite.stop_one("errdb")
+    names = ["fault-reset-n%d.com" % i for i in range(50)]
+    for chunk in range(0, 50, 10):
+        r = suite.check(names[chunk:chunk + 10])
+        assert all(x["status"] == "unknown" for x in r), r
+    wait_for(lambda: len([f for f in os.listdir(suite.spool)
+                          if not f.startswith(".")]) >= 50, timeout=10,
+             what="50 spooled events")
+    suite.start_one("errdb")
+    wait_for(lambda: os.listdir(suite.spool) == [], timeout=30,
+             what="spool drained")
+    out = suite.ctl("errors")
+    stored = [n for n in names if " %s " % n in out]
+    # whoisctl shows the 50 most recent; every one is there, once.
+    assert len(stored) == 50, out
+    for n in names:
+        assert out.count(" %s " % n) == 1, n
+
+
+def test_64k_answer_intact(suite):
+    direct = read_all(suite.port["regsim"], b"fault-big-x.com\r\n")
+    assert len(direct) == 65536
+    a = suite.whois("fault-big-x.com")
+    assert a["status"] == "registered", a
+    assert len(a.text.encode()) >= 60000
+    # The registry's text arrives byte for byte (line endings normalised).
+    want = direct.decode().replace("\r\n", "\n").replace("\r", "\n")
+    assert a.text.strip("\n") == want.strip("\n")
+    # Twice: the second comes from the cache, deflated in SQLite.
+    b = suite.whois("fault-big-x.com")
+    assert b["source"] == "cache" and b.text == a.text
+
+
+def frame(body, flags=0):
+    return struct.pack(">IB", len(body) + 1, flags) + body
+
+
+@pytest.mark.parametrize("target", ["cache", "query", "errdb"])
+def test_malformed_frames_rejected_no_crash(suite, target):
+    port = suite.port[target]
+    bad = [b"GET / HTTP/1.0\r\n\r\n",                  # not a frame at all
+           struct.pack(">IB", 0xFFFFFFF0, 0),          # a 4 GB length
+           frame(b"\xc1"),                             # not msgpack
+           frame(b"\x93\x01\x02\x03"),                 # an array, not a map
+           frame(b"\x80", flags=0x80),                 # unknown flag bits
+           frame(b"x\x9c" + b"\x00" * 20, flags=1)]    # broken deflate
+    for data in bad:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+        except ConnectionResetError:
+            pass
+        s.close()
+        # Either an err reply frame or a plain close; never a hang.
+        if got:
+            assert b"err" in got
+    wait_for(lambda: "bad" in suite.p[target].logtext().lower() or
+             "frame" in suite.p[target].logtext(), timeout=5,
+             what="a log line about the bad frame")
+    assert suite.p[target].running()
+    assert suite.whois("example.com")["status"] == "registered"
