@@ -109,7 +109,8 @@ class Proc:
         self.pid = self.p.pid
 
     def logtext(self):
-        self.logf.flush()
+        if not self.logf.closed:
+            self.logf.flush()
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -174,11 +175,23 @@ def tmpdir_path(request):
         shutil.rmtree(d, ignore_errors=True)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
 @pytest.fixture
 def procs(tmpdir_path):
     ps = Procs(tmpdir_path)
     yield ps
     ps.stop_all()
+    # A sanitizer report in any process's log fails the test.
+    for p in ps.procs:
+        text = p.logtext() if os.path.exists(p.log) else ""
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                i = text.index(mark)
+                pytest.fail("%s in %s:\n%s" % (mark, p.log,
+                                                text[max(0, i - 200):i + 3000]))
 
 
 def line_request(port, line, timeout=5.0):
