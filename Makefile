@@ -6,7 +6,10 @@
 # with AddressSanitizer and UBSan into build-san/ instead.
 
 VERSION		= 0.1.0
-PROTO_VERSION	?= 2
+PROTO_CURRENT	= 2
+# `make PROTO_VERSION=1` builds the previous protocol version into
+# build-proto1/, for the mixed-version upgrade tests.
+PROTO_VERSION	?= $(PROTO_CURRENT)
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
@@ -26,6 +29,10 @@ else
 B		= build
 SANFLAGS	=
 OPT		= -O2
+endif
+
+ifneq ($(PROTO_VERSION),$(PROTO_CURRENT))
+B		:= $(B)-proto$(PROTO_VERSION)
 endif
 
 WARN		= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -128,7 +135,8 @@ $(B)/tests/%: $(call obj,tests/unit/%.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
 # ---------------------------------------------------------------- deps
 DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libcmocka-dev \
-		  python3-pytest whois curl sqlite3 procps iproute2 systemd-container
+		  python3-pytest python3-msgpack whois curl sqlite3 procps iproute2 \
+		  systemd-container
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -151,8 +159,14 @@ integration: $(BINS)
 
 test: deps
 	$(MAKE) all
+	$(MAKE) prev-proto
 	$(MAKE) unit
 	$(MAKE) integration
+
+# The daemons built with the previous protocol version, for test_versions.
+prev-proto:
+	$(MAKE) PROTO_VERSION=$$(($(PROTO_CURRENT) - 1)) \
+	    $(foreach d,$(DAEMONS),$(B)-proto$$(($(PROTO_CURRENT) - 1))/bin/$(BIN_$(d)))
 
 # ---------------------------------------------------------------- running
 run: deps

@@ -43,8 +43,10 @@ class Answer:
 
 class Suite:
     def __init__(self, procs, tmp, regsim=(), errdb=(), cache=(), query=(),
-                 front=()):
+                 front=(), bins=None):
         self.procs, self.tmp = procs, tmp
+        # Per daemon, another build's bin/ (e.g. the previous protocol).
+        self.bins = bins or {}
         self.args = {"regsim": list(regsim), "errdb": list(errdb),
                      "cache": list(cache), "query": list(query),
                      "front": list(front)}
@@ -55,6 +57,12 @@ class Suite:
         os.makedirs(self.spool, exist_ok=True)
 
     def argv(self, name):
+        argv = self._argv(name)
+        if name in self.bins:
+            argv[0] = os.path.join(self.bins[name], os.path.basename(argv[0]))
+        return argv
+
+    def _argv(self, name):
         pt = self.port
         addr = lambda n: "127.0.0.1:%d" % pt[n]
         if name == "regsim":
