@@ -1,0 +1,92 @@
+-- schema/cache.sql: the SQLite database of whoisd-cache (db_path).
+--
+-- This file is the source of truth for the schema, version 1.
+-- daemons/cache/cache_db.c embeds it byte for byte (cache_db_schema_sql);
+-- tests/unit/test_cache_db.c fails if the two differ.  A fresh database
+-- gets this text whole; an older one gets the migrations in cache_db.c,
+-- which must end at the same tables.  A change here is a new version:
+-- bump user_version, add the migration, copy the text into cache_db.c.
+--
+-- One file holds three things, each child of whoisd-cache opening its own
+-- connection (WAL mode, so readers never wait for the writer):
+--   answers          the verdict cache, one row per ACE name
+--   leases           coalescing: which request is asking the registry
+--   timing*          the timing DB, per registry server
+-- Times are seconds since the epoch.  Rows are kept small on purpose
+-- (issue 6: at most 100 bytes per name without registry text at 10
+-- million names): WITHOUT ROWID, integer times, strings that repeat on
+-- every row (registry, rule) interned in atoms.
+
+-- Interned strings: registry servers and classifier rules.  Rows are
+-- never deleted, so an id stays valid forever.
+CREATE TABLE atoms (
+	id		INTEGER PRIMARY KEY,
+	s		TEXT NOT NULL UNIQUE
+);
+
+-- The answer cache.  status: 1 available, 2 registered, 3 reserved
+-- (unknown and invalid are never cached).  text is the registry's reply,
+-- deflated with zlib when that makes it smaller, stored as is otherwise;
+-- text_len is its inflated length, so length(text) = text_len means raw.
+CREATE TABLE answers (
+	ace		TEXT PRIMARY KEY,
+	status		INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),
+	checked		INTEGER NOT NULL,
+	expires		INTEGER NOT NULL,
+	registry	INTEGER,	-- atoms.id
+	latency_ms	INTEGER,
+	rule		INTEGER,	-- atoms.id
+	reason		TEXT,
+	matched		TEXT,
+	text		BLOB,
+	text_len	INTEGER
+) WITHOUT ROWID;
+
+-- Expiry sweeps and the fresh/expired counts of stats read this index.
+CREATE INDEX answers_expires ON answers (expires);
+
+-- One live lease per name being filled.  holder is the caller's id;
+-- a lease past its expiry is free for the next asker, so a holder that
+-- dies costs one lease TTL.  A put of the name deletes its lease.
+CREATE TABLE leases (
+	ace		TEXT PRIMARY KEY,
+	holder		INTEGER NOT NULL,
+	expires		REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Timing DB: lifetime counters per registry server, and a ring of the
+-- last 1000 samples (slot = next_slot, advanced on every sample), so the
+-- table never grows and needs no cleanup.  outcome: 0 ok, 1 fail,
+-- 2 rate-limited.
+CREATE TABLE timing (
+	registry	INTEGER PRIMARY KEY,	-- atoms.id
+	next_slot	INTEGER NOT NULL,
+	ok		INTEGER NOT NULL,
+	fail		INTEGER NOT NULL,
+	ratelimited	INTEGER NOT NULL,
+	last_ratelimit	REAL
+);
+
+CREATE TABLE timing_samples (
+	registry	INTEGER NOT NULL,	-- atoms.id
+	slot		INTEGER NOT NULL,
+	t		REAL NOT NULL,
+	ms		INTEGER NOT NULL,
+	outcome		INTEGER NOT NULL,
+	PRIMARY KEY (registry, slot)
+) WITHOUT ROWID;
+
+-- For operators at the sqlite3 prompt: the answers as text.
+CREATE VIEW answers_v AS
+SELECT a.ace,
+       CASE a.status WHEN 1 THEN 'available' WHEN 2 THEN 'registered'
+           WHEN 3 THEN 'reserved' END AS status,
+       datetime(a.checked, 'unixepoch') AS checked,
+       datetime(a.expires, 'unixepoch') AS expires,
+       r.s AS registry, a.latency_ms, u.s AS rule, a.reason, a.matched,
+       a.text_len
+FROM answers a
+LEFT JOIN atoms r ON r.id = a.registry
+LEFT JOIN atoms u ON u.id = a.rule;
+
+PRAGMA user_version = 1;
