@@ -1,0 +1,126 @@
+/*
+ * main.c — whoisd-cache: config and the pool callbacks.  The requests
+ * are answered in serve.c, coalescing waiters live in wait.c, SQLite in
+ * cache_db.c.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/pool.h"
+#include "common/util.h"
+#include "daemons/cache/cache.h"
+#include "daemons/cache/cache_db.h"
+
+#ifndef SYSCONF_WHOISD
+#define SYSCONF_WHOISD	"etc"
+#endif
+
+#define CCOFF(f)	offsetof(struct cache_conf, f)
+static const struct conf_key cache_keys[] = {
+	{ "db_path", CONF_STR, CCOFF(cc_db_path), 0, 0,
+	  "/tmp/whoisd-cache.db", "SQLite file of the cache and timing DB" },
+	{ "ttl_registered", CONF_DOUBLE, CCOFF(cc_ttl_registered), 1,
+	  365 * 86400.0, "86400", "seconds a `registered` answer stays fresh" },
+	{ "ttl_available", CONF_DOUBLE, CCOFF(cc_ttl_available), 1,
+	  365 * 86400.0, "600", "seconds an `available` answer stays fresh" },
+	{ "ttl_reserved", CONF_DOUBLE, CCOFF(cc_ttl_reserved), 1,
+	  365 * 86400.0, "86400", "seconds a `reserved` answer stays fresh" },
+	{ "lease_ttl", CONF_DOUBLE, CCOFF(cc_lease_ttl), 0.1, 3600, "10",
+	  "seconds a coalescing lease lives (and a waiter waits at most)" },
+	{ "stale_max", CONF_DOUBLE, CCOFF(cc_stale_max), 0, 3650 * 86400.0,
+	  "604800", "seconds past expiry an answer may still be served stale "
+	  "(the expiry sweep keeps answers that long)" },
+	{ "sweep_interval", CONF_DOUBLE, CCOFF(cc_sweep_interval), 0.1, 86400,
+	  "60", "seconds between expiry sweeps (by one child)" },
+	{ "max_frame", CONF_BYTES, CCOFF(cc_max_frame), 1024, 1 << 30, "16M",
+	  "largest internal frame" },
+	{ "compress_min", CONF_BYTES, CCOFF(cc_compress_min), 0, 1 << 30,
+	  "1024", "frame bodies above this are deflated (0 = never)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct conf_spec cache_spec = {
+	"whoisd-cache", cache_keys, sizeof(struct cache_conf),
+	SYSCONF_WHOISD "/whoisd-cache.conf", NULL
+};
+
+static struct cache_db	*cache_dbh;
+
+/*
+ * Master: open the database once, creating or migrating the schema, and
+ * close it again, so a bad db_path fails before any child is forked.
+ * Children open their own connection: SQLite handles must not cross a
+ * fork.
+ */
+static int
+cache_master_init(void *conf, int reload)
+{
+	struct cache_conf	*cc = conf;
+	struct cache_db		*db;
+	char			 err[512];
+
+	if ((db = cache_db_open(cc->cc_db_path, err, sizeof(err))) == NULL) {
+		log_errx("db_path %s: %s", cc->cc_db_path, err);
+		if (!reload)
+			fprintf(stderr, "whoisd-cache: db_path %s: %s\n",
+			    cc->cc_db_path, err);
+		return -1;
+	}
+	cache_db_close(db);
+	log_info("database %s ready", cc->cc_db_path);
+	return 0;
+}
+
+static void
+cache_child_init(struct event_base *base, void *conf)
+{
+	struct cache_conf	*cc = conf;
+	char			 err[512];
+
+	if ((cache_dbh = cache_db_open(cc->cc_db_path, err, sizeof(err))) ==
+	    NULL)
+		fatalx("db_path %s: %s", cc->cc_db_path, err);
+	cache_serve_init(base, cache_dbh);
+	cache_wait_init(base);
+}
+
+static void
+cache_child_accept(struct listener *l, int fd, struct sockaddr *sa,
+    socklen_t salen)
+{
+	(void)l;
+	cache_serve_accept(fd, sa, salen);
+}
+
+static void
+cache_child_exit(void)
+{
+	cache_wait_fini();
+	cache_serve_exit();
+	if (cache_dbh != NULL) {
+		cache_db_close(cache_dbh);
+		cache_dbh = NULL;
+	}
+}
+
+static const struct pool_daemon cache_daemon = {
+	.pd_name = "whoisd-cache",
+	.pd_spec = &cache_spec,
+	.pd_master_init = cache_master_init,
+	.pd_child_init = cache_child_init,
+	.pd_child_accept = cache_child_accept,
+	.pd_child_drain = cache_serve_drain,
+	.pd_child_exit = cache_child_exit,
+	.pd_default_listen = "127.0.0.1:4701",
+};
+
+int
+main(int argc, char **argv)
+{
+	return pool_main(&cache_daemon, argc, argv);
+}

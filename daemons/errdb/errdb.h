@@ -1,0 +1,37 @@
+/*
+ * errdb.h — whoisd-errdb: the global error DB.  Every host's daemons
+ * report error events here; health and back-off per registry are
+ * derived from them when asked (errdb_db.h).
+ *
+ * main.c holds the config and the pool callbacks; serve.c answers the
+ * requests of one child and runs the retention prune (slot-0 child);
+ * errdb_db.c is the SQLite layer.
+ */
+#ifndef WHOISD_ERRDB_H
+#define WHOISD_ERRDB_H
+
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include "common/pool.h"
+
+struct event_base;
+struct errdb_db;
+
+struct errdb_conf {
+	struct pool_conf	 ec_pool;
+	char			*ec_db_path;
+	double			 ec_retention;		/* days */
+	double			 ec_prune_interval;	/* seconds */
+	long			 ec_max_frame;
+	long			 ec_compress_min;
+};
+
+/* serve.c */
+void		 errdb_serve_init(struct event_base *, struct errdb_db *);
+void		 errdb_serve_accept(int fd, const struct sockaddr *, socklen_t);
+void		 errdb_serve_drain(void);
+void		 errdb_serve_exit(void);
+
+#endif

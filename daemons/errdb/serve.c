@@ -1,0 +1,463 @@
+/*
+ * serve.c — whoisd-errdb's requests, one child: error, health, errors,
+ * stats; plus the retention prune of the slot-0 child.
+ *
+ * Every accepted connection is a link (proto/link.c reads the frames,
+ * answers ping and refuses bad frames).  Every request is answered at
+ * once from SQLite; an `error` is acknowledged only after its commit, so
+ * a sender that saw `ok` may forget the event (its spool entry), and a
+ * sender that did not may send it again: the eid makes that harmless.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/pool.h"
+#include "common/util.h"
+#include "daemons/errdb/errdb.h"
+#include "daemons/errdb/errdb_db.h"
+#include "proto/link.h"
+
+/* Bounds on what a peer may send: year 5138, and one year of back-off. */
+#define ERRDB_TIME_MAX		1e11
+#define ERRDB_RETRY_AFTER_MAX	(365ULL * 86400)
+
+struct errdb_conn {
+	struct link		*en_link;
+	LIST_ENTRY(errdb_conn)	 en_entry;
+};
+
+/* This child's counters. */
+static struct {
+	uint64_t	added;
+	uint64_t	dups;
+	uint64_t	health;
+	uint64_t	lists;
+	uint64_t	pruned;
+	uint64_t	errors;
+} es_cnt;
+
+static LIST_HEAD(, errdb_conn)	 es_conns = LIST_HEAD_INITIALIZER(es_conns);
+static struct event_base	*es_base;
+static struct errdb_db		*es_db;
+static struct event		*es_prune_ev;
+
+static int	errdb_request(struct link *, struct msg *, void *);
+static void	errdb_closed(struct link *, void *);
+
+static const struct link_cb errdb_link_cb = {
+	errdb_request, errdb_closed
+};
+
+static struct errdb_conf *
+errdb_conf(void)
+{
+	return pool_conf();
+}
+
+static int
+errdb_fits(const struct msgb *b)
+{
+	return msgb_len(b) + FRAME_HDRLEN <= (size_t)errdb_conf()->ec_max_frame;
+}
+
+static void
+errdb_reply(struct link *l, uint64_t id, struct msgb *b)
+{
+	if (msgb_end(b) == -1) {
+		es_cnt.errors++;
+		log_warnx("%s: %s: reply could not be built", __func__,
+		    link_peer(l));
+		link_reply_err(l, id, MSG_E_INTERNAL, "reply could not be built");
+		return;
+	}
+	if (!errdb_fits(b)) {
+		es_cnt.errors++;
+		log_warnx("%s: %s: reply of %zu bytes over max_frame", __func__,
+		    link_peer(l), msgb_len(b));
+		link_reply_err(l, id, MSG_E_INTERNAL,
+		    "reply of %zu bytes over max_frame", msgb_len(b));
+		return;
+	}
+	link_reply(l, b);
+}
+
+static void
+errdb_reply_err(struct link *l, uint64_t id, const char *code,
+    const char *what, const char *why)
+{
+	char	esc[256];
+
+	es_cnt.errors++;
+	log_warnx("%s: %s: %s", link_peer(l), what,
+	    log_escape(why, strlen(why), esc, sizeof(esc)));
+	link_reply_err(l, id, code, "%s: %s", what, why);
+}
+
+/* Copy s into dst, cut at a UTF-8 character boundary if it is too long. */
+static void
+copy_utf8(char *dst, size_t len, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static void
+errdb_error(struct link *l, struct msg *m)
+{
+	struct errevent		ev;
+	struct errdb_event	ee;
+	struct msgb		b;
+	uint64_t		id = msg_id(m);
+	char			err[256];
+	int			dup = 0;
+
+	if (msg_read_error(m, &ev, err, sizeof(err)) == -1) {
+		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error", err);
+		return;
+	}
+	if (ev.ev_eid[0] == '\0' || ev.ev_kind[0] == '\0' ||
+	    !(ev.ev_time > 0)) {
+		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
+		    "eid, kind and time are required");
+		return;
+	}
+	if (!(ev.ev_time < ERRDB_TIME_MAX) ||
+	    ev.ev_retry_after > ERRDB_RETRY_AFTER_MAX) {
+		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
+		    "time or retry_after out of range");
+		return;
+	}
+	memset(&ee, 0, sizeof(ee));
+	ee.ee_eid = ev.ev_eid;
+	ee.ee_host = ev.ev_host;
+	ee.ee_daemon = ev.ev_daemon;
+	ee.ee_registry = ev.ev_registry;
+	ee.ee_domain = ev.ev_domain;
+	ee.ee_kind = ev.ev_kind;
+	ee.ee_message = ev.ev_msg;
+	ee.ee_time = ev.ev_time;
+	ee.ee_retry_after = (double)ev.ev_retry_after;
+	if (errdb_db_add(es_db, &ee, &dup) == -1) {
+		errdb_reply_err(l, id, MSG_E_INTERNAL, "error",
+		    errdb_db_errmsg(es_db));
+		return;
+	}
+	if (dup)
+		es_cnt.dups++;
+	else {
+		es_cnt.added++;
+		log_info("event %s: %s %s %s", ev.ev_eid, ev.ev_kind,
+		    ev.ev_registry[0] ? ev.ev_registry : "-",
+		    ev.ev_domain[0] ? ev.ev_domain : "-");
+	}
+	msgb_init(&b);
+	msg_pack_ok_dup(&b, id, msg_version(m), dup);
+	errdb_reply(l, id, &b);
+	msgb_free(&b);
+}
+
+struct health_acc {
+	struct reghealth	*ha_v;
+	size_t			 ha_n, ha_cap;
+};
+
+static int
+errdb_health_cb(const struct errdb_health *h, void *arg)
+{
+	struct health_acc	*ha = arg;
+	struct reghealth	*r;
+
+	if (ha->ha_n == ha->ha_cap) {
+		ha->ha_cap = ha->ha_cap ? ha->ha_cap * 2 : 16;
+		ha->ha_v = xrealloc(ha->ha_v, ha->ha_cap * sizeof(*ha->ha_v));
+	}
+	r = &ha->ha_v[ha->ha_n++];
+	memset(r, 0, sizeof(*r));
+	copy_utf8(r->rh_registry, sizeof(r->rh_registry),
+	    h->eh_registry != NULL ? h->eh_registry : "");
+	snprintf(r->rh_state, sizeof(r->rh_state), "%s",
+	    errdb_state_name(h->eh_state));
+	r->rh_until = h->eh_state == ERRDB_BACKOFF ? h->eh_until : 0;
+	r->rh_recent = (uint64_t)(h->eh_errors > 0 ? h->eh_errors : 0) +
+	    (uint64_t)(h->eh_ratelimits > 0 ? h->eh_ratelimits : 0);
+	return 0;
+}
+
+static void
+errdb_health(struct link *l, struct msg *m)
+{
+	struct health_acc	ha;
+	struct msgb		b;
+	uint64_t		id = msg_id(m);
+	char			reg[ANSWER_REGISTRY_LEN], err[256];
+
+	if (msg_read_health(m, reg, sizeof(reg), err, sizeof(err)) == -1) {
+		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "health", err);
+		return;
+	}
+	memset(&ha, 0, sizeof(ha));
+	if (errdb_db_health(es_db, reg[0] != '\0' ? reg : NULL, now_wall(),
+	    errdb_health_cb, &ha) == -1) {
+		free(ha.ha_v);
+		errdb_reply_err(l, id, MSG_E_INTERNAL, "health",
+		    errdb_db_errmsg(es_db));
+		return;
+	}
+	es_cnt.health++;
+	msgb_init(&b);
+	msg_pack_health_r(&b, id, msg_version(m), ha.ha_v, ha.ha_n);
+	errdb_reply(l, id, &b);
+	msgb_free(&b);
+	free(ha.ha_v);
+}
+
+struct list_acc {
+	struct errevent	*la_v;
+	size_t		 la_n, la_cap;
+};
+
+static int
+errdb_list_cb(const struct errdb_event *e, void *arg)
+{
+	struct list_acc	*la = arg;
+	struct errevent	*ev;
+
+	if (la->la_n == la->la_cap) {
+		la->la_cap = la->la_cap ? la->la_cap * 2 : 64;
+		la->la_v = xrealloc(la->la_v, la->la_cap * sizeof(*la->la_v));
+	}
+	ev = &la->la_v[la->la_n++];
+	memset(ev, 0, sizeof(*ev));
+#define CP(f, s)	copy_utf8(ev->f, sizeof(ev->f), (s) != NULL ? (s) : "")
+	CP(ev_eid, e->ee_eid);
+	CP(ev_host, e->ee_host);
+	CP(ev_daemon, e->ee_daemon);
+	CP(ev_registry, e->ee_registry);
+	CP(ev_domain, e->ee_domain);
+	CP(ev_kind, e->ee_kind);
+	CP(ev_msg, e->ee_message);
+#undef CP
+	ev->ev_time = e->ee_time;
+	ev->ev_retry_after = !(e->ee_retry_after > 0) ? 0 :
+	    e->ee_retry_after > (double)ERRDB_RETRY_AFTER_MAX ?
+	    ERRDB_RETRY_AFTER_MAX : (uint64_t)(e->ee_retry_after + 0.5);
+	return 0;
+}
+
+static void
+errdb_errors(struct link *l, struct msg *m)
+{
+	struct msg_errors	q;
+	struct list_acc		la;
+	struct msgb		b;
+	uint64_t		id = msg_id(m);
+	size_t			n;
+	char			err[256];
+	int			limit;
+
+	if (msg_read_errors(m, &q, err, sizeof(err)) == -1) {
+		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "errors", err);
+		return;
+	}
+	limit = q.es_limit == 0 ? ERRDB_LIST_DEFAULT :
+	    q.es_limit > ERRDB_LIST_MAX ? ERRDB_LIST_MAX : (int)q.es_limit;
+	memset(&la, 0, sizeof(la));
+	if (errdb_db_list(es_db, q.es_registry, q.es_kind, q.es_since, limit,
+	    errdb_list_cb, &la) == -1) {
+		free(la.la_v);
+		errdb_reply_err(l, id, MSG_E_INTERNAL, "errors",
+		    errdb_db_errmsg(es_db));
+		return;
+	}
+	es_cnt.lists++;
+	/* Newest first: if the list does not fit a frame, send the newest
+	 * that do. */
+	msgb_init(&b);
+	n = la.la_n;
+	for (;;) {
+		if (msg_pack_errors_r(&b, id, msg_version(m), la.la_v, n) == -1 ||
+		    errdb_fits(&b) || n == 0)
+			break;
+		n /= 2;
+	}
+	if (n < la.la_n)
+		log_notice("errors: %zu of %zu events fit in max_frame", n,
+		    la.la_n);
+	errdb_reply(l, id, &b);
+	msgb_free(&b);
+	free(la.la_v);
+}
+
+static void
+errdb_stats(struct link *l, struct msg *m)
+{
+	struct msg_counter	c[8];
+	struct msgb		b;
+	uint64_t		id = msg_id(m);
+	int64_t			events = 0;
+	size_t			nc = 0;
+
+	if (errdb_db_count(es_db, &events) == -1) {
+		errdb_reply_err(l, id, MSG_E_INTERNAL, "stats",
+		    errdb_db_errmsg(es_db));
+		return;
+	}
+#define CNT(nm, v)	do {						\
+	snprintf(c[nc].mc_name, sizeof(c[nc].mc_name), "%s", (nm));	\
+	c[nc++].mc_value = (uint64_t)(v);				\
+} while (0)
+	CNT("events", events);
+	CNT("pid", getpid());
+	CNT("added", es_cnt.added);
+	CNT("dups", es_cnt.dups);
+	CNT("health", es_cnt.health);
+	CNT("lists", es_cnt.lists);
+	CNT("pruned", es_cnt.pruned);
+	CNT("errors", es_cnt.errors);
+#undef CNT
+	msgb_init(&b);
+	msg_pack_stats_r(&b, id, msg_version(m), c, nc);
+	errdb_reply(l, id, &b);
+	msgb_free(&b);
+}
+
+static int
+errdb_request(struct link *l, struct msg *m, void *arg)
+{
+	enum msg_type	t = msg_type(m);
+	char		key[SB_KEYLEN];
+
+	(void)arg;
+	if (t != MSG_ERROR && t != MSG_HEALTH && t != MSG_ERRORS &&
+	    t != MSG_STATS) {
+		es_cnt.errors++;
+		log_warnx("%s: unknown message type \"%s\"", link_peer(l),
+		    log_escape(msg_tname(m), strlen(msg_tname(m)), key,
+		    sizeof(key)));
+		return -1;	/* link.c answers unknown-type */
+	}
+	snprintf(key, sizeof(key), "%s from %s", msg_tname(m), link_peer(l));
+	pool_req_begin(key);
+	switch (t) {
+	case MSG_ERROR:
+		errdb_error(l, m);
+		break;
+	case MSG_HEALTH:
+		errdb_health(l, m);
+		break;
+	case MSG_ERRORS:
+		errdb_errors(l, m);
+		break;
+	default:
+		errdb_stats(l, m);
+		break;
+	}
+	pool_req_end();
+	return 0;
+}
+
+static void
+errdb_closed(struct link *l, void *arg)
+{
+	struct errdb_conn	*en = arg;
+
+	(void)l;
+	LIST_REMOVE(en, en_entry);
+	free(en);
+	pool_conn_done();
+}
+
+void
+errdb_serve_accept(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct errdb_conf	*ec = errdb_conf();
+	struct errdb_conn	*en;
+	struct link_opts	 lo;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_limits.fl_max_frame = (size_t)ec->ec_max_frame;
+	lo.lo_limits.fl_compress_min = ec->ec_compress_min == 0 ? SIZE_MAX :
+	    (size_t)ec->ec_compress_min;
+	en = xcalloc(1, sizeof(*en));
+	LIST_INSERT_HEAD(&es_conns, en, en_entry);
+	en->en_link = link_new(es_base, fd, sa, salen, &errdb_link_cb, &lo, en);
+	if (en->en_link == NULL) {
+		LIST_REMOVE(en, en_entry);
+		free(en);
+		pool_conn_done();
+	}
+}
+
+void
+errdb_serve_drain(void)
+{
+	struct errdb_conn	*en, *next;
+
+	for (en = LIST_FIRST(&es_conns); en != NULL; en = next) {
+		next = LIST_NEXT(en, en_entry);
+		link_goaway(en->en_link);
+	}
+	if (es_prune_ev != NULL)
+		event_del(es_prune_ev);
+}
+
+/* Retention: events older than `retention` days go (by their own time). */
+static void
+errdb_prune_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct errdb_conf	*ec = errdb_conf();
+	struct timeval		 tv;
+	int64_t			 n;
+
+	(void)fd; (void)ev; (void)arg;
+	n = errdb_db_prune(es_db, now_wall() - ec->ec_retention * 86400.0);
+	if (n == -1)
+		log_warnx("retention prune: %s", errdb_db_errmsg(es_db));
+	else if (n > 0) {
+		es_cnt.pruned += (uint64_t)n;
+		log_notice("retention prune: %lld event(s) older than %g days "
+		    "removed", (long long)n, ec->ec_retention);
+	}
+	tv.tv_sec = (time_t)ec->ec_prune_interval;
+	tv.tv_usec = (suseconds_t)((ec->ec_prune_interval -
+	    (double)tv.tv_sec) * 1e6);
+	evtimer_add(es_prune_ev, &tv);
+}
+
+void
+errdb_serve_init(struct event_base *base, struct errdb_db *db)
+{
+	struct timeval	tv = { 1, 0 };
+
+	es_base = base;
+	es_db = db;
+	if (pool_child_slot() == 0) {
+		es_prune_ev = evtimer_new(base, errdb_prune_cb, NULL);
+		evtimer_add(es_prune_ev, &tv);
+	}
+}
+
+void
+errdb_serve_exit(void)
+{
+	if (es_prune_ev != NULL) {
+		event_free(es_prune_ev);
+		es_prune_ev = NULL;
+	}
+}
