@@ -1,0 +1,247 @@
+/*
+ * budget.c — each registry's pacing and back-off, shared by every child of
+ * the host through one anonymous shared mapping made by the master before
+ * it forks (and kept across HUP: the children of the new generation
+ * inherit the same mapping, so a reload neither resets a back-off nor
+ * grants a fresh burst).
+ *
+ * Pacing is a token bucket of depth one: sends of one registry are at
+ * least 1/rate apart, whichever child makes them, so no window of a
+ * registry's own counting (per second, per minute) ever sees more than
+ * the budget.  A slot is reserved in order (budget_reserve) and the send
+ * itself checked again (budget_send), because a timer can fire late and
+ * two late slots must not go out together.  The spacing carries a 2 %
+ * margin for the jitter between our clock and the registry's.
+ *
+ * A process-shared robust mutex guards the table: a child killed while
+ * holding it (child_timeout, OOM) leaves EOWNERDEAD to the next one,
+ * which marks it consistent; the entries are plain numbers, each update a
+ * few stores, so the worst a dead owner leaves is one stale figure.
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "daemons/query/query.h"
+
+#define BUDGET_MARGIN	1.02	/* spacing factor over 1/rate */
+
+struct budget_entry {
+	char		be_name[BUDGET_NAME_LEN];	/* "" = free */
+	double		be_next;	/* monotonic: next slot to reserve */
+	double		be_last;	/* monotonic: last actual send */
+	double		be_until;	/* epoch: back-off end; 0 = none */
+	unsigned int	be_streak;	/* consecutive throttles */
+	uint64_t	be_sends;
+};
+
+struct budget_shm {
+	pthread_mutex_t		bs_mu;
+	/* The last slot is the overflow: registries beyond BUDGET_SLOTS
+	 * share it, which is slower for them but never over budget. */
+	struct budget_entry	bs_e[BUDGET_SLOTS + 1];
+};
+
+static struct budget_shm	*budget;
+
+int
+budget_init(void)
+{
+	pthread_mutexattr_t	 ma;
+	void			*p;
+
+	if (budget != NULL)
+		return 0;
+	p = mmap(NULL, sizeof(*budget), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		log_warn("%s: mmap", __func__);
+		return -1;
+	}
+	budget = p;
+	memset(budget, 0, sizeof(*budget));
+	if (pthread_mutexattr_init(&ma) != 0 ||
+	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&budget->bs_mu, &ma) != 0) {
+		log_warnx("%s: cannot make a process-shared robust mutex",
+		    __func__);
+		munmap(p, sizeof(*budget));
+		budget = NULL;
+		return -1;
+	}
+	pthread_mutexattr_destroy(&ma);
+	return 0;
+}
+
+static void
+budget_lock(void)
+{
+	int	r;
+
+	if (budget == NULL)
+		fatalx("%s: budget table not initialised", __func__);
+	r = pthread_mutex_lock(&budget->bs_mu);
+	if (r == EOWNERDEAD) {
+		log_warnx("%s: a child died holding the budget lock; "
+		    "recovering", __func__);
+		pthread_mutex_consistent(&budget->bs_mu);
+	} else if (r != 0)
+		fatalx("%s: pthread_mutex_lock: %s", __func__, strerror(r));
+}
+
+static void
+budget_unlock(void)
+{
+	pthread_mutex_unlock(&budget->bs_mu);
+}
+
+static uint32_t
+budget_hash(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The entry of name, created if needed; called locked. */
+static struct budget_entry *
+budget_entry(const char *name)
+{
+	struct budget_entry	*e;
+	uint32_t		 h, i;
+
+	h = budget_hash(name);
+	for (i = 0; i < BUDGET_SLOTS; i++) {
+		e = &budget->bs_e[(h + i) % BUDGET_SLOTS];
+		if (e->be_name[0] == '\0') {
+			snprintf(e->be_name, sizeof(e->be_name), "%s", name);
+			return e;
+		}
+		if (strncmp(e->be_name, name, sizeof(e->be_name) - 1) == 0)
+			return e;
+	}
+	return &budget->bs_e[BUDGET_SLOTS];
+}
+
+static double
+budget_interval(double rate)
+{
+	if (rate <= 0)
+		rate = 1;
+	return BUDGET_MARGIN / rate;
+}
+
+int
+budget_reserve(const char *name, double rate, double max_wait, double *wait)
+{
+	struct budget_entry	*e;
+	double			 now, slot;
+	int			 rc = 0;
+
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	slot = e->be_next > now ? e->be_next : now;
+	*wait = slot - now;
+	if (*wait > max_wait)
+		rc = -1;
+	else
+		e->be_next = slot + budget_interval(rate);
+	budget_unlock();
+	return rc;
+}
+
+double
+budget_send(const char *name, double rate)
+{
+	struct budget_entry	*e;
+	double			 now, iv, left;
+
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	iv = budget_interval(rate);
+	left = e->be_last + iv - now;
+	if (e->be_sends > 0 && left > 0) {
+		budget_unlock();
+		return left;
+	}
+	e->be_last = now;
+	e->be_sends++;
+	if (e->be_next < now + iv)
+		e->be_next = now + iv;
+	budget_unlock();
+	return 0;
+}
+
+double
+budget_backoff_left(const char *name)
+{
+	struct budget_entry	*e;
+	double			 left;
+
+	budget_lock();
+	e = budget_entry(name);
+	left = e->be_until - now_wall();
+	budget_unlock();
+	return left > 0 ? left : 0;
+}
+
+double
+budget_throttle(const char *name, double retry_after, double dflt, double max)
+{
+	struct budget_entry	*e;
+	double			 secs, until;
+
+	budget_lock();
+	e = budget_entry(name);
+	if (e->be_streak < 30)
+		e->be_streak++;
+	if (retry_after > 0)
+		secs = retry_after;
+	else {
+		secs = dflt * ldexp(1.0, (int)e->be_streak - 1);
+		if (secs > max)
+			secs = max;
+	}
+	until = now_wall() + secs;
+	if (until > e->be_until)
+		e->be_until = until;
+	budget_unlock();
+	return secs;
+}
+
+void
+budget_ok(const char *name)
+{
+	struct budget_entry	*e;
+
+	budget_lock();
+	e = budget_entry(name);
+	e->be_streak = 0;
+	budget_unlock();
+}
+
+void
+budget_merge(const char *name, double until)
+{
+	struct budget_entry	*e;
+
+	budget_lock();
+	e = budget_entry(name);
+	if (until > e->be_until)
+		e->be_until = until;
+	budget_unlock();
+}

@@ -1,0 +1,264 @@
+/*
+ * main.c — whoisd-query: config, links to the cache and the errdb, the
+ * spool, and the pool callbacks.  The request's path is in serve.c, a
+ * registry conversation in session.c, pacing and back-off in budget.c,
+ * the IANA fallback in iana.c.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/pool.h"
+#include "common/spool.h"
+#include "common/util.h"
+#include "daemons/query/query.h"
+#include "daemons/query/registries.h"
+#include "proto/client.h"
+
+#ifndef SYSCONF_WHOISD
+#define SYSCONF_WHOISD	"etc"
+#endif
+
+#define QCOFF(f)	offsetof(struct query_conf, f)
+static const struct conf_key query_keys[] = {
+	{ "cache_addr", CONF_ADDR, QCOFF(qc_cache_addr), 0, 0, "127.0.0.1:4701",
+	  "whoisd-cache (answers are put, timings reported)" },
+	{ "errdb_addr", CONF_ADDR, QCOFF(qc_errdb_addr), 0, 0, "127.0.0.1:4703",
+	  "whoisd-errdb (error events, registry health)" },
+	{ "registries", CONF_STR, QCOFF(qc_registries), 0, 0,
+	  SYSCONF_WHOISD "/registries.conf", "registries file" },
+	{ "registry_override", CONF_ADDR, QCOFF(qc_registry_override), 0, 0,
+	  NULL, "send every registry, referral and IANA query to this "
+	  "host:port (the simulator); empty = off" },
+	{ "registry_rate_override", CONF_DOUBLE,
+	  QCOFF(qc_registry_rate_override), 0, 100000, "0",
+	  "queries/s replacing every registry's budget; 0 = off" },
+	{ "connect_timeout", CONF_DOUBLE, QCOFF(qc_connect_timeout), 0.05, 300,
+	  "3", "seconds to resolve and connect to a registry" },
+	{ "first_byte_timeout", CONF_DOUBLE, QCOFF(qc_first_byte_timeout), 0.05,
+	  600, "10", "seconds from the query to the reply's first byte" },
+	{ "total_timeout", CONF_DOUBLE, QCOFF(qc_total_timeout), 0.1, 600, "20",
+	  "seconds a registry conversation may take in all" },
+	{ "max_reply", CONF_BYTES, QCOFF(qc_max_reply), 1024, 64 * 1024 * 1024,
+	  "1M", "longest registry reply; more is truncated (unknown)" },
+	{ "spool_dir", CONF_STR, QCOFF(qc_spool_dir), 0, 0,
+	  "/tmp/whoisd-spool-query", "error events wait here for the errdb" },
+	{ "host_id", CONF_STR, QCOFF(qc_host_id), 0, 0, NULL,
+	  "this host in error events (default: the hostname)" },
+	{ "backoff_default", CONF_DOUBLE, QCOFF(qc_backoff_default), 1, 86400,
+	  "30", "back-off after a throttle without retry-after, doubling "
+	  "per consecutive throttle" },
+	{ "backoff_max", CONF_DOUBLE, QCOFF(qc_backoff_max), 1, 86400, "900",
+	  "longest default back-off" },
+	{ "health_refresh", CONF_DOUBLE, QCOFF(qc_health_refresh), 0.1, 3600,
+	  "2", "seconds between back-off refreshes from the errdb" },
+	{ "max_frame", CONF_BYTES, QCOFF(qc_max_frame), 1024, 1 << 30, "16M",
+	  "largest internal frame" },
+	{ "compress_min", CONF_BYTES, QCOFF(qc_compress_min), 0, 1 << 30,
+	  "1024", "internal frame bodies above this are deflated" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static int	query_check(void *, char *, size_t);
+
+static const struct conf_spec query_spec = {
+	"whoisd-query", query_keys, sizeof(struct query_conf),
+	SYSCONF_WHOISD "/whoisd-query.conf", query_check
+};
+
+static struct registries	*q_regs;
+static struct client		*q_cache_c, *q_errdb_c;
+static struct spool		*q_spool;
+static struct evdns_base	*q_dns;
+static char			 q_host_id[256];
+
+struct query_conf *
+query_conf(void)
+{
+	return pool_conf();
+}
+
+struct registries *
+query_registries(void)
+{
+	return q_regs;
+}
+
+struct client *
+query_cache(void)
+{
+	return q_cache_c;
+}
+
+struct client *
+query_errdb(void)
+{
+	return q_errdb_c;
+}
+
+struct spool *
+query_spool(void)
+{
+	return q_spool;
+}
+
+struct evdns_base *
+query_dns(void)
+{
+	return q_dns;
+}
+
+const char *
+query_host_id(void)
+{
+	return q_host_id;
+}
+
+const char *
+query_override(void)
+{
+	const char	*o = query_conf()->qc_registry_override;
+
+	return o != NULL && *o != '\0' ? o : NULL;
+}
+
+static int
+query_check(void *conf, char *err, size_t errlen)
+{
+	struct query_conf	*qc = conf;
+
+	if (qc->qc_backoff_max < qc->qc_backoff_default) {
+		snprintf(err, errlen, "backoff_max (%g) must be >= "
+		    "backoff_default (%g)", qc->qc_backoff_max,
+		    qc->qc_backoff_default);
+		return -1;
+	}
+	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0') {
+		snprintf(err, errlen, "spool_dir must be set");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Master: refuse a broken registries file before forking (on HUP it
+ * keeps the old config), create the spool directory, and map the shared
+ * budget table once, so every generation of children shares it.
+ */
+static int
+query_master_init(void *conf, int reload)
+{
+	struct query_conf	*qc = conf;
+	struct registries	*r;
+	char			 err[512];
+
+	if ((r = registries_load(qc->qc_registries, err, sizeof(err))) == NULL) {
+		log_errx("registries: %s", err);
+		if (!reload)
+			fprintf(stderr, "whoisd-query: registries: %s\n", err);
+		return -1;
+	}
+	registries_free(r);
+	if (reload == 2)		/* -n: check only */
+		return 0;
+	if (spool_mkdir(qc->qc_spool_dir, err, sizeof(err)) == -1) {
+		log_errx("spool_dir: %s", err);
+		if (!reload)
+			fprintf(stderr, "whoisd-query: spool_dir: %s\n", err);
+		return -1;
+	}
+	if (budget_init() == -1) {
+		log_errx("cannot map the shared budget table");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+query_child_init(struct event_base *base, void *conf)
+{
+	struct query_conf	*qc = conf;
+	struct client_opts	 co;
+	char			 err[512];
+
+	if ((q_regs = registries_load(qc->qc_registries, err,
+	    sizeof(err))) == NULL)
+		fatalx("registries: %s", err);
+	if (qc->qc_host_id != NULL && *qc->qc_host_id != '\0')
+		snprintf(q_host_id, sizeof(q_host_id), "%s", qc->qc_host_id);
+	else if (gethostname(q_host_id, sizeof(q_host_id) - 1) == -1 ||
+	    q_host_id[0] == '\0')
+		snprintf(q_host_id, sizeof(q_host_id), "localhost");
+	memset(&co, 0, sizeof(co));
+	co.co_limits.fl_max_frame = (size_t)qc->qc_max_frame;
+	co.co_limits.fl_compress_min = qc->qc_compress_min == 0 ? SIZE_MAX :
+	    (size_t)qc->qc_compress_min;
+	co.co_name = "cache";
+	if ((q_cache_c = client_new(base, qc->qc_cache_addr, &co, err,
+	    sizeof(err))) == NULL)
+		fatalx("cache_addr: %s", err);
+	co.co_name = "errdb";
+	if ((q_errdb_c = client_new(base, qc->qc_errdb_addr, &co, err,
+	    sizeof(err))) == NULL)
+		fatalx("errdb_addr: %s", err);
+	/*
+	 * Registry names are resolved asynchronously; without a resolver
+	 * configuration the session falls back to getaddrinfo().
+	 */
+	if ((q_dns = evdns_base_new(base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		log_warnx("evdns: no resolver configuration; resolving "
+		    "registry names synchronously");
+	if ((q_spool = spool_open(base, qc->qc_spool_dir, NULL,
+	    serve_spool_send, NULL, err, sizeof(err))) == NULL)
+		log_warnx("spool: %s; error events are sent unspooled", err);
+	iana_init(base);
+	serve_init(base);
+}
+
+static void
+query_child_accept(struct listener *l, int fd, struct sockaddr *sa,
+    socklen_t salen)
+{
+	(void)l;
+	serve_accept(fd, sa, salen);
+}
+
+static void
+query_child_drain(void)
+{
+	serve_drain();
+}
+
+static void
+query_child_exit(void)
+{
+	serve_fini();
+	iana_fini();
+	spool_close(q_spool);
+	q_spool = NULL;
+}
+
+static const struct pool_daemon query_daemon = {
+	.pd_name = "whoisd-query",
+	.pd_spec = &query_spec,
+	.pd_master_init = query_master_init,
+	.pd_child_init = query_child_init,
+	.pd_child_accept = query_child_accept,
+	.pd_child_drain = query_child_drain,
+	.pd_child_exit = query_child_exit,
+	.pd_default_listen = "127.0.0.1:4702",
+};
+
+int
+main(int argc, char **argv)
+{
+	return pool_main(&query_daemon, argc, argv);
+}

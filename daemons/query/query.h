@@ -1,0 +1,174 @@
+/*
+ * query.h — whoisd-query: the registry query workers.  A `query` request
+ * becomes one whois conversation with the TLD's registry (session.c),
+ * paced by a token bucket and a back-off shared by every child of the
+ * host (budget.c), after an IANA look-up for a TLD the registries file
+ * does not know (iana.c).  serve.c drives a request from the link to the
+ * answer and reports to the cache and, through the spool, to the errdb.
+ */
+#ifndef WHOISD_QUERY_H
+#define WHOISD_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/pool.h"
+#include "daemons/query/registries.h"
+
+struct event_base;
+struct evdns_base;
+struct client;
+struct listener;
+struct spool;
+
+struct query_conf {
+	struct pool_conf	 qc_pool;
+	char			*qc_cache_addr;
+	char			*qc_errdb_addr;
+	char			*qc_registries;
+	char			*qc_registry_override;	/* NULL or "": off */
+	double			 qc_registry_rate_override;	/* 0: off */
+	double			 qc_connect_timeout;
+	double			 qc_first_byte_timeout;
+	double			 qc_total_timeout;
+	long			 qc_max_reply;
+	char			*qc_spool_dir;
+	char			*qc_host_id;
+	double			 qc_backoff_default;
+	double			 qc_backoff_max;
+	double			 qc_health_refresh;
+	long			 qc_max_frame;
+	long			 qc_compress_min;
+};
+
+/* main.c */
+struct query_conf *query_conf(void);
+struct registries *query_registries(void);
+struct client	*query_cache(void);
+struct client	*query_errdb(void);
+struct spool	*query_spool(void);
+struct evdns_base *query_dns(void);
+const char	*query_host_id(void);
+/* registry_override, or NULL when it is off. */
+const char	*query_override(void);
+
+/* budget.c: per-registry pacing and back-off, shared by every child. */
+#define BUDGET_SLOTS		512	/* registries by name; one more overflows */
+#define BUDGET_NAME_LEN		128
+int	 budget_init(void);		/* master, before forking; idempotent */
+/*
+ * Reserve the next send slot of `name` at `rate` queries/s.  0 with *wait
+ * (seconds from now) when the slot is within max_wait; -1 with *wait the
+ * wait that would be needed otherwise (nothing is reserved).
+ */
+int	 budget_reserve(const char *name, double rate, double max_wait,
+	    double *wait);
+/*
+ * At the moment of sending: 0 (the send is recorded), or the seconds to
+ * wait before the actual sends of `name` are `1/rate` apart (timers can
+ * fire late; reserved slots alone could then bunch up).
+ */
+double	 budget_send(const char *name, double rate);
+/* Seconds of back-off left for `name` (0: none). */
+double	 budget_backoff_left(const char *name);
+/*
+ * A throttle reply: back off for retry_after seconds, or the default
+ * doubled per consecutive throttle up to max.  Returns the seconds set.
+ */
+double	 budget_throttle(const char *name, double retry_after, double dflt,
+	    double max);
+/* A reply that was not a throttle: the doubling starts again. */
+void	 budget_ok(const char *name);
+/* A back-off learnt from the errdb (epoch seconds); the later end wins. */
+void	 budget_merge(const char *name, double until);
+
+/* session.c: one whois conversation. */
+enum session_state {
+	SS_RESOLVING,	/**< looking the server's name up (evdns) */
+	SS_RESOLVED,	/**< address known, waiting for session_go() */
+	SS_CONNECTING,	/**< non-blocking connect in progress */
+	SS_SENDING,	/**< writing the query line */
+	SS_READING,	/**< reading the reply up to the server's close */
+	SS_DONE,	/**< finished; the callback ran or is about to */
+};
+
+struct session_args {
+	const char	*sa_server;	/* nominal whois server (logs, checks) */
+	int		 sa_port;
+	const char	*sa_connect;	/* "host:port" override, or NULL */
+	int		 sa_public_only;	/* refuse loopback/private addresses */
+	const char	*sa_query;	/* the line, CRLF included */
+	double		 sa_connect_timeout;
+	double		 sa_first_byte_timeout;
+	double		 sa_total_timeout;
+	size_t		 sa_max_reply;
+};
+
+struct session_result {
+	int		 sr_transport;	/* enum classify_transport */
+	const char	*sr_kind;	/* NULL, or timeout|reset|refused|empty|truncated */
+	const char	*sr_msg;	/* detail for logs and error events */
+	const char	*sr_reply;	/* the bytes read (valid in the callback) */
+	size_t		 sr_len;
+	double		 sr_ms;		/* connect to end */
+};
+
+struct session;
+/* ready: the address is known (NULL: go at once).  done: exactly once. */
+typedef void (*session_ready_cb)(struct session *, void *arg);
+typedef void (*session_done_cb)(struct session *,
+	    const struct session_result *, void *arg);
+
+struct session *session_start(struct event_base *, const struct session_args *,
+	    session_ready_cb, session_done_cb, void *arg);
+void	 session_go(struct session *);
+/*
+ * Go after `wait` seconds (a slot from budget_reserve), once the actual
+ * sends of `name` are 1/rate apart (budget_send).
+ */
+void	 session_pace(struct session *, const char *name, double rate,
+	    double wait);
+/* Forget it: no callback; the session is freed. */
+void	 session_cancel(struct session *);
+enum session_state session_state(const struct session *);
+/* Is sa a loopback, private, link-local, CGNAT, multicast or reserved address? */
+int	 session_addr_private(const struct sockaddr *sa);
+
+/* iana.c: the whois server of a TLD the registries file does not know. */
+struct iana_result {
+	int	 ir_kind;		/* IANA_WHOIS, IANA_NOWHOIS, IANA_NOTLD, or -1 */
+	char	 ir_host[NAME_ACE_BUF];
+	char	 ir_err[128];		/* ir_kind -1: why */
+};
+struct iana_waiter;
+typedef void (*iana_cb)(const struct iana_result *, void *arg);
+void	 iana_init(struct event_base *);
+void	 iana_fini(void);
+/*
+ * 1: known, *out filled now.  0: asked (or being asked for someone
+ * else); cb runs once with the result unless iana_cancel() is called.
+ */
+int	 iana_lookup(const char *tld, double deadline, iana_cb cb, void *arg,
+	    struct iana_waiter **wp, struct iana_result *out);
+void	 iana_cancel(struct iana_waiter *);
+size_t	 iana_busy(void);
+
+/* serve.c: the link handler and the request's path. */
+void	 serve_init(struct event_base *);
+void	 serve_accept(int fd, struct sockaddr *sa, socklen_t salen);
+void	 serve_drain(void);
+void	 serve_fini(void);
+/* Count background work (reports, sessions) so a draining child waits. */
+void	 serve_hold(void);
+void	 serve_release(void);
+/* Queue an error event for the errdb (through the spool). */
+void	 serve_error_event(const char *registry, const char *domain,
+	    const char *kind, const char *msg, uint64_t retry_after);
+/* The spool's sender (spool_send_fn) for error events. */
+void	 serve_spool_send(struct spool *, const void *body, size_t len,
+	    void *token, void *arg);
+/* Send a timing record to the cache. */
+void	 serve_timing(const char *registry, double ms, const char *outcome);
+
+#endif
