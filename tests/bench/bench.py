@@ -1,0 +1,966 @@
+#!/usr/bin/env python3
+"""The benchmark behind `make bench` (issue 6); run.sh builds the helpers
+and runs this.
+
+    tests/bench/bench.py --build build [--quick] [--out tests/bench/results]
+
+Reference servers (limitd, the Perl Net::Server::PreFork daemon, nginx)
+and the real suite (the four daemons with whoisd-regsim as every
+registry) are started in turn on free loopback ports, measured with
+whoisd-loadgen, and stopped.  The report is one markdown file named after
+the start time, with the raw RESULT lines next to it (.json) and a PNG
+plot.  Every process is started by pid, in its own session, and killed by
+pid at the end, whatever happens.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NPROC = os.cpu_count() or 1
+SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
+              "whoisd-regsim")
+SIM_LATENCY_MS = 50
+BODY_SIZE = 224
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+class Procs:
+    """Every process this run started, by pid, stopped at the end."""
+
+    def __init__(self, work):
+        self.work = work
+        self.live = {}
+
+    def start(self, name, argv, env=None, cwd=None):
+        logf = open(os.path.join(self.work, name + ".log"), "ab")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                             stderr=subprocess.STDOUT, env=e,
+                             cwd=cwd or TOP, start_new_session=True)
+        p.logpath = logf.name
+        p.logf = logf
+        p.bname = name
+        self.live[p.pid] = p
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10):
+        """Stop p and everything left in its session, by pid."""
+        if p.pid not in self.live:
+            return
+        kids = descendants(p.pid)
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(5)
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.logf.close()
+        del self.live[p.pid]
+
+    def stop_all(self):
+        for p in list(self.live.values()):
+            self.stop(p)
+
+
+def logtext(p):
+    p.logf.flush()
+    with open(p.logpath, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def ppid_map():
+    m = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(")") + 2:].split()
+        if rest[0] != "Z":
+            m.setdefault(int(rest[1]), []).append(int(d))
+    return m
+
+
+def descendants(pid):
+    m, out, todo = ppid_map(), [], [pid]
+    while todo:
+        for k in m.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pss(pid):
+    """(PSS in kB of pid and all its descendants, process count)."""
+    pids = [pid] + descendants(pid)
+    return sum(pss_kb(p) for p in pids), len(pids)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_ready(p, port, text=None, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise RuntimeError("%s exited (%s):\n%s" % (
+                p.bname, p.returncode, logtext(p)[-2000:]))
+        if port_open(port) and (text is None or text in logtext(p)):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("%s not ready on port %d after %ds:\n%s" % (
+        p.bname, port, timeout, logtext(p)[-2000:]))
+
+
+def whois_query(port, line, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(line.encode() + b"\r\n")
+    buf = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return buf.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- the run
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.quick = args.quick
+        self.build = os.path.abspath(args.build)
+        self.bin = os.path.join(self.build, "bin")
+        self.hbin = os.path.join(self.build, "bench")
+        self.loadgen = os.path.join(self.bin, "whoisd-loadgen")
+        self.stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
+        self.runid = "%d%d" % (os.getpid(), int(time.time()) % 100000)
+        self.work = tempfile.mkdtemp(prefix="whoisd-bench-")
+        self.procs = Procs(self.work)
+        self.results = []          # every RESULT, with our tags
+        self.mem = []              # (moment, {daemon: (kB, nprocs)})
+        self.notes = []
+        self.targets = []          # (name, target, measured, verdict)
+        self.extra = {}
+        if self.quick:
+            self.dur, self.warm = 1.5, 0.3
+            self.concs = [1, 16, 128]
+            self.scale_n = args.scale_n or 100000
+        else:
+            self.dur, self.warm = 6.0, 1.0
+            self.concs = [1, 16, 128]
+            self.scale_n = args.scale_n or 10000000
+        self.small_n = 10000
+        self.nhit = 1000
+        self.hits = self.names_file("hits", ["bench-%05d.com" % i
+                                             for i in range(self.nhit)])
+
+    def names_file(self, tag, names):
+        path = os.path.join(self.work, tag + ".names")
+        with open(path, "w") as f:
+            f.write("\n".join(names) + "\n")
+        return path
+
+    def threads(self, conc):
+        return max(1, min(NPROC, conc))
+
+    # ---- loadgen
+
+    def run_load(self, model, port, conc, mode="whois", per_request=1,
+                 names=None, count=None, expect=None, timeout_ms=10000,
+                 tags=None, duration=None):
+        argv = [self.loadgen, "--port=%d" % port, "--mode=" + mode,
+                "-c", str(conc), "-t", str(self.threads(conc)),
+                "--timeout=%d" % timeout_ms, "-q",
+                "--label=" + model]
+        if count:
+            argv += ["-n", str(count)]
+        else:
+            argv += ["-d", str(duration or self.dur),
+                     "--warmup=%s" % self.warm]
+        if mode == "http":
+            argv += ["--per-request=%d" % per_request]
+        if names:
+            argv += ["--names=" + names]
+        if expect:
+            argv += ["--expect=" + expect]
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=600)
+        line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
+        if r.returncode != 0 or not line:
+            raise RuntimeError("loadgen failed (%d): %s %s" % (
+                r.returncode, r.stdout, r.stderr))
+        res = json.loads(line[-1][7:])
+        res["model"] = model
+        res.update(tags or {})
+        self.results.append(res)
+        log("%-22s c=%-4d %9.0f req/s  p99 %8.3f ms  errors %d" % (
+            model + ("" if per_request == 1 else " x%d" % per_request),
+            conc, res["rps"], res["p99_ms"], res["errors"]))
+        return res
+
+    def find(self, model, conc, **kw):
+        for r in self.results:
+            if r["model"] == model and r["conc"] == conc and \
+                    all(r.get(k) == v for k, v in kw.items()):
+                return r
+        return None
+
+    def sweep(self, model, port, **kw):
+        for c in self.concs:
+            self.run_load(model, port, c, **kw)
+
+    # ---- references
+
+    def ref_limit(self):
+        port = free_port()
+        p = self.procs.start("limitd", [os.path.join(self.hbin, "limitd"),
+                                        "--port=%d" % port,
+                                        "--names=" + self.hits])
+        wait_ready(p, port, "listening")
+        self.sweep("limit", port, names=self.hits, expect="status: ")
+        self.extra["limit_pss_kb"] = tree_pss(p.pid)
+        self.procs.stop(p)
+
+    def ref_perl(self):
+        port = free_port()
+        p = self.procs.start("perl-whoisd", [
+            "/usr/bin/perl", os.path.join(TOP, "tests/bench/perl-whoisd.pl"),
+            str(port), self.hits])
+        wait_ready(p, port)
+        time.sleep(0.5)            # min_servers children
+        self.extra["perl_pss_rest_kb"] = tree_pss(p.pid)
+        self.sweep("perl-prefork", port, names=self.hits, expect="status: ")
+        self.extra["perl_pss_after_kb"] = tree_pss(p.pid)
+        self.procs.stop(p)
+
+    def ref_nginx(self):
+        if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
+            self.notes.append("nginx is not installed: no HTTP reference.")
+            return
+        port = free_port()
+        d = os.path.join(self.work, "nginx")
+        os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        body = ('{"results":[{"domain":"bench-00001.com","ace":'
+                '"bench-00001.com","status":"registered","source":"cache",'
+                '"checked":"2026-11-22T01:00:00Z","registry":'
+                '"whois.verisign-grs.com","latency_ms":123}]}')
+        body = body[:-2] + ',"pad":"' + "x" * max(
+            0, BODY_SIZE - len(body) - 10) + '"}]}'
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+daemon off;
+master_process on;
+worker_processes 2;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    client_body_temp_path %(d)s/tmp;
+    proxy_temp_path %(d)s/tmp;
+    fastcgi_temp_path %(d)s/tmp;
+    uwsgi_temp_path %(d)s/tmp;
+    scgi_temp_path %(d)s/tmp;
+    server {
+        listen 127.0.0.1:%(port)d;
+        location / {
+            default_type application/json;
+            return 200 '%(body)s\n';
+        }
+    }
+}
+""" % {"d": d, "port": port, "body": body})
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        p = self.procs.start("nginx", [nginx, "-p", d, "-c", conf,
+                                       "-e", os.path.join(d, "error.log")])
+        wait_ready(p, port)
+        self.sweep("nginx", port, mode="http", names=self.hits,
+                   expect='"status"')
+        self.extra["nginx_body_bytes"] = len(body) + 1
+        self.extra["nginx_pss_kb"] = tree_pss(p.pid)
+        if shutil.which("wrk"):
+            for c in (16, 128):
+                self.run_wrk("nginx-wrk", port, c)
+        self.procs.stop(p)
+
+    def run_wrk(self, model, port, conc):
+        r = subprocess.run(["wrk", "-t2", "-c%d" % conc,
+                            "-d%ds" % max(1, int(self.dur)), "--latency",
+                            "http://127.0.0.1:%d/v1/check?domain=a.com" % port],
+                           capture_output=True, text=True, timeout=120)
+        rps, p99 = 0.0, 0.0
+        for l in r.stdout.splitlines():
+            l = l.strip()
+            if l.startswith("Requests/sec:"):
+                rps = float(l.split()[1])
+            if l.startswith("99%"):
+                v = l.split()[1]
+                p99 = float(v[:-2]) if v.endswith("ms") else \
+                    float(v[:-2]) / 1000 if v.endswith("us") else \
+                    float(v[:-1]) * 1000
+        res = {"model": model, "label": model, "mode": "http", "conc": conc,
+               "threads": 2, "per_request": 1, "rps": rps, "p99_ms": p99,
+               "errors": 0, "tool": "wrk"}
+        self.results.append(res)
+        log("%-22s c=%-4d %9.0f req/s  p99 %8.3f ms  (wrk -t2)" % (
+            model, conc, rps, p99))
+
+    # ---- the suite
+
+    def suite_missing(self):
+        return [b for b in SUITE_BINS
+                if not os.access(os.path.join(self.bin, b), os.X_OK)]
+
+    def start_daemon(self, name, argv, port):
+        p = self.procs.start(name, argv)
+        wait_ready(p, port, "ready:" if name != "regsim" else None)
+        return p
+
+    def suite_start(self):
+        self.port = {n: free_port() for n in
+                     ("regsim", "errdb", "cache", "query", "whois", "http")}
+        a = lambda n: "127.0.0.1:%d" % self.port[n]
+        b = lambda n: os.path.join(self.bin, n)
+        spool = os.path.join(self.work, "spool")
+        os.makedirs(spool, exist_ok=True)
+        self.cache_db = os.path.join(self.work, "cache.db")
+        self.d = {}
+        self.d["regsim"] = self.start_daemon("regsim", [
+            b("whoisd-regsim"), "--listen=" + a("regsim"), "--data=none",
+            "--latency-ms=%d" % SIM_LATENCY_MS, "--log-level=1"],
+            self.port["regsim"])
+        self.d["errdb"] = self.start_daemon("errdb", [
+            b("whoisd-errdb"), "-f", "/dev/null", "--listen=" + a("errdb"),
+            "--db_path=" + os.path.join(self.work, "errdb.db")],
+            self.port["errdb"])
+        self.d["cache"] = self.start_cache(self.cache_db)
+        self.d["query"] = self.start_daemon("query", [
+            b("whoisd-query"), "-f", "/dev/null", "--listen=" + a("query"),
+            "--cache_addr=" + a("cache"), "--errdb_addr=" + a("errdb"),
+            "--registry_override=" + a("regsim"),
+            "--registry_rate_override=100000",
+            "--registries=etc/registries.conf", "--spool_dir=" + spool],
+            self.port["query"])
+        self.d["front"] = self.start_daemon("front", [
+            b("whoisd"), "-f", "/dev/null", "--listen=" + a("whois"),
+            "--http_listen=" + a("http"), "--cache_addr=" + a("cache"),
+            "--query_addr=" + a("query"), "--errdb_addr=" + a("errdb"),
+            "--registries=etc/registries.conf", "--request_timeout=10"],
+            self.port["whois"])
+
+    def start_cache(self, db):
+        return self.start_daemon("cache", [
+            os.path.join(self.bin, "whoisd-cache"), "-f", "/dev/null",
+            "--listen=127.0.0.1:%d" % self.port["cache"], "--db_path=" + db],
+            self.port["cache"])
+
+    def memory(self, moment):
+        m = {}
+        for n in ("front", "cache", "query", "errdb"):
+            m[n] = tree_pss(self.d[n].pid)
+        m["regsim"] = tree_pss(self.d["regsim"].pid)
+        self.mem.append((moment, m))
+        tot = sum(m[n][0] for n in ("front", "cache", "query", "errdb"))
+        log("memory %-22s suite PSS %.1f MB in %d processes" % (
+            moment, tot / 1024.0,
+            sum(m[n][1] for n in ("front", "cache", "query", "errdb"))))
+
+    def sim_stats(self):
+        return json.loads(whois_query(self.port["regsim"], "#stats"))
+
+    def scenarios(self):
+        wp, hp = self.port["whois"], self.port["http"]
+        time.sleep(1.0)
+        self.memory("at rest")
+        # Pre-fill: every name asked once (a registry query each).
+        r = self.run_load("prefill", wp, 64, names=self.hits,
+                          count=self.nhit, expect="status: registered",
+                          timeout_ms=30000)
+        if r["errors"]:
+            self.notes.append("pre-fill: %d of %d names failed." % (
+                r["errors"], self.nhit))
+        sample = whois_query(wp, "bench-00001.com")
+        self.extra["sample_whois"] = sample
+        if "source: cache" not in sample:
+            self.notes.append("after the pre-fill, bench-00001.com was not "
+                              "answered from the cache:\n\n    " +
+                              sample[:300].replace("\n", "\n    "))
+        # 1. cache hits, whois one-shot.
+        self.sweep("whoisd", wp, names=self.hits, expect="source: cache")
+        self.memory("after 1 (whois hits)")
+        # 2. cache hits, HTTP keep-alive, 1 and 100 names a request.
+        self.sweep("whoisd-http", hp, mode="http", names=self.hits,
+                   expect='"cache"')
+        self.sweep("whoisd-http-100", hp, mode="http", per_request=100,
+                   names=self.hits, expect='"cache"')
+        self.memory("after 2 (HTTP hits)")
+        # 3. 1,000 distinct concurrent misses.
+        miss = self.names_file("miss", ["free-m%s-%04d.com" % (self.runid, i)
+                                        for i in range(1000)])
+        before = self.sim_stats()
+        r = self.run_load("distinct-misses", wp, 1000, names=miss,
+                          count=1000, expect="status: available",
+                          timeout_ms=30000)
+        after = self.sim_stats()
+        self.extra["distinct_sim_queries"] = after["total"] - before["total"]
+        self.memory("after 3 (distinct misses)")
+        # 4. 1,000 identical concurrent misses.
+        same = "free-s%s.com" % self.runid
+        before = self.sim_stats()
+        r = self.run_load("identical-misses", wp, 1000,
+                          names=self.names_file("same", [same]), count=1000,
+                          expect="status: available", timeout_ms=30000)
+        after = self.sim_stats()
+        self.extra["identical_sim_queries"] = \
+            after["per_domain"].get(same, 0) - \
+            before["per_domain"].get(same, 0)
+        self.extra["identical_sim_total"] = after["total"] - before["total"]
+        self.memory("after 4 (identical misses)")
+
+    def scale(self):
+        """6: hit latency with 10k names against N names in the cache."""
+        bulk = os.path.join(self.hbin, "bulkfill")
+        if not os.access(bulk, os.X_OK):
+            self.notes.append("bulkfill not built: no scale scenario.")
+            return
+        rng = random.Random(6)
+        for tag, n in (("small", self.small_n), ("big", self.scale_n)):
+            db = os.path.join(self.work, "scale-%s.db" % tag)
+            log("scale: filling %d names into %s" % (n, db))
+            t0 = time.monotonic()
+            r = subprocess.run([bulk, db, str(n), "scale-", ".com"],
+                               capture_output=True, text=True, timeout=1800)
+            line = [l for l in r.stdout.splitlines()
+                    if l.startswith("BULKFILL ")]
+            if r.returncode != 0 or not line:
+                self.notes.append("bulkfill %s failed: %s" % (
+                    tag, r.stderr[-500:]))
+                return
+            fill = json.loads(line[0][9:])
+            fill["wall"] = time.monotonic() - t0
+            self.extra["fill_" + tag] = fill
+            # Ask 10,000 names spread over the whole table.
+            idx = rng.sample(range(n), min(n, self.small_n))
+            names = self.names_file("scale-" + tag,
+                                    ["scale-%d.com" % i for i in idx])
+            self.procs.stop(self.d["cache"])
+            self.d["cache"] = self.start_cache(db)
+            # One pass to open the pages, as a warm cache would be.
+            self.run_load("scale-warm-" + tag, self.port["whois"], 16,
+                          names=names, count=len(idx), timeout_ms=30000)
+            for c in (1, 16):
+                self.run_load("scale-" + tag, self.port["whois"], c,
+                              names=names, expect="source: cache",
+                              tags={"scale_n": n})
+            self.memory("after 6 (%s names)" % format(n, ","))
+
+    def profile_front(self):
+        """perf profile of the c=128 whois hit point, for a missed target."""
+        if not shutil.which("perf"):
+            return None
+        out = os.path.join(self.work, "perf.data")
+        rec = subprocess.Popen(["perf", "record", "-F", "499", "-a", "-g",
+                                "-o", out, "--", "sleep",
+                                str(max(2, int(self.dur)))],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        self.procs.live[rec.pid] = rec
+        rec.logf = open(os.devnull, "wb")
+        rec.bname = "perf"
+        self.run_load("profiled", self.port["whois"], 128, names=self.hits,
+                      expect="source: cache",
+                      duration=max(2, int(self.dur)))
+        rec.wait(60)
+        self.procs.stop(rec)
+        text = []
+        for sort, lim, n in (("comm", "0.5", 15), ("comm,dso,sym", "0.4", 45)):
+            r = subprocess.run(["perf", "report", "-i", out, "--stdio",
+                                "--no-children", "--sort", sort,
+                                "--percent-limit", lim, "-g", "none"],
+                               capture_output=True, text=True, timeout=180)
+            lines = [l for l in r.stdout.splitlines()
+                     if l.strip() and not l.startswith("#")]
+            text += ["-- --sort %s --" % sort] + lines[:n] + [""]
+        return "\n".join(text).strip() or None
+
+    # ---- targets
+
+    def judge(self):
+        T = self.targets
+        lim = self.find("limit", 128)
+        wd = self.find("whoisd", 128)
+        if lim and wd:
+            ratio = wd["rps"] / lim["rps"] if lim["rps"] else 0
+            v = "PASS" if ratio >= 0.90 and wd["errors"] == 0 else \
+                "MISS (above the 0.80 floor)" if ratio >= 0.80 else "MISS"
+            T.append(("whois cache hits, c=128", ">= 0.90x limit "
+                      "(floor 0.80x)", "%.2fx (%.0f vs %.0f req/s)" % (
+                          ratio, wd["rps"], lim["rps"]), v))
+            pr = wd["p99_ms"] / lim["p99_ms"] if lim["p99_ms"] else 0
+            T.append(("whois cache hits p99, c=128", "<= 1.5x limit p99",
+                      "%.2fx (%.2f vs %.2f ms)" % (pr, wd["p99_ms"],
+                                                   lim["p99_ms"]),
+                      "PASS" if pr <= 1.5 else "MISS"))
+        else:
+            T.append(("whois cache hits, c=128", ">= 0.90x limit", "not run",
+                      "N/A"))
+        ng = self.find("nginx", 128)
+        wh = self.find("whoisd-http", 128, per_request=1)
+        if ng and wh:
+            ratio = wh["rps"] / ng["rps"] if ng["rps"] else 0
+            T.append(("HTTP keep-alive hits, c=128", ">= 0.8x nginx",
+                      "%.2fx (%.0f vs %.0f req/s)" % (ratio, wh["rps"],
+                                                      ng["rps"]),
+                      "PASS" if ratio >= 0.8 and wh["errors"] == 0
+                      else "MISS"))
+        else:
+            T.append(("HTTP keep-alive hits, c=128", ">= 0.8x nginx",
+                      "not run", "N/A"))
+        dm = self.find("distinct-misses", 1000)
+        if dm:
+            ok = dm["ok"] == 1000 and dm["errors"] == 0
+            T.append(("1,000 distinct misses at %d ms" % SIM_LATENCY_MS,
+                      "all answered, p99 <= 80 ms",
+                      "%d/1000 answered, p99 %.1f ms" % (dm["ok"],
+                                                         dm["p99_ms"]),
+                      "PASS" if ok and dm["p99_ms"] <= 80 else "MISS"))
+        else:
+            T.append(("1,000 distinct misses", "all answered, p99 <= 80 ms",
+                      "not run", "N/A"))
+        im = self.find("identical-misses", 1000)
+        if im:
+            q = self.extra.get("identical_sim_queries", -1)
+            lim_ms = SIM_LATENCY_MS + 20
+            T.append(("1,000 identical misses",
+                      "1 registry query, p99 <= %d ms" % lim_ms,
+                      "%d registry queries, %d/1000 answered, p99 %.1f ms"
+                      % (q, im["ok"], im["p99_ms"]),
+                      "PASS" if q == 1 and im["ok"] == 1000 and
+                      im["p99_ms"] <= lim_ms else "MISS"))
+        else:
+            T.append(("1,000 identical misses", "1 registry query",
+                      "not run", "N/A"))
+        if self.mem:
+            m = self.mem[0][1]
+            tot = sum(m[n][0] for n in ("front", "cache", "query", "errdb"))
+            T.append(("suite PSS at rest (default pools)", "<= 24 MB",
+                      "%.1f MB" % (tot / 1024.0),
+                      "PASS" if tot <= 24 * 1024 else "MISS"))
+        else:
+            T.append(("suite PSS at rest", "<= 24 MB", "not run", "N/A"))
+        # One request at a time isolates the lookup from queueing; c=16
+        # is shown too.
+        sb, ss = self.find("scale-big", 1), self.find("scale-small", 1)
+        sb16, ss16 = self.find("scale-big", 16), self.find("scale-small", 16)
+        fb = self.extra.get("fill_big")
+        if sb and ss and fb:
+            pr = sb["p99_ms"] / ss["p99_ms"] if ss["p99_ms"] else 0
+            m = "%.2fx (%.3f vs %.3f ms)" % (pr, sb["p99_ms"], ss["p99_ms"])
+            if sb16 and ss16 and ss16["p99_ms"]:
+                m += "; at c=16 %.2fx" % (sb16["p99_ms"] / ss16["p99_ms"])
+            T.append(("%s names: hit p99, c=1" % format(self.scale_n, ","),
+                      "<= 1.5x the 10,000-name p99", m,
+                      "PASS" if pr <= 1.5 and sb["errors"] == 0
+                      else "MISS"))
+            bpn = fb["db_bytes"] / max(1, fb["rows"])
+            T.append(("%s names: DB bytes per name" %
+                      format(self.scale_n, ","), "<= 100",
+                      "%.1f" % bpn, "PASS" if bpn <= 100 else "MISS"))
+        else:
+            T.append(("10 M names", "p99 <= 1.5x, <= 100 B/name",
+                      "not run", "N/A"))
+
+    # ---- output
+
+    def machine(self):
+        model = "?"
+        try:
+            with open("/proc/cpuinfo") as f:
+                for l in f:
+                    if l.startswith("model name"):
+                        model = l.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        mem = 0
+        with open("/proc/meminfo") as f:
+            for l in f:
+                if l.startswith("MemTotal:"):
+                    mem = int(l.split()[1]) // 1024
+        return {"nproc": NPROC, "kernel": platform.release(),
+                "cpu": model, "mem_mb": mem,
+                "load": os.getloadavg()}
+
+    def plot(self, png):
+        if not shutil.which("gnuplot"):
+            self.notes.append("gnuplot is not installed: no plot "
+                              "(apt-get install gnuplot-nox).")
+            return False
+        models = [("limit", {}), ("perl-prefork", {}), ("whoisd", {}),
+                  ("nginx", {}), ("whoisd-http", {}),
+                  ("whoisd-http-100", {})]
+        series = []
+        for m, kw in models:
+            pts = sorted((r["conc"], r["rps"], r["p99_ms"])
+                         for r in self.results
+                         if r["model"] == m and r.get("tool") != "wrk")
+            if not pts:
+                continue
+            dat = os.path.join(self.work, m + ".dat")
+            with open(dat, "w") as f:
+                for c, rps, p99 in pts:
+                    f.write("%d %.1f %.3f\n" % (c, rps, p99))
+            series.append((m, dat))
+        if not series:
+            return False
+        gp = os.path.join(self.work, "plot.gp")
+        with open(gp, "w") as f:
+            f.write('set terminal pngcairo size 1200,480 noenhanced\n'
+                    if self.has_pngcairo() else
+                    'set terminal png size 1200,480 noenhanced\n')
+            f.write('set output "%s"\nset multiplot layout 1,2 title '
+                    '"whoisd bench %s (%d cores)"\n' % (png, self.stamp,
+                                                         NPROC))
+            f.write('set logscale x 2\nset xlabel "concurrency"\n'
+                    'set key top left\nset grid\n')
+            f.write('set ylabel "requests/s"\nset title "throughput"\n')
+            f.write("plot " + ", ".join(
+                '"%s" using 1:2 with linespoints title "%s"' % (d, m)
+                for m, d in series) + "\n")
+            f.write('set logscale y 10\nset ylabel "p99 ms"\n'
+                    'set title "p99 latency"\n')
+            f.write("plot " + ", ".join(
+                '"%s" using 1:3 with linespoints title "%s"' % (d, m)
+                for m, d in series) + "\n")
+            f.write("unset multiplot\n")
+        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.notes.append("gnuplot failed: " + r.stderr[-300:])
+            return False
+        return True
+
+    def has_pngcairo(self):
+        r = subprocess.run(["gnuplot", "-e", "set terminal"],
+                           capture_output=True, text=True)
+        return "pngcairo" in (r.stdout + r.stderr)
+
+    def report(self, md, png, has_plot, profile, elapsed):
+        mach = self.machine()
+        L = []
+        w = L.append
+        w("# whoisd bench %s%s" % (self.stamp, " (QUICK=1)" if self.quick
+                                    else ""))
+        w("")
+        misses = [t for t in self.targets if t[3].startswith("MISS")]
+        na = [t for t in self.targets if t[3] == "N/A"]
+        w("**%d targets: %d PASS, %d MISS, %d not run.** "
+          "Machine: %d cores, %s, Linux %s. Run took %.0f s." % (
+              len(self.targets), len(self.targets) - len(misses) - len(na),
+              len(misses), len(na), mach["nproc"], mach["cpu"],
+              mach["kernel"], elapsed))
+        w("")
+        w("| target | wanted | measured | verdict |")
+        w("|---|---|---|---|")
+        for t in self.targets:
+            w("| %s | %s | %s | **%s** |" % t)
+        w("")
+        if misses:
+            w("Missed targets: " + "; ".join(t[0] for t in misses) +
+              ". " + ("The perf profile of the c=128 whois hit point is "
+                      "under *Profile* below." if profile else
+                      "No profile was taken (perf missing or the suite "
+                      "did not run)."))
+            w("")
+        if self.notes:
+            w("Notes:")
+            w("")
+            for n in self.notes:
+                w("- " + n)
+            w("")
+        w("## Machine")
+        w("")
+        w("| nproc | CPU | kernel | memory | load at start |")
+        w("|---|---|---|---|---|")
+        w("| %d | %s | %s | %d MB | %.2f %.2f %.2f |" % (
+            mach["nproc"], mach["cpu"], mach["kernel"], mach["mem_mb"],
+            *self.load0))
+        w("")
+        w("Each point: %.1f s after a %.1f s warm-up, whoisd-loadgen with "
+          "min(cores, c) threads on the same machine. Latency is per "
+          "request (whois: connect to EOF; HTTP: request to last byte)."
+          % (self.dur, self.warm))
+        w("")
+        if has_plot:
+            w("![throughput and p99 against concurrency](%s)" %
+              os.path.basename(png))
+            w("")
+
+        def table(title, rows, ref=None, refname=None):
+            w("## " + title)
+            w("")
+            hdr = "| model | c | req/s | names/s | p50 ms | p90 ms | " \
+                  "p99 ms | p99.9 ms | max ms | errors |"
+            if ref:
+                hdr += " x %s | p99 x %s |" % (refname, refname)
+            w(hdr)
+            w("|" + "---|" * (hdr.count("|") - 1))
+            for r in rows:
+                errs = r.get("errors", 0)
+                ek = ", ".join("%s %d" % (k[4:], r[k]) for k in
+                               ("err_refused", "err_reset", "err_timeout",
+                                "err_short", "err_other") if r.get(k))
+                line = "| %s | %d | %.0f | %.0f | %s | %s | %.3f | %s | " \
+                       "%s | %s |" % (
+                           r["model"] + (" (wrk)" if r.get("tool") == "wrk"
+                                         else ""), r["conc"], r["rps"],
+                           r.get("names_per_s", r["rps"]),
+                           fmt(r.get("p50_ms")), fmt(r.get("p90_ms")),
+                           r["p99_ms"], fmt(r.get("p999_ms")),
+                           fmt(r.get("max_ms")),
+                           "%d (%s)" % (errs, ek) if errs else "0")
+                if ref:
+                    # Names/s against the reference's req/s: with 100
+                    # names a request that is the work done per second.
+                    b = self.find(ref, r["conc"])
+                    if b and b["rps"] and b["p99_ms"]:
+                        line += " %.2f | %s |" % (
+                            r.get("names_per_s", r["rps"]) / b["rps"],
+                            "%.2f" % (r["p99_ms"] / b["p99_ms"])
+                            if r.get("per_request", 1) == 1 else "-")
+                    else:
+                        line += " - | - |"
+                w(line)
+            w("")
+
+        sel = lambda *ms: [r for m in ms for r in self.results
+                           if r["model"] == m]
+        table("References: whois one-shot", sel("limit", "perl-prefork"),
+              "limit", "limit")
+        table("References: HTTP keep-alive", sel("nginx", "nginx-wrk"))
+        if self.find("whoisd", 128):
+            table("1. Cache hits, whois one-shot", sel("whoisd"),
+                  "limit", "limit")
+        if self.find("whoisd-http", 128):
+            table("2. Cache hits, HTTP keep-alive (1 and 100 names a "
+                  "request)", sel("whoisd-http", "whoisd-http-100"),
+                  "nginx", "nginx")
+        if self.find("distinct-misses", 1000):
+            table("3. 1,000 concurrent distinct misses (registry latency "
+                  "%d ms)" % SIM_LATENCY_MS, sel("distinct-misses"))
+            w("Queries seen by the simulator: %d." %
+              self.extra.get("distinct_sim_queries", -1))
+            w("")
+        if self.find("identical-misses", 1000):
+            table("4. 1,000 concurrent identical misses (coalescing)",
+                  sel("identical-misses"))
+            w("Queries for that name seen by the simulator: **%d** "
+              "(all queries in that interval: %d)." % (
+                  self.extra.get("identical_sim_queries", -1),
+                  self.extra.get("identical_sim_total", -1)))
+            w("")
+        w("## 5. Memory (PSS, MB, from /proc/PID/smaps_rollup; master and "
+          "children)")
+        w("")
+        if self.mem:
+            w("| moment | front | cache | query | errdb | **suite** | "
+              "processes | regsim |")
+            w("|---|---|---|---|---|---|---|---|")
+            for moment, m in self.mem:
+                tot = sum(m[n][0] for n in ("front", "cache", "query",
+                                            "errdb"))
+                np_ = sum(m[n][1] for n in ("front", "cache", "query",
+                                            "errdb"))
+                w("| %s | %s | %s | %s | %s | **%.1f** | %d | %.1f |" % (
+                    moment, *("%.1f (%d)" % (m[n][0] / 1024.0, m[n][1])
+                              for n in ("front", "cache", "query",
+                                        "errdb")),
+                    tot / 1024.0, np_, m["regsim"][0] / 1024.0))
+            w("")
+        refs = ", ".join(
+            "%s %.1f MB in %d processes" % (k, v[0] / 1024.0, v[1])
+            for k, v in (("limitd", self.extra.get("limit_pss_kb")),
+                         ("Perl Net::Server::PreFork at rest",
+                          self.extra.get("perl_pss_rest_kb")),
+                         ("Perl after its runs",
+                          self.extra.get("perl_pss_after_kb")),
+                         ("nginx", self.extra.get("nginx_pss_kb")))
+            if v)
+        if refs:
+            w("References: " + refs + ".")
+            w("")
+        if self.find("scale-big", 16):
+            table("6. Scale: cache hits with %s names against %s names "
+                  "in the cache" % (format(self.scale_n, ","),
+                                    format(self.small_n, ",")),
+                  sel("scale-small", "scale-big"))
+            w("| DB | rows | fill s | DB bytes | bytes/name |")
+            w("|---|---|---|---|---|")
+            for tag in ("small", "big"):
+                f = self.extra.get("fill_" + tag)
+                if f:
+                    w("| %s | %s | %.1f | %s | %.1f |" % (
+                        tag, format(f["rows"], ","), f["seconds"],
+                        format(f["db_bytes"], ","),
+                        f["db_bytes"] / max(1, f["rows"])))
+            w("")
+        if profile:
+            w("## Profile")
+            w("")
+            w("`perf record -a -g` during a whois cache-hit run at c=128: "
+              "CPU share by process, then by symbol:")
+            w("")
+            w("```")
+            w(profile)
+            w("```")
+            w("")
+        w("Raw RESULT lines: `%s.json`." % os.path.basename(md)[:-3])
+        with open(md, "w") as f:
+            f.write("\n".join(L) + "\n")
+
+    def run(self):
+        t0 = time.monotonic()
+        self.load0 = os.getloadavg()
+        os.makedirs(self.a.out, exist_ok=True)
+        md = os.path.join(self.a.out, self.stamp + ".md")
+        png = os.path.join(self.a.out, self.stamp + ".png")
+        log("work dir %s; report %s" % (self.work, md))
+        profile = None
+        try:
+            log("reference: limitd (%d processes)" % NPROC)
+            self.ref_limit()
+            log("reference: Perl Net::Server::PreFork")
+            self.ref_perl()
+            log("reference: nginx (2 workers)")
+            self.ref_nginx()
+            missing = self.suite_missing()
+            if missing:
+                self.notes.append("the suite did not run: not built: " +
+                                  ", ".join(missing) + ".")
+                log("suite skipped, not built: " + ", ".join(missing))
+            else:
+                log("suite: starting the four daemons and whoisd-regsim")
+                self.suite_start()
+                self.scenarios()
+                if not self.a.no_scale:
+                    self.scale()
+                self.judge()
+                if any(t[3].startswith("MISS") for t in self.targets[:2]) \
+                        and not self.a.no_profile:
+                    self.procs.stop(self.d["cache"])
+                    self.d["cache"] = self.start_cache(self.cache_db)
+                    profile = self.profile_front()
+        except Exception as e:          # keep what was measured
+            self.notes.append("the run stopped early: %s" % str(e)[:1500])
+            log("ERROR: %s" % e)
+        finally:
+            self.procs.stop_all()
+        if not self.targets:
+            self.judge()
+        has_plot = self.plot(png)
+        self.report(md, png, has_plot, profile, time.monotonic() - t0)
+        with open(md[:-3] + ".json", "w") as f:
+            json.dump({"stamp": self.stamp, "quick": self.quick,
+                       "machine": self.machine(), "results": self.results,
+                       "memory": self.mem, "extra": self.extra,
+                       "targets": self.targets}, f, indent=1)
+        if not self.a.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            log("kept %s" % self.work)
+        log("report: %s" % md)
+        with open(md) as f:
+            head = f.read().split("\n## Machine")[0]
+        print(head)
+        return 0
+
+
+def fmt(v):
+    return "-" if v is None else "%.3f" % v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--out", default=os.path.join(TOP, "tests/bench/results"))
+    ap.add_argument("--quick", action="store_true",
+                    default=os.environ.get("QUICK") == "1")
+    ap.add_argument("--scale-n", type=int, default=0)
+    ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    default=os.environ.get("BENCH_KEEP") == "1")
+    args = ap.parse_args()
+    b = Bench(args)
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        return b.run()
+    except KeyboardInterrupt:
+        b.procs.stop_all()
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
