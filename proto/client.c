@@ -518,14 +518,20 @@ cconn_reply(struct cconn *cn, struct msg *m)
 		c->c_st.cs_late++;
 		return 0;
 	}
+	/*
+	 * Compare with the version this request carried, not the link's:
+	 * with several requests in flight, the first bad-version reply has
+	 * already lowered the link's version when the others arrive.
+	 */
 	if (msg_type(m) == MSG_ERR && !r->r_downgraded &&
-	    msg_version(m) < cn->cn_version &&
+	    msg_version(m) < (int)r->r_body[r->r_v_off] &&
 	    msg_read_err(m, code, sizeof(code), text, sizeof(text), err,
 	    sizeof(err)) == 0 && strcmp(code, MSG_E_BAD_VERSION) == 0) {
 		/* An older server: speak its version on this link. */
 		log_info("%s: %s: %s speaks protocol version %d", __func__,
 		    c->c_name, c->c_addr, msg_version(m));
-		cn->cn_version = msg_version(m);
+		if (msg_version(m) < cn->cn_version)
+			cn->cn_version = msg_version(m);
 		r->r_downgraded = 1;
 		creq_send(r, cn);
 		return 0;
