@@ -19,6 +19,8 @@ PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
+# The test runner's summary must be the last line of `make test`.
+MAKEFLAGS	+= --no-print-directory
 
 ifeq ($(SANITIZE),1)
 B		= build-san
