@@ -24,16 +24,20 @@
 
 #define POOLOFF(f)	offsetof(struct pool_conf, f)
 
-/* Net::Server's defaults where SPEC.md gives none. */
+/*
+ * Net::Server's meanings, with defaults for event-driven children: one
+ * child serves max_clients_per_child connections at once, so one per
+ * daemon fills a core, and four daemons fit a 2-core machine at rest.
+ */
 const struct conf_key pool_conf_keys[] = {
-	{ "min_servers", CONF_INT, POOLOFF(pc_min_servers), 1, 4096, "2",
+	{ "min_servers", CONF_INT, POOLOFF(pc_min_servers), 1, 4096, "1",
 	  "children started at boot" },
-	{ "max_servers", CONF_INT, POOLOFF(pc_max_servers), 1, 4096, "8",
+	{ "max_servers", CONF_INT, POOLOFF(pc_max_servers), 1, 1024, "4",
 	  "hard ceiling on children" },
 	{ "min_spare_servers", CONF_INT, POOLOFF(pc_min_spare_servers), 0, 4096,
-	  "1", "idle children kept at least" },
+	  "1", "children able to take a client kept at least" },
 	{ "max_spare_servers", CONF_INT, POOLOFF(pc_max_spare_servers), 1, 4096,
-	  "3", "idle children kept at most" },
+	  "2", "idle children kept at most" },
 	{ "max_requests", CONF_INT, POOLOFF(pc_max_requests), 0, 1e12, "0",
 	  "requests a child serves before it retires (0 = never)" },
 	{ "max_requests_jitter", CONF_INT, POOLOFF(pc_max_requests_jitter), 0,

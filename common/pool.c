@@ -745,6 +745,7 @@ pool_reap(void)
 struct pool_counts {
 	int		live;		/* current generation, not retiring */
 	int		idle;		/* of those: starting or idle */
+	int		spare;		/* of those: able to take a client */
 	int		busy;
 	int		retiring;	/* quit sent or draining */
 	int		old;		/* older generation, not yet told to quit */
@@ -782,6 +783,15 @@ pool_count(struct pool_counts *c)
 			c->idle++;
 		else
 			c->busy++;
+		/*
+		 * A child of an event-driven daemon with clients is not
+		 * "taken" the way a Net::Server child is: it can take more
+		 * until max_clients_per_child.  Spawning looks at that
+		 * spare capacity; retiring looks at truly idle children.
+		 */
+		if (s->sb_state == SB_STARTING ||
+		    s->sb_clients < (uint32_t)pc()->pc_max_clients_per_child)
+			c->spare++;
 		if (s->sb_state == SB_IDLE || s->sb_state == SB_BUSY)
 			c->ready++;
 	}
@@ -928,8 +938,8 @@ pool_maintain(void)
 		m_spawned_in_window = 0;
 	}
 	need = p->pc_min_servers - c.live;
-	if (p->pc_min_spare_servers - c.idle > need)
-		need = p->pc_min_spare_servers - c.idle;
+	if (p->pc_min_spare_servers - c.spare > need)
+		need = p->pc_min_spare_servers - c.spare;
 	if (need > p->pc_max_servers - c.live)
 		need = p->pc_max_servers - c.live;
 	if (need > 0) {
@@ -949,18 +959,19 @@ pool_maintain(void)
 			/* Still short next second: fork twice as many. */
 			m_spawn_batch *= 2;
 		}
-	} else if (p->pc_min_spare_servers - c.idle <= 0)
+	} else if (p->pc_min_spare_servers - c.spare <= 0)
 		m_spawn_batch = 1;
 
 	/* Saturation is said out loud, once per episode. */
-	if (c.live >= p->pc_max_servers && c.idle == 0) {
+	if (c.live >= p->pc_max_servers && c.spare == 0) {
 		if (!m_saturated)
 			log_warnx("saturated: every child busy at max_servers "
 			    "(%ld); new connections wait in the listen queue",
 			    p->pc_max_servers);
 		m_saturated = 1;
-	} else if (m_saturated && c.idle > 0) {
-		log_notice("no longer saturated: %d idle children", c.idle);
+	} else if (m_saturated && c.spare > 0) {
+		log_notice("no longer saturated: %d children can take clients",
+		    c.spare);
 		m_saturated = 0;
 	}
 

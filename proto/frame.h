@@ -19,7 +19,11 @@ struct evbuffer;
 #define FRAME_HDRLEN			5	/* length + flags */
 #define FRAME_F_DEFLATE			0x01
 #define FRAME_F_MASK			0x01	/* every other bit is an error */
-#define FRAME_COMPRESS_MIN_DEFAULT	1024
+/*
+ * On loopback, deflating a typical 1-4 KB registry text costs more than
+ * sending it; across hosts (a shared errdb), set compress_min lower.
+ */
+#define FRAME_COMPRESS_MIN_DEFAULT	8192
 #define FRAME_MAX_DEFAULT		(16u * 1024 * 1024)
 
 struct frame_limits {

@@ -30,7 +30,7 @@ static const struct conf_key errdb_keys[] = {
 	{ "max_frame", CONF_BYTES, ECOFF(ec_max_frame), 1024, 1 << 30, "16M",
 	  "largest internal frame" },
 	{ "compress_min", CONF_BYTES, ECOFF(ec_compress_min), 0, 1 << 30,
-	  "1024", "frame bodies above this are deflated (0 = never)" },
+	  "8k", "frame bodies above this are deflated (0 = never)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

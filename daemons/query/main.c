@@ -62,7 +62,7 @@ static const struct conf_key query_keys[] = {
 	{ "max_frame", CONF_BYTES, QCOFF(qc_max_frame), 1024, 1 << 30, "16M",
 	  "largest internal frame" },
 	{ "compress_min", CONF_BYTES, QCOFF(qc_compress_min), 0, 1 << 30,
-	  "1024", "internal frame bodies above this are deflated" },
+	  "8k", "internal frame bodies above this are deflated" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

@@ -388,12 +388,16 @@ http_metrics(struct evhttp_request *req, struct hconn *hc)
 	    "# TYPE whoisd_backend_errors_total counter\n"
 	    "whoisd_backend_errors_total{peer=\"cache\",child=\"%ld\"} %llu\n"
 	    "whoisd_backend_errors_total{peer=\"query\",child=\"%ld\"} %llu\n"
+	    "# HELP whoisd_memo_hits_total Cache hits answered from the child's memo.\n"
+	    "# TYPE whoisd_memo_hits_total counter\n"
+	    "whoisd_memo_hits_total{child=\"%ld\"} %llu\n"
 	    "# HELP whoisd_timeouts_total Requests answered at request_timeout.\n"
 	    "# TYPE whoisd_timeouts_total counter\n"
 	    "whoisd_timeouts_total{child=\"%ld\"} %llu\n",
 	    (long)getpid(), cs.cs_connected, (long)getpid(), qs.cs_connected,
 	    (long)getpid(), (unsigned long long)front_stats.fs_cache_errors,
 	    (long)getpid(), (unsigned long long)front_stats.fs_query_errors,
+	    (long)getpid(), (unsigned long long)front_stats.fs_memo_hits,
 	    (long)getpid(), (unsigned long long)front_stats.fs_timeouts);
 	http_send(req, hc, 200, "OK", "text/plain; version=0.0.4", b);
 	evbuffer_free(b);

@@ -55,6 +55,65 @@ struct lookup {
 
 static struct event_base	*lk_base;
 
+/*
+ * The memo: each child remembers its cache hits for memo_ttl seconds (1 by
+ * default), so a name asked many times a second costs one cache round
+ * trip a second.  Direct-mapped by a hash of the name: a collision just
+ * replaces the older entry.  Never holds an unknown or a stale answer.
+ */
+#define MEMO_SLOTS	1024
+
+struct memo {
+	double		 mo_at;		/* monotonic; 0 = empty */
+	struct answer	 mo_a;
+};
+
+static struct memo	*lk_memo;	/* MEMO_SLOTS, allocated on first use */
+
+static struct memo *
+memo_slot(const char *ace)
+{
+	uint32_t	h = 2166136261u;	/* FNV-1a */
+
+	if (lk_memo == NULL)
+		lk_memo = xcalloc(MEMO_SLOTS, sizeof(*lk_memo));
+	for (; *ace != '\0'; ace++)
+		h = (h ^ (uint8_t)*ace) * 16777619u;
+	return &lk_memo[h % MEMO_SLOTS];
+}
+
+static const struct answer *
+memo_get(const char *ace)
+{
+	struct memo	*mo;
+	double		 ttl = front_conf()->wc_memo_ttl;
+
+	if (ttl <= 0)
+		return NULL;
+	mo = memo_slot(ace);
+	if (mo->mo_at == 0 || now_mono() - mo->mo_at > ttl ||
+	    strcmp(mo->mo_a.a_ace, ace) != 0)
+		return NULL;
+	return &mo->mo_a;
+}
+
+static void
+memo_put(const char *ace, const struct answer *a)
+{
+	struct memo	*mo;
+
+	if (front_conf()->wc_memo_ttl <= 0 || a->a_text_len > 64 * 1024)
+		return;
+	mo = memo_slot(ace);
+	answer_free(&mo->mo_a);
+	mo->mo_a = *a;
+	mo->mo_a.a_text = NULL;
+	mo->mo_a.a_text_len = 0;
+	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
+	answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
+	mo->mo_at = now_mono();
+}
+
 void
 lookup_init(struct event_base *base)
 {
@@ -226,6 +285,8 @@ lookup_cache_cb(const struct client_result *r, void *arg)
 	if (gr.gr_found && !gr.gr_stale) {
 		snprintf(gr.gr_answer.a_source, sizeof(gr.gr_answer.a_source),
 		    "cache");
+		if (strcmp(gr.gr_answer.a_status, "unknown") != 0)
+			memo_put(lk->lk_ace, &gr.gr_answer);
 		lookup_answer(lk, &gr.gr_answer);
 		answer_free(&gr.gr_answer);
 		lookup_free(lk);
@@ -288,9 +349,9 @@ lookup_invalid(const char *asked, const char *ace, const char *reason,
 }
 
 /*
- * Start a lookup.  Invalid names are answered before this returns (the
- * callback runs, and NULL is returned); otherwise the callback runs later
- * and the handle can cancel it.
+ * Start a lookup.  Invalid names and memo hits are answered before this
+ * returns (the callback runs, and NULL is returned); otherwise the
+ * callback runs later and the handle can cancel it.
  */
 struct lookup *
 lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
@@ -302,6 +363,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	struct timeval		 tv;
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
+	const struct answer	*memo;
 	double			 t;
 	int			 rc;
 
@@ -324,6 +386,29 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	if (rc == -1) {
 		lookup_invalid(asked, ace, "not a registrable name (a public "
 		    "suffix)", cb, arg);
+		return NULL;
+	}
+
+	if ((memo = memo_get(m.rm_registrable)) != NULL) {
+		struct answer	a = *memo;
+
+		/* Answered now, from this child's memory of a recent hit. */
+		snprintf(a.a_domain, sizeof(a.a_domain), "%s", asked);
+		if (!(flags & LOOKUP_TEXT)) {
+			a.a_text = NULL;
+			a.a_text_len = 0;
+		}
+		front_stats.fs_answers[front_status_index(a.a_status)]++;
+		front_stats.fs_source[0]++;
+		front_stats.fs_memo_hits++;
+		if (m.rm_below) {
+			char note[NAME_ACE_BUF + 64];
+
+			snprintf(note, sizeof(note), "answered for the "
+			    "registrable name %s", m.rm_registrable);
+			cb(&a, note, arg);
+		} else
+			cb(&a, NULL, arg);
 		return NULL;
 	}
 

@@ -46,8 +46,10 @@ static const struct conf_key whoisd_keys[] = {
 	  3600, "30", "seconds an idle HTTP keep-alive connection stays open" },
 	{ "max_frame", CONF_BYTES, WCOFF(wc_max_frame), 1024, 1 << 30, "16M",
 	  "largest internal frame" },
-	{ "compress_min", CONF_BYTES, WCOFF(wc_compress_min), 0, 1 << 30, "1024",
+	{ "compress_min", CONF_BYTES, WCOFF(wc_compress_min), 0, 1 << 30, "8k",
 	  "internal frame bodies above this are deflated" },
+	{ "memo_ttl", CONF_DOUBLE, WCOFF(wc_memo_ttl), 0, 60, "1",
+	  "seconds a child reuses a cache hit without asking again (0 = off)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

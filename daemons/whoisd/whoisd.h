@@ -32,6 +32,7 @@ struct whoisd_conf {
 	double			 wc_http_idle_timeout;
 	long			 wc_max_frame;
 	long			 wc_compress_min;
+	double			 wc_memo_ttl;
 };
 
 /* Counters for /metrics, per child. */
@@ -43,6 +44,7 @@ struct front_stats {
 	uint64_t	fs_cache_errors;
 	uint64_t	fs_query_errors;
 	uint64_t	fs_timeouts;
+	uint64_t	fs_memo_hits;
 };
 
 extern struct front_stats front_stats;

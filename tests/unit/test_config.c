@@ -90,7 +90,7 @@ defaults_and_file(void **state)
 	assert_string_equal(c->t_addr, "127.0.0.1:4701");
 	assert_int_equal(c->t_pool.pc_listen.cl_n, 2);
 	assert_string_equal(c->t_pool.pc_listen.cl_items[1], "[::1]:2");
-	assert_int_equal(c->t_pool.pc_min_servers, 2);
+	assert_int_equal(c->t_pool.pc_min_servers, 1);
 	assert_int_equal(c->t_pool.pc_max_clients_per_child, 256);
 	conf_free(&tspec, c);
 }
