@@ -416,7 +416,7 @@ spool_sweep(struct spool *sp)
 		take = 0;
 		if (nl > sl && strcmp(de->d_name + nl - sl, SPOOL_SUFFIX) == 0) {
 			/* Unclaimed: resend once it has rested. */
-			snprintf(name, sizeof(name), "%s", de->d_name);
+			memcpy(name, de->d_name, nl + 1);	/* nl < sizeof(name) */
 			take = age >= sp->sp_opts.so_retry;
 		} else if ((dot = strrchr(de->d_name, '.')) != NULL &&
 		    (size_t)(dot - de->d_name) > sl &&
