@@ -32,6 +32,9 @@ struct query_conf {
 	double			 qc_connect_timeout;
 	double			 qc_first_byte_timeout;
 	double			 qc_total_timeout;
+	double			 qc_adapt_min;	/* adaptive timeout bounds */
+	double			 qc_adapt_max;	/* 0: off */
+	double			 qc_adapt_refresh;
 	long			 qc_max_reply;
 	char			*qc_spool_dir;
 	char			*qc_host_id;
@@ -44,6 +47,9 @@ struct query_conf {
 
 /* main.c */
 struct query_conf *query_conf(void);
+
+/* adapt.c */
+double	adapt_total_timeout(const char *registry);
 struct registries *query_registries(void);
 struct client	*query_cache(void);
 struct client	*query_errdb(void);

@@ -748,9 +748,12 @@ qreq_registry(struct qreq *q)
 	sa.sa_port = q->q_port;
 	sa.sa_connect = query_override();
 	sa.sa_query = line;
-	sa.sa_connect_timeout = qc->qc_connect_timeout;
-	sa.sa_first_byte_timeout = qc->qc_first_byte_timeout;
-	sa.sa_total_timeout = qc->qc_total_timeout;
+	/* The registry's own pace, from the timing DB (adapt.c). */
+	sa.sa_total_timeout = adapt_total_timeout(q->q_server);
+	sa.sa_connect_timeout = fmin(qc->qc_connect_timeout,
+	    sa.sa_total_timeout);
+	sa.sa_first_byte_timeout = fmin(qc->qc_first_byte_timeout,
+	    sa.sa_total_timeout);
 	sa.sa_max_reply = (size_t)qc->qc_max_reply;
 	q->q_sess = session_start(sv_base, &sa, qreq_registry_ready,
 	    qreq_registry_done, q);

@@ -254,3 +254,21 @@ def test_malformed_frames_rejected_no_crash(suite, target):
              what="a log line about the bad frame")
     assert suite.p[target].running()
     assert suite.whois("example.com")["status"] == "registered"
+
+
+def test_timeouts_follow_the_registrys_pace(procs, tmpdir_path):
+    """A registry that answers in ~50 ms gets 3 x its p99 (clamped to
+    adapt_min), not the configured 20 s, before a hang is called."""
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=50"],
+              query=["--adapt_min=1", "--adapt_refresh=0.2",
+                     "--total_timeout=20", "--first_byte_timeout=20"],
+              front=["--request_timeout=15"]).start()
+    for i in range(25):
+        assert s.whois("pace%d.de" % i)["status"] == "registered"
+    time.sleep(0.5)
+    s.whois("pace-refresh.de")          # picks up the timing figures
+    t0 = time.monotonic()
+    a = s.whois("fault-timeout-pace.de")
+    took = time.monotonic() - t0
+    assert a["status"] == "unknown" and a["reason"] == "timeout", a
+    assert took < 3, took
