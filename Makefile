@@ -79,7 +79,7 @@ BINS		= $(foreach d,$(DAEMONS),$(B)/bin/$(BIN_$(d))) \
 UNIT_SRCS	= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run demo test unit integration bench clean install check-deps
+.PHONY: all deps run demo test unit integration bench clean install fuzz prev-proto
 all: $(BINS) $(UNIT_BINS)
 
 $(B)/obj/%.o: %.c
@@ -219,3 +219,17 @@ install: all
 	done
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
+
+# ---------------------------------------------------------------- fuzz
+# libFuzzer targets for the classifier and the registries parser (clang
+# from Debian: apt-get install clang).  FUZZ_SECONDS per target.
+FUZZ_SECONDS	?= 60
+FUZZ_SRCS	= daemons/query/classify.c daemons/query/registries.c common/name.c
+fuzz:
+	@mkdir -p build/fuzz
+	for t in classify registries; do \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+	        -D_GNU_SOURCE -I. tests/fuzz/fuzz_$$t.c $(FUZZ_SRCS) \
+	        $$(pkg-config --cflags --libs libidn2) -o build/fuzz/fuzz_$$t \
+	    && build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
