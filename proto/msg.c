@@ -1052,21 +1052,30 @@ msg_pack_pong(struct msgb *b, uint64_t id, int version)
 int
 msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
 {
-	msgb_begin(b, "get", id, 2, version);
+	msgb_begin(b, "get", id, g->g_notext ? 3 : 2, version);
 	msgb_str(b, "domain", g->g_domain);
 	msgb_bool(b, "lease", g->g_lease);
+	/* Written only when false: older peers ignore it and send text. */
+	if (g->g_notext)
+		msgb_bool(b, "text", 0);
 	return msgb_end(b);
 }
 
 int
 msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
 {
+	int	text;
+
 	memset(g, 0, sizeof(*g));
 	if (msg_expect(m, MSG_GET, err, errlen) == -1 ||
 	    mo_str(m->m_map, "domain", g->g_domain, sizeof(g->g_domain), 0,
 	    err, errlen) == -1 ||
 	    mo_bool(m->m_map, "lease", &g->g_lease, MO_OPT, err, errlen) == -1)
 		return -1;
+	text = 1;
+	if (mo_bool(m->m_map, "text", &text, MO_OPT, err, errlen) == -1)
+		return -1;
+	g->g_notext = !text;
 	return 0;
 }
 

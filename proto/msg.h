@@ -228,6 +228,7 @@ int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 struct msg_get {
 	char	g_domain[ANSWER_DOMAIN_LEN];	/* A-label */
 	int	g_lease;
+	int	g_notext;	/* optional "text": false, the text is not wanted */
 };
 #define GET_LEASE_GRANTED	"granted"
 #define GET_LEASE_NONE		"none"

@@ -179,11 +179,11 @@ cache_reply_get_r(struct link *l, uint64_t id, int version,
  * ago counts as absent (the sweep has not removed it yet).
  */
 static int
-cache_lookup(const char *ace, double now, struct cache_entry *e)
+cache_lookup(const char *ace, double now, int flags, struct cache_entry *e)
 {
 	int	r;
 
-	r = cache_db_get(cs_db, ace, now, CACHE_GET_TEXT, e);
+	r = cache_db_get(cs_db, ace, now, flags, e);
 	if (r == 2 && now - e->ce_expires > cache_conf()->cc_stale_max) {
 		cache_entry_clear(e);
 		r = 0;
@@ -226,7 +226,9 @@ cache_get(struct link *l, struct msg *m)
 		return;
 	}
 	now = now_wall();
-	if ((r = cache_lookup(g.g_domain, now, &e)) == -1) {
+	/* A fresh hit for a client that wants no text skips inflating it. */
+	if ((r = cache_lookup(g.g_domain, now, g.g_notext ? 0 : CACHE_GET_TEXT,
+	    &e)) == -1) {
 		cache_reply_err(l, id, MSG_E_INTERNAL, "get",
 		    cache_db_errmsg(cs_db));
 		return;
@@ -258,7 +260,8 @@ cache_get(struct link *l, struct msg *m)
 	case 2:
 		/* Filled between our read and the lease: read it again. */
 		cache_entry_clear(&e);
-		if ((r = cache_lookup(g.g_domain, now, &e)) == -1) {
+		if ((r = cache_lookup(g.g_domain, now, CACHE_GET_TEXT,
+		    &e)) == -1) {
 			cache_reply_err(l, id, MSG_E_INTERNAL, "get",
 			    cache_db_errmsg(cs_db));
 			return;

@@ -65,6 +65,7 @@ static struct event_base	*lk_base;
 
 struct memo {
 	double		 mo_at;		/* monotonic; 0 = empty */
+	int		 mo_notext;	/* fetched without the registry text */
 	struct answer	 mo_a;
 };
 
@@ -83,7 +84,7 @@ memo_slot(const char *ace)
 }
 
 static const struct answer *
-memo_get(const char *ace)
+memo_get(const char *ace, int flags)
 {
 	struct memo	*mo;
 	double		 ttl = front_conf()->wc_memo_ttl;
@@ -92,13 +93,14 @@ memo_get(const char *ace)
 		return NULL;
 	mo = memo_slot(ace);
 	if (mo->mo_at == 0 || now_mono() - mo->mo_at > ttl ||
-	    strcmp(mo->mo_a.a_ace, ace) != 0)
+	    strcmp(mo->mo_a.a_ace, ace) != 0 ||
+	    (mo->mo_notext && (flags & LOOKUP_TEXT)))
 		return NULL;
 	return &mo->mo_a;
 }
 
 static void
-memo_put(const char *ace, const struct answer *a)
+memo_put(const char *ace, const struct answer *a, int notext)
 {
 	struct memo	*mo;
 
@@ -111,6 +113,7 @@ memo_put(const char *ace, const struct answer *a)
 	mo->mo_a.a_text_len = 0;
 	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
 	answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
+	mo->mo_notext = notext;
 	mo->mo_at = now_mono();
 }
 
@@ -286,7 +289,8 @@ lookup_cache_cb(const struct client_result *r, void *arg)
 		snprintf(gr.gr_answer.a_source, sizeof(gr.gr_answer.a_source),
 		    "cache");
 		if (strcmp(gr.gr_answer.a_status, "unknown") != 0)
-			memo_put(lk->lk_ace, &gr.gr_answer);
+			memo_put(lk->lk_ace, &gr.gr_answer,
+			    !(lk->lk_flags & LOOKUP_TEXT));
 		lookup_answer(lk, &gr.gr_answer);
 		answer_free(&gr.gr_answer);
 		lookup_free(lk);
@@ -389,7 +393,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		return NULL;
 	}
 
-	if ((memo = memo_get(m.rm_registrable)) != NULL) {
+	if ((memo = memo_get(m.rm_registrable, flags)) != NULL) {
 		struct answer	a = *memo;
 
 		/* Answered now, from this child's memory of a recent hit. */
@@ -433,6 +437,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	memset(&g, 0, sizeof(g));
 	snprintf(g.g_domain, sizeof(g.g_domain), "%s", lk->lk_ace);
 	g.g_lease = 1;
+	g.g_notext = !(flags & LOOKUP_TEXT);
 	msgb_init(&b);
 	msg_pack_get(&b, 0, PROTO_VERSION, &g);
 	lk->lk_callc = front_cache();

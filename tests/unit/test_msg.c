@@ -79,8 +79,11 @@ build_sample(const char *name, struct msgb *b)
 	else if (strcmp(name, "pong") == 0)
 		r = msg_pack_pong(b, 1, 2);
 	else if (strcmp(name, "get") == 0) {
-		struct msg_get g = { "xn--bcher-kva.example", 1 };
+		struct msg_get g = { "xn--bcher-kva.example", 1, 0 };
 		r = msg_pack_get(b, 42, 2, &g);
+	} else if (strcmp(name, "get_notext") == 0) {
+		struct msg_get g = { "example.com", 1, 1 };
+		r = msg_pack_get(b, 45, 2, &g);
 	} else if (strcmp(name, "get_r") == 0) {
 		struct msg_get_r gr;
 		memset(&gr, 0, sizeof(gr));
@@ -152,7 +155,8 @@ build_sample(const char *name, struct msgb *b)
 }
 
 static const char *vector_names[] = {
-	"ok", "ok_dup", "err", "goaway", "ping", "pong", "get", "get_r",
+	"ok", "ok_dup", "err", "goaway", "ping", "pong", "get", "get_notext",
+	"get_r",
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
 	"query_r_v1", "error", "health", "health_all", "health_r", "errors",
