@@ -180,9 +180,19 @@ demo: deps
 	$(MAKE) all
 	tests/run-suite.sh $(B) demo
 
+# make bench needs the reference servers and tools too.
+BENCH_DEBS	= nginx libnet-server-perl gnuplot-nox wrk
 bench: deps
-	$(MAKE) all
+	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
+	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
+
+$(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c) $(call dlib,cache) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build build-san

@@ -212,6 +212,22 @@ conf_defaults(const struct conf_spec *spec, void *conf, char *err,
 			}
 		}
 	}
+	if (spec->cs_pool_defaults != NULL) {
+		char	*copy = xstrdup(spec->cs_pool_defaults), *tok, *save;
+		char	*eq;
+
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			if ((eq = strchr(tok, '=')) == NULL ||
+			    (k = conf_find(spec, tok, eq - tok)) == NULL ||
+			    conf_set(conf, k, eq + 1, e, sizeof(e)) == -1) {
+				snprintf(err, errlen, "bad pool default %s", tok);
+				free(copy);
+				return -1;
+			}
+		}
+		free(copy);
+	}
 	return 0;
 }
 

@@ -47,6 +47,8 @@ struct conf_spec {
 	const char		*cs_file;	/* default -f path */
 	/* Cross-key checks after loading; 0 or -1 with err filled. */
 	int			(*cs_check)(void *conf, char *err, size_t errlen);
+	/* This daemon's own defaults for pool keys: "min_servers=2 ...". */
+	const char		*cs_pool_defaults;
 };
 
 /*

@@ -46,7 +46,7 @@ static const struct conf_key cache_keys[] = {
 
 static const struct conf_spec cache_spec = {
 	"whoisd-cache", cache_keys, sizeof(struct cache_conf),
-	SYSCONF_WHOISD "/whoisd-cache.conf", NULL
+	SYSCONF_WHOISD "/whoisd-cache.conf", NULL, NULL
 };
 
 static struct cache_db	*cache_dbh;

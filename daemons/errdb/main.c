@@ -36,7 +36,7 @@ static const struct conf_key errdb_keys[] = {
 
 static const struct conf_spec errdb_spec = {
 	"whoisd-errdb", errdb_keys, sizeof(struct errdb_conf),
-	SYSCONF_WHOISD "/whoisd-errdb.conf", NULL
+	SYSCONF_WHOISD "/whoisd-errdb.conf", NULL, NULL
 };
 
 static struct errdb_db	*errdb_dbh;

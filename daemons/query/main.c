@@ -76,7 +76,7 @@ static int	query_check(void *, char *, size_t);
 
 static const struct conf_spec query_spec = {
 	"whoisd-query", query_keys, sizeof(struct query_conf),
-	SYSCONF_WHOISD "/whoisd-query.conf", query_check
+	SYSCONF_WHOISD "/whoisd-query.conf", query_check, NULL
 };
 
 static struct registries	*q_regs;

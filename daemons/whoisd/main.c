@@ -55,9 +55,15 @@ static const struct conf_key whoisd_keys[] = {
 
 static int	whoisd_check(void *, char *, size_t);
 
+/*
+ * Two children: the front does most of the work of a cache hit (the
+ * cache answers from its memo-thinned stream), so on 2 cores two front
+ * children and one cache child use the machine without oversubscribing.
+ */
 static const struct conf_spec whoisd_spec = {
 	"whoisd", whoisd_keys, sizeof(struct whoisd_conf),
-	SYSCONF_WHOISD "/whoisd.conf", whoisd_check
+	SYSCONF_WHOISD "/whoisd.conf", whoisd_check,
+	"min_servers=2 min_spare_servers=1 max_spare_servers=2"
 };
 
 struct front_stats	 front_stats;

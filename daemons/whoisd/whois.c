@@ -8,6 +8,7 @@
  * still has bytes in flight.
  */
 #include <sys/queue.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct whois_conn {
 	struct bufferevent	*wc_bev;
 	enum whois_state	 wc_state;
 	struct lookup		*wc_lookup;
+	int			 wc_starting;	/* inside lookup_start() */
 	LIST_ENTRY(whois_conn)	 wc_entry;
 };
 
@@ -106,6 +108,35 @@ whois_format(struct evbuffer *out, const struct answer *a, const char *note)
 	}
 }
 
+/*
+ * Write what is queued now, without waiting for the loop: most answers
+ * fit the socket buffer, and the connection then closes at once.  Returns
+ * -1 if the connection is gone (closed here), 0 if the rest waits for
+ * EV_WRITE (whois_write_cb closes it).
+ */
+static int
+whois_flush(struct whois_conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->wc_bev);
+	int		 fd = bufferevent_getfd(c->wc_bev), pending = 0;
+
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write(out, fd) <= 0)
+			break;
+	if (evbuffer_get_length(out) > 0) {
+		bufferevent_enable(c->wc_bev, EV_WRITE);
+		return 0;
+	}
+	/* Linger only if the client sent more than we read: else a plain
+	 * close cannot reset anything. */
+	if (evbuffer_get_length(bufferevent_get_input(c->wc_bev)) > 0 ||
+	    ioctl(fd, FIONREAD, &pending) == -1 || pending > 0)
+		whois_close(c, 1);
+	else
+		whois_close(c, 0);
+	return -1;
+}
+
 static void
 whois_answered(const struct answer *a, const char *note, void *arg)
 {
@@ -116,11 +147,13 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
 	whois_format(bufferevent_get_output(c->wc_bev), a, note);
-	bufferevent_enable(c->wc_bev, EV_WRITE);
+	/* Answered inside lookup_start(): whois_input() flushes. */
+	if (!c->wc_starting)
+		(void)whois_flush(c);
 }
 
 /* A refused query line: answered like an invalid name. */
-static void
+static int
 whois_refuse(struct whois_conn *c, const char *reason)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->wc_bev);
@@ -128,30 +161,31 @@ whois_refuse(struct whois_conn *c, const char *reason)
 	c->wc_state = WS_WRITING;
 	bufferevent_disable(c->wc_bev, EV_READ);
 	evbuffer_add_printf(out, "status: invalid\nreason: %s\n", reason);
+	return whois_flush(c);
 }
 
-static void
-whois_read_cb(struct bufferevent *bev, void *arg)
+/* Look at what the client sent.  -1 if the connection is gone. */
+static int
+whois_input(struct whois_conn *c)
 {
-	struct whois_conn	*c = arg;
+	struct bufferevent	*bev = c->wc_bev;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_ptr	 eol;
+	struct lookup		*lk;
 	size_t			 max = (size_t)front_conf()->wc_max_query_len;
 	size_t			 len, i;
 	char			*line, key[SB_KEYLEN];
 
 	if (c->wc_state != WS_READING)
-		return;
+		return 0;
 	eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
 	if (eol.pos == -1) {
 		if (evbuffer_get_length(in) > max)
-			whois_refuse(c, "query too long");
-		return;
+			return whois_refuse(c, "query too long");
+		return 0;
 	}
-	if ((size_t)eol.pos > max) {
-		whois_refuse(c, "query too long");
-		return;
-	}
+	if ((size_t)eol.pos > max)
+		return whois_refuse(c, "query too long");
 	line = xmalloc(eol.pos + 1);
 	evbuffer_remove(in, line, eol.pos);
 	evbuffer_drain(in, len);
@@ -164,8 +198,8 @@ whois_read_cb(struct bufferevent *bev, void *arg)
 			break;
 	if (i < len) {
 		free(line);
-		whois_refuse(c, "bad character (binary or control bytes)");
-		return;
+		return whois_refuse(c, "bad character (binary or control "
+		    "bytes)");
 	}
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_set_timeouts(bev, NULL, NULL);
@@ -173,8 +207,21 @@ whois_read_cb(struct bufferevent *bev, void *arg)
 	snprintf(key, sizeof(key), "whois %s", line);
 	pool_req_begin(key);
 	c->wc_state = WS_LOOKUP;
-	c->wc_lookup = lookup_start(line, len, LOOKUP_TEXT, whois_answered, c);
+	c->wc_starting = 1;
+	lk = lookup_start(line, len, LOOKUP_TEXT, whois_answered, c);
+	c->wc_starting = 0;
 	free(line);
+	if (c->wc_state == WS_WRITING)
+		return whois_flush(c);	/* answered already (memo, invalid) */
+	c->wc_lookup = lk;
+	return 0;
+}
+
+static void
+whois_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)whois_input(arg);
 }
 
 static void
@@ -183,8 +230,9 @@ whois_write_cb(struct bufferevent *bev, void *arg)
 	struct whois_conn *c = arg;
 
 	(void)bev;
-	if (c->wc_state == WS_WRITING)
-		whois_close(c, 1);
+	if (c->wc_state == WS_WRITING &&
+	    evbuffer_get_length(bufferevent_get_output(c->wc_bev)) == 0)
+		(void)whois_flush(c);
 }
 
 static void
@@ -193,15 +241,14 @@ whois_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct whois_conn *c = arg;
 
 	if ((what & BEV_EVENT_TIMEOUT) && c->wc_state == WS_READING) {
-		whois_refuse(c, "no query received (timeout)");
-		bufferevent_enable(bev, EV_WRITE);
+		(void)whois_refuse(c, "no query received (timeout)");
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->wc_state == WS_READING &&
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
 		/* A query without a newline, then EOF: answer it anyway. */
 		evbuffer_add(bufferevent_get_input(bev), "\n", 1);
-		whois_read_cb(bev, c);
+		(void)whois_input(c);
 		return;
 	}
 	/* The client went away (or a write failed): drop everything. */
@@ -214,6 +261,7 @@ whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 	struct whois_conn	*c;
 	struct timeval		 tv;
 	double			 t = front_conf()->wc_idle_timeout;
+	int			 n;
 
 	(void)sa; (void)salen;
 	c = xcalloc(1, sizeof(*c));
@@ -225,7 +273,21 @@ whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 	tv.tv_sec = (time_t)t;
 	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
 	bufferevent_set_timeouts(c->wc_bev, &tv, NULL);
-	bufferevent_enable(c->wc_bev, EV_READ | EV_WRITE);
+	/*
+	 * The query usually arrived with the connection: read it now, and a
+	 * memo hit is answered and closed before the socket ever enters the
+	 * event loop.
+	 */
+	n = evbuffer_read(bufferevent_get_input(c->wc_bev), fd,
+	    (int)front_conf()->wc_max_query_len + 2);
+	if (n > 0 && whois_input(c) == -1)
+		return;
+	if (n == 0 && c->wc_state == WS_READING) {
+		whois_close(c, 0);	/* connected and hung up */
+		return;
+	}
+	if (c->wc_state == WS_READING)
+		bufferevent_enable(c->wc_bev, EV_READ);
 }
 
 /*

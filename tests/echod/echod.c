@@ -73,7 +73,7 @@ static const struct conf_key echod_keys[] = {
 };
 
 static const struct conf_spec echod_spec = {
-	"test-echod", echod_keys, sizeof(struct echod_conf), "/dev/null", NULL
+	"test-echod", echod_keys, sizeof(struct echod_conf), "/dev/null", NULL, NULL
 };
 
 static struct echod_conf *

@@ -33,7 +33,7 @@ static const struct conf_key tkeys[] = {
 };
 
 static const struct conf_spec tspec = {
-	"test", tkeys, sizeof(struct tconf), "/nonexistent/default.conf", NULL
+	"test", tkeys, sizeof(struct tconf), "/nonexistent/default.conf", NULL, NULL
 };
 
 static char tmpl[] = "/tmp/whoisd-conf-XXXXXX";
