@@ -33,6 +33,8 @@ struct cidr_list {
 
 /* Bind "host:port" with SO_REUSEADDR, listen(backlog), non-blocking. */
 int	net_listen(const char *hostport, int backlog, char *err, size_t errlen);
+/* TCP_NODELAY (inherited by accepted sockets when set on a listener). */
+void	net_nodelay(int fd);
 /* Connect non-blocking to "host:port"; -1 on immediate failure. */
 int	net_connect(const char *hostport, char *err, size_t errlen);
 

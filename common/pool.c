@@ -1032,6 +1032,7 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		for (i = 0; i < n; i++) {
 			fd_nonblock(pool_ls[i].l_fd);
 			fd_cloexec(pool_ls[i].l_fd);
+			net_nodelay(pool_ls[i].l_fd);
 			/* An unnamed socket is the daemon's main port. */
 			if (strcmp(pool_ls[i].l_name, "listen") == 0 &&
 			    pool_pd->pd_listen_name != NULL)
