@@ -14,42 +14,13 @@
 #include <idn2.h>
 
 #include "common/name.h"
+#include "common/util.h"
 
 static void
 name_reason(char *reason, size_t reasonlen, const char *msg)
 {
 	if (reason != NULL && reasonlen > 0)
 		snprintf(reason, reasonlen, "%s", msg);
-}
-
-/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-name_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		 len, i;
-	unsigned int	 cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 static int
@@ -139,7 +110,7 @@ name_normalise(const char *in, char *ace, size_t acelen, char *reason,
 			name_reason(reason, reasonlen, "bad character");
 			return -1;
 		}
-		if ((n = name_utf8_len(p, len - (size_t)(p -
+		if ((n = utf8_seqlen(p, len - (size_t)(p -
 		    (const unsigned char *)buf))) == 0) {
 			name_reason(reason, reasonlen, "bad encoding");
 			return -1;

@@ -23,6 +23,9 @@ void	 fmt_iso8601(double t, char *buf, size_t len);	/* 2026-11-22T01:00:00Z */
 int	 fd_nonblock(int fd);
 int	 fd_cloexec(int fd);
 
+/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
+size_t	 utf8_seqlen(const unsigned char *s, size_t n);
+
 /* Split "host:port" / "[v6]:port"; 0 or -1 with err filled. */
 int	 parse_hostport(const char *s, char *host, size_t hostlen, int *port,
 	    char *err, size_t errlen);

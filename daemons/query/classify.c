@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemons/query/registries.h"
+#include "common/util.h"
 #include "daemons/query/classify.h"
 
 static const char *const vs_names[] = {
@@ -24,36 +25,6 @@ verdict_status_name(enum verdict_status s)
 	if ((int)s < 0 || (size_t)s >= sizeof(vs_names) / sizeof(vs_names[0]))
 		return "unknown";
 	return vs_names[s];
-}
-
-/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t
-cl_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		 len, i;
-	unsigned int	 cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 char *
@@ -84,7 +55,7 @@ classify_text(const struct registry *rg, const char *reply, size_t len,
 		} else if (latin1) {
 			*w++ = 0xc0 | (s[i] >> 6);
 			*w++ = 0x80 | (s[i] & 0x3f);
-		} else if ((n = cl_utf8_len(s + i, len - i)) > 0) {
+		} else if ((n = utf8_seqlen(s + i, len - i)) > 0) {
 			memcpy(w, s + i, n);
 			w += n;
 		} else {

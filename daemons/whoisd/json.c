@@ -8,39 +8,8 @@
 
 #include <event2/buffer.h>
 
+#include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
-
-/* Length of a valid UTF-8 sequence at s (up to n bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t	len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3 && s[0] == 0xe0 && s[1] < 0xa0)
-		return 0;	/* overlong */
-	if (len == 3 && s[0] == 0xed && s[1] >= 0xa0)
-		return 0;	/* surrogate */
-	if (len == 4 && s[0] == 0xf0 && s[1] < 0x90)
-		return 0;
-	if (len == 4 && s[0] == 0xf4 && s[1] >= 0x90)
-		return 0;
-	return len;
-}
 
 void
 json_strn(struct evbuffer *out, const char *s, size_t n)
@@ -57,7 +26,7 @@ json_strn(struct evbuffer *out, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c >= 0x80 && (l = utf8_len(p + i, n - i)) > 0) {
+		if (c >= 0x80 && (l = utf8_seqlen(p + i, n - i)) > 0) {
 			i += l;
 			continue;
 		}
