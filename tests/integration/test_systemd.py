@@ -53,7 +53,9 @@ class Load(threading.Thread):
 
     def next_name(self, rnd):
         if rnd.random() < 0.5:
-            return rnd.choice(list(self.known.items()))
+            with self.lock:
+                items = list(self.known.items())
+            return rnd.choice(items)
         with self.lock:
             self.seq += 1
             n = self.seq
@@ -153,12 +155,20 @@ class Load(threading.Thread):
             self.whois(rnd)
             time.sleep(self.nthreads / self.rate)
 
+    def guarded(self, f, rnd):
+        # A load thread that dies would quietly lower the load: count it.
+        try:
+            f(rnd)
+        except Exception as e:      # noqa: BLE001 - recorded as a failure
+            self.fail("load thread died: %r" % e)
+
     def run(self):
         ts = []
         for i in range(self.nthreads):
             rnd = random.Random(i)
             f = self.http_worker if i % 3 == 0 else self.whois_worker
-            ts.append(threading.Thread(target=f, args=(rnd,), daemon=True))
+            ts.append(threading.Thread(target=self.guarded, args=(f, rnd),
+                                       daemon=True))
         for t in ts:
             t.start()
         for t in ts:
