@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "common/sqldb.h"
 #include "daemons/cache/cache_db.h"
 
 /*
@@ -520,120 +521,24 @@ atom_id(struct cache_db *db, const char *s, size_t size, int create,
 static int
 db_pragma_int(struct cache_db *db, const char *sql, int *v)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(db->cd_sql, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_sqlerr(db, sql);
-		return -1;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
-	else
-		db_sqlerr(db, sql);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return sqldb_pragma_int(db->cd_sql, sql, v, db->cd_err,
+	    sizeof(db->cd_err));
 }
 
 static int
 db_exec(struct cache_db *db, const char *sql, const char *what)
 {
-	if (sqlite3_exec(db->cd_sql, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		db_sqlerr(db, what);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Switch to WAL.  The first opener of a new file changes the mode, which
- * needs the file to itself; others opening it at the same moment may see
- * SQLITE_BUSY, so retry for as long as the busy timeout.
- */
-static int
-db_wal(struct cache_db *db)
-{
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
-	sqlite3_stmt	*st;
-	const char	*mode;
-	int		 rc, tries;
-
-	for (tries = 0; tries < CACHE_DB_BUSY_MS / 10; tries++) {
-		if (sqlite3_prepare_v2(db->cd_sql, "PRAGMA journal_mode = WAL",
-		    -1, &st, NULL) != SQLITE_OK) {
-			db_sqlerr(db, "journal_mode");
-			return -1;
-		}
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			mode = (const char *)sqlite3_column_text(st, 0);
-			if (mode == NULL || strcmp(mode, "wal") != 0) {
-				db_seterr(db, "cannot use WAL mode (journal_mode"
-				    " is %s)", mode ? mode : "?");
-				sqlite3_finalize(st);
-				return -1;
-			}
-			sqlite3_finalize(st);
-			return 0;
-		}
-		sqlite3_finalize(st);
-		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	db_sqlerr(db, "journal_mode");
-	return -1;
-}
-
-static int
-db_migrate(struct cache_db *db)
-{
-	int	 v;
-
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		return -1;
-	if (v == CACHE_DB_VERSION)
-		return 0;
-	if (db_exec(db, "BEGIN IMMEDIATE", "migrate") == -1)
-		return -1;
-	/* Another process may have migrated while we waited for the lock. */
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		goto fail;
-	if (v > CACHE_DB_VERSION) {
-		db_seterr(db, "schema version %d is newer than this whoisd-cache"
-		    " knows (%d): refusing to open it; run a newer whoisd-cache"
-		    " or point db_path at another file", v, CACHE_DB_VERSION);
-		goto fail;
-	}
-	if (v == 0) {
-		if (db_exec(db, cache_db_schema_sql, "create schema") == -1)
-			goto fail;
-	} else {
-		for (; v < CACHE_DB_VERSION; v++)
-			if (db_exec(db, cache_db_migrations[v],
-			    "migrate") == -1)
-				goto fail;
-	}
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		goto fail;
-	if (v != CACHE_DB_VERSION) {
-		db_seterr(db, "migration ended at schema version %d, not %d",
-		    v, CACHE_DB_VERSION);
-		goto fail;
-	}
-	return db_exec(db, "COMMIT", "migrate commit");
- fail:
-	(void)sqlite3_exec(db->cd_sql, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	return sqldb_exec(db->cd_sql, sql, what, db->cd_err,
+	    sizeof(db->cd_err));
 }
 
 struct cache_db *
 cache_db_open(const char *path, char *err, size_t errlen)
 {
-	struct cache_db	*db;
-	char		 pragmas[256];
-	int		 i, rc;
+	struct cache_db		*db;
+	char			 pragmas[256];
+	struct sqldb_schema	 sc;
+	int			 i;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
 	    (db->cd_path = strdup(path)) == NULL) {
@@ -641,26 +546,21 @@ cache_db_open(const char *path, char *err, size_t errlen)
 		free(db);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &db->cd_sql, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		db_seterr(db, "%s", db->cd_sql ? sqlite3_errmsg(db->cd_sql) :
-		    sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_extended_result_codes(db->cd_sql, 1);
-	sqlite3_busy_timeout(db->cd_sql, CACHE_DB_BUSY_MS);
-	if (db_wal(db) == -1)
-		goto fail;
 	snprintf(pragmas, sizeof(pragmas),
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA mmap_size = %lld;"
 	    "PRAGMA journal_size_limit = %d;"
 	    "PRAGMA foreign_keys = OFF;",
 	    (long long)CACHE_DB_MMAP_BYTES, 64 * 1024 * 1024);
-	if (db_exec(db, pragmas, "pragmas") == -1)
-		goto fail;
-	if (db_migrate(db) == -1)
+	memset(&sc, 0, sizeof(sc));
+	sc.ss_daemon = "whoisd-cache";
+	sc.ss_version = CACHE_DB_VERSION;
+	sc.ss_create = cache_db_schema_sql;
+	sc.ss_migrations = cache_db_migrations;
+	sc.ss_pragmas = pragmas;
+	sc.ss_busy_ms = CACHE_DB_BUSY_MS;
+	if ((db->cd_sql = sqldb_open(path, &sc, db->cd_err,
+	    sizeof(db->cd_err))) == NULL)
 		goto fail;
 	for (i = 0; i < ST__N; i++) {
 		if (sqlite3_prepare_v3(db->cd_sql, cache_db_sql[i], -1,

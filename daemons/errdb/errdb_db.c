@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "common/sqldb.h"
 #include "daemons/errdb/errdb_db.h"
 
 /*
@@ -267,138 +268,27 @@ wall_now(void)
 /* ------------------------------------------------------------------ */
 /* Open, migrate, close */
 
-static int
-db_pragma_int(struct errdb_db *db, const char *sql, int *v)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(db->ed_sql, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_sqlerr(db, sql);
-		return -1;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
-	else
-		db_sqlerr(db, sql);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static int
-db_exec(struct errdb_db *db, const char *sql, const char *what)
-{
-	if (sqlite3_exec(db->ed_sql, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		db_sqlerr(db, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* Switch to WAL, retrying while another opener holds the new file. */
-static int
-db_wal(struct errdb_db *db)
-{
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
-	sqlite3_stmt	*st;
-	const char	*mode;
-	int		 rc, tries;
-
-	for (tries = 0; tries < ERRDB_DB_BUSY_MS / 10; tries++) {
-		if (sqlite3_prepare_v2(db->ed_sql, "PRAGMA journal_mode = WAL",
-		    -1, &st, NULL) != SQLITE_OK) {
-			db_sqlerr(db, "journal_mode");
-			return -1;
-		}
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			mode = (const char *)sqlite3_column_text(st, 0);
-			if (mode == NULL || strcmp(mode, "wal") != 0) {
-				db_seterr(db, "cannot use WAL mode (journal_mode"
-				    " is %s)", mode ? mode : "?");
-				sqlite3_finalize(st);
-				return -1;
-			}
-			sqlite3_finalize(st);
-			return 0;
-		}
-		sqlite3_finalize(st);
-		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	db_sqlerr(db, "journal_mode");
-	return -1;
-}
-
-static int
-db_migrate(struct errdb_db *db)
-{
-	int	 v;
-
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		return -1;
-	if (v == ERRDB_DB_VERSION)
-		return 0;
-	if (db_exec(db, "BEGIN IMMEDIATE", "migrate") == -1)
-		return -1;
-	/* Another process may have migrated while we waited for the lock. */
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		goto fail;
-	if (v > ERRDB_DB_VERSION) {
-		db_seterr(db, "schema version %d is newer than this whoisd-errdb"
-		    " knows (%d): refusing to open it; run a newer whoisd-errdb"
-		    " or point db_path at another file", v, ERRDB_DB_VERSION);
-		goto fail;
-	}
-	if (v == 0) {
-		if (db_exec(db, errdb_db_schema_sql, "create schema") == -1)
-			goto fail;
-	} else {
-		for (; v < ERRDB_DB_VERSION; v++)
-			if (db_exec(db, errdb_db_migrations[v],
-			    "migrate") == -1)
-				goto fail;
-	}
-	if (db_pragma_int(db, "PRAGMA user_version", &v) == -1)
-		goto fail;
-	if (v != ERRDB_DB_VERSION) {
-		db_seterr(db, "migration ended at schema version %d, not %d",
-		    v, ERRDB_DB_VERSION);
-		goto fail;
-	}
-	return db_exec(db, "COMMIT", "migrate commit");
- fail:
-	(void)sqlite3_exec(db->ed_sql, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct errdb_db *
 errdb_db_open(const char *path, char *err, size_t errlen)
 {
-	struct errdb_db	*db;
-	int		 i, rc;
+	struct errdb_db		*db;
+	struct sqldb_schema	 sc;
+	int			 i;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &db->ed_sql, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		db_seterr(db, "%s", db->ed_sql ? sqlite3_errmsg(db->ed_sql) :
-		    sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_extended_result_codes(db->ed_sql, 1);
-	sqlite3_busy_timeout(db->ed_sql, ERRDB_DB_BUSY_MS);
-	if (db_wal(db) == -1)
-		goto fail;
-	if (db_exec(db, "PRAGMA synchronous = NORMAL;"
-	    "PRAGMA journal_size_limit = 67108864;", "pragmas") == -1)
-		goto fail;
-	if (db_migrate(db) == -1)
+	memset(&sc, 0, sizeof(sc));
+	sc.ss_daemon = "whoisd-errdb";
+	sc.ss_version = ERRDB_DB_VERSION;
+	sc.ss_create = errdb_db_schema_sql;
+	sc.ss_migrations = errdb_db_migrations;
+	sc.ss_pragmas = "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA journal_size_limit = 67108864;";
+	sc.ss_busy_ms = ERRDB_DB_BUSY_MS;
+	if ((db->ed_sql = sqldb_open(path, &sc, db->ed_err,
+	    sizeof(db->ed_err))) == NULL)
 		goto fail;
 	for (i = 0; i < ST__N; i++) {
 		if (sqlite3_prepare_v3(db->ed_sql, errdb_db_sql[i], -1,
