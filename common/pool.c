@@ -289,10 +289,8 @@ child_handle_conn(struct listener *l, int fd, struct sockaddr *sa,
 		linger_close(c_base, fd, 1.0);
 		return;
 	}
-	c_clients++;
-	sb[c_slot].sb_accepts++;
-	child_set_state();
-	if (c_clients >= (unsigned long)pc()->pc_max_clients_per_child)
+	if (pool_conn_add() == -1 ||
+	    c_clients >= (unsigned long)pc()->pc_max_clients_per_child)
 		child_stop_accepting();
 	pool_pd->pd_child_accept(l, fd, sa, salen);
 }

@@ -222,30 +222,12 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	struct hslot	*hs = arg;
 	struct hreq	*hr = hs->hs_req;
 	struct evbuffer	*b;
-	char		 ts[32];
 
 	hr->hr_lookups[hs->hs_i] = NULL;
 	b = hr->hr_parts[hs->hs_i] = evbuffer_new();
-	if (hr->hr_whois) {
-		/* The whois port's answer, headers and registry text. */
-		evbuffer_add_printf(b, "domain: %s\nace: %s\nstatus: %s\n",
-		    a->a_domain, a->a_ace, a->a_status);
-		if (a->a_reason[0] != '\0')
-			evbuffer_add_printf(b, "reason: %s\n", a->a_reason);
-		if (strcmp(a->a_status, "invalid") != 0) {
-			fmt_iso8601(a->a_checked, ts, sizeof(ts));
-			evbuffer_add_printf(b, "source: %s\nchecked: %s\n"
-			    "registry: %s\nregistry-latency-ms: %llu\n",
-			    a->a_source, ts, a->a_registry,
-			    (unsigned long long)a->a_latency_ms);
-		}
-		if (note != NULL)
-			evbuffer_add_printf(b, "note: %s\n", note);
-		if (a->a_text != NULL && a->a_text_len > 0) {
-			evbuffer_add(b, "\n", 1);
-			evbuffer_add(b, a->a_text, a->a_text_len);
-		}
-	} else
+	if (hr->hr_whois)
+		whois_format(b, a, note);	/* the whois port's answer */
+	else
 		http_answer_json(b, a, note);
 	hr->hr_done++;
 	if (hr->hr_started && hr->hr_done == hr->hr_n)

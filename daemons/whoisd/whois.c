@@ -69,7 +69,8 @@ whois_close(struct whois_conn *c, int linger)
 	pool_conn_done();
 }
 
-static void
+/* The answer as the whois port (and /v1/whois) shows it. */
+void
 whois_format(struct evbuffer *out, const struct answer *a, const char *note)
 {
 	char	ts[32];

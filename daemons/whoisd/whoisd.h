@@ -75,6 +75,9 @@ void		 lookup_fini(void);
 /* whois.c: the RFC 3912 port. */
 void		 whois_accept(int fd, struct sockaddr *sa, socklen_t salen);
 void		 whois_drain(void);
+struct evbuffer;
+void		 whois_format(struct evbuffer *, const struct answer *,
+		    const char *note);
 void		 whois_init(struct event_base *);
 
 /* http.c: the HTTP/JSON API on evhttp. */
