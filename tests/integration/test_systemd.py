@@ -11,6 +11,7 @@ simulator run on the host.
 import http.client
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -217,6 +218,15 @@ def world(tmp_path_factory):
         regsim.wait()
 
 
+def remap_ports(text, port_map):
+    """Swap the shipped ports for the test's in one pass: replacing them
+    one after another would rewrite a test port that happens to start
+    with a later shipped one (47025 -> 4702 -> 33233 + "5")."""
+    return re.sub(r"127\.0\.0\.1:(\d+)\b",
+                  lambda mo: "127.0.0.1:%d" % port_map[mo.group(1)]
+                  if mo.group(1) in port_map else mo.group(0), text)
+
+
 def setup_machine(m, stage, ports):
     units = os.path.join(stage, "opt/whoisd/lib/systemd/system")
     port_map = {"4343": ports["whois"], "8043": ports["http"],
@@ -224,16 +234,14 @@ def setup_machine(m, stage, ports):
                 "4703": ports["errdb"]}
     for u in os.listdir(units):
         text = open(os.path.join(units, u)).read()
-        for old, new in port_map.items():
-            text = text.replace("127.0.0.1:%s" % old, "127.0.0.1:%d" % new)
+        text = remap_ports(text, port_map)
         # Tests want the watchdog quicker than production's 10 s.
         text = text.replace("WatchdogSec=10", "WatchdogSec=4")
         m.write("/etc/systemd/system/" + u, text)
     confs = os.path.join(stage, "etc/whoisd")
     for c in os.listdir(confs):
         text = open(os.path.join(confs, c)).read()
-        for old, new in port_map.items():
-            text = text.replace("127.0.0.1:%s" % old, "127.0.0.1:%d" % new)
+        text = remap_ports(text, port_map)
         if c == "whoisd-query.conf":
             text += ("\nregistry_override 127.0.0.1:%d\n"
                      "registry_rate_override 1000\n" % ports["regsim"])
