@@ -58,10 +58,15 @@ static struct event_base	*lk_base;
 /*
  * The memo: each child remembers its cache hits for memo_ttl seconds (1 by
  * default), so a name asked many times a second costs one cache round
- * trip a second.  Direct-mapped by a hash of the name: a collision just
- * replaces the older entry.  Never holds an unknown or a stale answer.
+ * trip a second.  Set-associative: a name hashes to one set of MEMO_WAYS
+ * entries and, when the set is full, replaces the oldest of them.  (A
+ * direct-mapped table of 1,024 entries held only ~40% of 1,000 busy names:
+ * two names sharing a slot evicted each other on every ask.)  Never holds
+ * an unknown or a stale answer.  Entries are touched only when used, so
+ * an idle child pays for the table's address space, not its memory.
  */
-#define MEMO_SLOTS	1024
+#define MEMO_SETS	512
+#define MEMO_WAYS	8
 
 struct memo {
 	double		 mo_at;		/* monotonic; 0 = empty */
@@ -69,18 +74,26 @@ struct memo {
 	struct answer	 mo_a;
 };
 
-static struct memo	*lk_memo;	/* MEMO_SLOTS, allocated on first use */
+static struct memo	*lk_memo;	/* MEMO_SETS * MEMO_WAYS, on first use */
 
+/* The first entry of the name's set. */
 static struct memo *
-memo_slot(const char *ace)
+memo_set(const char *ace)
 {
 	uint32_t	h = 2166136261u;	/* FNV-1a */
 
 	if (lk_memo == NULL)
-		lk_memo = xcalloc(MEMO_SLOTS, sizeof(*lk_memo));
+		lk_memo = xcalloc(MEMO_SETS * MEMO_WAYS, sizeof(*lk_memo));
 	for (; *ace != '\0'; ace++)
 		h = (h ^ (uint8_t)*ace) * 16777619u;
-	return &lk_memo[h % MEMO_SLOTS];
+	/* FNV's low bits mix poorly for names differing only at the end
+	 * (bench-0001.com, bench-0002.com...): finish with murmur3's mixer. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return &lk_memo[(h % MEMO_SETS) * MEMO_WAYS];
 }
 
 static const struct answer *
@@ -88,25 +101,41 @@ memo_get(const char *ace, int flags)
 {
 	struct memo	*mo;
 	double		 ttl = front_conf()->wc_memo_ttl;
+	int		 i;
 
 	if (ttl <= 0)
 		return NULL;
-	mo = memo_slot(ace);
-	if (mo->mo_at == 0 || now_mono() - mo->mo_at > ttl ||
-	    strcmp(mo->mo_a.a_ace, ace) != 0 ||
-	    (mo->mo_notext && (flags & LOOKUP_TEXT)))
-		return NULL;
-	return &mo->mo_a;
+	mo = memo_set(ace);
+	for (i = 0; i < MEMO_WAYS; i++, mo++) {
+		if (mo->mo_at == 0 || strcmp(mo->mo_a.a_ace, ace) != 0)
+			continue;
+		if (now_mono() - mo->mo_at > ttl ||
+		    (mo->mo_notext && (flags & LOOKUP_TEXT)))
+			return NULL;
+		return &mo->mo_a;
+	}
+	return NULL;
 }
 
 static void
 memo_put(const char *ace, const struct answer *a, int notext)
 {
-	struct memo	*mo;
+	struct memo	*set, *mo;
+	int		 i;
 
 	if (front_conf()->wc_memo_ttl <= 0 || a->a_text_len > 64 * 1024)
 		return;
-	mo = memo_slot(ace);
+	/* The name's own entry if it has one, else an empty or the oldest. */
+	set = memo_set(ace);
+	mo = set;
+	for (i = 0; i < MEMO_WAYS; i++) {
+		if (set[i].mo_at != 0 && strcmp(set[i].mo_a.a_ace, ace) == 0) {
+			mo = &set[i];
+			break;
+		}
+		if (set[i].mo_at < mo->mo_at)
+			mo = &set[i];
+	}
 	answer_free(&mo->mo_a);
 	mo->mo_a = *a;
 	mo->mo_a.a_text = NULL;

@@ -272,3 +272,32 @@ def test_timeouts_follow_the_registrys_pace(procs, tmpdir_path):
     took = time.monotonic() - t0
     assert a["status"] == "unknown" and a["reason"] == "timeout", a
     assert took < 3, took
+
+
+def memo_hits(suite):
+    code, body = suite.http("/metrics")
+    assert code == 200, body
+    return sum(int(l.rsplit(" ", 1)[1]) for l in body.splitlines()
+               if l.startswith("whoisd_memo_hits_total{"))
+
+
+def test_memo_holds_a_busy_working_set(procs, tmpdir_path):
+    """1,000 names asked again and again are answered from the child's
+    memo, not one cache round trip each: the memo must hold all of them
+    (a direct-mapped table of 1,024 slots held ~40%)."""
+    s = Suite(procs, tmpdir_path,
+              front=["--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
+                     "--max_spare_servers=1", "--memo_ttl=60"]
+              ).start()
+    names = ["memo-%04d.com" % i for i in range(1000)]
+    batches = [names[i:i + 100] for i in range(0, len(names), 100)]
+    sources, asked = [], []
+    for rnd in range(3):       # registry, then cache, then memo
+        before = memo_hits(s)
+        for b in batches:
+            sources += [r["source"] for r in s.check(b)]
+        got = memo_hits(s) - before
+        asked.append(s.sim_stats()["total"])
+    assert sources.count("registry") == 1000, sources[:5]
+    assert got >= 990, "memo answered %d of 1000 asks" % got
+    assert asked[0] == asked[2], "registry asked again: %r" % asked
