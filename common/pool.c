@@ -341,6 +341,8 @@ child_listener_cb(evutil_socket_t fd, short ev, void *arg)
  * carries EPOLLEXCLUSIVE.  libevent's epoll backend keys events on
  * data.fd, which we keep; event_del() still removes it.
  */
+static void	pool_exclusive(int fd);
+
 static int
 child_find_libevent_epoll(void)
 {
@@ -377,7 +379,7 @@ child_start_accepting(void)
 	}
 }
 
-void
+static void
 pool_exclusive(int fd)
 {
 	struct epoll_event	e;
@@ -578,9 +580,6 @@ child_main(int slot)
 	sb_priv[slot].sp_heartbeat = now_mono();
 
 	for (i = 0; i < pool_nls; i++) {
-		if (pool_pd->pd_child_own_listener != NULL &&
-		    pool_pd->pd_child_own_listener(&pool_ls[i]))
-			continue;
 		c_accept_ev[i] = event_new(c_base, pool_ls[i].l_fd,
 		    EV_READ | EV_PERSIST, child_listener_cb, &pool_ls[i]);
 	}

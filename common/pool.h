@@ -79,13 +79,6 @@ struct pool_daemon {
 	void	(*pd_child_drain)(void);
 	/* Child: about to exit (flush, close databases). May be NULL. */
 	void	(*pd_child_exit)(void);
-	/*
-	 * Child: return 1 to accept on listener `l` itself (the front's
-	 * evhttp does); the pool then neither accepts on it nor counts its
-	 * connections.  NULL: the pool accepts on every listener.  The daemon
-	 * stops accepting on it in pd_child_drain.
-	 */
-	int	(*pd_child_own_listener)(struct listener *l);
 	/* `listen` when the config has none ("127.0.0.1:4701"). */
 	const char		*pd_default_listen;
 };
@@ -104,15 +97,11 @@ void	 pool_conn_done(void);
  * max_requests).  `key` is what the log names if the child gets stuck. */
 void	 pool_req_begin(const char *key);
 void	 pool_req_end(void);
-/* Count a connection accepted outside the pool (pd_child_own_listener);
- * pool_conn_done() ends it.  It is always counted; returns -1 if that
- * puts the child over max_clients_per_child. */
+/* Count one more connection (the accept path does; a daemon may hold
+ * its child open for work of its own the same way); pool_conn_done()
+ * ends it.  It is always counted; returns -1 if that puts the child over
+ * max_clients_per_child. */
 int	 pool_conn_add(void);
-/*
- * Re-register fd in this child's epoll instance with EPOLLEXCLUSIVE, for
- * a listener the daemon polls itself; call after libevent has added it.
- */
-void	 pool_exclusive(int fd);
 /* Is this connection's peer allowed by cidr_allow/cidr_deny? */
 int	 pool_client_allowed(const struct sockaddr *sa, const char *where);
 /* Is this child draining (retiring, HUP or QUIT)? */

@@ -167,8 +167,10 @@ static void
 whoisd_child_accept(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
-	(void)l;
-	whois_accept(fd, sa, salen);
+	if (strcmp(l->l_name, "http") == 0)
+		http_accept(fd);
+	else
+		whois_accept(fd, sa, salen);
 }
 
 static void
@@ -189,7 +191,6 @@ static const struct pool_daemon whoisd_daemon = {
 	.pd_child_init = whoisd_child_init,
 	.pd_child_accept = whoisd_child_accept,
 	.pd_child_drain = whoisd_child_drain,
-	.pd_child_own_listener = http_own_listener,
 	.pd_default_listen = "127.0.0.1:4343",
 };
 

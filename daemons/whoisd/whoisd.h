@@ -80,8 +80,8 @@ void		 whois_format(struct evbuffer *, const struct answer *,
 		    const char *note);
 void		 whois_init(struct event_base *);
 
-/* http.c: the HTTP/JSON API on evhttp. */
-int		 http_own_listener(struct listener *l);
+/* http.c: the HTTP/JSON API, our own HTTP/1.1 keep-alive server. */
+void		 http_accept(int fd);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
 
