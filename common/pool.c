@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1013,6 +1015,28 @@ pool_maintain(void)
 	}
 }
 
+/*
+ * TCP_DEFER_ACCEPT on the daemon's public listeners: the kernel hands a
+ * connection to accept() once its first bytes are in, so the read right
+ * after accept() finds the query instead of EAGAIN, and a one-shot
+ * connection needs no epoll registration at all.  A client that connects
+ * and says nothing is accepted after about pd_defer_accept seconds (when
+ * it acknowledges the retransmitted SYN-ACK) and then meets idle_timeout.
+ * nginx's `listen ... deferred` is the same option.
+ */
+static void
+pool_defer_accept(void)
+{
+	int	i, secs = pool_pd->pd_defer_accept;
+
+	if (secs <= 0)
+		return;
+	for (i = 0; i < pool_nls; i++)
+		if (setsockopt(pool_ls[i].l_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &secs, sizeof(secs)) == -1)
+			log_warn("TCP_DEFER_ACCEPT on %s", pool_ls[i].l_name);
+}
+
 static int
 pool_open_listeners(void *conf, char *err, size_t errlen)
 {
@@ -1041,6 +1065,7 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		}
 		if (p->pc_listen.cl_n > 0)
 			log_info("listen keys ignored: sockets come from systemd");
+		pool_defer_accept();
 		return 0;
 	}
 
@@ -1083,6 +1108,7 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		    "no sockets from systemd)");
 		return -1;
 	}
+	pool_defer_accept();
 	return 0;
 }
 

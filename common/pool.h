@@ -81,6 +81,9 @@ struct pool_daemon {
 	void	(*pd_child_exit)(void);
 	/* `listen` when the config has none ("127.0.0.1:4701"). */
 	const char		*pd_default_listen;
+	/* TCP_DEFER_ACCEPT seconds on every listener, 0 for none: for
+	 * public ports whose clients speak first (whois, HTTP). */
+	int			 pd_defer_accept;
 };
 
 /* Run the daemon: parse argv, bind, fork children, loop. Returns exit code. */

@@ -192,6 +192,7 @@ static const struct pool_daemon whoisd_daemon = {
 	.pd_child_accept = whoisd_child_accept,
 	.pd_child_drain = whoisd_child_drain,
 	.pd_default_listen = "127.0.0.1:4343",
+	.pd_defer_accept = 1,
 };
 
 int

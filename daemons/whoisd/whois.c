@@ -1,23 +1,31 @@
 /*
  * whois.c — the RFC 3912 port: one query line, one answer, close.
  *
- * A connection is a small state machine (enum whois_state).  A line over
- * max_query_len, bytes that are not text, or silence for idle_timeout get
- * a clear `status: invalid` answer, never a silent close; the close is
- * lingering, so the answer is not destroyed by a reset when the client
- * still has bytes in flight.
+ * A connection is a small state machine (enum whois_state) on its bare
+ * socket: no bufferevent, because a one-shot connection that is answered
+ * from the memo should cost accept, read, write and close and nothing
+ * else (a bufferevent added allocations, epoll_ctl() calls and ioctls).
+ * The query is read when the connection is accepted; only a connection
+ * whose line has not fully arrived waits for EV_READ, only an answer the
+ * socket cannot take at once waits for EV_WRITE, and a lookup in progress
+ * waits for nothing (it has its own deadline).
+ *
+ * A line over max_query_len, bytes that are not text, or silence for
+ * idle_timeout get a clear `status: invalid` answer, never a silent close;
+ * the close lingers when the client has sent more than its line, so the
+ * answer is not destroyed by a reset.
  */
 #include <sys/queue.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/linger.h"
@@ -28,45 +36,86 @@
 
 /** Connection states. */
 enum whois_state {
-	WS_READING,	/**< waiting for the query line */
+	WS_READING,	/**< waiting for the rest of the query line */
 	WS_LOOKUP,	/**< lookup in progress */
 	WS_WRITING,	/**< answer queued; close when written */
 };
 
 struct whois_conn {
-	struct bufferevent	*wc_bev;
+	int			 wc_fd;
 	enum whois_state	 wc_state;
 	struct lookup		*wc_lookup;
 	int			 wc_starting;	/* inside lookup_start() */
+	int			 wc_extra;	/* sent more than its line */
+	struct event		*wc_ev;		/* EV_READ or EV_WRITE, or NULL */
+	char			*wc_in;		/* a line still arriving */
+	size_t			 wc_len;
+	struct evbuffer		*wc_out;	/* what the socket did not take */
 	LIST_ENTRY(whois_conn)	 wc_entry;
 };
 
 static LIST_HEAD(, whois_conn)	whois_conns = LIST_HEAD_INITIALIZER(whois_conns);
 static struct event_base	*whois_base;
+static struct evbuffer		*whois_scratch;	/* answers are formatted here */
+static char			*whois_rbuf;	/* max_query_len + 2 */
+static size_t			 whois_rcap;
+static struct timeval		 whois_idle_tv;
+
+static void	whois_write(struct whois_conn *, struct evbuffer *);
+static void	whois_read_cb(evutil_socket_t, short, void *);
 
 void
 whois_init(struct event_base *base)
 {
+	double	t = front_conf()->wc_idle_timeout;
+
 	whois_base = base;
+	if ((whois_scratch = evbuffer_new()) == NULL)
+		fatalx("out of memory");
+	whois_rcap = (size_t)front_conf()->wc_max_query_len + 2;
+	whois_rbuf = xmalloc(whois_rcap);
+	whois_idle_tv.tv_sec = (time_t)t;
+	whois_idle_tv.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
 }
 
 static void
-whois_close(struct whois_conn *c, int linger)
+whois_close(struct whois_conn *c)
 {
-	int	fd = bufferevent_getfd(c->wc_bev);
+	int	pending = 0;
 
 	if (c->wc_lookup != NULL)
 		lookup_cancel(c->wc_lookup);
 	LIST_REMOVE(c, wc_entry);
-	bufferevent_free(c->wc_bev);
-	if (linger)
-		linger_close(whois_base, fd, 2.0);
+	if (c->wc_ev != NULL)
+		event_free(c->wc_ev);
+	if (c->wc_out != NULL)
+		evbuffer_free(c->wc_out);
+	free(c->wc_in);
+	/* Linger only if the client sent more than we read: else a plain
+	 * close cannot reset anything. */
+	if (c->wc_extra || ioctl(c->wc_fd, FIONREAD, &pending) == -1 ||
+	    pending > 0)
+		linger_close(whois_base, c->wc_fd, 2.0);
 	else
-		close(fd);
+		close(c->wc_fd);
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
 	free(c);
 	pool_conn_done();
+}
+
+/* Wait for `what` on the socket (EV_READ or EV_WRITE), or for nothing. */
+static void
+whois_wait(struct whois_conn *c, short what, event_callback_fn cb)
+{
+	if (c->wc_ev != NULL) {
+		event_free(c->wc_ev);
+		c->wc_ev = NULL;
+	}
+	if (what == 0)
+		return;
+	c->wc_ev = event_new(whois_base, c->wc_fd, what, cb, c);
+	event_add(c->wc_ev, &whois_idle_tv);
 }
 
 /* The answer as the whois port (and /v1/whois) shows it. */
@@ -109,33 +158,47 @@ whois_format(struct evbuffer *out, const struct answer *a, const char *note)
 	}
 }
 
-/*
- * Write what is queued now, without waiting for the loop: most answers
- * fit the socket buffer, and the connection then closes at once.  Returns
- * -1 if the connection is gone (closed here), 0 if the rest waits for
- * EV_WRITE (whois_write_cb closes it).
- */
-static int
-whois_flush(struct whois_conn *c)
+/* The socket can take more of the answer (or the client is gone). */
+static void
+whois_write_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->wc_bev);
-	int		 fd = bufferevent_getfd(c->wc_bev), pending = 0;
+	struct whois_conn	*c = arg;
 
-	while (evbuffer_get_length(out) > 0)
-		if (evbuffer_write(out, fd) <= 0)
-			break;
-	if (evbuffer_get_length(out) > 0) {
-		bufferevent_enable(c->wc_bev, EV_WRITE);
-		return 0;
+	(void)fd;
+	if (ev & EV_TIMEOUT) {
+		whois_close(c);		/* it stopped reading */
+		return;
 	}
-	/* Linger only if the client sent more than we read: else a plain
-	 * close cannot reset anything. */
-	if (evbuffer_get_length(bufferevent_get_input(c->wc_bev)) > 0 ||
-	    ioctl(fd, FIONREAD, &pending) == -1 || pending > 0)
-		whois_close(c, 1);
-	else
-		whois_close(c, 0);
-	return -1;
+	whois_write(c, c->wc_out);
+}
+
+/*
+ * Write the answer in `out` (the scratch buffer, or the connection's
+ * own).  What the socket does not take now moves to the connection and
+ * waits for EV_WRITE; once everything is written the connection closes.
+ */
+static void
+whois_write(struct whois_conn *c, struct evbuffer *out)
+{
+	int	n = 0;
+
+	c->wc_state = WS_WRITING;
+	while (evbuffer_get_length(out) > 0)
+		if ((n = evbuffer_write(out, c->wc_fd)) <= 0)
+			break;
+	if (evbuffer_get_length(out) == 0 || n == 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		whois_close(c);
+		return;
+	}
+	if (c->wc_out == NULL) {
+		if ((c->wc_out = evbuffer_new()) == NULL)
+			fatalx("out of memory");
+		evbuffer_add_buffer(c->wc_out, out);
+	}
+	if (c->wc_ev == NULL || !(event_get_events(c->wc_ev) & EV_WRITE))
+		whois_wait(c, EV_WRITE, whois_write_cb);
 }
 
 static void
@@ -147,148 +210,142 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
-	whois_format(bufferevent_get_output(c->wc_bev), a, note);
-	/* Answered inside lookup_start(): whois_input() flushes. */
+	whois_format(whois_scratch, a, note);
+	/* Answered inside lookup_start(): whois_line() writes. */
 	if (!c->wc_starting)
-		(void)whois_flush(c);
+		whois_write(c, whois_scratch);
 }
 
 /* A refused query line: answered like an invalid name. */
-static int
+static void
 whois_refuse(struct whois_conn *c, const char *reason)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->wc_bev);
-
-	c->wc_state = WS_WRITING;
-	bufferevent_disable(c->wc_bev, EV_READ);
-	evbuffer_add_printf(out, "status: invalid\nreason: %s\n", reason);
-	return whois_flush(c);
+	c->wc_extra = 1;	/* whatever it still sends: linger */
+	evbuffer_add_printf(whois_scratch, "status: invalid\nreason: %s\n",
+	    reason);
+	whois_write(c, whois_scratch);
 }
 
-/* Look at what the client sent.  -1 if the connection is gone. */
-static int
-whois_input(struct whois_conn *c)
+/*
+ * The query line, without its end of line: check it and look it up.
+ * The connection may be closed when this returns.
+ */
+static void
+whois_line(struct whois_conn *c, const char *line, size_t len)
 {
-	struct bufferevent	*bev = c->wc_bev;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_ptr	 eol;
-	struct lookup		*lk;
-	size_t			 max = (size_t)front_conf()->wc_max_query_len;
-	size_t			 len, i;
-	char			*line, key[SB_KEYLEN];
+	char	key[SB_KEYLEN];
+	size_t	i;
 
-	if (c->wc_state != WS_READING)
-		return 0;
-	eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
-	if (eol.pos == -1) {
-		if (evbuffer_get_length(in) > max)
-			return whois_refuse(c, "query too long");
-		return 0;
-	}
-	if ((size_t)eol.pos > max)
-		return whois_refuse(c, "query too long");
-	line = xmalloc(eol.pos + 1);
-	evbuffer_remove(in, line, eol.pos);
-	evbuffer_drain(in, len);
-	len = eol.pos;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	line[len] = '\0';
 	for (i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			break;
-	if (i < len) {
-		free(line);
-		return whois_refuse(c, "bad character (binary or control "
-		    "bytes)");
-	}
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_set_timeouts(bev, NULL, NULL);
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
+			whois_refuse(c, "bad character (binary or control "
+			    "bytes)");
+			return;
+		}
+	whois_wait(c, 0, NULL);
 	front_stats.fs_whois_requests++;
-	snprintf(key, sizeof(key), "whois %s", line);
+	snprintf(key, sizeof(key), "whois %.*s", (int)len, line);
 	pool_req_begin(key);
 	c->wc_state = WS_LOOKUP;
 	c->wc_starting = 1;
-	lk = lookup_start(line, len, LOOKUP_TEXT, whois_answered, c);
+	c->wc_lookup = lookup_start(line, len, LOOKUP_TEXT, whois_answered, c);
 	c->wc_starting = 0;
-	free(line);
-	if (c->wc_state == WS_WRITING)
-		return whois_flush(c);	/* answered already (memo, invalid) */
-	c->wc_lookup = lk;
-	return 0;
+	if (c->wc_state == WS_WRITING) {
+		c->wc_lookup = NULL;
+		whois_write(c, whois_scratch);	/* answered already */
+	}
 }
 
+/*
+ * Look at what has arrived: buf[0..len) is everything read so far.  A
+ * complete line is answered; more than max_query_len without an end of
+ * line is refused; else wait for more.  `eof`: the client has finished
+ * sending (a line without a newline is answered anyway).
+ */
 static void
-whois_read_cb(struct bufferevent *bev, void *arg)
+whois_input(struct whois_conn *c, const char *buf, size_t len, int eof)
 {
-	(void)bev;
-	(void)whois_input(arg);
-}
+	size_t		 max = (size_t)front_conf()->wc_max_query_len;
+	const char	*nl;
+	size_t		 ll;
 
-static void
-whois_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct whois_conn *c = arg;
-
-	(void)bev;
-	if (c->wc_state == WS_WRITING &&
-	    evbuffer_get_length(bufferevent_get_output(c->wc_bev)) == 0)
-		(void)whois_flush(c);
-}
-
-static void
-whois_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct whois_conn *c = arg;
-
-	if ((what & BEV_EVENT_TIMEOUT) && c->wc_state == WS_READING) {
-		(void)whois_refuse(c, "no query received (timeout)");
+	if ((nl = memchr(buf, '\n', len)) != NULL) {
+		ll = (size_t)(nl - buf);
+		if (ll > max) {
+			whois_refuse(c, "query too long");
+			return;
+		}
+		if (len > ll + 1)
+			c->wc_extra = 1;
+		if (ll > 0 && buf[ll - 1] == '\r')
+			ll--;
+		whois_line(c, buf, ll);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && c->wc_state == WS_READING &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-		/* A query without a newline, then EOF: answer it anyway. */
-		evbuffer_add(bufferevent_get_input(bev), "\n", 1);
-		(void)whois_input(c);
+	if (len > max) {
+		whois_refuse(c, "query too long");
 		return;
 	}
-	/* The client went away (or a write failed): drop everything. */
-	whois_close(c, 0);
+	if (eof) {
+		if (len == 0)
+			whois_close(c);		/* connected and hung up */
+		else
+			whois_line(c, buf, len);
+		return;
+	}
+	/* Part of a line: keep it and wait for the rest. */
+	if (c->wc_in == NULL)
+		c->wc_in = xmalloc(whois_rcap);
+	if (buf != c->wc_in)
+		memcpy(c->wc_in, buf, len);
+	c->wc_len = len;
+	if (c->wc_ev == NULL)
+		whois_wait(c, EV_READ | EV_PERSIST, whois_read_cb);
+}
+
+static void
+whois_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct whois_conn	*c = arg;
+	ssize_t			 n;
+
+	(void)fd;
+	if (ev & EV_TIMEOUT) {
+		whois_refuse(c, "no query received (timeout)");
+		return;
+	}
+	n = read(c->wc_fd, c->wc_in + c->wc_len, whois_rcap - c->wc_len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		whois_close(c);		/* reset: nobody to answer */
+		return;
+	}
+	whois_input(c, c->wc_in, c->wc_len + (size_t)n, n == 0);
 }
 
 void
 whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 {
 	struct whois_conn	*c;
-	struct timeval		 tv;
-	double			 t = front_conf()->wc_idle_timeout;
-	int			 n;
+	ssize_t			 n;
 
 	(void)sa; (void)salen;
 	c = xcalloc(1, sizeof(*c));
-	c->wc_bev = bufferevent_socket_new(whois_base, fd, 0);
+	c->wc_fd = fd;
 	c->wc_state = WS_READING;
 	LIST_INSERT_HEAD(&whois_conns, c, wc_entry);
-	bufferevent_setcb(c->wc_bev, whois_read_cb, whois_write_cb,
-	    whois_event_cb, c);
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
-	bufferevent_set_timeouts(c->wc_bev, &tv, NULL);
 	/*
 	 * The query usually arrived with the connection: read it now, and a
 	 * memo hit is answered and closed before the socket ever enters the
 	 * event loop.
 	 */
-	n = evbuffer_read(bufferevent_get_input(c->wc_bev), fd,
-	    (int)front_conf()->wc_max_query_len + 2);
-	if (n > 0 && whois_input(c) == -1)
-		return;
-	if (n == 0 && c->wc_state == WS_READING) {
-		whois_close(c, 0);	/* connected and hung up */
+	n = read(fd, whois_rbuf, whois_rcap);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		whois_close(c);
 		return;
 	}
-	if (c->wc_state == WS_READING)
-		bufferevent_enable(c->wc_bev, EV_READ);
+	whois_input(c, whois_rbuf, n > 0 ? (size_t)n : 0, n == 0);
 }
 
 /*

@@ -301,3 +301,48 @@ def test_memo_holds_a_busy_working_set(procs, tmpdir_path):
     assert sources.count("registry") == 1000, sources[:5]
     assert got >= 990, "memo answered %d of 1000 asks" % got
     assert asked[0] == asked[2], "registry asked again: %r" % asked
+
+
+def test_whois_port_slow_silent_and_split_clients(procs, tmpdir_path):
+    """The whois port's bare-socket state machine: a query split over
+    several writes, a query without a newline before EOF, a client that
+    says nothing (deferred accept, then idle_timeout), and a client that
+    hangs up at once; the port keeps answering throughout."""
+    s = Suite(procs, tmpdir_path, front=["--idle_timeout=1"]).start()
+    port = s.port["whois"]
+    # Split: the line arrives in three pieces.
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for piece in (b"exam", b"ple.c", b"om\r\n"):
+        c.sendall(piece)
+        time.sleep(0.2)
+    a = Answer(read_all_sock(c).decode())
+    assert a["status"] == "registered" and a["domain"] == "example.com", a
+    # No newline, then EOF: answered anyway.
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"free-eof.com")
+    c.shutdown(socket.SHUT_WR)
+    a = Answer(read_all_sock(c).decode())
+    assert a["status"] == "available", a
+    # Silent: a clear answer, within deferred accept + idle_timeout.
+    t0 = time.monotonic()
+    silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+    # Connect and hang up at once, many times: nothing to answer, no leak.
+    for _ in range(50):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert s.whois("example.com")["status"] == "registered"
+    a = Answer(read_all_sock(silent).decode())
+    took = time.monotonic() - t0
+    assert a["status"] == "invalid" and "timeout" in a["reason"], a
+    assert took < 8, took
+    assert s.p["front"].running()
+
+
+def read_all_sock(c):
+    buf = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        buf += d
+    c.close()
+    return buf
