@@ -163,9 +163,22 @@ http_close(struct hconn *hc)
 	pool_conn_done();
 }
 
+/*
+ * Read only while there is a use for it: not once the connection is
+ * closing or the client sent EOF, not while the input buffer is full of
+ * pipelined requests, not while the output waits above HTTP_OUT_HIGH (a
+ * client that pipelines without reading its answers gets no more of our
+ * memory).  The read event is level-triggered: left on with nothing read,
+ * it would spin.
+ */
 static void
-http_read_on(struct hconn *hc, int on)
+http_want_read(struct hconn *hc)
 {
+	int	room = hc->hc_len < hc->hc_cap || hc->hc_off > 0 ||
+		    hc->hc_cap < http_head_max;
+	int	on = !hc->hc_closing && !hc->hc_eof && room &&
+		    evbuffer_get_length(hc->hc_out) < HTTP_OUT_HIGH;
+
 	if (on && !hc->hc_rev_on)
 		event_add(hc->hc_rev, &http_idle_tv);
 	else if (!on && hc->hc_rev_on)
@@ -212,8 +225,11 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	if (ev & EV_TIMEOUT) {
-		if (hc->hc_state == HC_BUSY)
-			return;		/* the lookups have their own deadline */
+		/* Busy: the lookups have their own deadline; output waiting:
+		 * the write event has its own timeout. */
+		if (hc->hc_state == HC_BUSY ||
+		    evbuffer_get_length(hc->hc_out) > 0)
+			return;
 		if (hc->hc_len > hc->hc_off) {
 			/* Half a request, then silence. */
 			hc->hc_keepalive = 0;
@@ -225,17 +241,11 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 			http_close(hc);
 		return;
 	}
-	if (hc->hc_state == HC_BUSY && hc->hc_off == 0 &&
-	    hc->hc_len == hc->hc_cap && hc->hc_cap >= http_head_max) {
-		/* Pipelined input filled the buffer: wait for the answer. */
-		http_read_on(hc, 0);
-		return;
-	}
 	if (http_read(hc) == -1) {
 		/* EOF or reset.  A client that half-closes after sending its
 		 * requests still gets the answers, then the close. */
-		http_read_on(hc, 0);
 		hc->hc_eof = 1;
+		http_want_read(hc);
 		if (hc->hc_state == HC_READING &&
 		    evbuffer_get_length(hc->hc_out) == 0 &&
 		    head_end(hc) == 0) {
@@ -287,11 +297,8 @@ http_flush(struct hconn *hc)
 			event_add(hc->hc_wev, &http_idle_tv);
 			hc->hc_wev_on = 1;
 		}
-		return;
-	}
-	if (hc->hc_state == HC_BUSY)
-		return;
-	if (hc->hc_len > hc->hc_off && !hc->hc_closing) {
+	} else if (hc->hc_state == HC_READING && hc->hc_len > hc->hc_off &&
+	    !hc->hc_closing) {
 		/* Pipelined requests held back by a full output buffer. */
 		http_process(hc);
 		if (evbuffer_get_length(out) > 0) {
@@ -299,8 +306,12 @@ http_flush(struct hconn *hc)
 			return;
 		}
 	}
-	if (hc->hc_state == HC_READING && (hc->hc_closing || hc->hc_eof))
+	if (evbuffer_get_length(out) == 0 && hc->hc_state == HC_READING &&
+	    (hc->hc_closing || hc->hc_eof)) {
 		http_close(hc);
+		return;
+	}
+	http_want_read(hc);
 }
 
 void
@@ -321,7 +332,6 @@ http_accept(int fd)
 	if (hc->hc_out == NULL || hc->hc_rev == NULL || hc->hc_wev == NULL)
 		fatalx("out of memory for an HTTP connection");
 	LIST_INSERT_HEAD(&http_conns, hc, hc_entry);
-	http_read_on(hc, 1);
 	/*
 	 * The first request usually arrived with the connection: read it
 	 * now and a memo hit is answered before the next epoll_wait().
@@ -330,10 +340,8 @@ http_accept(int fd)
 		http_close(hc);
 		return;
 	}
-	if (hc->hc_len > 0) {
-		http_process(hc);
-		http_flush(hc);
-	}
+	http_process(hc);
+	http_flush(hc);		/* and start reading */
 }
 
 /* ------------------------------------------------------------ responses */
@@ -362,10 +370,8 @@ http_respond(struct hconn *hc, int code, const char *reason,
 	    extra != NULL ? extra : "");
 	if (body != NULL && !hc->hc_head)
 		evbuffer_add_buffer(hc->hc_out, body);
-	if (!hc->hc_keepalive) {
-		hc->hc_closing = 1;
-		http_read_on(hc, 0);
-	}
+	if (!hc->hc_keepalive)
+		hc->hc_closing = 1;	/* http_flush() stops reading */
 }
 
 static void
@@ -463,8 +469,6 @@ hreq_finish(struct hreq *hr)
 		/* Answered later than the request came: go on with the
 		 * connection (the next pipelined request, or the output). */
 		hc->hc_state = HC_READING;
-		if (!hc->hc_closing && !hc->hc_eof)
-			http_read_on(hc, 1);
 		http_process(hc);
 		http_flush(hc);
 	}
