@@ -121,27 +121,35 @@ static ssize_t	head_end(struct hconn *);
 
 /* ---------------------------------------------------------- connections */
 
+/* A request is over (answered, or its client gone): stop what is still
+ * under way and free it. */
+static void
+hreq_free(struct hreq *hr)
+{
+	int	i;
+
+	for (i = 0; i < hr->hr_n; i++) {
+		if (hr->hr_lookups[i] != NULL)
+			lookup_cancel(hr->hr_lookups[i]);
+		if (hr->hr_parts[i] != NULL)
+			evbuffer_free(hr->hr_parts[i]);
+	}
+	free(hr->hr_parts);
+	free(hr->hr_lookups);
+	free(hr->hr_slots);
+	free(hr);
+	pool_req_end();
+}
+
 static void
 http_close(struct hconn *hc)
 {
 	struct hreq	*hr = hc->hc_req;
 	size_t		 unread = hc->hc_len - hc->hc_off;
-	int		 i, pending = 0;
+	int		 pending = 0;
 
-	if (hr != NULL) {
-		/* The client went away mid-request: stop its lookups. */
-		for (i = 0; i < hr->hr_n; i++)
-			if (hr->hr_lookups[i] != NULL)
-				lookup_cancel(hr->hr_lookups[i]);
-		for (i = 0; i < hr->hr_n; i++)
-			if (hr->hr_parts[i] != NULL)
-				evbuffer_free(hr->hr_parts[i]);
-		free(hr->hr_parts);
-		free(hr->hr_lookups);
-		free(hr->hr_slots);
-		free(hr);
-		pool_req_end();
-	}
+	if (hr != NULL)
+		hreq_free(hr);	/* the client went away mid-request */
 	LIST_REMOVE(hc, hc_entry);
 	event_free(hc->hc_rev);
 	event_free(hc->hc_wev);
@@ -457,13 +465,7 @@ hreq_finish(struct hreq *hr)
 		http_respond(hc, 200, "OK", "application/json", b, NULL);
 	}
 	evbuffer_free(b);
-	for (i = 0; i < hr->hr_n; i++)
-		evbuffer_free(hr->hr_parts[i]);
-	free(hr->hr_parts);
-	free(hr->hr_lookups);
-	free(hr->hr_slots);
-	free(hr);
-	pool_req_end();
+	hreq_free(hr);
 	hc->hc_req = NULL;
 	if (hc->hc_state == HC_BUSY) {
 		/* Answered later than the request came: go on with the

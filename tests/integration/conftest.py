@@ -210,11 +210,9 @@ def line_request(port, line, timeout=5.0):
         s.close()
 
 
-def read_all(port, data, timeout=10.0):
-    """Connect, send data, read to EOF (the whois way)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def recv_all(s):
+    """Read a connected socket to EOF, then close it."""
     try:
-        s.sendall(data)
         buf = b""
         while True:
             d = s.recv(65536)
@@ -224,3 +222,14 @@ def read_all(port, data, timeout=10.0):
         return buf
     finally:
         s.close()
+
+
+def read_all(port, data, timeout=10.0):
+    """Connect, send data, read to EOF (the whois way)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+    except OSError:
+        s.close()
+        raise
+    return recv_all(s)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, read_all, wait_for
+from conftest import BIN, read_all, recv_all, wait_for
 from suite import Answer, Suite
 
 pytestmark = pytest.mark.skipif(
@@ -315,13 +315,13 @@ def test_whois_port_slow_silent_and_split_clients(procs, tmpdir_path):
     for piece in (b"exam", b"ple.c", b"om\r\n"):
         c.sendall(piece)
         time.sleep(0.2)
-    a = Answer(read_all_sock(c).decode())
+    a = Answer(recv_all(c).decode())
     assert a["status"] == "registered" and a["domain"] == "example.com", a
     # No newline, then EOF: answered anyway.
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
     c.sendall(b"free-eof.com")
     c.shutdown(socket.SHUT_WR)
-    a = Answer(read_all_sock(c).decode())
+    a = Answer(recv_all(c).decode())
     assert a["status"] == "available", a
     # Silent: a clear answer, within deferred accept + idle_timeout.
     t0 = time.monotonic()
@@ -330,19 +330,9 @@ def test_whois_port_slow_silent_and_split_clients(procs, tmpdir_path):
     for _ in range(50):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     assert s.whois("example.com")["status"] == "registered"
-    a = Answer(read_all_sock(silent).decode())
+    a = Answer(recv_all(silent).decode())
     took = time.monotonic() - t0
     assert a["status"] == "invalid" and "timeout" in a["reason"], a
     assert took < 8, took
     assert s.p["front"].running()
 
-
-def read_all_sock(c):
-    buf = b""
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        buf += d
-    c.close()
-    return buf
