@@ -30,6 +30,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
               "whoisd-regsim")
+BURST_ROUNDS = 3         # 1,000-connection bursts per scenario
 SIM_LATENCY_MS = 50
 BODY_SIZE = 224
 
@@ -275,8 +276,24 @@ class Bench:
                                         "--names=" + self.hits])
         wait_ready(p, port, "listening")
         self.sweep("limit", port, names=self.hits, expect="status: ")
+        # 1,000 connections at once: the floor under scenarios 3 and 4,
+        # whose every connection also arrives in one burst.
+        self.bursts("limit-burst", port, expect="status: ")
         self.extra["limit_pss_kb"] = tree_pss(p.pid)
         self.procs.stop(p)
+
+    def bursts(self, model, port, expect):
+        for k in range(BURST_ROUNDS):
+            self.run_load(model, port, 1000, names=self.hits, count=1000,
+                          expect=expect, timeout_ms=30000,
+                          tags={"round": k})
+
+    def rounds(self, model):
+        return [r for r in self.results if r["model"] == model]
+
+    def median_round(self, model):
+        rs = sorted(self.rounds(model), key=lambda r: r["p99_ms"])
+        return rs[len(rs) // 2] if rs else None
 
     def ref_perl(self):
         port = free_port()
@@ -454,27 +471,40 @@ http {
         self.sweep("whoisd-http-100", hp, mode="http", per_request=100,
                    names=self.hits, expect='"cache"')
         self.memory("after 2 (HTTP hits)")
-        # 3. 1,000 distinct concurrent misses.
-        miss = self.names_file("miss", ["free-m%s-%04d.com" % (self.runid, i)
-                                        for i in range(1000)])
-        before = self.sim_stats()
-        r = self.run_load("distinct-misses", wp, 1000, names=miss,
+        # The same burst shape as 3 and 4, all cache hits: what the front
+        # alone costs when 1,000 connections arrive at once.
+        self.bursts("whoisd-burst", wp, expect="source: cache")
+        # 3. 1,000 distinct concurrent misses, BURST_ROUNDS times (new
+        # names each round; the report takes the median round).
+        self.extra["distinct_sim_queries"] = []
+        for k in range(BURST_ROUNDS):
+            miss = self.names_file("miss%d" % k, [
+                "free-m%s-%d-%04d.com" % (self.runid, k, i)
+                for i in range(1000)])
+            before = self.sim_stats()
+            self.run_load("distinct-misses", wp, 1000, names=miss,
                           count=1000, expect="status: available",
-                          timeout_ms=30000)
-        after = self.sim_stats()
-        self.extra["distinct_sim_queries"] = after["total"] - before["total"]
+                          timeout_ms=30000, tags={"round": k})
+            after = self.sim_stats()
+            self.extra["distinct_sim_queries"].append(
+                after["total"] - before["total"])
         self.memory("after 3 (distinct misses)")
-        # 4. 1,000 identical concurrent misses.
-        same = "free-s%s.com" % self.runid
-        before = self.sim_stats()
-        r = self.run_load("identical-misses", wp, 1000,
-                          names=self.names_file("same", [same]), count=1000,
-                          expect="status: available", timeout_ms=30000)
-        after = self.sim_stats()
-        self.extra["identical_sim_queries"] = \
-            after["per_domain"].get(same, 0) - \
-            before["per_domain"].get(same, 0)
-        self.extra["identical_sim_total"] = after["total"] - before["total"]
+        # 4. 1,000 identical concurrent misses, a new name each round.
+        self.extra["identical_sim_queries"] = []
+        self.extra["identical_sim_total"] = []
+        for k in range(BURST_ROUNDS):
+            same = "free-s%s-%d.com" % (self.runid, k)
+            before = self.sim_stats()
+            self.run_load("identical-misses", wp, 1000,
+                          names=self.names_file("same%d" % k, [same]),
+                          count=1000, expect="status: available",
+                          timeout_ms=30000, tags={"round": k})
+            after = self.sim_stats()
+            self.extra["identical_sim_queries"].append(
+                after["per_domain"].get(same, 0) -
+                before["per_domain"].get(same, 0))
+            self.extra["identical_sim_total"].append(
+                after["total"] - before["total"])
         self.memory("after 4 (identical misses)")
 
     def scale(self):
@@ -576,26 +606,36 @@ http {
         else:
             T.append(("HTTP keep-alive hits, c=128", ">= 0.8x nginx",
                       "not run", "N/A"))
-        dm = self.find("distinct-misses", 1000)
+        floor = self.burst_floor()
+        dm = self.median_round("distinct-misses")
         if dm:
-            ok = dm["ok"] == 1000 and dm["errors"] == 0
+            rs = self.rounds("distinct-misses")
+            ok = all(r["ok"] == 1000 and r["errors"] == 0 for r in rs)
             T.append(("1,000 distinct misses at %d ms" % SIM_LATENCY_MS,
                       "all answered, p99 <= 80 ms",
-                      "%d/1000 answered, p99 %.1f ms" % (dm["ok"],
-                                                         dm["p99_ms"]),
+                      "%s answered, p99 %.1f ms (median of %s)%s" % (
+                          "/".join("%d" % r["ok"] for r in rs),
+                          dm["p99_ms"], ", ".join("%.0f" % r["p99_ms"]
+                                                  for r in rs), floor),
                       "PASS" if ok and dm["p99_ms"] <= 80 else "MISS"))
         else:
             T.append(("1,000 distinct misses", "all answered, p99 <= 80 ms",
                       "not run", "N/A"))
-        im = self.find("identical-misses", 1000)
+        im = self.median_round("identical-misses")
         if im:
-            q = self.extra.get("identical_sim_queries", -1)
+            rs = self.rounds("identical-misses")
+            qs = self.extra.get("identical_sim_queries", [])
             lim_ms = SIM_LATENCY_MS + 20
             T.append(("1,000 identical misses",
                       "1 registry query, p99 <= %d ms" % lim_ms,
-                      "%d registry queries, %d/1000 answered, p99 %.1f ms"
-                      % (q, im["ok"], im["p99_ms"]),
-                      "PASS" if q == 1 and im["ok"] == 1000 and
+                      "registry queries %s, %s answered, p99 %.1f ms "
+                      "(median of %s)%s" % (
+                          "/".join("%d" % q for q in qs),
+                          "/".join("%d" % r["ok"] for r in rs),
+                          im["p99_ms"], ", ".join("%.0f" % r["p99_ms"]
+                                                  for r in rs), floor),
+                      "PASS" if qs and all(q == 1 for q in qs) and
+                      all(r["ok"] == 1000 for r in rs) and
                       im["p99_ms"] <= lim_ms else "MISS"))
         else:
             T.append(("1,000 identical misses", "1 registry query",
@@ -629,6 +669,16 @@ http {
         else:
             T.append(("10 M names", "p99 <= 1.5x, <= 100 B/name",
                       "not run", "N/A"))
+
+    def burst_floor(self):
+        """The same 1,000-connection burst served by the limit server and
+        by whoisd from its cache, for reading the misses' p99."""
+        lb, wb = self.median_round("limit-burst"), \
+            self.median_round("whoisd-burst")
+        if not lb or not wb:
+            return ""
+        return "; the same burst all hits: limit p99 %.0f ms, whoisd " \
+            "%.0f ms" % (lb["p99_ms"], wb["p99_ms"])
 
     # ---- output
 
@@ -804,19 +854,26 @@ http {
             table("2. Cache hits, HTTP keep-alive (1 and 100 names a "
                   "request)", sel("whoisd-http", "whoisd-http-100"),
                   "nginx", "nginx")
-        if self.find("distinct-misses", 1000):
+        if self.rounds("limit-burst") or self.rounds("whoisd-burst"):
+            table("1,000 connections at once, all cache hits (the floor "
+                  "under 3 and 4)", sel("limit-burst", "whoisd-burst"))
+        if self.rounds("distinct-misses"):
             table("3. 1,000 concurrent distinct misses (registry latency "
-                  "%d ms)" % SIM_LATENCY_MS, sel("distinct-misses"))
-            w("Queries seen by the simulator: %d." %
-              self.extra.get("distinct_sim_queries", -1))
+                  "%d ms), %d rounds" % (SIM_LATENCY_MS, BURST_ROUNDS),
+                  sel("distinct-misses"))
+            w("Queries seen by the simulator, per round: %s." % ", ".join(
+                "%d" % q for q in self.extra.get("distinct_sim_queries",
+                                                 [])))
             w("")
-        if self.find("identical-misses", 1000):
-            table("4. 1,000 concurrent identical misses (coalescing)",
-                  sel("identical-misses"))
-            w("Queries for that name seen by the simulator: **%d** "
-              "(all queries in that interval: %d)." % (
-                  self.extra.get("identical_sim_queries", -1),
-                  self.extra.get("identical_sim_total", -1)))
+        if self.rounds("identical-misses"):
+            table("4. 1,000 concurrent identical misses (coalescing), %d "
+                  "rounds" % BURST_ROUNDS, sel("identical-misses"))
+            w("Queries for the round's name seen by the simulator: **%s** "
+              "(all queries in those intervals: %s)." % (
+                  ", ".join("%d" % q for q in
+                            self.extra.get("identical_sim_queries", [])),
+                  ", ".join("%d" % q for q in
+                            self.extra.get("identical_sim_total", []))))
             w("")
         w("## 5. Memory (PSS, MB, from /proc/PID/smaps_rollup; master and "
           "children)")
