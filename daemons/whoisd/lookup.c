@@ -11,12 +11,15 @@
  *	an expired cache entry if there is one ---> answer (stale)
  *	otherwise -----------------------------------------> unknown + reason
  *
- * Coalescing happens in the cache: the first miss for a name gets a lease
- * and asks the registry; later misses for the same name wait inside the
- * cache until whoisd-query puts the answer, then get it as a hit.  The
- * deadline covers both waits, so a client is answered in time whatever
- * the daemons behind us do.
+ * Coalescing happens twice.  In this child, lookups of one name share one
+ * cache get (a flight, below).  In the cache, the first miss for a name
+ * gets a lease and asks the registry; later misses for the same name wait
+ * inside the cache until whoisd-query puts the answer, then get it as a
+ * hit.  Each lookup's own deadline covers every wait, so a client is
+ * answered in time whatever the daemons behind us do.
  */
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +40,12 @@ enum lookup_state {
 	LK_DONE,	/**< answered; freed when the stack unwinds */
 };
 
+struct flight;
+
 struct lookup {
 	enum lookup_state	 lk_state;
+	struct flight		*lk_flight;	/* LK_CACHE: the get it waits on */
+	TAILQ_ENTRY(lookup)	 lk_fentry;
 	int			 lk_flags;
 	lookup_cb		 lk_cb;
 	void			*lk_arg;
@@ -54,6 +61,66 @@ struct lookup {
 };
 
 static struct event_base	*lk_base;
+
+/*
+ * Flights: the cache gets under way in this child, one per name and text
+ * wish.  A lookup of a name already in flight joins it instead of asking
+ * again, so a hot name whose memo entry just expired costs one cache round
+ * trip, not one per client asking at that moment (100-name HTTP requests
+ * at c=128 fell to half their rate and a p99 of 0.6 s without this).
+ * Only a hit is shared.  On a miss the first member goes on with the lease
+ * the get was granted, and the others ask again together, in a new flight
+ * that the cache parks behind that lease until the answer is put.
+ */
+#define FLIGHT_BUCKETS	256
+
+struct flight {
+	char			 f_ace[NAME_ACE_BUF];
+	int			 f_notext;
+	uint64_t		 f_call;
+	int			 f_landed;	/* reply in hand, members being served */
+	TAILQ_HEAD(, lookup)	 f_members;
+	LIST_ENTRY(flight)	 f_entry;
+};
+
+static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
+
+static unsigned
+flight_bucket(const char *ace, int notext)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *ace != '\0'; ace++)
+		h = (h ^ (uint8_t)*ace) * 16777619u;
+	return (h ^ (uint32_t)notext) % FLIGHT_BUCKETS;
+}
+
+static struct flight *
+flight_find(const char *ace, int notext)
+{
+	struct flight	*f;
+
+	LIST_FOREACH(f, &lk_flights[flight_bucket(ace, notext)], f_entry)
+		if (f->f_notext == notext && strcmp(f->f_ace, ace) == 0)
+			return f;
+	return NULL;
+}
+
+/* A member leaves before the reply (its client left, its deadline). */
+static void
+flight_leave(struct lookup *lk)
+{
+	struct flight	*f = lk->lk_flight;
+
+	TAILQ_REMOVE(&f->f_members, lk, lk_fentry);
+	lk->lk_flight = NULL;
+	if (TAILQ_EMPTY(&f->f_members) && !f->f_landed) {
+		/* Nobody waits for it any more. */
+		client_cancel(front_cache(), f->f_call);
+		LIST_REMOVE(f, f_entry);
+		free(f);
+	}
+}
 
 /*
  * The memo: each child remembers its cache hits for memo_ttl seconds (1 by
@@ -160,6 +227,8 @@ lookup_fini(void)
 static void
 lookup_free(struct lookup *lk)
 {
+	if (lk->lk_flight != NULL)
+		flight_leave(lk);
 	if (lk->lk_deadline != NULL)
 		event_free(lk->lk_deadline);
 	answer_free(&lk->lk_stale);
@@ -284,53 +353,129 @@ lookup_query_cb(const struct client_result *r, void *arg)
 	lookup_free(lk);
 }
 
-static void
-lookup_cache_cb(const struct client_result *r, void *arg)
-{
-	struct lookup		*lk = arg;
-	struct msg_get_r	 gr;
-	char			 err[256];
+static int	lookup_cache_get(struct lookup *);
 
-	lk->lk_callc = NULL;
-	lk->lk_call = 0;
-	if (r->cr_err != NULL || msg_type(r->cr_msg) != MSG_GET_R) {
+/*
+ * One member's share of its flight's reply.  `gr` is NULL when the cache
+ * failed (`cerr` says how: a timeout, or down/confused).  `first`: this
+ * member holds the lease a miss was granted.
+ */
+static void
+flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
+    int first)
+{
+	struct answer	a;
+
+	if (gr == NULL) {
 		/* The cache is down or confused: ask the registry anyway. */
-		front_stats.fs_cache_errors++;
-		log_debug("cache get %s: %s", lk->lk_ace,
-		    r->cr_err ? r->cr_err : "error reply");
-		if (r->cr_err != NULL && strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0)
+		if (cerr != NULL && strcmp(cerr, CLIENT_E_TIMEOUT) == 0) {
 			lookup_fail(lk, "timeout");
-		else {
-			lookup_query(lk);
-			return;
-		}
+			lookup_free(lk);
+		} else
+			(void)lookup_query(lk);
+		return;
+	}
+	if (gr->gr_found && !gr->gr_stale) {
+		a = gr->gr_answer;	/* lookup_answer() sets the names */
+		snprintf(a.a_source, sizeof(a.a_source), "cache");
+		lookup_answer(lk, &a);
 		lookup_free(lk);
 		return;
 	}
-	memset(&gr, 0, sizeof(gr));
-	if (msg_read_get_r(r->cr_msg, &gr, err, sizeof(err)) == -1) {
-		front_stats.fs_cache_errors++;
-		log_warnx("cache get %s: bad get_r: %s", lk->lk_ace, err);
-		lookup_query(lk);
-		return;
-	}
-	if (gr.gr_found && !gr.gr_stale) {
-		snprintf(gr.gr_answer.a_source, sizeof(gr.gr_answer.a_source),
-		    "cache");
-		if (strcmp(gr.gr_answer.a_status, "unknown") != 0)
-			memo_put(lk->lk_ace, &gr.gr_answer,
-			    !(lk->lk_flags & LOOKUP_TEXT));
-		lookup_answer(lk, &gr.gr_answer);
-		answer_free(&gr.gr_answer);
-		lookup_free(lk);
-		return;
-	}
-	if (gr.gr_found && gr.gr_stale) {
-		lk->lk_stale = gr.gr_answer;	/* takes the text */
+	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale) {
+		lk->lk_stale = gr->gr_answer;
+		lk->lk_stale.a_text = NULL;
+		lk->lk_stale.a_text_len = 0;
+		answer_set_text(&lk->lk_stale, gr->gr_answer.a_text,
+		    gr->gr_answer.a_text_len);
 		lk->lk_have_stale = 1;
-	} else
-		answer_free(&gr.gr_answer);
-	lookup_query(lk);
+	}
+	if (first)
+		(void)lookup_query(lk);	/* with the lease */
+	else
+		(void)lookup_cache_get(lk);	/* parked behind the lease */
+}
+
+static void
+flight_cb(const struct client_result *r, void *arg)
+{
+	struct flight		*f = arg;
+	struct msg_get_r	 gr, *grp = NULL;
+	struct lookup		*lk;
+	const char		*cerr = NULL;
+	char			 err[256];
+	int			 first = 1;
+
+	LIST_REMOVE(f, f_entry);	/* new lookups start a new flight */
+	f->f_landed = 1;
+	memset(&gr, 0, sizeof(gr));
+	if (r->cr_err != NULL || msg_type(r->cr_msg) != MSG_GET_R) {
+		front_stats.fs_cache_errors++;
+		cerr = r->cr_err != NULL ? r->cr_err : "error reply";
+		log_debug("cache get %s: %s", f->f_ace, cerr);
+	} else if (msg_read_get_r(r->cr_msg, &gr, err, sizeof(err)) == -1) {
+		front_stats.fs_cache_errors++;
+		log_warnx("cache get %s: bad get_r: %s", f->f_ace, err);
+		cerr = "bad reply";
+	} else {
+		grp = &gr;
+		if (gr.gr_found && !gr.gr_stale &&
+		    strcmp(gr.gr_answer.a_status, "unknown") != 0)
+			memo_put(f->f_ace, &gr.gr_answer, f->f_notext);
+	}
+	/*
+	 * Serve the members one at a time, taking each off the list first:
+	 * a member's callback may cancel another (lookup_free() then takes it
+	 * off this list, and the flight stays until the loop ends).
+	 */
+	while ((lk = TAILQ_FIRST(&f->f_members)) != NULL) {
+		TAILQ_REMOVE(&f->f_members, lk, lk_fentry);
+		lk->lk_flight = NULL;
+		flight_serve(lk, grp, cerr, first);
+		first = 0;
+	}
+	answer_free(&gr.gr_answer);
+	free(f);
+}
+
+/*
+ * Ask the cache for lk's name: join the flight for it, or start one.  -1
+ * if the cache could not be asked and the lookup was answered and freed
+ * on the way to the registry.
+ */
+static int
+lookup_cache_get(struct lookup *lk)
+{
+	struct flight	*f;
+	struct msgb	 b;
+	struct msg_get	 g;
+	int		 notext = !(lk->lk_flags & LOOKUP_TEXT);
+
+	lk->lk_state = LK_CACHE;
+	if ((f = flight_find(lk->lk_ace, notext)) == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		snprintf(f->f_ace, sizeof(f->f_ace), "%s", lk->lk_ace);
+		f->f_notext = notext;
+		TAILQ_INIT(&f->f_members);
+		memset(&g, 0, sizeof(g));
+		snprintf(g.g_domain, sizeof(g.g_domain), "%s", lk->lk_ace);
+		g.g_lease = 1;
+		g.g_notext = notext;
+		msgb_init(&b);
+		msg_pack_get(&b, 0, PROTO_VERSION, &g);
+		f->f_call = client_call(front_cache(), &b,
+		    lookup_remaining_ms(lk), CLIENT_IDEMPOTENT, flight_cb, f);
+		msgb_free(&b);
+		if (f->f_call == 0) {
+			free(f);
+			return lookup_query(lk);
+		}
+		LIST_INSERT_HEAD(&lk_flights[flight_bucket(lk->lk_ace,
+		    notext)], f, f_entry);
+	}
+	TAILQ_INSERT_TAIL(&f->f_members, lk, lk_fentry);
+	lk->lk_flight = f;
+	return 0;
 }
 
 static void
@@ -343,6 +488,8 @@ lookup_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	if (lk->lk_callc != NULL && lk->lk_call != 0)
 		client_cancel(lk->lk_callc, lk->lk_call);
 	lk->lk_callc = NULL;
+	if (lk->lk_flight != NULL)
+		flight_leave(lk);
 	lookup_fail(lk, "timeout");
 	lookup_free(lk);
 }
@@ -391,8 +538,6 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 {
 	struct lookup		*lk;
 	struct registry_match	 m;
-	struct msgb		 b;
-	struct msg_get		 g;
 	struct timeval		 tv;
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
@@ -462,22 +607,8 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
 	evtimer_add(lk->lk_deadline, &tv);
 
-	lk->lk_state = LK_CACHE;
-	memset(&g, 0, sizeof(g));
-	snprintf(g.g_domain, sizeof(g.g_domain), "%s", lk->lk_ace);
-	g.g_lease = 1;
-	g.g_notext = !(flags & LOOKUP_TEXT);
-	msgb_init(&b);
-	msg_pack_get(&b, 0, PROTO_VERSION, &g);
-	lk->lk_callc = front_cache();
-	lk->lk_call = client_call(front_cache(), &b, lookup_remaining_ms(lk),
-	    CLIENT_IDEMPOTENT, lookup_cache_cb, lk);
-	msgb_free(&b);
-	if (lk->lk_call == 0) {
-		lk->lk_callc = NULL;
-		if (lookup_query(lk) == -1)
-			return NULL;
-	}
+	if (lookup_cache_get(lk) == -1)
+		return NULL;
 	return lk;
 }
 

@@ -336,3 +336,37 @@ def test_whois_port_slow_silent_and_split_clients(procs, tmpdir_path):
     assert took < 8, took
     assert s.p["front"].running()
 
+
+
+def cache_counters(s):
+    import frames as F
+    with F.Conn(s.port["cache"]) as c:
+        return F.stats(c)
+
+
+def test_front_shares_one_cache_get_per_name(procs, tmpdir_path):
+    """Lookups of one name in one front child share a cache get (a
+    flight): a hit is fetched once for everyone asking at that moment,
+    and the clients behind a miss wait in the cache as one request, not
+    one each.  The memo is off so that every ask reaches this path."""
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=400"],
+              front=["--min_servers=1", "--max_servers=1",
+                     "--min_spare_servers=0", "--max_spare_servers=1",
+                     "--memo_ttl=0"]).start()
+    assert s.check(["shared.com"])[0]["source"] == "registry"
+    # 100 lookups of one cached name in one request: one cache get.
+    before = cache_counters(s)
+    res = s.check(["shared.com"] * 100)
+    assert [r["source"] for r in res] == ["cache"] * 100, res[:3]
+    after = cache_counters(s)
+    assert after["hits"] - before["hits"] == 1, (before, after)
+    # 300 clients at once behind one miss: one registry query, and the
+    # 299 that came second wait in the cache as one or a few gets.
+    before = cache_counters(s)
+    answers = asyncio.run(_many(s.port["whois"], ["free-flight.com"] * 300))
+    bad = [a for a in answers if a.get("status") != "available"]
+    assert not bad, bad[:3]
+    assert s.sim_count("free-flight.com") == 1
+    after = cache_counters(s)
+    waits = after["lease_waits"] - before["lease_waits"]
+    assert waits <= 5, (waits, before, after)
