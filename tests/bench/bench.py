@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -30,6 +31,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
               "whoisd-regsim")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 BURST_ROUNDS = 3         # 1,000-connection bursts per scenario
 SIM_LATENCY_MS = 50
 BODY_SIZE = 224
@@ -132,6 +134,25 @@ def pss_kb(pid):
     return 0
 
 
+def proc_cpu(pid, children=False):
+    """CPU seconds (user + system) of pid; with children, also what its
+    reaped children used (a pool's master reaps the children that exit)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    t = int(st[11]) + int(st[12])
+    if children:
+        t += int(st[13]) + int(st[14])
+    return t / CLK_TCK
+
+
+def tree_cpu(pid):
+    """CPU seconds of a daemon: its master, live children, reaped ones."""
+    return proc_cpu(pid, True) + sum(proc_cpu(p) for p in descendants(pid))
+
+
 def tree_pss(pid):
     """(PSS in kB of pid and all its descendants, process count)."""
     pids = [pid] + descendants(pid)
@@ -199,6 +220,7 @@ class Bench:
         self.notes = []
         self.targets = []          # (name, target, measured, verdict)
         self.extra = {}
+        self.cpu = {}              # model: CPU seconds by process, rounds
         if self.quick:
             self.dur, self.warm = 1.5, 0.3
             self.concs = [1, 16, 128]
@@ -282,11 +304,46 @@ class Bench:
         self.extra["limit_pss_kb"] = tree_pss(p.pid)
         self.procs.stop(p)
 
-    def bursts(self, model, port, expect):
+    def bursts(self, model, port, expect, suite=False):
         for k in range(BURST_ROUNDS):
-            self.run_load(model, port, 1000, names=self.hits, count=1000,
-                          expect=expect, timeout_ms=30000,
-                          tags={"round": k})
+            run = lambda: self.run_load(
+                model, port, 1000, names=self.hits, count=1000,
+                expect=expect, timeout_ms=30000, tags={"round": k})
+            if suite:
+                self.with_cpu(model, run)
+            else:
+                run()
+
+    def settle(self, names, quiet=0.005, most=5.0):
+        """Wait until the suite is idle (under `quiet` CPU seconds in a
+        tenth of a second, at most `most` seconds): a burst must not pay
+        for the previous one's aftermath (its puts, timings, checkpoints,
+        retiring children)."""
+        t0 = time.monotonic()
+        last = sum(tree_cpu(self.d[n].pid) for n in names)
+        while time.monotonic() - t0 < most:
+            time.sleep(0.1)
+            now = sum(tree_cpu(self.d[n].pid) for n in names)
+            if now - last < quiet:
+                return
+            last = now
+
+    def with_cpu(self, model, run):
+        """Run one 1,000-request burst and add the CPU each process of
+        the suite (and the load generator) spent on it to self.cpu."""
+        names = ("front", "cache", "query", "errdb", "regsim")
+        self.settle(names)
+        before = {n: tree_cpu(self.d[n].pid) for n in names}
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = run()
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        acc = self.cpu.setdefault(model, {"rounds": 0})
+        acc["rounds"] += 1
+        for n in names:
+            acc[n] = acc.get(n, 0.0) + tree_cpu(self.d[n].pid) - before[n]
+        acc["loadgen"] = acc.get("loadgen", 0.0) + \
+            (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+        return r
 
     def rounds(self, model):
         return [r for r in self.results if r["model"] == model]
@@ -473,7 +530,7 @@ http {
         self.memory("after 2 (HTTP hits)")
         # The same burst shape as 3 and 4, all cache hits: what the front
         # alone costs when 1,000 connections arrive at once.
-        self.bursts("whoisd-burst", wp, expect="source: cache")
+        self.bursts("whoisd-burst", wp, expect="source: cache", suite=True)
         # 3. 1,000 distinct concurrent misses, BURST_ROUNDS times (new
         # names each round; the report takes the median round).
         self.extra["distinct_sim_queries"] = []
@@ -482,9 +539,10 @@ http {
                 "free-m%s-%d-%04d.com" % (self.runid, k, i)
                 for i in range(1000)])
             before = self.sim_stats()
-            self.run_load("distinct-misses", wp, 1000, names=miss,
-                          count=1000, expect="status: available",
-                          timeout_ms=30000, tags={"round": k})
+            self.with_cpu("distinct-misses", lambda: self.run_load(
+                "distinct-misses", wp, 1000, names=miss, count=1000,
+                expect="status: available", timeout_ms=30000,
+                tags={"round": k}))
             after = self.sim_stats()
             self.extra["distinct_sim_queries"].append(
                 after["total"] - before["total"])
@@ -495,10 +553,11 @@ http {
         for k in range(BURST_ROUNDS):
             same = "free-s%s-%d.com" % (self.runid, k)
             before = self.sim_stats()
-            self.run_load("identical-misses", wp, 1000,
-                          names=self.names_file("same%d" % k, [same]),
-                          count=1000, expect="status: available",
-                          timeout_ms=30000, tags={"round": k})
+            self.with_cpu("identical-misses", lambda: self.run_load(
+                "identical-misses", wp, 1000,
+                names=self.names_file("same%d" % k, [same]), count=1000,
+                expect="status: available", timeout_ms=30000,
+                tags={"round": k}))
             after = self.sim_stats()
             self.extra["identical_sim_queries"].append(
                 after["per_domain"].get(same, 0) -
@@ -875,6 +934,28 @@ http {
                   ", ".join("%d" % q for q in
                             self.extra.get("identical_sim_total", []))))
             w("")
+        if self.cpu:
+            w("## Where the CPU goes in a 1,000-connection burst")
+            w("")
+            w("CPU time per request (us, user + system, mean over the "
+              "rounds) of each process tree during the burst; the load "
+              "generator shares the same %d cores." % NPROC)
+            w("")
+            cols = ("front", "cache", "query", "errdb", "regsim", "loadgen")
+            w("| burst | " + " | ".join(cols) + " | suite | all |")
+            w("|---|" + "---|" * (len(cols) + 2))
+            for model in ("whoisd-burst", "distinct-misses",
+                          "identical-misses"):
+                acc = self.cpu.get(model)
+                if not acc:
+                    continue
+                per = lambda n: acc.get(n, 0.0) * 1e6 / \
+                    (1000.0 * acc["rounds"])
+                suite = sum(per(n) for n in cols[:4])
+                w("| %s | %s | %.0f | %.0f |" % (
+                    model, " | ".join("%.0f" % per(n) for n in cols),
+                    suite, suite + per("regsim") + per("loadgen")))
+            w("")
         w("## 5. Memory (PSS, MB, from /proc/PID/smaps_rollup; master and "
           "children)")
         w("")
@@ -979,6 +1060,7 @@ http {
             json.dump({"stamp": self.stamp, "quick": self.quick,
                        "machine": self.machine(), "results": self.results,
                        "memory": self.mem, "extra": self.extra,
+                       "cpu": self.cpu,
                        "targets": self.targets}, f, indent=1)
         if not self.a.keep:
             shutil.rmtree(self.work, ignore_errors=True)
