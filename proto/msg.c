@@ -171,6 +171,21 @@ msgb_begin(struct msgb *b, const char *type, uint64_t id, uint32_t nfields,
 	    sizeof(raw)));
 }
 
+int
+msgb_copy(struct msgb *dst, const struct msgb *src)
+{
+	msgb_init(dst);
+	if (msgb_end(src) == -1 || msgpack_sbuffer_write(&dst->mb_sbuf,
+	    src->mb_sbuf.data, src->mb_sbuf.size) != 0) {
+		msgb_free(dst);
+		return -1;
+	}
+	dst->mb_version = src->mb_version;
+	dst->mb_id_off = src->mb_id_off;
+	dst->mb_v_off = src->mb_v_off;
+	return 0;
+}
+
 void
 msgb_set_id(struct msgb *b, uint64_t id)
 {

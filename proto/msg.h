@@ -115,6 +115,8 @@ size_t	 msgb_len(const struct msgb *);
 int	 msgb_version(const struct msgb *);
 /* Rewrite the id of a finished message (the client numbers requests). */
 void	 msgb_set_id(struct msgb *, uint64_t id);
+/* dst (msgb_init()ed or freed) becomes a copy of the finished src: 0, -1. */
+int	 msgb_copy(struct msgb *dst, const struct msgb *src);
 
 /* ------------------------------------------------------------------ */
 /* Reader */

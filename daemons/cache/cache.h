@@ -50,6 +50,8 @@ struct cache_counters {
 	uint64_t	cn_purged;
 	uint64_t	cn_swept;	/* rows removed by the expiry sweep */
 	uint64_t	cn_errors;	/* requests answered `err` */
+	uint64_t	cn_commits;	/* group commits (batches of writes) */
+	uint64_t	cn_committed;	/* replies that waited for one */
 };
 
 /* serve.c */

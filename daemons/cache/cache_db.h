@@ -11,7 +11,9 @@
  * is bound), but must close it before forking the children.
  *
  * Every write is committed before the function returns, so a daemon that
- * acknowledges after the call acknowledges committed data only.  The
+ * acknowledges after the call acknowledges committed data only; with
+ * batching on (cache_db_set_batching, below) a write is committed by the
+ * next cache_db_batch_commit() instead, and is acknowledged after it.  The
  * database runs with synchronous=NORMAL in WAL mode: a commit is in the
  * WAL file (the OS page cache) when the call returns, so kill -9 of any
  * process loses nothing; only an OS crash or power loss can lose the last
@@ -132,6 +134,25 @@ const char	*cache_db_errmsg(const struct cache_db *);
 const char	*cache_db_schema(void);
 /* How long a write waits for another writer (default CACHE_DB_BUSY_MS). */
 void		 cache_db_set_busy_timeout(struct cache_db *, int ms);
+
+/*
+ * Group commit.  With batching on, the first write (put, lease, release,
+ * timing, purge, expire) opens one transaction (BEGIN IMMEDIATE) and
+ * calls opened(arg); that write and every later one run as savepoints of
+ * it (a write that fails is undone alone and returns -1 as before), and
+ * reads see them, until cache_db_batch_commit().  A write inside a batch
+ * is NOT durable when its function returns: acknowledge it only after
+ * cache_db_batch_commit() returned 0.  That returns 0 with nothing open
+ * too, and -1 if the batch is lost (every write in it rolled back;
+ * SQLite may also drop a transaction by itself on a full disk or an I/O
+ * error, and then the writes after that fail too).  The batch holds the
+ * write lock: commit it before waiting for anything (one event-loop pass
+ * at most).  opened NULL turns batching off (the default).
+ */
+void		 cache_db_set_batching(struct cache_db *,
+		    void (*opened)(void *), void *arg);
+int		 cache_db_batch_open(const struct cache_db *);
+int		 cache_db_batch_commit(struct cache_db *);
 
 #define CACHE_GET_TEXT	0x01	/* also read and inflate the registry text */
 /*

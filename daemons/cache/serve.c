@@ -7,6 +7,15 @@
  * that unpacked.  Each is answered at once from SQLite, except a `get`
  * that finds another client filling its name: that one is parked in
  * wait.c until the fill arrives, the lease frees up or lease_ttl passes.
+ *
+ * Group commit: the writes of one event-loop pass (leases, puts, timing
+ * samples) share one SQLite transaction, opened by the first of them and
+ * committed by an event that runs after every callback already queued in
+ * that pass (cs_commit_ev).  A reply that acknowledges a write (put and
+ * timing `ok`, purge_r, a get_r granting a lease) waits in cs_pending
+ * until that commit, and becomes `err` internal if the commit fails, so
+ * nothing is acknowledged before it is in the WAL.  Replies that only
+ * carry an answer (hits, waiters filled from a put) leave at once.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -39,13 +48,26 @@ struct cache_conn {
 	LIST_ENTRY(cache_conn)	 cn_entry;
 };
 
+/* A reply held back until the batch holding its write commits. */
+struct cache_pending {
+	TAILQ_ENTRY(cache_pending) cp_entry;
+	struct link		*cp_link;	/* kept allocated by the link
+						   until it is answered */
+	uint64_t		 cp_id;
+	const char		*cp_what;	/* "put", ... (static) */
+	struct msgb		 cp_b;		/* the finished reply */
+};
+
 struct cache_counters	 cache_cnt;
 
 static LIST_HEAD(, cache_conn)	 cs_conns = LIST_HEAD_INITIALIZER(cs_conns);
 static struct event_base	*cs_base;
 static struct cache_db		*cs_db;
 static struct event		*cs_sweep_ev;
+static struct event		*cs_commit_ev;
 static uint32_t			 cs_holder_seq;
+static TAILQ_HEAD(, cache_pending) cs_pending =
+    TAILQ_HEAD_INITIALIZER(cs_pending);
 
 static int	cache_request(struct link *, struct msg *, void *);
 static void	cache_closed(struct link *, void *);
@@ -90,8 +112,9 @@ cache_ttls(void)
 	return t;
 }
 
-void
-cache_reply(struct link *l, uint64_t id, struct msgb *b)
+/* 0 if b can be sent; else `err` is sent in its place and -1 returned. */
+static int
+cache_reply_check(struct link *l, uint64_t id, struct msgb *b)
 {
 	size_t	max = (size_t)cache_conf()->cc_max_frame;
 
@@ -100,7 +123,7 @@ cache_reply(struct link *l, uint64_t id, struct msgb *b)
 		log_warnx("%s: %s: reply could not be built", __func__,
 		    link_peer(l));
 		link_reply_err(l, id, MSG_E_INTERNAL, "reply could not be built");
-		return;
+		return -1;
 	}
 	if (msgb_len(b) + FRAME_HDRLEN > max) {
 		cache_cnt.cn_errors++;
@@ -108,9 +131,101 @@ cache_reply(struct link *l, uint64_t id, struct msgb *b)
 		    __func__, link_peer(l), msgb_len(b), max);
 		link_reply_err(l, id, MSG_E_INTERNAL,
 		    "reply of %zu bytes over max_frame", msgb_len(b));
+		return -1;
+	}
+	return 0;
+}
+
+void
+cache_reply(struct link *l, uint64_t id, struct msgb *b)
+{
+	if (cache_reply_check(l, id, b) == 0)
+		link_reply(l, b);
+}
+
+/*
+ * Send a finished reply that acknowledges a write: now if no batch is
+ * open (the write is committed), else after the batch's commit.
+ */
+static void
+cache_reply_committed(struct link *l, uint64_t id, struct msgb *b,
+    const char *what)
+{
+	struct cache_pending	*cp;
+
+	if (cache_reply_check(l, id, b) == -1)
+		return;
+	if (!cache_db_batch_open(cs_db)) {
+		link_reply(l, b);
 		return;
 	}
-	link_reply(l, b);
+	cp = xcalloc(1, sizeof(*cp));
+	cp->cp_link = l;
+	cp->cp_id = id;
+	cp->cp_what = what;
+	if (msgb_copy(&cp->cp_b, b) == -1)
+		fatalx("%s: out of memory", __func__);
+	TAILQ_INSERT_TAIL(&cs_pending, cp, cp_entry);
+}
+
+static void
+cache_reply_ok_committed(struct link *l, uint64_t id, const char *what)
+{
+	struct msgb	b;
+
+	msgb_init(&b);
+	msg_pack_ok(&b, id, link_version(l));
+	cache_reply_committed(l, id, &b, what);
+	msgb_free(&b);
+}
+
+/*
+ * The end of a pass: commit the batch, then send what waited for it, or
+ * `err` internal to each if it is lost (the writes were rolled back: a
+ * put's sender logs it; a get whose lease was lost asks the registry
+ * itself, as for any cache error).
+ */
+static void
+cache_batch_commit(void)
+{
+	struct cache_pending	*cp;
+	char			 why[512];
+	int			 rc;
+
+	rc = cache_db_batch_commit(cs_db);
+	cache_cnt.cn_commits++;
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "%s", cache_db_errmsg(cs_db));
+		log_warnx("group commit: %s", why);
+	}
+	while ((cp = TAILQ_FIRST(&cs_pending)) != NULL) {
+		TAILQ_REMOVE(&cs_pending, cp, cp_entry);
+		cache_cnt.cn_committed++;
+		if (rc == 0)
+			link_reply(cp->cp_link, &cp->cp_b);
+		else {
+			cache_cnt.cn_errors++;
+			link_reply_err(cp->cp_link, cp->cp_id, MSG_E_INTERNAL,
+			    "%s: %s", cp->cp_what, why);
+		}
+		msgb_free(&cp->cp_b);
+		free(cp);
+	}
+}
+
+static void
+cache_commit_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev; (void)arg;
+	cache_batch_commit();
+}
+
+/* The first write of a pass opened a batch: commit it when the pass ends. */
+static void
+cache_batch_opened(void *arg)
+{
+	(void)arg;
+	event_active(cs_commit_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -169,7 +284,12 @@ cache_reply_get_r(struct link *l, uint64_t id, int version,
 	}
 	msgb_init(&b);
 	msg_pack_get_r(&b, id, version, &gr);
-	cache_reply(l, id, &b);
+	/* A granted lease is a write: its holder must not hear of it
+	 * before it is committed. */
+	if (strcmp(lease, GET_LEASE_GRANTED) == 0)
+		cache_reply_committed(l, id, &b, "get lease");
+	else
+		cache_reply(l, id, &b);
 	msgb_free(&b);
 }
 
@@ -358,8 +478,11 @@ cache_put(struct link *l, struct msg *m)
 			    cache_db_errmsg(cs_db));
 		cache_cnt.cn_puts_unstored++;
 	}
-	/* Committed: acknowledge, then hand the answer to the waiters. */
-	link_reply_ok(l, id);
+	/*
+	 * Acknowledged once committed (the batch's end); the waiters get
+	 * the answer now: it is the registry's, stored or not.
+	 */
+	cache_reply_ok_committed(l, id, "put");
 	snprintf(a.a_source, sizeof(a.a_source), "cache");
 	cache_wait_fill(ace, &a);
 	answer_free(&a);
@@ -394,7 +517,7 @@ cache_timing(struct link *l, struct msg *m)
 		return;
 	}
 	cache_cnt.cn_timings++;
-	link_reply_ok(l, id);
+	cache_reply_ok_committed(l, id, "timing");
 }
 
 static void
@@ -479,6 +602,8 @@ cache_stats(struct link *l, struct msg *m)
 	CNT("purged", cache_cnt.cn_purged);
 	CNT("swept", cache_cnt.cn_swept);
 	CNT("errors", cache_cnt.cn_errors);
+	CNT("commits", cache_cnt.cn_commits);
+	CNT("committed", cache_cnt.cn_committed);
 	msgb_init(&b);
 	msg_pack_stats_r(&b, id, msg_version(m), c, nc);
 	cache_reply(l, id, &b);
@@ -516,7 +641,7 @@ cache_purge(struct link *l, struct msg *m)
 	    pg.pg_all ? "" : " for ", pg.pg_all ? "" : pg.pg_domain);
 	msgb_init(&b);
 	msg_pack_purge_r(&b, id, msg_version(m), (uint64_t)n);
-	cache_reply(l, id, &b);
+	cache_reply_committed(l, id, &b, "purge");
 	msgb_free(&b);
 }
 
@@ -660,6 +785,8 @@ cache_serve_init(struct event_base *base, struct cache_db *db)
 	cs_base = base;
 	cs_db = db;
 	memset(&cache_cnt, 0, sizeof(cache_cnt));
+	cs_commit_ev = event_new(base, -1, 0, cache_commit_cb, NULL);
+	cache_db_set_batching(db, cache_batch_opened, NULL);
 	/* One sweeper is enough; slot 0 always exists while the pool runs. */
 	if (pool_child_slot() == 0) {
 		cs_sweep_ev = evtimer_new(base, cache_sweep_cb, NULL);
@@ -670,6 +797,13 @@ cache_serve_init(struct event_base *base, struct cache_db *db)
 void
 cache_serve_exit(void)
 {
+	/* A batch still open is committed (and answered) before closing. */
+	if (cs_commit_ev != NULL) {
+		cache_batch_commit();
+		cache_db_set_batching(cs_db, NULL, NULL);
+		event_free(cs_commit_ev);
+		cs_commit_ev = NULL;
+	}
 	if (cs_sweep_ev != NULL) {
 		event_free(cs_sweep_ev);
 		cs_sweep_ev = NULL;
