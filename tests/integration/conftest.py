@@ -115,8 +115,14 @@ class Proc:
             return f.read().decode("utf-8", "replace")
 
     def wait_log(self, text, timeout=5.0):
-        return wait_for(lambda: text in self.logtext(), timeout,
-                        what="log line %r" % text)
+        try:
+            return wait_for(lambda: text in self.logtext(), timeout,
+                            what="log line %r" % text)
+        except AssertionError as e:
+            raise AssertionError("%s; %s (%s) log:\n%s" % (
+                e, os.path.basename(self.argv[0]), "running" if self.running() else
+                "exited %s" % self.p.returncode,
+                self.logtext()[-3000:])) from None
 
     def sig(self, sig):
         os.kill(self.pid, sig)
