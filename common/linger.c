@@ -22,6 +22,8 @@
 struct lingerer {
 	struct event	*lg_ev;
 	size_t		 lg_bytes;
+	void		(*lg_done)(void *);
+	void		*lg_arg;
 };
 
 static void
@@ -30,6 +32,8 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	struct lingerer	*lg = arg;
 	char		 buf[16384];
 	ssize_t		 n;
+	void		(*done)(void *);
+	void		*done_arg;
 
 	if (what & EV_READ) {
 		while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -41,22 +45,37 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 			return;		/* EAGAIN: wait for more or EOF */
 	}
 	/* EOF, error, too much, or the timeout. */
+	done = lg->lg_done;
+	done_arg = lg->lg_arg;
 	event_free(lg->lg_ev);
 	close(fd);
 	free(lg);
+	if (done != NULL)
+		done(done_arg);		/* last: it may end the process */
 }
 
 void
 linger_close(struct event_base *base, int fd, double secs)
+{
+	linger_close_then(base, fd, secs, NULL, NULL);
+}
+
+void
+linger_close_then(struct event_base *base, int fd, double secs,
+    void (*done)(void *), void *arg)
 {
 	struct lingerer	*lg;
 	struct timeval	 tv;
 
 	if (shutdown(fd, SHUT_WR) == -1) {
 		close(fd);
+		if (done != NULL)
+			done(arg);
 		return;
 	}
 	lg = xcalloc(1, sizeof(*lg));
+	lg->lg_done = done;
+	lg->lg_arg = arg;
 	lg->lg_ev = event_new(base, fd, EV_READ | EV_PERSIST, linger_cb, lg);
 	tv.tv_sec = (time_t)secs;
 	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);

@@ -231,6 +231,19 @@ pool_conn_done(void)
 	child_maybe_exit();
 }
 
+static void
+pool_conn_lingered(void *arg)
+{
+	(void)arg;
+	pool_conn_done();
+}
+
+void
+pool_conn_linger(int fd, double secs)
+{
+	linger_close_then(c_base, fd, secs, pool_conn_lingered, NULL);
+}
+
 static void	child_exit(int) __attribute__((noreturn));
 
 static void

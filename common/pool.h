@@ -96,6 +96,12 @@ void	*pool_conf(void);
 struct event_base *pool_base(void);
 /* A connection handed to pd_child_accept ended (call once per accept). */
 void	 pool_conn_done(void);
+/*
+ * End a connection with a lingering close (common/linger.c) instead:
+ * pool_conn_done() comes when the socket is really closed, so a draining
+ * child stays until then and the client is not reset by its exit.
+ */
+void	 pool_conn_linger(int fd, double secs);
 /* Mark the start and the end of one request (scoreboard, child_timeout,
  * max_requests).  `key` is what the log names if the child gets stuck. */
 void	 pool_req_begin(const char *key);

@@ -66,8 +66,11 @@ struct hconn {
 	int			 hc_keepalive;	/* of the request being answered */
 	int			 hc_head;	/* ... which is a HEAD */
 	int			 hc_http10;	/* ... which is HTTP/1.0 */
-	struct event		*hc_rev;	/* EV_READ|EV_PERSIST, idle timeout */
+	struct event		*hc_rev;	/* EV_READ|EV_PERSIST */
 	struct event		*hc_wev;	/* EV_WRITE, while output waits */
+	struct event		*hc_timer;	/* idle or head deadline */
+	double			 hc_idle_since;	/* monotonic: last answer queued */
+	double			 hc_head_start;	/* monotonic: first byte of a head */
 	int			 hc_rev_on;
 	int			 hc_wev_on;
 	char			*hc_in;		/* input: [hc_off, hc_len) unread */
@@ -109,6 +112,7 @@ struct hhead {
 
 static struct event_base	*http_base;
 static struct timeval		 http_idle_tv;
+static double			 http_idle_s;
 static size_t			 http_head_max;
 static int			 http_draining;
 static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
@@ -118,6 +122,7 @@ static void	http_flush(struct hconn *);
 static void	http_respond_error(struct hconn *, int, const char *,
 		    const char *);
 static ssize_t	head_end(struct hconn *);
+static void	http_arm_timer(struct hconn *);
 
 /* ---------------------------------------------------------- connections */
 
@@ -153,6 +158,7 @@ http_close(struct hconn *hc)
 	LIST_REMOVE(hc, hc_entry);
 	event_free(hc->hc_rev);
 	event_free(hc->hc_wev);
+	event_free(hc->hc_timer);
 	evbuffer_free(hc->hc_out);
 	free(hc->hc_in);
 	/*
@@ -164,11 +170,69 @@ http_close(struct hconn *hc)
 	 */
 	if (!hc->hc_eof && (unread > 0 || hc->hc_error ||
 	    ioctl(hc->hc_fd, FIONREAD, &pending) == -1 || pending > 0))
-		linger_close(http_base, hc->hc_fd, 2.0);
-	else
+		pool_conn_linger(hc->hc_fd, 2.0);
+	else {
 		close(hc->hc_fd);
+		pool_conn_done();
+	}
 	free(hc);
-	pool_conn_done();
+}
+
+/*
+ * The connection's one timer.  Waiting between requests, it fires
+ * http_idle_timeout after the last answer; with part of a request head
+ * in, http_idle_timeout after the head's first byte, however slowly the
+ * rest trickles in (a slowloris client does not hold a connection
+ * longer).  Busy with a request: none (the lookups have their deadline);
+ * an answer waiting to be written: the write event's own timeout.
+ */
+static void
+http_arm_timer(struct hconn *hc)
+{
+	struct timeval	tv;
+	double		left;
+
+	if (hc->hc_state != HC_READING ||
+	    evbuffer_get_length(hc->hc_out) > 0 || hc->hc_closing) {
+		event_del(hc->hc_timer);
+		return;
+	}
+	left = (hc->hc_len > hc->hc_off ? hc->hc_head_start :
+	    hc->hc_idle_since) + http_idle_s - now_mono();
+	if (left < 0.001)
+		left = 0.001;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	event_add(hc->hc_timer, &tv);
+}
+
+static void
+http_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	(void)fd; (void)ev;
+	if (hc->hc_state != HC_READING || evbuffer_get_length(hc->hc_out) > 0)
+		return;
+	if (hc->hc_len > hc->hc_off) {
+		if (now_mono() - hc->hc_head_start < http_idle_s) {
+			http_arm_timer(hc);	/* a newer head */
+			return;
+		}
+		/* Part of a request, then not the rest in time. */
+		hc->hc_keepalive = 0;
+		hc->hc_head = 0;
+		hc->hc_off = hc->hc_len;
+		http_respond_error(hc, 408, "Request Timeout",
+		    "no complete request within http_idle_timeout");
+		http_flush(hc);
+		return;
+	}
+	if (now_mono() - hc->hc_idle_since < http_idle_s) {
+		http_arm_timer(hc);
+		return;
+	}
+	http_close(hc);
 }
 
 /*
@@ -188,10 +252,11 @@ http_want_read(struct hconn *hc)
 		    evbuffer_get_length(hc->hc_out) < HTTP_OUT_HIGH;
 
 	if (on && !hc->hc_rev_on)
-		event_add(hc->hc_rev, &http_idle_tv);
+		event_add(hc->hc_rev, NULL);
 	else if (!on && hc->hc_rev_on)
 		event_del(hc->hc_rev);
 	hc->hc_rev_on = on;
+	http_arm_timer(hc);
 }
 
 /* Read what the socket has.  0 ok (maybe nothing), -1 EOF or error. */
@@ -217,6 +282,8 @@ http_read(struct hconn *hc)
 	}
 	n = read(hc->hc_fd, hc->hc_in + hc->hc_len, hc->hc_cap - hc->hc_len);
 	if (n > 0) {
+		if (hc->hc_len == hc->hc_off)
+			hc->hc_head_start = now_mono();	/* a new head */
 		hc->hc_len += (size_t)n;
 		return 0;
 	}
@@ -231,24 +298,7 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct hconn	*hc = arg;
 
-	(void)fd;
-	if (ev & EV_TIMEOUT) {
-		/* Busy: the lookups have their own deadline; output waiting:
-		 * the write event has its own timeout. */
-		if (hc->hc_state == HC_BUSY ||
-		    evbuffer_get_length(hc->hc_out) > 0)
-			return;
-		if (hc->hc_len > hc->hc_off) {
-			/* Half a request, then silence. */
-			hc->hc_keepalive = 0;
-			hc->hc_off = hc->hc_len;
-			http_respond_error(hc, 408, "Request Timeout",
-			    "no complete request within http_idle_timeout");
-			http_flush(hc);
-		} else
-			http_close(hc);
-		return;
-	}
+	(void)fd; (void)ev;
 	if (http_read(hc) == -1) {
 		/* EOF or reset.  A client that half-closes after sending its
 		 * requests still gets the answers, then the close. */
@@ -315,7 +365,8 @@ http_flush(struct hconn *hc)
 		}
 	}
 	if (evbuffer_get_length(out) == 0 && hc->hc_state == HC_READING &&
-	    (hc->hc_closing || hc->hc_eof)) {
+	    (hc->hc_closing || hc->hc_eof ||
+	    (http_draining && hc->hc_len == hc->hc_off))) {
 		http_close(hc);
 		return;
 	}
@@ -337,7 +388,10 @@ http_accept(int fd)
 	hc->hc_rev = event_new(http_base, fd, EV_READ | EV_PERSIST,
 	    http_read_cb, hc);
 	hc->hc_wev = event_new(http_base, fd, EV_WRITE, http_write_cb, hc);
-	if (hc->hc_out == NULL || hc->hc_rev == NULL || hc->hc_wev == NULL)
+	hc->hc_timer = evtimer_new(http_base, http_timer_cb, hc);
+	hc->hc_idle_since = hc->hc_head_start = now_mono();
+	if (hc->hc_out == NULL || hc->hc_rev == NULL || hc->hc_wev == NULL ||
+	    hc->hc_timer == NULL)
 		fatalx("out of memory for an HTTP connection");
 	LIST_INSERT_HEAD(&http_conns, hc, hc_entry);
 	/*
@@ -368,6 +422,7 @@ http_respond(struct hconn *hc, int code, const char *reason,
 		hc->hc_keepalive = 0;
 	if (code >= 400)
 		hc->hc_error = 1;
+	hc->hc_idle_since = now_mono();
 	evbuffer_add_printf(hc->hc_out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
@@ -916,11 +971,19 @@ http_process(struct hconn *hc)
 	char		*head;
 	int		 r;
 
-	while (hc->hc_state == HC_READING && !hc->hc_closing &&
-	    hc->hc_len > hc->hc_off &&
-	    evbuffer_get_length(hc->hc_out) < HTTP_OUT_HIGH) {
+	for (;;) {
+		/* Empty lines between requests are not a request. */
+		while (hc->hc_off < hc->hc_len &&
+		    (hc->hc_in[hc->hc_off] == '\r' ||
+		    hc->hc_in[hc->hc_off] == '\n'))
+			hc->hc_off++;
+		if (hc->hc_state != HC_READING || hc->hc_closing ||
+		    hc->hc_len == hc->hc_off ||
+		    evbuffer_get_length(hc->hc_out) >= HTTP_OUT_HIGH)
+			break;
 		if ((n = head_end(hc)) == 0) {
 			if (hc->hc_len - hc->hc_off >= http_head_max) {
+				hc->hc_head = 0;
 				hc->hc_keepalive = 0;
 				hc->hc_off = hc->hc_len;
 				http_respond_error(hc, 431, "Request Header "
@@ -932,8 +995,11 @@ http_process(struct hconn *hc)
 		}
 		head = hc->hc_in + hc->hc_off;
 		hc->hc_off += (size_t)n;
+		/* What follows in the buffer is the next head, begun by now. */
+		hc->hc_head_start = now_mono();
 		memset(&hh, 0, sizeof(hh));
 		hc->hc_head = 0;
+		hc->hc_error = 0;
 		if ((r = parse_head(head, (size_t)n, &hh)) != 0) {
 			hc->hc_keepalive = 0;
 			hc->hc_http10 = 0;
@@ -971,6 +1037,7 @@ http_init(struct event_base *base)
 	size_t			 need;
 
 	http_base = base;
+	http_idle_s = t;
 	http_idle_tv.tv_sec = (time_t)t;
 	http_idle_tv.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
 	/* Room for http_max_names names of 253 octets, %-escaped as ACE. */

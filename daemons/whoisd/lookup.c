@@ -142,6 +142,11 @@ struct memo {
 };
 
 static struct memo	*lk_memo;	/* MEMO_SETS * MEMO_WAYS, on first use */
+static size_t		 lk_memo_text;	/* bytes of registry text held */
+
+/* Registry text the memo holds at most, per child; past it, entries are
+ * kept without their text (good for /v1/check, not for whois). */
+#define MEMO_TEXT_MAX	(32 * 1024 * 1024)
 
 /* The first entry of the name's set. */
 static struct memo *
@@ -203,12 +208,17 @@ memo_put(const char *ace, const struct answer *a, int notext)
 		if (set[i].mo_at < mo->mo_at)
 			mo = &set[i];
 	}
+	lk_memo_text -= mo->mo_a.a_text_len;
 	answer_free(&mo->mo_a);
 	mo->mo_a = *a;
 	mo->mo_a.a_text = NULL;
 	mo->mo_a.a_text_len = 0;
 	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
-	answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
+	if (lk_memo_text + a->a_text_len > MEMO_TEXT_MAX)
+		notext = 1;
+	else
+		answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
+	lk_memo_text += mo->mo_a.a_text_len;
 	mo->mo_notext = notext;
 	mo->mo_at = now_mono();
 }
@@ -367,12 +377,17 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 	struct answer	a;
 
 	if (gr == NULL) {
-		/* The cache is down or confused: ask the registry anyway. */
 		if (cerr != NULL && strcmp(cerr, CLIENT_E_TIMEOUT) == 0) {
-			lookup_fail(lk, "timeout");
-			lookup_free(lk);
+			/* The get ran out of the first member's time; one that
+			 * joined later asks again with what it has left. */
+			if (!first && lookup_remaining_ms(lk) > 100)
+				(void)lookup_cache_get(lk);
+			else {
+				lookup_fail(lk, "timeout");
+				lookup_free(lk);
+			}
 		} else
-			(void)lookup_query(lk);
+			(void)lookup_query(lk);	/* cache down: ask anyway */
 		return;
 	}
 	if (gr->gr_found && !gr->gr_stale) {

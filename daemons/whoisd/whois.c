@@ -47,6 +47,7 @@ struct whois_conn {
 	struct lookup		*wc_lookup;
 	int			 wc_starting;	/* inside lookup_start() */
 	int			 wc_extra;	/* sent more than its line */
+	double			 wc_deadline;	/* monotonic: the line is due */
 	struct event		*wc_ev;		/* EV_READ or EV_WRITE, or NULL */
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
@@ -91,23 +92,33 @@ whois_close(struct whois_conn *c)
 	if (c->wc_out != NULL)
 		evbuffer_free(c->wc_out);
 	free(c->wc_in);
+	if (c->wc_state == WS_LOOKUP)
+		pool_req_end();
 	/* Linger only if the client sent more than we read: else a plain
 	 * close cannot reset anything. */
 	if (c->wc_extra || ioctl(c->wc_fd, FIONREAD, &pending) == -1 ||
 	    pending > 0)
-		linger_close(whois_base, c->wc_fd, 2.0);
-	else
+		pool_conn_linger(c->wc_fd, 2.0);
+	else {
 		close(c->wc_fd);
-	if (c->wc_state == WS_LOOKUP)
-		pool_req_end();
+		pool_conn_done();
+	}
 	free(c);
-	pool_conn_done();
 }
 
-/* Wait for `what` on the socket (EV_READ or EV_WRITE), or for nothing. */
+/*
+ * Wait once for `what` on the socket (EV_READ or EV_WRITE) for at most
+ * `tv`, or (what == 0) for nothing.
+ */
 static void
-whois_wait(struct whois_conn *c, short what, event_callback_fn cb)
+whois_wait(struct whois_conn *c, short what, event_callback_fn cb,
+    const struct timeval *tv)
 {
+	if (c->wc_ev != NULL && what != 0 && event_get_events(c->wc_ev) ==
+	    what) {
+		event_add(c->wc_ev, tv);	/* the same wait, again */
+		return;
+	}
 	if (c->wc_ev != NULL) {
 		event_free(c->wc_ev);
 		c->wc_ev = NULL;
@@ -115,7 +126,7 @@ whois_wait(struct whois_conn *c, short what, event_callback_fn cb)
 	if (what == 0)
 		return;
 	c->wc_ev = event_new(whois_base, c->wc_fd, what, cb, c);
-	event_add(c->wc_ev, &whois_idle_tv);
+	event_add(c->wc_ev, tv);
 }
 
 /* The answer as the whois port (and /v1/whois) shows it. */
@@ -197,8 +208,9 @@ whois_write(struct whois_conn *c, struct evbuffer *out)
 			fatalx("out of memory");
 		evbuffer_add_buffer(c->wc_out, out);
 	}
-	if (c->wc_ev == NULL || !(event_get_events(c->wc_ev) & EV_WRITE))
-		whois_wait(c, EV_WRITE, whois_write_cb);
+	/* Each write that makes progress gives the client idle_timeout more
+	 * to read the rest. */
+	whois_wait(c, EV_WRITE, whois_write_cb, &whois_idle_tv);
 }
 
 static void
@@ -242,7 +254,7 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 			    "bytes)");
 			return;
 		}
-	whois_wait(c, 0, NULL);
+	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
 	snprintf(key, sizeof(key), "whois %.*s", (int)len, line);
 	pool_req_begin(key);
@@ -268,17 +280,19 @@ whois_input(struct whois_conn *c, const char *buf, size_t len, int eof)
 	size_t		 max = (size_t)front_conf()->wc_max_query_len;
 	const char	*nl;
 	size_t		 ll;
+	struct timeval	 tv;
+	double		 left;
 
 	if ((nl = memchr(buf, '\n', len)) != NULL) {
 		ll = (size_t)(nl - buf);
-		if (ll > max) {
-			whois_refuse(c, "query too long");
-			return;
-		}
 		if (len > ll + 1)
 			c->wc_extra = 1;
 		if (ll > 0 && buf[ll - 1] == '\r')
 			ll--;
+		if (ll > max) {
+			whois_refuse(c, "query too long");
+			return;
+		}
 		whois_line(c, buf, ll);
 		return;
 	}
@@ -293,14 +307,22 @@ whois_input(struct whois_conn *c, const char *buf, size_t len, int eof)
 			whois_line(c, buf, len);
 		return;
 	}
-	/* Part of a line: keep it and wait for the rest. */
+	/*
+	 * Part of a line: keep it and wait for the rest, until idle_timeout
+	 * after the connection came, however the bytes trickle in (a
+	 * slowloris must not hold the connection longer).
+	 */
 	if (c->wc_in == NULL)
 		c->wc_in = xmalloc(whois_rcap);
 	if (buf != c->wc_in)
 		memcpy(c->wc_in, buf, len);
 	c->wc_len = len;
-	if (c->wc_ev == NULL)
-		whois_wait(c, EV_READ | EV_PERSIST, whois_read_cb);
+	left = c->wc_deadline - now_mono();
+	if (left < 0.001)
+		left = 0.001;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	whois_wait(c, EV_READ, whois_read_cb, &tv);
 }
 
 static void
@@ -315,8 +337,10 @@ whois_read_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	n = read(c->wc_fd, c->wc_in + c->wc_len, whois_rcap - c->wc_len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		whois_input(c, c->wc_in, c->wc_len, 0);	/* wait again */
 		return;
+	}
 	if (n == -1) {
 		whois_close(c);		/* reset: nobody to answer */
 		return;
@@ -334,6 +358,7 @@ whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 	c = xcalloc(1, sizeof(*c));
 	c->wc_fd = fd;
 	c->wc_state = WS_READING;
+	c->wc_deadline = now_mono() + front_conf()->wc_idle_timeout;
 	LIST_INSERT_HEAD(&whois_conns, c, wc_entry);
 	/*
 	 * The query usually arrived with the connection: read it now, and a

@@ -92,12 +92,13 @@ echo_close(struct echo_conn *c, int linger)
 	if (c->ecn_timer != NULL)
 		event_free(c->ecn_timer);
 	bufferevent_free(c->ecn_bev);
-	if (linger)
-		linger_close(echo_base, fd, 2.0);
-	else
-		close(fd);
 	free(c);
-	pool_conn_done();
+	if (linger)
+		pool_conn_linger(fd, 2.0);
+	else {
+		close(fd);
+		pool_conn_done();
+	}
 }
 
 static void
