@@ -85,9 +85,64 @@ fmt_iso8601(double t, char *buf, size_t len)
 {
 	time_t		tt = (time_t)t;
 	struct tm	tm;
+	int64_t		days, secs, z, era, doe, yoe, y, doy, mp, d, m;
+	char		out[21];
+	int		i;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/*
+	 * Every answer carries one of these, so no gmtime_r()/strftime()
+	 * (locale and time zone machinery) on the hot path: the civil date
+	 * from days since the epoch (Howard Hinnant's days_from_civil,
+	 * inverted), for years 1970-9999; anything else the slow way.
+	 */
+	if (t < 0 || t >= 253402300800.0 || len < sizeof(out)) {
+		gmtime_r(&tt, &tm);
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return;
+	}
+	days = (int64_t)tt / 86400;
+	secs = (int64_t)tt % 86400;
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	if (m <= 2)
+		y++;
+	memcpy(out, "0000-00-00T00:00:00Z", sizeof(out));
+	for (i = 3; i >= 0; i--, y /= 10)
+		out[i] = (char)('0' + y % 10);
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[11] = (char)('0' + secs / 36000);
+	out[12] = (char)('0' + secs / 3600 % 10);
+	out[14] = (char)('0' + secs % 3600 / 600);
+	out[15] = (char)('0' + secs % 3600 / 60 % 10);
+	out[17] = (char)('0' + secs % 60 / 10);
+	out[18] = (char)('0' + secs % 10);
+	memcpy(buf, out, sizeof(out));
+}
+
+size_t
+fmt_u64(uint64_t v, char *buf)
+{
+	char	tmp[20];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }
 
 int

@@ -19,6 +19,8 @@ char	*xstrndup(const char *, size_t);
 double	 now_mono(void);	/* seconds, CLOCK_MONOTONIC */
 double	 now_wall(void);	/* seconds since the epoch */
 void	 fmt_iso8601(double t, char *buf, size_t len);	/* 2026-11-22T01:00:00Z */
+/* Decimal digits of v into buf (21 bytes will do); returns their count. */
+size_t	 fmt_u64(uint64_t v, char *buf);
 
 int	 fd_nonblock(int fd);
 int	 fd_cloexec(int fd);

@@ -113,6 +113,12 @@ struct hhead {
 static struct event_base	*http_base;
 static struct timeval		 http_idle_tv;
 static double			 http_idle_s;
+/*
+ * The monotonic clock, read once at each way into this file (an event,
+ * an accept, a lookup's answer): a request needs the time four times,
+ * and once is enough.
+ */
+static double			 http_now;
 static size_t			 http_head_max;
 static int			 http_draining;
 static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
@@ -139,10 +145,7 @@ hreq_free(struct hreq *hr)
 		if (hr->hr_parts[i] != NULL)
 			evbuffer_free(hr->hr_parts[i]);
 	}
-	free(hr->hr_parts);
-	free(hr->hr_lookups);
-	free(hr->hr_slots);
-	free(hr);
+	free(hr);		/* one block with its arrays */
 	pool_req_end();
 }
 
@@ -198,7 +201,7 @@ http_arm_timer(struct hconn *hc)
 		return;
 	}
 	left = (hc->hc_len > hc->hc_off ? hc->hc_head_start :
-	    hc->hc_idle_since) + http_idle_s - now_mono();
+	    hc->hc_idle_since) + http_idle_s - http_now;
 	if (left < 0.001)
 		left = 0.001;
 	tv.tv_sec = (time_t)left;
@@ -212,10 +215,11 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	struct hconn	*hc = arg;
 
 	(void)fd; (void)ev;
+	http_now = now_mono();
 	if (hc->hc_state != HC_READING || evbuffer_get_length(hc->hc_out) > 0)
 		return;
 	if (hc->hc_len > hc->hc_off) {
-		if (now_mono() - hc->hc_head_start < http_idle_s) {
+		if (http_now - hc->hc_head_start < http_idle_s) {
 			http_arm_timer(hc);	/* a newer head */
 			return;
 		}
@@ -228,7 +232,7 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		http_flush(hc);
 		return;
 	}
-	if (now_mono() - hc->hc_idle_since < http_idle_s) {
+	if (http_now - hc->hc_idle_since < http_idle_s) {
 		http_arm_timer(hc);
 		return;
 	}
@@ -283,7 +287,7 @@ http_read(struct hconn *hc)
 	n = read(hc->hc_fd, hc->hc_in + hc->hc_len, hc->hc_cap - hc->hc_len);
 	if (n > 0) {
 		if (hc->hc_len == hc->hc_off)
-			hc->hc_head_start = now_mono();	/* a new head */
+			hc->hc_head_start = http_now;	/* a new head */
 		hc->hc_len += (size_t)n;
 		return 0;
 	}
@@ -299,6 +303,7 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 	struct hconn	*hc = arg;
 
 	(void)fd; (void)ev;
+	http_now = now_mono();
 	if (http_read(hc) == -1) {
 		/* EOF or reset.  A client that half-closes after sending its
 		 * requests still gets the answers, then the close. */
@@ -321,6 +326,7 @@ http_write_cb(evutil_socket_t fd, short ev, void *arg)
 	struct hconn	*hc = arg;
 
 	(void)fd;
+	http_now = now_mono();
 	hc->hc_wev_on = 0;
 	if (ev & EV_TIMEOUT) {
 		/* The client stopped reading its answers. */
@@ -378,6 +384,7 @@ http_accept(int fd)
 {
 	struct hconn	*hc;
 
+	http_now = now_mono();
 	hc = xcalloc(1, sizeof(*hc));
 	hc->hc_fd = fd;
 	hc->hc_state = HC_READING;
@@ -389,7 +396,7 @@ http_accept(int fd)
 	    http_read_cb, hc);
 	hc->hc_wev = event_new(http_base, fd, EV_WRITE, http_write_cb, hc);
 	hc->hc_timer = evtimer_new(http_base, http_timer_cb, hc);
-	hc->hc_idle_since = hc->hc_head_start = now_mono();
+	hc->hc_idle_since = hc->hc_head_start = http_now;
 	if (hc->hc_out == NULL || hc->hc_rev == NULL || hc->hc_wev == NULL ||
 	    hc->hc_timer == NULL)
 		fatalx("out of memory for an HTTP connection");
@@ -409,32 +416,50 @@ http_accept(int fd)
 /* ------------------------------------------------------------ responses */
 
 /*
- * Queue one response: status line, headers, body (not for HEAD).  The
- * body is moved out of `body`.  `extra` is more header lines or NULL.
+ * Queue a response's status line and headers, for a body of `len` bytes
+ * that the caller adds to hc_out next, unless hc_head (a HEAD request).
+ * `extra` is more header lines or NULL.
  */
 static void
-http_respond(struct hconn *hc, int code, const char *reason,
-    const char *ctype, struct evbuffer *body, const char *extra)
+http_respond_head(struct hconn *hc, int code, const char *reason,
+    const char *ctype, size_t len, const char *extra)
 {
-	size_t	len = body != NULL ? evbuffer_get_length(body) : 0;
+	struct evbuffer	*out = hc->hc_out;
 
 	if (http_draining)
 		hc->hc_keepalive = 0;
 	if (code >= 400)
 		hc->hc_error = 1;
-	hc->hc_idle_since = now_mono();
-	evbuffer_add_printf(hc->hc_out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "%s%s\r\n", code, reason, ctype, len,
-	    !hc->hc_keepalive ? "Connection: close\r\n" :
-	    hc->hc_http10 ? "Connection: keep-alive\r\n" : "",
-	    extra != NULL ? extra : "");
-	if (body != NULL && !hc->hc_head)
-		evbuffer_add_buffer(hc->hc_out, body);
+	hc->hc_idle_since = http_now;
+	out_str(out, "HTTP/1.1 ");
+	out_u64(out, (uint64_t)code);
+	out_str(out, " ");
+	out_str(out, reason);
+	out_str(out, "\r\nContent-Type: ");
+	out_str(out, ctype);
+	out_str(out, "\r\nContent-Length: ");
+	out_u64(out, len);
+	out_str(out, "\r\nCache-Control: no-store\r\n");
+	if (!hc->hc_keepalive)
+		out_str(out, "Connection: close\r\n");
+	else if (hc->hc_http10)
+		out_str(out, "Connection: keep-alive\r\n");
+	if (extra != NULL)
+		out_str(out, extra);
+	out_str(out, "\r\n");
 	if (!hc->hc_keepalive)
 		hc->hc_closing = 1;	/* http_flush() stops reading */
+}
+
+/* Queue one response whose body is all of `body` (moved out of it). */
+static void
+http_respond(struct hconn *hc, int code, const char *reason,
+    const char *ctype, struct evbuffer *body, const char *extra)
+{
+	http_respond_head(hc, code, reason, ctype,
+	    body != NULL ? evbuffer_get_length(body) : 0, extra);
+	if (body != NULL && !hc->hc_head)
+		evbuffer_add_buffer(hc->hc_out, body);
 }
 
 static void
@@ -462,39 +487,44 @@ http_answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 {
 	char	ts[32];
 
-	evbuffer_add_printf(b, "{\"domain\":");
+	out_str(b, "{\"domain\":");
 	json_str(b, a->a_domain);
-	evbuffer_add_printf(b, ",\"ace\":");
+	out_str(b, ",\"ace\":");
 	json_str(b, a->a_ace);
-	evbuffer_add_printf(b, ",\"status\":\"%s\"", a->a_status);
+	out_str(b, ",\"status\":");
+	json_str(b, a->a_status);
 	if (a->a_reason[0] != '\0') {
-		evbuffer_add_printf(b, ",\"reason\":");
+		out_str(b, ",\"reason\":");
 		json_str(b, a->a_reason);
 	}
 	if (strcmp(a->a_status, "invalid") != 0) {
 		fmt_iso8601(a->a_checked, ts, sizeof(ts));
-		evbuffer_add_printf(b, ",\"source\":\"%s\",\"checked\":\"%s\","
-		    "\"registry\":", a->a_source, ts);
+		out_str(b, ",\"source\":");
+		json_str(b, a->a_source);
+		out_str(b, ",\"checked\":\"");
+		out_str(b, ts);
+		out_str(b, "\",\"registry\":");
 		json_str(b, a->a_registry);
-		evbuffer_add_printf(b, ",\"latency_ms\":%llu",
-		    (unsigned long long)a->a_latency_ms);
+		out_str(b, ",\"latency_ms\":");
+		out_u64(b, a->a_latency_ms);
 	}
-	if (a->a_retry_after > 0)
-		evbuffer_add_printf(b, ",\"retry_after\":%llu",
-		    (unsigned long long)a->a_retry_after);
+	if (a->a_retry_after > 0) {
+		out_str(b, ",\"retry_after\":");
+		out_u64(b, a->a_retry_after);
+	}
 	if (a->a_rule[0] != '\0') {
-		evbuffer_add_printf(b, ",\"rule\":");
+		out_str(b, ",\"rule\":");
 		json_str(b, a->a_rule);
 	}
 	if (a->a_matched[0] != '\0') {
-		evbuffer_add_printf(b, ",\"matched\":");
+		out_str(b, ",\"matched\":");
 		json_str(b, a->a_matched);
 	}
 	if (note != NULL) {
-		evbuffer_add_printf(b, ",\"note\":");
+		out_str(b, ",\"note\":");
 		json_str(b, note);
 	}
-	evbuffer_add_printf(b, "}");
+	evbuffer_add(b, "}", 1);
 }
 
 /* ------------------------------------------------------ lookup requests */
@@ -503,23 +533,29 @@ static void
 hreq_finish(struct hreq *hr)
 {
 	struct hconn	*hc = hr->hr_conn;
-	struct evbuffer	*b = evbuffer_new();
+	size_t		 len;
 	int		 i;
 
 	if (hr->hr_whois) {
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
 	} else {
-		evbuffer_add(b, "{\"results\":[", 12);
-		for (i = 0; i < hr->hr_n; i++) {
-			if (i > 0)
-				evbuffer_add(b, ",", 1);
-			evbuffer_add_buffer(b, hr->hr_parts[i]);
+		/* {"results":[A,B,...]}\n, the parts moved, not copied. */
+		len = 12 + (size_t)(hr->hr_n - 1) + 3;
+		for (i = 0; i < hr->hr_n; i++)
+			len += evbuffer_get_length(hr->hr_parts[i]);
+		http_respond_head(hc, 200, "OK", "application/json", len, NULL);
+		if (!hc->hc_head) {
+			evbuffer_add(hc->hc_out, "{\"results\":[", 12);
+			for (i = 0; i < hr->hr_n; i++) {
+				if (i > 0)
+					evbuffer_add(hc->hc_out, ",", 1);
+				evbuffer_add_buffer(hc->hc_out,
+				    hr->hr_parts[i]);
+			}
+			evbuffer_add(hc->hc_out, "]}\n", 3);
 		}
-		evbuffer_add(b, "]}\n", 3);
-		http_respond(hc, 200, "OK", "application/json", b, NULL);
 	}
-	evbuffer_free(b);
 	hreq_free(hr);
 	hc->hc_req = NULL;
 	if (hc->hc_state == HC_BUSY) {
@@ -538,6 +574,7 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	struct hreq	*hr = hs->hs_req;
 	struct evbuffer	*b;
 
+	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
 	b = hr->hr_parts[hs->hs_i] = evbuffer_new();
 	if (hr->hr_whois)
@@ -615,13 +652,15 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		return;
 	}
 	snprintf(key, sizeof(key), "%s", query);
-	hr = xcalloc(1, sizeof(*hr));
+	/* One allocation: the request, then its slots, lookups and parts. */
+	hr = xcalloc(1, sizeof(*hr) + (size_t)n * (sizeof(*hr->hr_slots) +
+	    sizeof(*hr->hr_lookups) + sizeof(*hr->hr_parts)));
+	hr->hr_slots = (struct hslot *)(hr + 1);
+	hr->hr_lookups = (struct lookup **)(hr->hr_slots + n);
+	hr->hr_parts = (struct evbuffer **)(hr->hr_lookups + n);
 	hr->hr_conn = hc;
 	hr->hr_whois = whois;
 	hr->hr_n = n;
-	hr->hr_lookups = xcalloc(n, sizeof(*hr->hr_lookups));
-	hr->hr_parts = xcalloc(n, sizeof(*hr->hr_parts));
-	hr->hr_slots = xcalloc(n, sizeof(*hr->hr_slots));
 	/* Decode every value before starting any lookup: a bad escape is
 	 * the whole request's 400. */
 	for (p = query, i = 0; p < query + qlen; p = amp + 1) {
@@ -631,9 +670,6 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		if (strncmp(p, "domain=", 7) == 0) {
 			eq = p + 7;
 			if ((vlen = query_decode(eq, (size_t)(amp - eq))) == -1) {
-				free(hr->hr_lookups);
-				free(hr->hr_parts);
-				free(hr->hr_slots);
 				free(hr);
 				http_respond_error(hc, 400, "Bad Request",
 				    "bad %-escape in the query");
@@ -996,7 +1032,7 @@ http_process(struct hconn *hc)
 		head = hc->hc_in + hc->hc_off;
 		hc->hc_off += (size_t)n;
 		/* What follows in the buffer is the next head, begun by now. */
-		hc->hc_head_start = now_mono();
+		hc->hc_head_start = http_now;
 		memset(&hh, 0, sizeof(hh));
 		hc->hc_head = 0;
 		hc->hc_error = 0;

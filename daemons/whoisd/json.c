@@ -1,7 +1,9 @@
 /*
- * json.c — JSON string output for the HTTP API.  Registry text can hold
- * anything; control bytes become \u00XX and invalid UTF-8 becomes U+FFFD,
- * so the output is always valid JSON.
+ * json.c — output helpers for the answers: JSON strings for the HTTP API
+ * (registry text can hold anything; control bytes become \u00XX and
+ * invalid UTF-8 becomes U+FFFD, so the output is always valid JSON), and
+ * plain strings and numbers without printf (every answer is built from a
+ * dozen of them, and vfprintf was the front's largest user-space cost).
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,4 +57,18 @@ void
 json_str(struct evbuffer *out, const char *s)
 {
 	json_strn(out, s, strlen(s));
+}
+
+void
+out_str(struct evbuffer *out, const char *s)
+{
+	evbuffer_add(out, s, strlen(s));
+}
+
+void
+out_u64(struct evbuffer *out, uint64_t v)
+{
+	char	buf[24];
+
+	evbuffer_add(out, buf, fmt_u64(v, buf));
 }

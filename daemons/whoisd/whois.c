@@ -135,32 +135,59 @@ whois_format(struct evbuffer *out, const struct answer *a, const char *note)
 {
 	char	ts[32];
 
-	evbuffer_add_printf(out, "domain: %s\n", a->a_domain);
-	if (a->a_ace[0] != '\0')
-		evbuffer_add_printf(out, "ace: %s\n", a->a_ace);
-	evbuffer_add_printf(out, "status: %s\n", a->a_status);
-	if (a->a_reason[0] != '\0')
-		evbuffer_add_printf(out, "reason: %s\n", a->a_reason);
-	if (strcmp(a->a_status, "invalid") != 0) {
-		if (a->a_source[0] != '\0')
-			evbuffer_add_printf(out, "source: %s\n", a->a_source);
-		fmt_iso8601(a->a_checked, ts, sizeof(ts));
-		evbuffer_add_printf(out, "checked: %s\n", ts);
-		if (a->a_registry[0] != '\0')
-			evbuffer_add_printf(out, "registry: %s\n",
-			    a->a_registry);
-		evbuffer_add_printf(out, "registry-latency-ms: %llu\n",
-		    (unsigned long long)a->a_latency_ms);
+	out_str(out, "domain: ");
+	out_str(out, a->a_domain);
+	if (a->a_ace[0] != '\0') {
+		out_str(out, "\nace: ");
+		out_str(out, a->a_ace);
 	}
-	if (a->a_retry_after > 0)
-		evbuffer_add_printf(out, "retry-after: %llu\n",
-		    (unsigned long long)a->a_retry_after);
-	if (a->a_rule[0] != '\0')
-		evbuffer_add_printf(out, "rule: %s\n", a->a_rule);
-	if (a->a_matched[0] != '\0')
-		evbuffer_add_printf(out, "matched: %s\n", a->a_matched);
-	if (note != NULL)
-		evbuffer_add_printf(out, "note: %s\n", note);
+	out_str(out, "\nstatus: ");
+	out_str(out, a->a_status);
+	out_str(out, "\n");
+	if (a->a_reason[0] != '\0') {
+		out_str(out, "reason: ");
+		out_str(out, a->a_reason);
+		out_str(out, "\n");
+	}
+	if (strcmp(a->a_status, "invalid") != 0) {
+		if (a->a_source[0] != '\0') {
+			out_str(out, "source: ");
+			out_str(out, a->a_source);
+			out_str(out, "\n");
+		}
+		fmt_iso8601(a->a_checked, ts, sizeof(ts));
+		out_str(out, "checked: ");
+		out_str(out, ts);
+		out_str(out, "\n");
+		if (a->a_registry[0] != '\0') {
+			out_str(out, "registry: ");
+			out_str(out, a->a_registry);
+			out_str(out, "\n");
+		}
+		out_str(out, "registry-latency-ms: ");
+		out_u64(out, a->a_latency_ms);
+		out_str(out, "\n");
+	}
+	if (a->a_retry_after > 0) {
+		out_str(out, "retry-after: ");
+		out_u64(out, a->a_retry_after);
+		out_str(out, "\n");
+	}
+	if (a->a_rule[0] != '\0') {
+		out_str(out, "rule: ");
+		out_str(out, a->a_rule);
+		out_str(out, "\n");
+	}
+	if (a->a_matched[0] != '\0') {
+		out_str(out, "matched: ");
+		out_str(out, a->a_matched);
+		out_str(out, "\n");
+	}
+	if (note != NULL) {
+		out_str(out, "note: ");
+		out_str(out, note);
+		out_str(out, "\n");
+	}
 	if (a->a_text != NULL && a->a_text_len > 0) {
 		evbuffer_add(out, "\n", 1);
 		evbuffer_add(out, a->a_text, a->a_text_len);

@@ -85,9 +85,11 @@ void		 http_accept(int fd);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
 
-/* json.c */
+/* json.c: answer output */
 struct evbuffer;
 void		 json_str(struct evbuffer *, const char *s);
 void		 json_strn(struct evbuffer *, const char *s, size_t len);
+void		 out_str(struct evbuffer *, const char *s);
+void		 out_u64(struct evbuffer *, uint64_t v);
 
 #endif
