@@ -837,8 +837,11 @@ http {
             w("Missed targets: " + "; ".join(t[0] for t in misses) +
               ". " + ("The perf profile of the c=128 whois hit point is "
                       "under *Profile* below." if profile else
-                      "No profile was taken (perf missing or the suite "
-                      "did not run)."))
+                      "No perf profile was taken (it is taken when a whois "
+                      "hit target is missed and perf is installed).") +
+              (" Where the CPU of the misses goes, per process, is under "
+               "*Where the CPU goes in a 1,000-connection burst*."
+               if self.cpu else ""))
             w("")
         if self.notes:
             w("Notes:")
