@@ -55,6 +55,7 @@
 #define RETIRE_AT_ONCE		2	/* children retiring for max_requests at once */
 #define ACCEPT_BATCH		4	/* connections accepted per wake-up */
 #define STUCK_GRACE		1.0	/* seconds from the USR2 dump to SIGKILL */
+#define POOL_FD_RESERVE		64	/* descriptors a child keeps besides clients */
 
 /* Master-side bookkeeping per slot (the shared part is struct sb_slot). */
 struct child {
@@ -1153,6 +1154,30 @@ pool_drop_privs(struct pool_conf *p)
 	    (long)pw->pw_uid, (long)gid);
 }
 
+/*
+ * A child never holds more client sockets than the open-files limit
+ * leaves room for: past it accept() fails with EMFILE while the pool
+ * still counts the child as having room.
+ */
+static void
+pool_fit_fds(struct pool_conf *p)
+{
+	struct rlimit	 rl;
+	long		 fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	if ((rlim_t)p->pc_max_clients_per_child + POOL_FD_RESERVE <=
+	    rl.rlim_cur)
+		return;
+	fit = rl.rlim_cur > POOL_FD_RESERVE + 1 ?
+	    (long)(rl.rlim_cur - POOL_FD_RESERVE) : 1;
+	log_warnx("max_clients_per_child %ld does not fit the open-files "
+	    "limit %llu: using %ld (raise LimitNOFILE= or ulimit -n)",
+	    p->pc_max_clients_per_child, (unsigned long long)rl.rlim_cur, fit);
+	p->pc_max_clients_per_child = fit;
+}
+
 static int
 pool_apply_conf(void *conf, char *err, size_t errlen)
 {
@@ -1233,6 +1258,7 @@ pool_reload(void)
 	if (!pool_same_list(&np->pc_listen, &pc()->pc_listen))
 		log_warnx("reload: listen addresses changed; sockets are kept "
 		    "until a restart");
+	pool_fit_fds(np);
 	old = pool_cf;
 	pool_cf = conf;
 	conf_free(pool_pd->pd_spec, old);
@@ -1500,6 +1526,7 @@ pool_main(const struct pool_daemon *pd, int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	pool_fit_fds(pool_cf);
 
 	if (pool_open_listeners(pool_cf, err, sizeof(err)) == -1) {
 		log_errx("%s", err);

@@ -477,7 +477,18 @@ lg_send(struct lg_thread *th, struct lg_conn *cn)
 		lg_fail(th, cn, lg_errno_kind(errno));
 		/* Out of fds or ports: back off instead of spinning. */
 		cn->cn_retry_at = now_mono() + 0.01;
+		return;
 	}
+	/*
+	 * Write at once, as whois(1) does: on loopback the handshake is
+	 * done when connect() returns, so the query leaves now instead of
+	 * after a wake-up (a burst of 1,000 connects otherwise sent its
+	 * first query only once every connect was made).  Not connected
+	 * yet: send() says EAGAIN and the EPOLLOUT registered by
+	 * lg_connect() resumes the write; refused: send() says so.
+	 */
+	cn->cn_state = LG_WRITING;
+	lg_write(th, cn);
 }
 
 static int
