@@ -531,6 +531,17 @@ http {
         # The same burst shape as 3 and 4, all cache hits: what the front
         # alone costs when 1,000 connections arrive at once.
         self.bursts("whoisd-burst", wp, expect="source: cache", suite=True)
+        # The registry simulator asked directly by the same burst of
+        # distinct free names: what the simulator and the load generator
+        # alone cost on these cores, the floor under 3.
+        for k in range(BURST_ROUNDS):
+            direct = self.names_file("direct%d" % k, [
+                "free-d%s-%d-%04d.com" % (self.runid, k, i)
+                for i in range(1000)])
+            self.with_cpu("regsim-burst", lambda: self.run_load(
+                "regsim-burst", self.port["regsim"], 1000, names=direct,
+                count=1000, expect="No match for", timeout_ms=30000,
+                tags={"round": k}))
         # 3. 1,000 distinct concurrent misses, BURST_ROUNDS times (new
         # names each round; the report takes the median round).
         self.extra["distinct_sim_queries"] = []
@@ -734,10 +745,13 @@ http {
         by whoisd from its cache, for reading the misses' p99."""
         lb, wb = self.median_round("limit-burst"), \
             self.median_round("whoisd-burst")
+        rb = self.median_round("regsim-burst")
         if not lb or not wb:
             return ""
         return "; the same burst all hits: limit p99 %.0f ms, whoisd " \
-            "%.0f ms" % (lb["p99_ms"], wb["p99_ms"])
+            "%.0f ms%s" % (lb["p99_ms"], wb["p99_ms"],
+                           "; the simulator asked directly: p99 %.0f ms" %
+                           rb["p99_ms"] if rb else "")
 
     # ---- output
 
@@ -919,6 +933,10 @@ http {
         if self.rounds("limit-burst") or self.rounds("whoisd-burst"):
             table("1,000 connections at once, all cache hits (the floor "
                   "under 3 and 4)", sel("limit-burst", "whoisd-burst"))
+        if self.rounds("regsim-burst"):
+            table("1,000 distinct free names asked of the registry "
+                  "simulator directly (%d ms; the floor under 3)" %
+                  SIM_LATENCY_MS, sel("regsim-burst"))
         if self.rounds("distinct-misses"):
             table("3. 1,000 concurrent distinct misses (registry latency "
                   "%d ms), %d rounds" % (SIM_LATENCY_MS, BURST_ROUNDS),
@@ -947,8 +965,8 @@ http {
             cols = ("front", "cache", "query", "errdb", "regsim", "loadgen")
             w("| burst | " + " | ".join(cols) + " | suite | all |")
             w("|---|" + "---|" * (len(cols) + 2))
-            for model in ("whoisd-burst", "distinct-misses",
-                          "identical-misses"):
+            for model in ("whoisd-burst", "regsim-burst",
+                          "distinct-misses", "identical-misses"):
                 acc = self.cpu.get(model)
                 if not acc:
                     continue

@@ -537,3 +537,33 @@ def test_whoisctl_reload_waits_and_reports(procs, tmpdir_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "failed" in r.stderr
     assert line_request(p.port, "x") == "two:x"
+
+
+def test_max_clients_per_child_fits_the_open_files_limit(procs):
+    """A child never takes more clients than its descriptors allow: under
+    `ulimit -n 200` max_clients_per_child=1000 is lowered with a warning,
+    and 250 slow clients (more than fit) are all answered, the rest
+    waiting in the kernel's queue instead of failing with EMFILE."""
+    port = free_port()
+    argv = ["prlimit", "--nofile=200:200", "--", ECHOD, "-f", "/dev/null",
+            "--listen=127.0.0.1:%d" % port, "--log_level=4",
+            "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
+            "--max_spare_servers=1", "--max_clients_per_child=1000"]
+    p = procs.start(argv, name="echod")
+    p.wait_log("ready:", timeout=10)
+    assert "max_clients_per_child 1000 does not fit the open-files limit " \
+        "200: using 136" in p.logtext()
+    socks = []
+    try:
+        for i in range(250):
+            c = socket.create_connection(("127.0.0.1", port), 5)
+            c.sendall(b"sleep 0.3\n")
+            socks.append(c)
+        for c in socks:
+            c.settimeout(20)
+            assert c.makefile("rb").readline().strip() == b"slept 0.3"
+    finally:
+        for c in socks:
+            c.close()
+    log = p.logtext()
+    assert "Too many open files" not in log, log[-2000:]

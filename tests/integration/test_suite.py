@@ -124,6 +124,41 @@ def test_500_concurrent_clients_one_registry_query(procs, tmpdir_path):
     assert s.sim_stats()["total"] == 1
 
 
+def test_one_front_child_holds_many_waiting_clients(procs, tmpdir_path):
+    """Clients waiting on a slow registry cost a socket, not CPU: one
+    front child keeps accepting past 256 of them (the old per-child cap,
+    under which a burst waited a whole registry round trip for a slot)."""
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=2500"],
+              front=["--min_servers=1", "--max_servers=1",
+                     "--min_spare_servers=0", "--max_spare_servers=1"]
+              ).start()
+    n = 600
+    socks = []
+    try:
+        for i in range(n):
+            c = socket.create_connection(("127.0.0.1", s.port["whois"]), 5)
+            c.sendall(b"free-wait-%03d.com\r\n" % i)
+            socks.append(c)
+        t0 = time.monotonic()
+        clients = 0
+        while time.monotonic() - t0 < 2.0 and clients < n:
+            st = json.loads(s.http("/status")[1])
+            clients = sum(ch["clients"] for ch in st["pool"]["children"])
+            time.sleep(0.05)
+        # Every client is in the child before the registry has answered
+        # the first of them (2.5 s).
+        assert clients >= n, (clients, st)
+        assert len(st["pool"]["children"]) == 1, st
+        for c in socks:
+            c.settimeout(20)
+            a = Answer(recv_all(c).decode())
+            assert a.get("status") == "available", a
+    finally:
+        for c in socks:
+            c.close()
+    assert s.sim_stats()["total"] == n
+
+
 def test_rate_limited_registry_backs_off(procs, tmpdir_path):
     s = Suite(procs, tmpdir_path, regsim=["--ratelimit=uk:2/m"]).start()
     assert s.whois("one.uk")["status"] == "registered"
