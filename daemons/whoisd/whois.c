@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,38 @@ whois_write_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
+ * One sendmsg() of what `out` holds, MSG_MORE set: the answer is the
+ * last thing this connection sends, and the close() that follows at once
+ * puts the FIN on the same segment (tcp_send_fin() tacks it on to an
+ * unsent tail), so an answer is one packet instead of two and the
+ * client wakes once.  Returns what evbuffer_write() would.
+ */
+static int
+whois_send(int fd, struct evbuffer *out)
+{
+	struct evbuffer_iovec	 v[16];
+	struct iovec		 iov[16];
+	struct msghdr		 msg;
+	ssize_t			 n;
+	int			 i, nv;
+
+	nv = evbuffer_peek(out, -1, NULL, v, 16);
+	if (nv > 16)
+		nv = 16;
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)nv;
+	n = sendmsg(fd, &msg, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0)
+		evbuffer_drain(out, (size_t)n);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/*
  * Write the answer in `out` (the scratch buffer, or the connection's
  * own).  What the socket does not take now moves to the connection and
  * waits for EV_WRITE; once everything is written the connection closes.
@@ -222,7 +255,7 @@ whois_write(struct whois_conn *c, struct evbuffer *out)
 
 	c->wc_state = WS_WRITING;
 	while (evbuffer_get_length(out) > 0)
-		if ((n = evbuffer_write(out, c->wc_fd)) <= 0)
+		if ((n = whois_send(c->wc_fd, out)) <= 0)
 			break;
 	if (evbuffer_get_length(out) == 0 || n == 0 ||
 	    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
