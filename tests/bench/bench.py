@@ -33,6 +33,7 @@ SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
               "whoisd-regsim")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BURST_ROUNDS = 3         # 1,000-connection bursts per scenario
+SWEEP_ROUNDS = 3         # rounds of each reference/whoisd pair, alternated
 SIM_LATENCY_MS = 50
 BODY_SIZE = 224
 
@@ -218,6 +219,7 @@ class Bench:
         self.results = []          # every RESULT, with our tags
         self.mem = []              # (moment, {daemon: (kB, nprocs)})
         self.notes = []
+        self.limit = self.nginx = None     # (process, port) while running
         self.targets = []          # (name, target, measured, verdict)
         self.extra = {}
         self.cpu = {}              # model: CPU seconds by process, rounds
@@ -226,7 +228,7 @@ class Bench:
             self.concs = [1, 16, 128]
             self.scale_n = args.scale_n or 100000
         else:
-            self.dur, self.warm = 6.0, 1.0
+            self.dur, self.warm = 4.0, 1.0
             self.concs = [1, 16, 128]
             self.scale_n = args.scale_n or 10000000
         self.small_n = 10000
@@ -279,11 +281,39 @@ class Bench:
         return res
 
     def find(self, model, conc, **kw):
-        for r in self.results:
-            if r["model"] == model and r["conc"] == conc and \
-                    all(r.get(k) == v for k, v in kw.items()):
-                return r
-        return None
+        """The result of model at conc; of several rounds, the median by
+        req/s."""
+        rs = sorted((r for r in self.results
+                     if r["model"] == model and r["conc"] == conc and
+                     all(r.get(k) == v for k, v in kw.items())),
+                    key=lambda r: r["rps"])
+        return rs[(len(rs) - 1) // 2] if rs else None
+
+    def groups(self, rows):
+        """rows grouped by model, concurrency and names a request, in
+        order: (the median round, every round)."""
+        out, seen = [], {}
+        for r in rows:
+            k = (r["model"], r["conc"], r.get("per_request", 1),
+                 r.get("tool"))
+            if k not in seen:
+                seen[k] = []
+                out.append(seen[k])
+            seen[k].append(r)
+        return [(sorted(g, key=lambda r: r["rps"])[(len(g) - 1) // 2], g)
+                for g in out]
+
+    def pairs(self, a, b, mode="whois"):
+        """Each concurrency SWEEP_ROUNDS times, the reference and whoisd
+        one after the other (the order swapped every round), so both see
+        the same machine: a shared machine's load moves by tens of
+        percent between minutes, which sweeping one after the other
+        would read as a difference between the servers."""
+        for c in self.concs:
+            for k in range(SWEEP_ROUNDS):
+                for model, port, expect in (a, b) if k % 2 == 0 else (b, a):
+                    self.run_load(model, port, c, mode=mode, names=self.hits,
+                                  expect=expect, tags={"round": k})
 
     def sweep(self, model, port, **kw):
         for c in self.concs:
@@ -297,22 +327,9 @@ class Bench:
                                         "--port=%d" % port,
                                         "--names=" + self.hits])
         wait_ready(p, port, "listening")
-        self.sweep("limit", port, names=self.hits, expect="status: ")
-        # 1,000 connections at once: the floor under scenarios 3 and 4,
-        # whose every connection also arrives in one burst.
-        self.bursts("limit-burst", port, expect="status: ")
         self.extra["limit_pss_kb"] = tree_pss(p.pid)
-        self.procs.stop(p)
-
-    def bursts(self, model, port, expect, suite=False):
-        for k in range(BURST_ROUNDS):
-            run = lambda: self.run_load(
-                model, port, 1000, names=self.hits, count=1000,
-                expect=expect, timeout_ms=30000, tags={"round": k})
-            if suite:
-                self.with_cpu(model, run)
-            else:
-                run()
+        # Kept running (idle, no CPU): measured in turn with whoisd.
+        self.limit = (p, port)
 
     def settle(self, names, quiet=0.005, most=5.0):
         """Wait until the suite is idle (under `quiet` CPU seconds in a
@@ -408,14 +425,13 @@ http {
         p = self.procs.start("nginx", [nginx, "-p", d, "-c", conf,
                                        "-e", os.path.join(d, "error.log")])
         wait_ready(p, port)
-        self.sweep("nginx", port, mode="http", names=self.hits,
-                   expect='"status"')
         self.extra["nginx_body_bytes"] = len(body) + 1
         self.extra["nginx_pss_kb"] = tree_pss(p.pid)
         if shutil.which("wrk"):
             for c in (16, 128):
                 self.run_wrk("nginx-wrk", port, c)
-        self.procs.stop(p)
+        # Kept running (idle, no CPU): measured in turn with whoisd.
+        self.nginx = (p, port)
 
     def run_wrk(self, model, port, conc):
         r = subprocess.run(["wrk", "-t2", "-c%d" % conc,
@@ -519,18 +535,42 @@ http {
             self.notes.append("after the pre-fill, bench-00001.com was not "
                               "answered from the cache:\n\n    " +
                               sample[:300].replace("\n", "\n    "))
-        # 1. cache hits, whois one-shot.
-        self.sweep("whoisd", wp, names=self.hits, expect="source: cache")
+        # 1. cache hits, whois one-shot, in turn with the limit server.
+        if self.limit:
+            self.pairs(("limit", self.limit[1], "status: "),
+                       ("whoisd", wp, "source: cache"))
+        else:
+            self.sweep("whoisd", wp, names=self.hits, expect="source: cache")
         self.memory("after 1 (whois hits)")
-        # 2. cache hits, HTTP keep-alive, 1 and 100 names a request.
-        self.sweep("whoisd-http", hp, mode="http", names=self.hits,
-                   expect='"cache"')
+        # 2. cache hits, HTTP keep-alive, 1 and 100 names a request, in
+        # turn with nginx.
+        if self.nginx:
+            self.pairs(("nginx", self.nginx[1], '"status"'),
+                       ("whoisd-http", hp, '"cache"'), mode="http")
+        else:
+            self.sweep("whoisd-http", hp, mode="http", names=self.hits,
+                       expect='"cache"')
         self.sweep("whoisd-http-100", hp, mode="http", per_request=100,
                    names=self.hits, expect='"cache"')
         self.memory("after 2 (HTTP hits)")
         # The same burst shape as 3 and 4, all cache hits: what the front
-        # alone costs when 1,000 connections arrive at once.
-        self.bursts("whoisd-burst", wp, expect="source: cache", suite=True)
+        # alone costs when 1,000 connections arrive at once, in turn with
+        # the limit server (1,000 connections at once: the floor under
+        # scenarios 3 and 4, whose every connection also arrives in one
+        # burst).
+        for k in range(BURST_ROUNDS):
+            if self.limit:
+                self.run_load("limit-burst", self.limit[1], 1000,
+                              names=self.hits, count=1000,
+                              expect="status: ", timeout_ms=30000,
+                              tags={"round": k})
+            self.with_cpu("whoisd-burst", lambda: self.run_load(
+                "whoisd-burst", wp, 1000, names=self.hits, count=1000,
+                expect="source: cache", timeout_ms=30000,
+                tags={"round": k}))
+        for ref in (self.limit, self.nginx):
+            if ref:
+                self.procs.stop(ref[0])
         # The registry simulator asked directly by the same burst of
         # distinct free names: what the simulator and the load generator
         # alone cost on these cores, the floor under 3.
@@ -785,8 +825,9 @@ http {
         series = []
         for m, kw in models:
             pts = sorted((r["conc"], r["rps"], r["p99_ms"])
-                         for r in self.results
-                         if r["model"] == m and r.get("tool") != "wrk")
+                         for r, _ in self.groups(
+                             [x for x in self.results if x["model"] == m and
+                              x.get("tool") != "wrk"]))
             if not pts:
                 continue
             dat = os.path.join(self.work, m + ".dat")
@@ -873,15 +914,19 @@ http {
         w("")
         w("Each point: %.1f s after a %.1f s warm-up, whoisd-loadgen with "
           "min(cores, c) threads on the same machine. Latency is per "
-          "request (whois: connect to EOF; HTTP: request to last byte)."
-          % (self.dur, self.warm))
+          "request (whois: connect to EOF; HTTP: request to last byte). "
+          "The limit server and whoisd (whois), and nginx and whoisd "
+          "(HTTP), are measured in turn, %d rounds at each concurrency, "
+          "the order swapped every round; a table shows the median round "
+          "by req/s with every round's req/s in brackets, and the ratios "
+          "are of medians." % (self.dur, self.warm, SWEEP_ROUNDS))
         w("")
         if has_plot:
             w("![throughput and p99 against concurrency](%s)" %
               os.path.basename(png))
             w("")
 
-        def table(title, rows, ref=None, refname=None):
+        def table(title, rows, ref=None, refname=None, every=False):
             w("## " + title)
             w("")
             hdr = "| model | c | req/s | names/s | p50 ms | p90 ms | " \
@@ -890,15 +935,19 @@ http {
                 hdr += " x %s | p99 x %s |" % (refname, refname)
             w(hdr)
             w("|" + "---|" * (hdr.count("|") - 1))
-            for r in rows:
+            for r, rounds in ([(x, [x]) for x in rows] if every else
+                              self.groups(rows)):
                 errs = r.get("errors", 0)
                 ek = ", ".join("%s %d" % (k[4:], r[k]) for k in
                                ("err_refused", "err_reset", "err_timeout",
                                 "err_short", "err_other") if r.get(k))
-                line = "| %s | %d | %.0f | %.0f | %s | %s | %.3f | %s | " \
+                line = "| %s | %d | %s | %.0f | %s | %s | %.3f | %s | " \
                        "%s | %s |" % (
                            r["model"] + (" (wrk)" if r.get("tool") == "wrk"
-                                         else ""), r["conc"], r["rps"],
+                                         else ""), r["conc"],
+                           "%.0f" % r["rps"] if len(rounds) == 1 else
+                           "%.0f (%s)" % (r["rps"], "/".join(
+                               "%.0f" % x["rps"] for x in rounds)),
                            r.get("names_per_s", r["rps"]),
                            fmt(r.get("p50_ms")), fmt(r.get("p90_ms")),
                            r["p99_ms"], fmt(r.get("p999_ms")),
@@ -932,22 +981,24 @@ http {
                   "nginx", "nginx")
         if self.rounds("limit-burst") or self.rounds("whoisd-burst"):
             table("1,000 connections at once, all cache hits (the floor "
-                  "under 3 and 4)", sel("limit-burst", "whoisd-burst"))
+                  "under 3 and 4)", sel("limit-burst", "whoisd-burst"),
+                  every=True)
         if self.rounds("regsim-burst"):
             table("1,000 distinct free names asked of the registry "
                   "simulator directly (%d ms; the floor under 3)" %
-                  SIM_LATENCY_MS, sel("regsim-burst"))
+                  SIM_LATENCY_MS, sel("regsim-burst"), every=True)
         if self.rounds("distinct-misses"):
             table("3. 1,000 concurrent distinct misses (registry latency "
                   "%d ms), %d rounds" % (SIM_LATENCY_MS, BURST_ROUNDS),
-                  sel("distinct-misses"))
+                  sel("distinct-misses"), every=True)
             w("Queries seen by the simulator, per round: %s." % ", ".join(
                 "%d" % q for q in self.extra.get("distinct_sim_queries",
                                                  [])))
             w("")
         if self.rounds("identical-misses"):
             table("4. 1,000 concurrent identical misses (coalescing), %d "
-                  "rounds" % BURST_ROUNDS, sel("identical-misses"))
+                  "rounds" % BURST_ROUNDS, sel("identical-misses"),
+                  every=True)
             w("Queries for the round's name seen by the simulator: **%s** "
               "(all queries in those intervals: %s)." % (
                   ", ".join("%d" % q for q in
@@ -1056,6 +1107,12 @@ http {
                 self.notes.append("the suite did not run: not built: " +
                                   ", ".join(missing) + ".")
                 log("suite skipped, not built: " + ", ".join(missing))
+                if self.limit:
+                    self.sweep("limit", self.limit[1], names=self.hits,
+                               expect="status: ")
+                if self.nginx:
+                    self.sweep("nginx", self.nginx[1], mode="http",
+                               names=self.hits, expect='"status"')
             else:
                 log("suite: starting the four daemons and whoisd-regsim")
                 self.suite_start()
