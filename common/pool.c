@@ -53,7 +53,7 @@
 #define TICK			0.2	/* seconds between maintenance passes */
 #define STATUS_EVERY		5.0	/* seconds between STATUS= lines */
 #define RETIRE_AT_ONCE		2	/* children retiring for max_requests at once */
-#define ACCEPT_BATCH		4	/* connections accepted per wake-up */
+#define ACCEPT_BATCH		16	/* connections accepted per wake-up */
 #define STUCK_GRACE		1.0	/* seconds from the USR2 dump to SIGKILL */
 #define POOL_FD_RESERVE		64	/* descriptors a child keeps besides clients */
 

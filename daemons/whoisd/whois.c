@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
@@ -130,71 +132,120 @@ whois_wait(struct whois_conn *c, short what, event_callback_fn cb,
 	event_add(c->wc_ev, tv);
 }
 
+/*
+ * The header lines of an answer (everything before the registry text)
+ * go into a flat buffer: a cache hit is then one sendmsg() of the header
+ * and the memo's text, with no copy of the text and no evbuffer.
+ */
+#define WHOIS_HEAD_MAX	(sizeof(struct answer) + NAME_ACE_BUF + 512)
+
+struct whead {
+	char	h_buf[WHOIS_HEAD_MAX];
+	size_t	h_len;
+};
+
+static void
+wh_add(struct whead *h, const char *s, size_t len)
+{
+	if (len > sizeof(h->h_buf) - h->h_len)
+		len = sizeof(h->h_buf) - h->h_len;	/* cannot happen */
+	memcpy(h->h_buf + h->h_len, s, len);
+	h->h_len += len;
+}
+
+static void
+wh_str(struct whead *h, const char *s)
+{
+	wh_add(h, s, strlen(s));
+}
+
+/* "key" value "\n" */
+static void
+wh_line(struct whead *h, const char *key, const char *v)
+{
+	wh_str(h, key);
+	wh_str(h, v);
+	wh_add(h, "\n", 1);
+}
+
+static void
+wh_u64(struct whead *h, const char *key, uint64_t v)
+{
+	char	buf[24];
+
+	wh_str(h, key);
+	wh_add(h, buf, fmt_u64(v, buf));
+	wh_add(h, "\n", 1);
+}
+
+static void
+whois_head(struct whead *h, const struct answer *a, const char *note)
+{
+	char	ts[32];
+
+	h->h_len = 0;
+	wh_line(h, "domain: ", a->a_domain);
+	if (a->a_ace[0] != '\0')
+		wh_line(h, "ace: ", a->a_ace);
+	wh_line(h, "status: ", a->a_status);
+	if (a->a_reason[0] != '\0')
+		wh_line(h, "reason: ", a->a_reason);
+	if (strcmp(a->a_status, "invalid") != 0) {
+		if (a->a_source[0] != '\0')
+			wh_line(h, "source: ", a->a_source);
+		fmt_iso8601(a->a_checked, ts, sizeof(ts));
+		wh_line(h, "checked: ", ts);
+		if (a->a_registry[0] != '\0')
+			wh_line(h, "registry: ", a->a_registry);
+		wh_u64(h, "registry-latency-ms: ", a->a_latency_ms);
+	}
+	if (a->a_retry_after > 0)
+		wh_u64(h, "retry-after: ", a->a_retry_after);
+	if (a->a_rule[0] != '\0')
+		wh_line(h, "rule: ", a->a_rule);
+	if (a->a_matched[0] != '\0')
+		wh_line(h, "matched: ", a->a_matched);
+	if (note != NULL)
+		wh_line(h, "note: ", note);
+}
+
+/*
+ * The answer as iovecs: the header, then (if any) a blank line and the
+ * registry text, newline-terminated.  Returns the count (at most 4).
+ */
+static int
+whois_iov(struct iovec *iov, struct whead *h, const struct answer *a)
+{
+	static char	nl[] = "\n";
+	int		n = 0;
+
+	iov[n].iov_base = h->h_buf;
+	iov[n++].iov_len = h->h_len;
+	if (a->a_text != NULL && a->a_text_len > 0) {
+		iov[n].iov_base = nl;
+		iov[n++].iov_len = 1;
+		iov[n].iov_base = a->a_text;
+		iov[n++].iov_len = a->a_text_len;
+		if (a->a_text[a->a_text_len - 1] != '\n') {
+			iov[n].iov_base = nl;
+			iov[n++].iov_len = 1;
+		}
+	}
+	return n;
+}
+
 /* The answer as the whois port (and /v1/whois) shows it. */
 void
 whois_format(struct evbuffer *out, const struct answer *a, const char *note)
 {
-	char	ts[32];
+	static struct whead	h;
+	struct iovec		iov[4];
+	int			i, n;
 
-	out_str(out, "domain: ");
-	out_str(out, a->a_domain);
-	if (a->a_ace[0] != '\0') {
-		out_str(out, "\nace: ");
-		out_str(out, a->a_ace);
-	}
-	out_str(out, "\nstatus: ");
-	out_str(out, a->a_status);
-	out_str(out, "\n");
-	if (a->a_reason[0] != '\0') {
-		out_str(out, "reason: ");
-		out_str(out, a->a_reason);
-		out_str(out, "\n");
-	}
-	if (strcmp(a->a_status, "invalid") != 0) {
-		if (a->a_source[0] != '\0') {
-			out_str(out, "source: ");
-			out_str(out, a->a_source);
-			out_str(out, "\n");
-		}
-		fmt_iso8601(a->a_checked, ts, sizeof(ts));
-		out_str(out, "checked: ");
-		out_str(out, ts);
-		out_str(out, "\n");
-		if (a->a_registry[0] != '\0') {
-			out_str(out, "registry: ");
-			out_str(out, a->a_registry);
-			out_str(out, "\n");
-		}
-		out_str(out, "registry-latency-ms: ");
-		out_u64(out, a->a_latency_ms);
-		out_str(out, "\n");
-	}
-	if (a->a_retry_after > 0) {
-		out_str(out, "retry-after: ");
-		out_u64(out, a->a_retry_after);
-		out_str(out, "\n");
-	}
-	if (a->a_rule[0] != '\0') {
-		out_str(out, "rule: ");
-		out_str(out, a->a_rule);
-		out_str(out, "\n");
-	}
-	if (a->a_matched[0] != '\0') {
-		out_str(out, "matched: ");
-		out_str(out, a->a_matched);
-		out_str(out, "\n");
-	}
-	if (note != NULL) {
-		out_str(out, "note: ");
-		out_str(out, note);
-		out_str(out, "\n");
-	}
-	if (a->a_text != NULL && a->a_text_len > 0) {
-		evbuffer_add(out, "\n", 1);
-		evbuffer_add(out, a->a_text, a->a_text_len);
-		if (a->a_text[a->a_text_len - 1] != '\n')
-			evbuffer_add(out, "\n", 1);
-	}
+	whois_head(&h, a, note);
+	n = whois_iov(iov, &h, a);
+	for (i = 0; i < n; i++)
+		evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
 }
 
 /* The socket can take more of the answer (or the client is gone). */
@@ -273,6 +324,47 @@ whois_write(struct whois_conn *c, struct evbuffer *out)
 	whois_wait(c, EV_WRITE, whois_write_cb, &whois_idle_tv);
 }
 
+/*
+ * Send the answer straight from `a` (a memo hit lends its entry for the
+ * call): one sendmsg() of header and text, MSG_MORE as in whois_send().
+ * What the socket does not take is copied to whois_scratch for
+ * whois_write(); a socket that failed keeps nothing, so the connection
+ * just closes.
+ */
+static void
+whois_send_answer(struct whois_conn *c, const struct answer *a,
+    const char *note)
+{
+	static struct whead	h;
+	struct iovec		iov[4];
+	struct msghdr		msg;
+	ssize_t			w;
+	size_t			left;
+	int			i, n;
+
+	whois_head(&h, a, note);
+	n = whois_iov(iov, &h, a);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+	w = sendmsg(c->wc_fd, &msg, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return;
+		w = 0;
+	}
+	left = (size_t)w;
+	for (i = 0; i < n; i++) {
+		if (left >= iov[i].iov_len) {
+			left -= iov[i].iov_len;
+			continue;
+		}
+		evbuffer_add(whois_scratch, (char *)iov[i].iov_base + left,
+		    iov[i].iov_len - left);
+		left = 0;
+	}
+}
+
 static void
 whois_answered(const struct answer *a, const char *note, void *arg)
 {
@@ -282,8 +374,8 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
-	whois_format(whois_scratch, a, note);
-	/* Answered inside lookup_start(): whois_line() writes. */
+	whois_send_answer(c, a, note);
+	/* Answered inside lookup_start(): whois_line() closes. */
 	if (!c->wc_starting)
 		whois_write(c, whois_scratch);
 }
@@ -316,7 +408,11 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 		}
 	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
-	snprintf(key, sizeof(key), "whois %.*s", (int)len, line);
+	/* "whois NAME" for the scoreboard, without printf's cost. */
+	memcpy(key, "whois ", 6);
+	i = len < sizeof(key) - 7 ? len : sizeof(key) - 7;
+	memcpy(key + 6, line, i);
+	key[6 + i] = '\0';
 	pool_req_begin(key);
 	c->wc_state = WS_LOOKUP;
 	c->wc_starting = 1;
