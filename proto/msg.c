@@ -1067,12 +1067,19 @@ msg_pack_pong(struct msgb *b, uint64_t id, int version)
 int
 msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
 {
-	msgb_begin(b, "get", id, g->g_notext ? 3 : 2, version);
+	msgb_begin(b, "get", id, 2 + (g->g_notext != 0) +
+	    3 * (g->g_if_checked > 0), version);
 	msgb_str(b, "domain", g->g_domain);
 	msgb_bool(b, "lease", g->g_lease);
 	/* Written only when false: older peers ignore it and send text. */
 	if (g->g_notext)
 		msgb_bool(b, "text", 0);
+	/* Older caches ignore these and send the whole answer. */
+	if (g->g_if_checked > 0) {
+		msgb_float(b, "if_checked", g->g_if_checked);
+		msgb_float(b, "if_expires", g->g_if_expires);
+		msgb_str(b, "if_status", g->g_if_status);
+	}
 	return msgb_end(b);
 }
 
@@ -1091,6 +1098,17 @@ msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
 	if (mo_bool(m->m_map, "text", &text, MO_OPT, err, errlen) == -1)
 		return -1;
 	g->g_notext = !text;
+	if (mo_float(m->m_map, "if_checked", &g->g_if_checked, MO_OPT, err,
+	    errlen) == -1 ||
+	    mo_float(m->m_map, "if_expires", &g->g_if_expires, MO_OPT, err,
+	    errlen) == -1 ||
+	    mo_str(m->m_map, "if_status", g->g_if_status,
+	    sizeof(g->g_if_status), MO_OPT, err, errlen) == -1)
+		return -1;
+	if (g->g_if_checked > 0 && g->g_if_status[0] == '\0') {
+		snprintf(err, errlen, "get: if_checked without if_status");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1098,12 +1116,17 @@ int
 msg_pack_get_r(struct msgb *b, uint64_t id, int version,
     const struct msg_get_r *gr)
 {
+	int	same = gr->gr_found && gr->gr_same;
+
 	msgb_begin(b, "get_r", id, 3 + (gr->gr_found != 0), version);
 	msgb_bool(b, "found", gr->gr_found);
 	msgb_bool(b, "stale", gr->gr_stale);
 	msgb_str(b, "lease", gr->gr_lease[0] != '\0' ? gr->gr_lease :
 	    GET_LEASE_NONE);
-	if (gr->gr_found)
+	/* Only to an asker that sent "if", so only peers that know it. */
+	if (same)
+		msgb_bool(b, "same", 1);
+	else if (gr->gr_found)
 		answer_pack(b, "a", &gr->gr_answer);
 	return msgb_end(b);
 }
@@ -1124,8 +1147,14 @@ msg_read_get_r(const struct msg *m, struct msg_get_r *gr, char *err,
 	if (gr->gr_lease[0] == '\0')
 		snprintf(gr->gr_lease, sizeof(gr->gr_lease), "%s",
 		    GET_LEASE_NONE);
-	if (gr->gr_found && answer_read_key(m, &gr->gr_answer, err,
-	    errlen) == -1)
+	if (mo_bool(m->m_map, "same", &gr->gr_same, MO_OPT, err, errlen) == -1)
+		return -1;
+	if (gr->gr_same && (!gr->gr_found || gr->gr_stale)) {
+		snprintf(err, errlen, "get_r: same without a fresh entry");
+		return -1;
+	}
+	if (gr->gr_found && !gr->gr_same && answer_read_key(m,
+	    &gr->gr_answer, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -231,14 +231,24 @@ struct msg_get {
 	char	g_domain[ANSWER_DOMAIN_LEN];	/* A-label */
 	int	g_lease;
 	int	g_notext;	/* optional "text": false, the text is not wanted */
+	/*
+	 * Optional "if": the asker holds the answer with this checked time,
+	 * expiry and status (g_if_checked > 0).  A fresh entry with all
+	 * three the same is answered `same`, without the answer: the memo
+	 * refreshes what it has instead of fetching the text again.
+	 */
+	double	g_if_checked;
+	double	g_if_expires;
+	char	g_if_status[ANSWER_STATUS_LEN];
 };
 #define GET_LEASE_GRANTED	"granted"
 #define GET_LEASE_NONE		"none"
 struct msg_get_r {
 	int		gr_found;
 	int		gr_stale;
+	int		gr_same;	/* found, fresh, the get's "if": no answer */
 	char		gr_lease[16];	/* "granted" | "none" */
-	struct answer	gr_answer;	/* valid when gr_found */
+	struct answer	gr_answer;	/* valid when gr_found && !gr_same */
 };
 int	msg_pack_get(struct msgb *, uint64_t id, int version,
 	    const struct msg_get *);

@@ -38,6 +38,7 @@ struct cache_conf {
 /* This child's counters (stats_r reports them with the DB's figures). */
 struct cache_counters {
 	uint64_t	cn_hits;	/* get: fresh entry */
+	uint64_t	cn_same;	/* of which answered `same` (no answer) */
 	uint64_t	cn_misses;	/* get: nothing servable */
 	uint64_t	cn_stale;	/* get: expired entry handed out */
 	uint64_t	cn_puts;	/* put: stored */

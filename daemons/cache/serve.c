@@ -293,6 +293,23 @@ cache_reply_get_r(struct link *l, uint64_t id, int version,
 	msgb_free(&b);
 }
 
+/* The asker's answer is still the entry: found, fresh, no answer. */
+static void
+cache_reply_same(struct link *l, uint64_t id, int version)
+{
+	struct msg_get_r	gr;
+	struct msgb		b;
+
+	memset(&gr, 0, sizeof(gr));
+	gr.gr_found = 1;
+	gr.gr_same = 1;
+	snprintf(gr.gr_lease, sizeof(gr.gr_lease), "%s", GET_LEASE_NONE);
+	msgb_init(&b);
+	msg_pack_get_r(&b, id, version, &gr);
+	cache_reply(l, id, &b);
+	msgb_free(&b);
+}
+
 /*
  * Read a name's entry.  1 fresh, 2 expired but still servable as stale,
  * 0 nothing servable, -1 error.  An entry expired longer than stale_max
@@ -346,6 +363,29 @@ cache_get(struct link *l, struct msg *m)
 		return;
 	}
 	now = now_wall();
+	/*
+	 * The asker holds an answer ("if"): a fresh entry with the same
+	 * checked time, expiry and status is that answer (a put always
+	 * writes a new checked time, and the status is compared too, for
+	 * two puts within one second), so say `same` and skip the text.
+	 */
+	if (g.g_if_checked > 0) {
+		if ((r = cache_lookup(g.g_domain, now, 0, &e)) == -1) {
+			cache_reply_err(l, id, MSG_E_INTERNAL, "get",
+			    cache_db_errmsg(cs_db));
+			return;
+		}
+		if (r == 1 && e.ce_checked == g.g_if_checked &&
+		    e.ce_expires == g.g_if_expires &&
+		    strcmp(cache_status_name(e.ce_status), g.g_if_status) == 0) {
+			cache_cnt.cn_hits++;
+			cache_cnt.cn_same++;
+			cache_entry_clear(&e);
+			cache_reply_same(l, id, v);
+			return;
+		}
+		cache_entry_clear(&e);
+	}
 	/* A fresh hit for a client that wants no text skips inflating it. */
 	if ((r = cache_lookup(g.g_domain, now, g.g_notext ? 0 : CACHE_GET_TEXT,
 	    &e)) == -1) {
@@ -589,6 +629,7 @@ cache_stats(struct link *l, struct msg *m)
 	CNT("pid", getpid());
 	CNT("slot", pool_child_slot());
 	CNT("hits", cache_cnt.cn_hits);
+	CNT("same", cache_cnt.cn_same);
 	CNT("misses", cache_cnt.cn_misses);
 	CNT("stale", cache_cnt.cn_stale);
 	CNT("puts", cache_cnt.cn_puts);

@@ -783,6 +783,10 @@ http_metrics(struct hconn *hc)
 	    "# HELP whoisd_memo_hits_total Cache hits answered from the child's memo.\n"
 	    "# TYPE whoisd_memo_hits_total counter\n"
 	    "whoisd_memo_hits_total{child=\"%ld\"} %llu\n"
+	    "# HELP whoisd_memo_refreshed_total Expired memo entries the cache "
+	    "confirmed unchanged (no text sent).\n"
+	    "# TYPE whoisd_memo_refreshed_total counter\n"
+	    "whoisd_memo_refreshed_total{child=\"%ld\"} %llu\n"
 	    "# HELP whoisd_timeouts_total Requests answered at request_timeout.\n"
 	    "# TYPE whoisd_timeouts_total counter\n"
 	    "whoisd_timeouts_total{child=\"%ld\"} %llu\n",
@@ -790,6 +794,7 @@ http_metrics(struct hconn *hc)
 	    (long)getpid(), (unsigned long long)front_stats.fs_cache_errors,
 	    (long)getpid(), (unsigned long long)front_stats.fs_query_errors,
 	    (long)getpid(), (unsigned long long)front_stats.fs_memo_hits,
+	    (long)getpid(), (unsigned long long)front_stats.fs_cache_same,
 	    (long)getpid(), (unsigned long long)front_stats.fs_timeouts);
 	http_respond(hc, 200, "OK", "text/plain; version=0.0.4", b, NULL);
 	evbuffer_free(b);

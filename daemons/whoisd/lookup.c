@@ -77,6 +77,8 @@ static struct event_base	*lk_base;
 struct flight {
 	char			 f_ace[NAME_ACE_BUF];
 	int			 f_notext;
+	int			 f_have_ok;	/* f_have was offered as "if" */
+	struct answer		 f_have;	/* the expired memo entry, copied */
 	uint64_t		 f_call;
 	int			 f_landed;	/* reply in hand, members being served */
 	TAILQ_HEAD(, lookup)	 f_members;
@@ -106,6 +108,13 @@ flight_find(const char *ace, int notext)
 	return NULL;
 }
 
+static void
+flight_free(struct flight *f)
+{
+	answer_free(&f->f_have);
+	free(f);
+}
+
 /* A member leaves before the reply (its client left, its deadline). */
 static void
 flight_leave(struct lookup *lk)
@@ -118,7 +127,7 @@ flight_leave(struct lookup *lk)
 		/* Nobody waits for it any more. */
 		client_cancel(front_cache(), f->f_call);
 		LIST_REMOVE(f, f_entry);
-		free(f);
+		flight_free(f);
 	}
 }
 
@@ -189,13 +198,19 @@ memo_set(uint32_t h)
 	return (size_t)(h % MEMO_SETS) * MEMO_WAYS;
 }
 
+/*
+ * The name's entry if it serves `flags` (has the text when it is wanted):
+ * fresh, or (with `expired` set) older than memo_ttl, which the cache is
+ * then asked whether it still holds (a `get` with "if").
+ */
 static struct memo *
-memo_get(const char *ace, int flags)
+memo_find(const char *ace, int flags, int *expired)
 {
 	double		 ttl = front_conf()->wc_memo_ttl;
 	uint32_t	 h;
 	size_t		 first, i;
 
+	*expired = 0;
 	if (ttl <= 0)
 		return NULL;
 	h = memo_hash(ace);
@@ -204,12 +219,22 @@ memo_get(const char *ace, int flags)
 		if (lk_memo_tags[i].mt_hash != h || lk_memo_tags[i].mt_at == 0 ||
 		    strcmp(lk_memo[i].mo_a.a_ace, ace) != 0)
 			continue;
-		if (now_mono() - lk_memo_tags[i].mt_at > ttl ||
-		    (lk_memo[i].mo_notext && (flags & LOOKUP_TEXT)))
+		if (lk_memo[i].mo_notext && (flags & LOOKUP_TEXT))
 			return NULL;
+		*expired = now_mono() - lk_memo_tags[i].mt_at > ttl;
 		return &lk_memo[i];
 	}
 	return NULL;
+}
+
+static struct memo *
+memo_get(const char *ace, int flags)
+{
+	struct memo	*mo;
+	int		 expired;
+
+	mo = memo_find(ace, flags, &expired);
+	return expired ? NULL : mo;
 }
 
 static void
@@ -459,11 +484,24 @@ flight_cb(const struct client_result *r, void *arg)
 		front_stats.fs_cache_errors++;
 		log_warnx("cache get %s: bad get_r: %s", f->f_ace, err);
 		cerr = "bad reply";
+	} else if (gr.gr_same && !f->f_have_ok) {
+		front_stats.fs_cache_errors++;
+		log_warnx("cache get %s: `same` to a get without \"if\"",
+		    f->f_ace);
+		cerr = "bad reply";
 	} else {
+		if (gr.gr_same) {
+			/* Still the answer we hold: it goes on as the reply. */
+			gr.gr_answer = f->f_have;
+			memset(&f->f_have, 0, sizeof(f->f_have));
+			f->f_have_ok = 0;
+			front_stats.fs_cache_same++;
+		}
 		grp = &gr;
 		if (gr.gr_found && !gr.gr_stale &&
 		    strcmp(gr.gr_answer.a_status, "unknown") != 0)
-			memo_put(f->f_ace, &gr.gr_answer, f->f_notext);
+			memo_put(f->f_ace, &gr.gr_answer, f->f_notext &&
+			    gr.gr_answer.a_text == NULL);
 	}
 	/*
 	 * Serve the members one at a time, taking each off the list first:
@@ -477,7 +515,7 @@ flight_cb(const struct client_result *r, void *arg)
 		first = 0;
 	}
 	answer_free(&gr.gr_answer);
-	free(f);
+	flight_free(f);
 }
 
 /*
@@ -489,9 +527,10 @@ static int
 lookup_cache_get(struct lookup *lk)
 {
 	struct flight	*f;
+	struct memo	*mo;
 	struct msgb	 b;
 	struct msg_get	 g;
-	int		 notext = !(lk->lk_flags & LOOKUP_TEXT);
+	int		 notext = !(lk->lk_flags & LOOKUP_TEXT), expired;
 
 	lk->lk_state = LK_CACHE;
 	if ((f = flight_find(lk->lk_ace, notext)) == NULL) {
@@ -503,13 +542,32 @@ lookup_cache_get(struct lookup *lk)
 		snprintf(g.g_domain, sizeof(g.g_domain), "%s", lk->lk_ace);
 		g.g_lease = 1;
 		g.g_notext = notext;
+		/*
+		 * An expired memo entry: ask whether it is still the cache's
+		 * answer, so a hot name's refresh costs a small reply, not
+		 * the inflated text again.  The flight keeps a copy (the
+		 * memo may reuse the slot before the reply).
+		 */
+		if ((mo = memo_find(lk->lk_ace, lk->lk_flags, &expired)) !=
+		    NULL && expired && mo->mo_a.a_checked > 0) {
+			f->f_have = mo->mo_a;
+			f->f_have.a_text = NULL;
+			f->f_have.a_text_len = 0;
+			answer_set_text(&f->f_have, mo->mo_a.a_text,
+			    mo->mo_a.a_text_len);
+			f->f_have_ok = 1;
+			g.g_if_checked = f->f_have.a_checked;
+			g.g_if_expires = f->f_have.a_expires;
+			snprintf(g.g_if_status, sizeof(g.g_if_status), "%s",
+			    f->f_have.a_status);
+		}
 		msgb_init(&b);
 		msg_pack_get(&b, 0, PROTO_VERSION, &g);
 		f->f_call = client_call(front_cache(), &b,
 		    lookup_remaining_ms(lk), CLIENT_IDEMPOTENT, flight_cb, f);
 		msgb_free(&b);
 		if (f->f_call == 0) {
-			free(f);
+			flight_free(f);
 			return lookup_query(lk);
 		}
 		LIST_INSERT_HEAD(&lk_flights[flight_bucket(lk->lk_ace,

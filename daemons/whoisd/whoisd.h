@@ -42,6 +42,7 @@ struct front_stats {
 	uint64_t	fs_answers[5];		/* by status, see front_status_index */
 	uint64_t	fs_source[3];		/* cache, registry, stale */
 	uint64_t	fs_cache_errors;
+	uint64_t	fs_cache_same;	/* memo refreshes the cache said `same` to */
 	uint64_t	fs_query_errors;
 	uint64_t	fs_timeouts;
 	uint64_t	fs_memo_hits;

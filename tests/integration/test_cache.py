@@ -69,6 +69,56 @@ def test_put_then_get_64k_text_intact(procs, tmpdir_path):
         assert st["entries"] == 1 and st["hits"] == 1 and st["puts"] == 1
 
 
+def test_get_if_answers_same_only_for_the_very_answer(procs, tmpdir_path):
+    """A get with "if" (the asker's checked, expires and status) is
+    answered `same` without the answer only when the fresh entry is that
+    answer; any difference, or an expired entry, gets the whole answer."""
+    p = start_cache(procs, tmpdir_path, "--ttl_available=2",
+                    "--ttl_registered=86400", "--ttl_reserved=86400")
+    with F.Conn(p.port) as c:
+        assert F.put(c, F.answer("same.com", "registered",
+                                 text=b"Domain Name: SAME.COM\n"))["t"] == "ok"
+        full = F.get(c, "same.com")["a"]
+        have = dict(if_checked=full["checked"], if_expires=full["expires"],
+                    if_status=full["status"])
+        r = c.call("get", domain="same.com", lease=True, **have)
+        assert r["t"] == "get_r" and r["found"] and r["same"], r
+        assert not r["stale"] and r["lease"] == "none" and "a" not in r, r
+        assert F.stats(c)["same"] == 1
+        # Any one of the three differs: the whole answer, text and all.
+        for k, v in (("if_checked", full["checked"] - 1),
+                     ("if_expires", full["expires"] + 1),
+                     ("if_status", "available")):
+            r = c.call("get", domain="same.com", lease=True,
+                       **dict(have, **{k: v}))
+            assert r["found"] and not r.get("same"), (k, r)
+            assert r["a"]["status"] == "registered", (k, r)
+            assert r["a"]["text"] == b"Domain Name: SAME.COM\n", (k, r)
+        # A new put within the same second (checked is kept in whole
+        # seconds) and the same TTL, but another status: not `same`.
+        assert F.put(c, F.answer("same.com", "reserved",
+                                 checked=full["checked"] + 0.5))["t"] == "ok"
+        again = F.get(c, "same.com")["a"]
+        assert again["checked"] == full["checked"], again
+        assert again["expires"] == full["expires"], again
+        r = c.call("get", domain="same.com", lease=True, **have)
+        assert not r.get("same") and r["a"]["status"] == "reserved", r
+        # An expired entry is never `same`: the stale path, with a lease.
+        assert F.put(c, F.answer("gone.com", "available"))["t"] == "ok"
+        now = F.get(c, "gone.com")["a"]
+        wait_for(lambda: F.get(c, "gone.com")["stale"], timeout=5,
+                 what="the entry expired")
+        r = c.call("get", domain="gone.com", lease=True,
+                   if_checked=now["checked"], if_expires=now["expires"],
+                   if_status=now["status"])
+        assert r["found"] and r["stale"] and not r.get("same"), r
+        assert r["lease"] == "granted", r
+        # "if_checked" without a status is a bad request, not a guess.
+        r = c.call("get", domain="gone.com", if_checked=now["checked"])
+        assert r["t"] == "err", r
+        assert F.stats(c)["same"] == 1
+
+
 def test_ttl_per_status_then_stale_with_lease(procs, tmpdir_path):
     p = start_cache(procs, tmpdir_path, "--ttl_available=1",
                     "--ttl_registered=500", "--ttl_reserved=700")

@@ -159,6 +159,34 @@ def test_one_front_child_holds_many_waiting_clients(procs, tmpdir_path):
     assert s.sim_stats()["total"] == n
 
 
+def test_memo_refresh_asks_the_cache_if_its_answer_is_still_the_same(
+        procs, tmpdir_path):
+    """An expired memo entry is refreshed with a get that carries "if":
+    the cache says `same` and the text is not sent again; the answer on
+    the whois port is whole, from the cache, and the registry was asked
+    once."""
+    s = Suite(procs, tmpdir_path,
+              front=["--min_servers=1", "--max_servers=1",
+                     "--min_spare_servers=0", "--max_spare_servers=1",
+                     "--memo_ttl=0.2"]).start()
+    first = s.whois("example.org")
+    assert first["status"] == "registered", first
+
+    def refreshed():
+        m = re.search(r"^whoisd_memo_refreshed_total\{[^}]*\} (\d+)$",
+                      s.http("/metrics")[1], re.M)
+        return int(m.group(1))
+    assert refreshed() == 0
+    for _ in range(3):
+        time.sleep(0.3)
+        a = s.whois("example.org")
+        assert a["status"] == "registered" and a["source"] == "cache", a
+        assert a.text == first.text
+        assert "Domain Name: example.org" in a.text
+    assert refreshed() >= 2
+    assert s.sim_count("example.org") == 1
+
+
 def test_rate_limited_registry_backs_off(procs, tmpdir_path):
     s = Suite(procs, tmpdir_path, regsim=["--ratelimit=uk:2/m"]).start()
     assert s.whois("one.uk")["status"] == "registered"

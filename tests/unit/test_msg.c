@@ -79,11 +79,25 @@ build_sample(const char *name, struct msgb *b)
 	else if (strcmp(name, "pong") == 0)
 		r = msg_pack_pong(b, 1, 2);
 	else if (strcmp(name, "get") == 0) {
-		struct msg_get g = { "xn--bcher-kva.example", 1, 0 };
+		struct msg_get g = { .g_domain = "xn--bcher-kva.example",
+		    .g_lease = 1 };
 		r = msg_pack_get(b, 42, 2, &g);
 	} else if (strcmp(name, "get_notext") == 0) {
-		struct msg_get g = { "example.com", 1, 1 };
+		struct msg_get g = { .g_domain = "example.com", .g_lease = 1,
+		    .g_notext = 1 };
 		r = msg_pack_get(b, 45, 2, &g);
+	} else if (strcmp(name, "get_if") == 0) {
+		struct msg_get g = { .g_domain = "example.com", .g_lease = 1,
+		    .g_if_checked = 1795309100.0, .g_if_expires = 1795395500.0,
+		    .g_if_status = "registered" };
+		r = msg_pack_get(b, 46, 2, &g);
+	} else if (strcmp(name, "get_r_same") == 0) {
+		struct msg_get_r gr;
+		memset(&gr, 0, sizeof(gr));
+		gr.gr_found = 1;
+		gr.gr_same = 1;
+		snprintf(gr.gr_lease, sizeof(gr.gr_lease), "none");
+		r = msg_pack_get_r(b, 46, 2, &gr);
 	} else if (strcmp(name, "get_r") == 0) {
 		struct msg_get_r gr;
 		memset(&gr, 0, sizeof(gr));
@@ -156,7 +170,7 @@ build_sample(const char *name, struct msgb *b)
 
 static const char *vector_names[] = {
 	"ok", "ok_dup", "err", "goaway", "ping", "pong", "get", "get_notext",
-	"get_r",
+	"get_if", "get_r", "get_r_same",
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
 	"query_r_v1", "error", "health", "health_all", "health_r", "errors",
@@ -401,6 +415,33 @@ test_roundtrip_all(void **state)
 		assert_int_equal(msg_read_get_r(m, &gr, err, sizeof(err)), 0);
 		assert_int_equal(gr.gr_found, 0);
 		assert_null(gr.gr_answer.a_text);
+		msg_free(m);
+		/* same: found, no answer */
+		build_sample("get_r_same", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_get_r(m, &gr, err, sizeof(err)), 0);
+		assert_int_equal(gr.gr_found, 1);
+		assert_int_equal(gr.gr_same, 1);
+		assert_int_equal(gr.gr_stale, 0);
+		assert_string_equal(gr.gr_answer.a_status, "");
+		assert_null(gr.gr_answer.a_text);
+		msg_free(m);
+	}
+	{
+		struct msg_get g;
+		build_sample("get_if", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_get(m, &g, err, sizeof(err)), 0);
+		assert_string_equal(g.g_domain, "example.com");
+		assert_true(g.g_if_checked == 1795309100.0);
+		assert_true(g.g_if_expires == 1795395500.0);
+		assert_string_equal(g.g_if_status, "registered");
+		msg_free(m);
+		/* a plain get has no "if" */
+		build_sample("get", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_get(m, &g, err, sizeof(err)), 0);
+		assert_true(g.g_if_checked == 0);
 		msg_free(m);
 	}
 	build_sample("put", &b);
