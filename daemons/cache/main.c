@@ -93,6 +93,9 @@ cache_child_init(struct event_base *base, void *conf)
 	 */
 	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	mallopt(M_TOP_PAD, 512 * 1024);
+	/* Setting those fixes glibc's mmap threshold at 128 KB; a large
+	 * registry text would then be an mmap/munmap pair each time. */
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	if ((cache_dbh = cache_db_open(cc->cc_db_path, err, sizeof(err))) ==
 	    NULL)
 		fatalx("db_path %s: %s", cc->cc_db_path, err);

@@ -59,16 +59,17 @@ static int	whoisd_check(void *, char *, size_t);
  * Two children: the front does most of the work of a cache hit (the
  * cache answers from its memo-thinned stream), so on 2 cores two front
  * children and one cache child use the machine without oversubscribing.
- * 4,096 clients a child: a client waiting on a slow registry costs a
+ * 4,000 clients a child: a client waiting on a slow registry costs a
  * socket and a few hundred bytes, not CPU, so a child must not stop
  * accepting at 256 of them (a burst of 1,000 misses then waited a whole
- * registry round trip for a free slot: p99 2x the round trip).
+ * registry round trip for a free slot: p99 2x the round trip).  4,000
+ * and the pool's 64 spare descriptors fit a 4,096 open-files limit.
  */
 static const struct conf_spec whoisd_spec = {
 	"whoisd", whoisd_keys, sizeof(struct whoisd_conf),
 	SYSCONF_WHOISD "/whoisd.conf", whoisd_check,
 	"min_servers=2 min_spare_servers=1 max_spare_servers=2 "
-	"max_clients_per_child=4096"
+	"max_clients_per_child=4000"
 };
 
 struct front_stats	 front_stats;

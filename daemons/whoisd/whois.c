@@ -97,8 +97,15 @@ whois_close(struct whois_conn *c)
 	free(c->wc_in);
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
-	/* Linger only if the client sent more than we read: else a plain
-	 * close cannot reset anything. */
+	/*
+	 * Linger only if the client sent more than we read: else a plain
+	 * close cannot reset anything.  (Bytes landing between this check
+	 * and close() still reset the connection, and with the answer's
+	 * tail held by MSG_MORE the client then gets none of it: only a
+	 * client that writes after its query line, within microseconds,
+	 * and a shutdown() per connection to close that window would cost
+	 * every well-behaved client a system call.)
+	 */
 	if (c->wc_extra || ioctl(c->wc_fd, FIONREAD, &pending) == -1 ||
 	    pending > 0)
 		pool_conn_linger(c->wc_fd, 2.0);

@@ -433,6 +433,13 @@ lg_write(struct lg_thread *th, struct lg_conn *cn)
 				return;
 			}
 			lg_fail(th, cn, lg_errno_kind(errno));
+			if (cn->cn_outoff == 0 && !cn->cn_reused) {
+				/* Refused at once (lg_send() writes as
+				 * connect() returns): retry from the sweep,
+				 * not by recursing into a new connect. */
+				cn->cn_retry_at = now_mono() + 0.01;
+				return;
+			}
 			lg_start(th, cn);
 			return;
 		}
