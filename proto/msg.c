@@ -894,6 +894,15 @@ answer_set_text(struct answer *a, const void *text, size_t len)
 	a->a_text_len = len;
 }
 
+void
+answer_copy(struct answer *dst, const struct answer *src)
+{
+	*dst = *src;
+	dst->a_text = NULL;
+	dst->a_text_len = 0;
+	answer_set_text(dst, src->a_text, src->a_text_len);
+}
+
 static uint32_t
 answer_nfields(const struct answer *a, int version)
 {

@@ -213,6 +213,8 @@ struct answer {
 void	answer_free(struct answer *);	/* frees a_text; the struct stays */
 /* Copy a_text (a NULL or empty text clears it). */
 void	answer_set_text(struct answer *, const void *text, size_t len);
+/* dst = src with its own copy of the text (dst holds none before). */
+void	answer_copy(struct answer *dst, const struct answer *src);
 
 /* Replies common to every daemon. */
 int	msg_pack_ok(struct msgb *, uint64_t id, int version);

@@ -450,11 +450,7 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		return;
 	}
 	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale) {
-		lk->lk_stale = gr->gr_answer;
-		lk->lk_stale.a_text = NULL;
-		lk->lk_stale.a_text_len = 0;
-		answer_set_text(&lk->lk_stale, gr->gr_answer.a_text,
-		    gr->gr_answer.a_text_len);
+		answer_copy(&lk->lk_stale, &gr->gr_answer);
 		lk->lk_have_stale = 1;
 	}
 	if (first)
@@ -550,11 +546,7 @@ lookup_cache_get(struct lookup *lk)
 		 */
 		if ((mo = memo_find(lk->lk_ace, lk->lk_flags, &expired)) !=
 		    NULL && expired && mo->mo_a.a_checked > 0) {
-			f->f_have = mo->mo_a;
-			f->f_have.a_text = NULL;
-			f->f_have.a_text_len = 0;
-			answer_set_text(&f->f_have, mo->mo_a.a_text,
-			    mo->mo_a.a_text_len);
+			answer_copy(&f->f_have, &mo->mo_a);
 			f->f_have_ok = 1;
 			g.g_if_checked = f->f_have.a_checked;
 			g.g_if_expires = f->f_have.a_expires;
