@@ -4,7 +4,6 @@
  * cache_db.c.
  */
 #include <stddef.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,19 +82,6 @@ cache_child_init(struct event_base *base, void *conf)
 	struct cache_conf	*cc = conf;
 	char			 err[512];
 
-	/*
-	 * Keep up to 4 MB of freed heap instead of giving it back at once.
-	 * Every write transaction allocates and frees SQLite's savepoint
-	 * and page buffers; with glibc's 128 KB trim threshold that moved
-	 * the break down and up again two times a miss, each shrink a TLB
-	 * shoot-down across cores (perf: ~10% of the cache's CPU in a miss
-	 * burst).
-	 */
-	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-	mallopt(M_TOP_PAD, 512 * 1024);
-	/* Setting those fixes glibc's mmap threshold at 128 KB; a large
-	 * registry text would then be an mmap/munmap pair each time. */
-	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	if ((cache_dbh = cache_db_open(cc->cc_db_path, err, sizeof(err))) ==
 	    NULL)
 		fatalx("db_path %s: %s", cc->cc_db_path, err);

@@ -569,8 +569,10 @@ qreq_referral(struct qreq *q)
 	double			 left;
 	int			 port;
 
+	/* Only a registered name has a registrar to refer to: an available
+	 * answer (most of a miss burst) skips the scan of its text. */
 	if (!q->q_reg->rg_has_referral || q->q_replied ||
-	    q->q_ans.a_status[0] == 'u' || q->q_text == NULL)
+	    strcmp(q->q_ans.a_status, "registered") != 0 || q->q_text == NULL)
 		return -1;
 	if (registry_referral(q->q_reg, q->q_text, q->q_server, q->q_ref_host,
 	    sizeof(q->q_ref_host), &port, err, sizeof(err)) == -1) {

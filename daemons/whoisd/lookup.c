@@ -252,6 +252,11 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	for (i = first; i < first + MEMO_WAYS; i++) {
 		if (lk_memo_tags[i].mt_at != 0 && lk_memo_tags[i].mt_hash == h &&
 		    strcmp(lk_memo[i].mo_a.a_ace, ace) == 0) {
+			/* A late reply (a text and a no-text flight for one
+			 * name, or two cache children) must not replace a
+			 * newer answer with an older one. */
+			if (a->a_checked < lk_memo[i].mo_a.a_checked)
+				return;
 			v = i;
 			break;
 		}
