@@ -267,12 +267,28 @@ cache_entry_to_answer(struct cache_entry *e, struct answer *a,
 	e->ce_text_len = 0;
 }
 
+/* Send a get_r.  A granted lease is a write: its holder must not hear of
+ * it before it is committed. */
+static void
+cache_send_get_r(struct link *l, uint64_t id, int version,
+    const struct msg_get_r *gr)
+{
+	struct msgb	b;
+
+	msgb_init(&b);
+	msg_pack_get_r(&b, id, version, gr);
+	if (strcmp(gr->gr_lease, GET_LEASE_GRANTED) == 0)
+		cache_reply_committed(l, id, &b, "get lease");
+	else
+		cache_reply(l, id, &b);
+	msgb_free(&b);
+}
+
 void
 cache_reply_get_r(struct link *l, uint64_t id, int version,
     const struct answer *a, int found, int stale, const char *lease)
 {
 	struct msg_get_r	gr;
-	struct msgb		b;
 
 	memset(&gr, 0, sizeof(gr));
 	gr.gr_found = found && a != NULL;
@@ -282,15 +298,7 @@ cache_reply_get_r(struct link *l, uint64_t id, int version,
 		/* Shallow: the text stays the caller's. */
 		gr.gr_answer = *a;
 	}
-	msgb_init(&b);
-	msg_pack_get_r(&b, id, version, &gr);
-	/* A granted lease is a write: its holder must not hear of it
-	 * before it is committed. */
-	if (strcmp(lease, GET_LEASE_GRANTED) == 0)
-		cache_reply_committed(l, id, &b, "get lease");
-	else
-		cache_reply(l, id, &b);
-	msgb_free(&b);
+	cache_send_get_r(l, id, version, &gr);
 }
 
 /* The asker's answer is still the entry: found, fresh, no answer. */
@@ -298,16 +306,12 @@ static void
 cache_reply_same(struct link *l, uint64_t id, int version)
 {
 	struct msg_get_r	gr;
-	struct msgb		b;
 
 	memset(&gr, 0, sizeof(gr));
 	gr.gr_found = 1;
 	gr.gr_same = 1;
 	snprintf(gr.gr_lease, sizeof(gr.gr_lease), "%s", GET_LEASE_NONE);
-	msgb_init(&b);
-	msg_pack_get_r(&b, id, version, &gr);
-	cache_reply(l, id, &b);
-	msgb_free(&b);
+	cache_send_get_r(l, id, version, &gr);
 }
 
 /*

@@ -270,18 +270,30 @@ whois_write_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * One sendmsg() of what `out` holds, MSG_MORE set: the answer is the
- * last thing this connection sends, and the close() that follows at once
- * puts the FIN on the same segment (tcp_send_fin() tacks it on to an
- * unsent tail), so an answer is one packet instead of two and the
- * client wakes once.  Returns what evbuffer_write() would.
+ * Every write of an answer: one sendmsg() with MSG_MORE set.  The answer
+ * is the last thing this connection sends, and the close() that follows
+ * at once puts the FIN on the same segment (tcp_send_fin() tacks it on
+ * to an unsent tail), so an answer is one packet instead of two and the
+ * client wakes once.
  */
+static ssize_t
+whois_sendv(int fd, struct iovec *iov, int n)
+{
+	struct msghdr	msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+	return sendmsg(fd, &msg, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* What `out` holds, through whois_sendv(); returns what evbuffer_write()
+ * would. */
 static int
 whois_send(int fd, struct evbuffer *out)
 {
 	struct evbuffer_iovec	 v[16];
 	struct iovec		 iov[16];
-	struct msghdr		 msg;
 	ssize_t			 n;
 	int			 i, nv;
 
@@ -292,10 +304,7 @@ whois_send(int fd, struct evbuffer *out)
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
 	}
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)nv;
-	n = sendmsg(fd, &msg, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+	n = whois_sendv(fd, iov, nv);
 	if (n > 0)
 		evbuffer_drain(out, (size_t)n);
 	return n > INT32_MAX ? INT32_MAX : (int)n;
@@ -333,7 +342,7 @@ whois_write(struct whois_conn *c, struct evbuffer *out)
 
 /*
  * Send the answer straight from `a` (a memo hit lends its entry for the
- * call): one sendmsg() of header and text, MSG_MORE as in whois_send().
+ * call): one whois_sendv() of header and text.
  * What the socket does not take is copied to whois_scratch for
  * whois_write(); a socket that failed keeps nothing, so the connection
  * just closes.
@@ -344,18 +353,13 @@ whois_send_answer(struct whois_conn *c, const struct answer *a,
 {
 	static struct whead	h;
 	struct iovec		iov[4];
-	struct msghdr		msg;
 	ssize_t			w;
 	size_t			left;
 	int			i, n;
 
 	whois_head(&h, a, note);
 	n = whois_iov(iov, &h, a);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
-	w = sendmsg(c->wc_fd, &msg, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (w == -1) {
+	if ((w = whois_sendv(c->wc_fd, iov, n)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return;
 		w = 0;
