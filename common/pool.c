@@ -132,6 +132,7 @@ static void	child_main(int slot) __attribute__((noreturn));
 static void	child_stop_accepting(void);
 static void	child_start_accepting(void);
 static void	child_maybe_exit(void);
+static void	pool_close_listeners(void);
 
 static struct pool_conf *
 pc(void)
@@ -287,6 +288,7 @@ child_drain(const char *why)
 	c_draining = 1;
 	log_info("child draining (%s), %lu client(s) open", why, c_clients);
 	child_stop_accepting();
+	pool_close_listeners();
 	child_set_state();
 	if (pool_pd->pd_child_drain != NULL)
 		pool_pd->pd_child_drain();
@@ -378,6 +380,32 @@ child_find_libevent_epoll(void)
 		}
 	}
 	return n == 1 ? found : -1;
+}
+
+/*
+ * A stopping master, and a draining child, will never accept again: they
+ * close their copies of the listening sockets.  Once every process has
+ * (the children die or drain too), a connect is refused at once, and a
+ * peer's client backs off and retries, instead of waiting in a backlog
+ * that no one accepts from and being reset when the last copy closes.
+ * A socket from systemd stays open in systemd, queueing connections for
+ * the next instance; on a reload the new children keep theirs.
+ */
+static void
+pool_close_listeners(void)
+{
+	int	i;
+
+	for (i = 0; i < pool_nls; i++) {
+		if (c_accept_ev[i] != NULL) {
+			event_free(c_accept_ev[i]);
+			c_accept_ev[i] = NULL;
+		}
+		if (pool_ls[i].l_fd != -1) {
+			close(pool_ls[i].l_fd);
+			pool_ls[i].l_fd = -1;
+		}
+	}
 }
 
 static void
@@ -1375,6 +1403,7 @@ pool_shutdown(void)
 	struct timespec		ts = { 0, 50 * 1000 * 1000 };
 	double			deadline;
 
+	pool_close_listeners();
 	pool_count(&c);
 	systemd_notify("STOPPING=1\nSTATUS=stopping (%s), %d children",
 	    m_stopping == 'Q' ? "graceful" : "now", c.total);

@@ -59,7 +59,7 @@ struct creq {
 	size_t			 r_id_off;
 	size_t			 r_v_off;
 	int			 r_flags;
-	int			 r_retried;	/* resent after goaway */
+	int			 r_retried;	/* resent after goaway or loss */
 	int			 r_downgraded;	/* resent after bad-version */
 	double			 r_start;	/* mono */
 	double			 r_deadline;	/* mono */
@@ -99,6 +99,8 @@ struct client {
 	struct event		*c_retry;	/* back-off timer */
 	int			 c_backoff_ms;	/* last delay; 0 = none */
 	double			 c_next_attempt;	/* mono, while c_retry pends */
+	double			 c_down_since;	/* mono; 0 while a link is up */
+	struct event		*c_down_ev;	/* co_down_wait_ms after that */
 	int			 c_version;
 	int			 c_freeing;
 	struct client_stats	 c_st;
@@ -115,6 +117,22 @@ client_tv(struct timeval *tv, double sec)
 		sec = 0;
 	tv->tv_sec = (time_t)sec;
 	tv->tv_usec = (suseconds_t)((sec - (double)tv->tv_sec) * 1e6);
+}
+
+/*
+ * When a request waiting for a connection gives up: its deadline, or,
+ * with co_down_wait_ms, that long after the link went down, whichever
+ * comes first.
+ */
+static double
+client_wait_end(const struct client *c, const struct creq *r)
+{
+	double	end;
+
+	if (c->c_opts.co_down_wait_ms <= 0 || c->c_down_since == 0)
+		return r->r_deadline;
+	end = c->c_down_since + c->c_opts.co_down_wait_ms / 1000.0;
+	return end < r->r_deadline ? end : r->r_deadline;
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,9 +339,40 @@ client_schedule(struct client *c)
 	/* Queued requests that cannot last until then fail now. */
 	for (r = TAILQ_FIRST(&c->c_queue); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, r_entry);
-		if (r->r_deadline <= c->c_next_attempt)
+		if (client_wait_end(c, r) <= c->c_next_attempt)
 			creq_defer_fail(r, CLIENT_E_UNAVAILABLE, "%s: cannot "
 			    "connect to %s", c->c_name, c->c_addr);
+	}
+}
+
+/* The link has been down for co_down_wait_ms: waiting requests fail,
+ * and new ones fail at once until it is back (client_call()). */
+static void
+client_down_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct client	*c = arg;
+	struct creq	*r;
+
+	(void)fd;
+	(void)ev;
+	while ((r = TAILQ_FIRST(&c->c_queue)) != NULL)
+		creq_defer_fail(r, CLIENT_E_UNAVAILABLE, "%s: no link to %s "
+		    "for %d ms", c->c_name, c->c_addr,
+		    c->c_opts.co_down_wait_ms);
+}
+
+/* No connection is up from now on (until cconn_up()). */
+static void
+client_down(struct client *c)
+{
+	struct timeval	tv;
+
+	if (c->c_down_since != 0)
+		return;
+	c->c_down_since = now_mono();
+	if (c->c_opts.co_down_wait_ms > 0) {
+		client_tv(&tv, c->c_opts.co_down_wait_ms / 1000.0);
+		evtimer_add(c->c_down_ev, &tv);
 	}
 }
 
@@ -416,6 +465,8 @@ cconn_up(struct cconn *cn)
 	evtimer_del(cn->cn_ctimer);
 	cn->cn_state = CN_UP;
 	cn->cn_since = now_mono();
+	c->c_down_since = 0;
+	evtimer_del(c->c_down_ev);
 	c->c_st.cs_connects++;
 	log_debug("%s: %s: connected to %s", __func__, c->c_name, c->c_addr);
 	while ((r = TAILQ_FIRST(&c->c_queue)) != NULL)
@@ -424,8 +475,10 @@ cconn_up(struct cconn *cn)
 
 /*
  * A connection that was up ended.  Its unanswered requests fail at once,
- * except, after goaway, idempotent ones not yet retried: those move to
- * the current connection.
+ * except idempotent ones not yet retried: those wait for the next
+ * connection, as if just called.  A server that was stopped (or crashed)
+ * may never have read them; resending one that it did answer is
+ * harmless, which is what idempotent means.
  */
 static void
 cconn_lost(struct cconn *cn, const char *why)
@@ -433,20 +486,23 @@ cconn_lost(struct cconn *cn, const char *why)
 	struct client		*c = cn->cn_c;
 	struct creq		*r;
 	struct creq_list	 dead;
-	int			 was_cur = c->c_cur == cn, after_goaway;
+	int			 was_cur = c->c_cur == cn;
 	int			 healthy;
 
-	/* A link that served is reconnected at once; one that drops right
-	 * after connecting, without a word, is not hammered. */
+	/*
+	 * A link that served is reconnected after the shortest back-off; one
+	 * that drops right after connecting, without a word, backs off
+	 * further.  Not at once: a link that ends without goaway usually
+	 * means the server process is exiting, and for a moment its
+	 * listening socket may still accept (then reset) a new connection.
+	 */
 	healthy = cn->cn_frames > 0 ||
 	    now_mono() - cn->cn_since >= c->c_opts.co_backoff_max_ms / 1000.0;
 
-	after_goaway = cn->cn_state == CN_GOAWAY;
 	TAILQ_INIT(&dead);
 	while ((r = TAILQ_FIRST(&cn->cn_sent)) != NULL) {
 		creq_unlink(r);
-		if (after_goaway && (r->r_flags & CLIENT_IDEMPOTENT) &&
-		    !r->r_retried) {
+		if ((r->r_flags & CLIENT_IDEMPOTENT) && !r->r_retried) {
 			r->r_retried = 1;
 			c->c_st.cs_retries++;
 			creq_enqueue(r, 1);
@@ -459,11 +515,10 @@ cconn_lost(struct cconn *cn, const char *why)
 	if (was_cur) {
 		log_info("%s: %s: link to %s lost: %s", __func__, c->c_name,
 		    c->c_addr, why);
-		if (healthy) {
+		client_down(c);
+		if (healthy)
 			c->c_backoff_ms = 0;
-			client_connect(c);
-		} else
-			client_schedule(c);
+		client_schedule(c);
 	}
 	/* Retried requests go out now if the current link is up. */
 	if (c->c_cur != NULL && c->c_cur->cn_state == CN_UP)
@@ -491,6 +546,7 @@ cconn_goaway(struct cconn *cn)
 	log_debug("%s: %s: goaway from %s", __func__, c->c_name, c->c_addr);
 	cn->cn_state = CN_GOAWAY;
 	c->c_cur = NULL;
+	client_down(c);
 	TAILQ_INSERT_TAIL(&c->c_draining, cn, cn_entry);
 	/* A server that says goaway is healthy: reconnect at once. */
 	c->c_backoff_ms = 0;
@@ -640,8 +696,10 @@ client_new(struct event_base *base, const char *hostport,
 	TAILQ_INIT(&c->c_queue);
 	for (i = 0; i < CLIENT_NHASH; i++)
 		LIST_INIT(&c->c_hash[i]);
-	if ((c->c_retry = evtimer_new(base, client_retry_cb, c)) == NULL)
+	if ((c->c_retry = evtimer_new(base, client_retry_cb, c)) == NULL ||
+	    (c->c_down_ev = evtimer_new(base, client_down_cb, c)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
+	client_down(c);		/* until the first connection is up */
 	client_connect(c);
 	return c;
 }
@@ -668,11 +726,13 @@ client_free(struct client *c)
 		cconn_free(cn);
 	}
 	evtimer_del(c->c_retry);
+	evtimer_del(c->c_down_ev);
 	for (i = 0; i < CLIENT_NHASH; i++)
 		while ((r = LIST_FIRST(&c->c_hash[i])) != NULL)
 			creq_finish(r, NULL, CLIENT_E_SHUTDOWN, "%s: client "
 			    "shut down", c->c_name);
 	event_free(c->c_retry);
+	event_free(c->c_down_ev);
 	free(c);
 }
 
@@ -723,8 +783,15 @@ client_call(struct client *c, const struct msgb *b, int deadline_ms,
 		    "already wait for a connection", c->c_name, c->c_nqueue);
 		return r->r_id;
 	}
+	if (c->c_opts.co_down_wait_ms > 0 && c->c_down_since != 0 &&
+	    !evtimer_pending(c->c_down_ev, NULL)) {
+		creq_defer_fail(r, CLIENT_E_UNAVAILABLE, "%s: no link to %s "
+		    "for %.0f ms", c->c_name, c->c_addr,
+		    (now_mono() - c->c_down_since) * 1000.0);
+		return r->r_id;
+	}
 	if (c->c_cur == NULL && evtimer_pending(c->c_retry, NULL) &&
-	    r->r_deadline <= c->c_next_attempt) {
+	    client_wait_end(c, r) <= c->c_next_attempt) {
 		creq_defer_fail(r, CLIENT_E_UNAVAILABLE, "%s: cannot connect "
 		    "to %s (next attempt in %.0f ms)", c->c_name, c->c_addr,
 		    (c->c_next_attempt - now_mono()) * 1000.0);

@@ -8,18 +8,21 @@
  *
  * Errors reach the callback as a kind (CLIENT_E_*) and a message:
  *  - "timeout"      the deadline passed first (a late reply is dropped);
- *  - "link-lost"    the connection dropped with the request sent: it fails
- *                   at once, not at its deadline;
+ *  - "link-lost"    the connection dropped with the request sent, and
+ *                   it may not be resent (see below): it fails at once,
+ *                   not at its deadline;
  *  - "unavailable"  no connection, and none can be made before the
- *                   deadline (the server is down, back-off is pending);
+ *                   deadline (the server is down, back-off is pending),
+ *                   or the link has been down for co_down_wait_ms;
  *  - "overloaded"   the queue of requests waiting for a connection is full;
  *  - "shutdown"     client_free() with the request pending.
  * An `err` reply from the server is a reply, not an error: cr_msg holds it.
  *
  * goaway: after the server sends it, new requests go to a new connection
  * while those already sent still get their replies on the old one.  A
- * request the old connection never answered is retried once on the new
- * one if it was marked CLIENT_IDEMPOTENT; otherwise it fails "link-lost".
+ * request a connection never answered (after goaway, or because the
+ * connection dropped) is resent once on the next connection if it was
+ * marked CLIENT_IDEMPOTENT; otherwise it fails "link-lost".
  *
  * Versions: requests go out in the connection's version, at first
  * co_version.  A server one version older answers `err` bad-version in
@@ -48,7 +51,7 @@ struct client;
 #define CLIENT_E_OVERLOADED	"overloaded"
 #define CLIENT_E_SHUTDOWN	"shutdown"
 
-#define CLIENT_IDEMPOTENT	0x01	/* may be resent once after goaway */
+#define CLIENT_IDEMPOTENT	0x01	/* may be resent once on a new link */
 
 struct client_opts {
 	struct frame_limits	co_limits;
@@ -59,6 +62,10 @@ struct client_opts {
 	int			 co_connect_timeout_ms;	/* 0: 1000 */
 	int			 co_default_deadline_ms; /* 0: 5000; for deadline 0 */
 	int			 co_version;	/* 0: PROTO_VERSION */
+	/* Once the link has been down this long, requests stop waiting for
+	 * it and fail "unavailable" at once until it is back; 0: they wait
+	 * until their deadline. */
+	int			 co_down_wait_ms;
 };
 
 struct client_result {
@@ -78,7 +85,7 @@ struct client_stats {
 	uint64_t	cs_link_lost;
 	uint64_t	cs_unavailable;
 	uint64_t	cs_overloaded;
-	uint64_t	cs_retries;	/* idempotent resends after goaway */
+	uint64_t	cs_retries;	/* idempotent resends on a new link */
 	uint64_t	cs_late;	/* replies after their deadline */
 	uint64_t	cs_connects;
 	uint64_t	cs_connect_fails;

@@ -28,6 +28,13 @@
 #define LINK_MAX_INFLIGHT	1024
 #define LINK_OUT_HIGH		(8u * 1024 * 1024)
 #define LINK_FLUSH_TIMEOUT_MS	10000
+/*
+ * After goaway, requests the peer sent before it read the goaway are
+ * still on their way (or already in our socket buffer): they are read
+ * and answered.  The peer closes its side once it has its replies; one
+ * that does not is closed this long after the goaway, once idle.
+ */
+#define LINK_DRAIN_GRACE_MS	500
 
 enum link_state {
 	LINK_OPEN,	/**< reading and dispatching requests */
@@ -46,6 +53,8 @@ struct link {
 	int			 l_busy;	/* inside a callback: do not free */
 	int			 l_paused;	/* reading paused for back-pressure */
 	int			 l_version;
+	int			 l_grace_over;	/* draining: stop waiting for EOF */
+	struct event		*l_grace_ev;
 	char			 l_peer[96];
 };
 
@@ -128,16 +137,26 @@ link_shut(struct link *l)
 	l->l_state = LINK_CLOSED;
 	bufferevent_free(l->l_bev);
 	l->l_bev = NULL;
+	if (l->l_grace_ev != NULL) {
+		event_free(l->l_grace_ev);
+		l->l_grace_ev = NULL;
+	}
 	l->l_busy++;
 	if (l->l_cb.lc_closed != NULL)
 		l->l_cb.lc_closed(l, l->l_arg);
 	l->l_busy--;
 }
 
-/* A draining or closing link whose work is done is closed. */
+/*
+ * A closing link whose reply is written is closed; so is a draining one
+ * with nothing in flight, once its grace is over (before that, the peer's
+ * own close ends it).
+ */
 static void
 link_check_done(struct link *l)
 {
+	if (l->l_state == LINK_DRAINING && !l->l_grace_over)
+		return;
 	if ((l->l_state == LINK_DRAINING || l->l_state == LINK_CLOSING) &&
 	    l->l_inflight == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) == 0)
@@ -164,7 +183,7 @@ link_flow(struct link *l)
 {
 	int	pause;
 
-	if (l->l_state != LINK_OPEN)
+	if (l->l_state != LINK_OPEN && l->l_state != LINK_DRAINING)
 		return;
 	pause = l->l_inflight >= l->l_opts.lo_max_inflight ||
 	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) >
@@ -328,7 +347,8 @@ link_readcb(struct bufferevent *bev, void *arg)
 	int		 r, v;
 
 	l->l_busy++;
-	while (l->l_state == LINK_OPEN && !l->l_paused) {
+	while ((l->l_state == LINK_OPEN || l->l_state == LINK_DRAINING) &&
+	    !l->l_paused) {
 		r = frame_read(in, &l->l_opts.lo_limits, &fr, err, sizeof(err));
 		if (r == 0)
 			break;
@@ -390,10 +410,31 @@ link_eventcb(struct bufferevent *bev, short what, void *arg)
 	link_maybe_free(l);
 }
 
+static void
+link_grace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd;
+	(void)ev;
+	l->l_grace_over = 1;
+	l->l_busy++;
+	link_check_done(l);
+	l->l_busy--;
+	link_maybe_free(l);
+}
+
+/*
+ * Reading goes on: what the peer sent before it saw the goaway is
+ * answered, not dropped (a put in flight would be lost otherwise).  The
+ * peer closes once it has its replies; the grace bounds a peer that
+ * stays, and the flush timeout a peer that stops reading.
+ */
 void
 link_goaway(struct link *l)
 {
 	struct msgb	b;
+	struct timeval	tv;
 
 	if (l->l_state != LINK_OPEN)
 		return;
@@ -401,8 +442,19 @@ link_goaway(struct link *l)
 	msg_pack_goaway(&b, l->l_version);
 	link_send(l, msgb_data(&b), msgb_len(&b));
 	msgb_free(&b);
-	link_stop_reading(l, LINK_DRAINING);
-	/* The goaway itself is unsent output: the write callback closes. */
+	l->l_state = LINK_DRAINING;
+	tv.tv_sec = l->l_opts.lo_flush_timeout_ms / 1000;
+	tv.tv_usec = (l->l_opts.lo_flush_timeout_ms % 1000) * 1000;
+	bufferevent_set_timeouts(l->l_bev, NULL, &tv);
+	l->l_grace_ev = evtimer_new(bufferevent_get_base(l->l_bev),
+	    link_grace_cb, l);
+	if (l->l_grace_ev == NULL)
+		l->l_grace_over = 1;
+	else {
+		tv.tv_sec = LINK_DRAIN_GRACE_MS / 1000;
+		tv.tv_usec = (LINK_DRAIN_GRACE_MS % 1000) * 1000;
+		evtimer_add(l->l_grace_ev, &tv);
+	}
 }
 
 void

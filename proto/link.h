@@ -66,8 +66,9 @@ int		 link_reply_err(struct link *, uint64_t id, const char *code,
 /* Give up on answering one pending request (e.g. its work was cancelled). */
 void		 link_reply_drop(struct link *);
 
-/* Send `goaway`, stop reading requests, close when the in-flight
- * replies are written. */
+/* Send `goaway` and close once the peer has its replies: requests it
+ * sent before it saw the goaway are still read and answered; the peer
+ * closes, or, after a short grace, the link closes itself when idle. */
 void		 link_goaway(struct link *);
 /* Close now; pending replies will be dropped. */
 void		 link_close(struct link *);

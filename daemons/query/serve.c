@@ -157,7 +157,12 @@ serve_report_cb(const struct client_result *r, void *arg)
 	const char	*what = arg;
 	char		 code[32], text[256], err[128];
 
-	if (r->cr_err != NULL)
+	/* A lost put costs a registry query later, and its lease holds
+	 * the name's waiters until lease_ttl: worth a warning. */
+	if (r->cr_err != NULL && strcmp(what, "put") == 0)
+		log_warnx("cache put not stored: %s: %s", r->cr_err,
+		    r->cr_errmsg);
+	else if (r->cr_err != NULL)
 		log_debug("cache %s: %s %s", what, r->cr_err, r->cr_errmsg);
 	else if (msg_type(r->cr_msg) == MSG_ERR) {
 		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),

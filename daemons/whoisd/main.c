@@ -36,6 +36,9 @@ static const struct conf_key whoisd_keys[] = {
 	  "registries file (for registrable names)" },
 	{ "request_timeout", CONF_DOUBLE, WCOFF(wc_request_timeout), 0.1, 300,
 	  "10", "seconds before a request is answered unknown" },
+	{ "link_down_wait", CONF_DOUBLE, WCOFF(wc_link_down_wait), 0, 300, "1",
+	  "seconds requests wait for a lost cache or query link to come back "
+	  "(0 = until request_timeout)" },
 	{ "max_query_len", CONF_INT, WCOFF(wc_max_query_len), 16, 65536, "1024",
 	  "longest whois query line accepted" },
 	{ "http_max_names", CONF_INT, WCOFF(wc_http_max_names), 1, 10000, "100",
@@ -156,6 +159,15 @@ whoisd_child_init(struct event_base *base, void *conf)
 	co.co_limits.fl_compress_min = wc->wc_compress_min == 0 ? SIZE_MAX :
 	    (size_t)wc->wc_compress_min;
 	co.co_default_deadline_ms = (int)(wc->wc_request_timeout * 1000);
+	/*
+	 * A restart of the cache or query daemon takes a fraction of a
+	 * second: requests wait for it rather than send every name to the
+	 * registry.  A daemon that stays down must not cost every request
+	 * its whole request_timeout: after link_down_wait, the cache is
+	 * skipped (names go to the registry) and a lost query link answers
+	 * stale or unknown at once.
+	 */
+	co.co_down_wait_ms = (int)(wc->wc_link_down_wait * 1000);
 	co.co_name = "cache";
 	if ((front_cache_c = client_new(base, wc->wc_cache_addr, &co, err,
 	    sizeof(err))) == NULL)

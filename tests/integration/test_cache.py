@@ -596,3 +596,32 @@ def test_reload_keeps_parked_waiters(procs, tmpdir_path):
         got = w.read_to_eof(timeout=5)
         assert all(m["t"] == "goaway" for m in F.split_frames(got))
     assert p.running()
+
+
+def test_quit_answers_what_was_sent_before_the_goaway_and_refuses_new(
+        procs, tmpdir_path):
+    """QUIT: the goaway does not drop a put the peer sent before it read
+    the goaway (it was on its way); the stopping daemon's port refuses new
+    connections at once instead of queueing them for nobody."""
+    p = start_cache(procs, tmpdir_path)
+    with F.Conn(p.port) as c:
+        assert F.get(c, "warm.com")["found"] is False
+        p.sig(signal.SIGQUIT)
+        assert c.recv()["t"] == "goaway"
+        # In flight from the peer's side: sent before it saw the goaway.
+        rid = c.send("put", a=F.answer("late-put.com", "registered"))
+        assert c.recv_id(rid)["t"] == "ok"
+        # Still draining (this link is open), yet the port refuses.
+        assert p.running()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", p.port), timeout=2)
+        # The link closes by itself soon after (the grace), and the
+        # daemon exits.
+        t0 = time.monotonic()
+        assert c.read_to_eof(timeout=5) == b""
+        assert time.monotonic() - t0 < 4
+    assert p.p.wait(timeout=10) == 0
+    q = start_cache(procs, tmpdir_path)
+    with F.Conn(q.port) as c:
+        r = F.get(c, "late-put.com")
+        assert r["found"] and r["a"]["status"] == "registered", r

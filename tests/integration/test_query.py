@@ -22,7 +22,7 @@ from datetime import datetime
 import msgpack
 import pytest
 
-from conftest import BIN, free_port, port_open, wait_for
+from conftest import BIN, free_port, port_open, proc_state, wait_for
 from regsim_helper import Regsim
 
 QUERY = os.path.join(BIN, "whoisd-query")
@@ -454,9 +454,8 @@ def test_backoff_survives_hup(qprocs, tmpdir_path):
         oldpid = old.pid()
         old.close()
         q.sig(signal.SIGHUP)
-        wait_for(lambda: not os.path.exists("/proc/%d" % oldpid) or
-                 open("/proc/%d/stat" % oldpid).read().split()[2] == "Z",
-                 10, what="old child gone")
+        wait_for(lambda: proc_state(oldpid) in (None, "Z"), 10,
+                 what="old child gone")
         a = query(q.port, "free-h.co.uk")
         assert a["reason"] == "registry-backoff", a
         assert rs.stats()["total"] == 1

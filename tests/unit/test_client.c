@@ -386,26 +386,52 @@ test_link_drop(void **state)
 	for (i = 0; i < 20; i++)
 		call_query(cl, &r, i, 10000, i % 2 ? CLIENT_IDEMPOTENT : 0);
 	run_until(base, &s->s_npend, 20, 3);
-	/* the server drops the connection: all 20 fail at once, long
-	 * before their deadlines, idempotent or not */
+	/* the server drops the connection (a daemon stopped or crashed):
+	 * the 10 that may not be resent fail at once, long before their
+	 * deadlines */
 	link_close(s->s_links[0]);
-	t = run_until(base, &r.n, 20, 3);
-	assert_int_equal(r.lost, 20);
+	t = run_until(base, &r.n, 10, 3);
+	assert_int_equal(r.lost, 10);
 	assert_true(t < 1.0);
 	assert_true(r.last_fail - r.first_fail < 0.01);
 	assert_non_null(strstr(r.lasterr, "link-lost"));
 	for (i = 0; i < s->s_npend; i++)
 		link_reply_drop(s->s_pend[i].p_link);
 	s->s_npend = 0;
-	/* a healthy link that dropped is reconnected at once */
+	/* a healthy link that dropped is reconnected after the shortest
+	 * back-off (not at once: the server may be exiting), and the 10
+	 * idempotent ones are resent on it */
 	t = run_until(base, &s->s_accepts, 2, 3);
 	assert_int_equal(s->s_accepts, 2);
-	assert_true(t < 0.04);
-	s->s_mode = SRV_REPLY;
-	call_query(cl, &r, 100, 2000, 0);
+	assert_true(t >= 0.04 && t < 0.5);
+	run_until(base, &s->s_npend, 10, 3);
+	assert_int_equal(s->s_npend, 10);
+	for (i = 0; i < 10; i++)
+		srv_reply(s->s_pend[i].p_link, s->s_pend[i].p_id,
+		    s->s_pend[i].p_domain);
+	s->s_npend = 0;
+	run_until(base, &r.n, 20, 3);
+	assert_int_equal(r.ok, 10);
+	assert_int_equal(r.lost, 10);
+	/* resent once only: a second loss fails them */
+	s->s_mode = SRV_HOLD;
+	call_query(cl, &r, 100, 10000, CLIENT_IDEMPOTENT);
+	run_until(base, &s->s_npend, 1, 3);
+	link_close(s->s_links[1]);
+	link_reply_drop(s->s_pend[0].p_link);
+	s->s_npend = 0;
+	run_until(base, &s->s_npend, 1, 3);	/* the resend */
+	assert_int_equal(s->s_accepts, 3);
+	link_close(s->s_links[2]);
+	link_reply_drop(s->s_pend[0].p_link);
+	s->s_npend = 0;
 	run_until(base, &r.n, 21, 3);
-	assert_int_equal(r.n, 21);
-	assert_int_equal(r.ok, 1);
+	assert_int_equal(r.lost, 11);
+	s->s_mode = SRV_REPLY;
+	call_query(cl, &r, 101, 2000, 0);
+	run_until(base, &r.n, 22, 3);
+	assert_int_equal(r.n, 22);
+	assert_int_equal(r.ok, 11);
 	client_free(cl);
 	srv_free(s);
 	run_until(base, NULL, 0, 0.02);
@@ -558,6 +584,60 @@ test_backoff(void **state)
 	client_stats(cl, &st);
 	assert_int_equal(st.cs_connects, 1);
 	assert_int_equal(st.cs_backoff_ms, 0);
+	client_free(cl);
+	srv_free(s);
+	run_until(base, NULL, 0, 0.02);
+	event_base_free(base);
+}
+
+/* co_down_wait_ms: a link that stays down stops holding requests. */
+static void
+test_down_wait(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct client_opts	 o;
+	struct client		*cl;
+	struct results		 r;
+	struct srv		*s;
+	int			 port = free_port();
+	double			 t;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&o, 0, sizeof(o));
+	o.co_down_wait_ms = 300;
+	cl = mkclient(base, port, &o);
+	/* nothing listens: a long request waits at most 300 ms, not 5 s
+	 * (it gives up at the failed attempt of 150 ms: the next one, at
+	 * 350, is past its wait) */
+	call_query(cl, &r, 1, 5000, CLIENT_IDEMPOTENT);
+	t = run_until(base, &r.n, 1, 3);
+	assert_int_equal(r.unavail, 1);
+	assert_true(t > 0.1 && t < 1.0);
+	/* still down past the 300 ms: the next fails at once */
+	run_until(base, NULL, 0, 0.3);
+	call_query(cl, &r, 2, 5000, 0);
+	t = run_until(base, &r.n, 2, 1);
+	assert_int_equal(r.unavail, 2);
+	assert_true(t < 0.05);
+	assert_non_null(strstr(r.lasterr, "no link"));
+	/* the server comes up: the client reconnects and serves again */
+	s = calloc(1, sizeof(*s));
+	s->s_base = base;
+	srv_listen(s, port);
+	s->s_mode = SRV_REPLY;
+	run_until(base, &s->s_accepts, 1, 4);
+	run_until(base, NULL, 0, 0.02);
+	assert_true(client_connected(cl));
+	call_query(cl, &r, 3, 5000, 0);
+	run_until(base, &r.n, 3, 2);
+	assert_int_equal(r.ok, 1);
+	/* it drops: a request made at once waits for the reconnect */
+	link_close(s->s_links[0]);
+	run_until(base, NULL, 0, 0.005);
+	call_query(cl, &r, 4, 5000, 0);
+	run_until(base, &r.n, 4, 2);
+	assert_int_equal(r.ok, 2);
 	client_free(cl);
 	srv_free(s);
 	run_until(base, NULL, 0, 0.02);
@@ -809,17 +889,25 @@ test_link_bad_flags_and_goaway(void **state)
 	assert_int_equal(msg_type(m), MSG_GOAWAY);
 	assert_int_equal(msg_id(m), 0);
 	msg_free(m);
-	/* a request after goaway is not read */
+	/* a request the peer sent before it saw the goaway is still read
+	 * and answered */
 	msg_pack_query(&b, 22, PROTO_VERSION, &q);
 	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
-	run_until(p.base, NULL, 0, 0.03);
-	assert_int_equal(p.s->s_requests, 1);
+	run_until(p.base, &p.s->s_requests, 2, 1);
+	assert_int_equal(p.s->s_requests, 2);
 	assert_int_equal(p.s->s_closed, 0);
 	srv_reply(p.s->s_pend[0].p_link, 21, "y.example");
+	srv_reply(p.s->s_pend[1].p_link, 22, "y.example");
 	m = raw_read_msg(&p, &eof);
 	assert_int_equal(msg_type(m), MSG_QUERY_R);
 	assert_int_equal(msg_id(m), 21);
 	msg_free(m);
+	m = raw_read_msg(&p, &eof);
+	assert_int_equal(msg_type(m), MSG_QUERY_R);
+	assert_int_equal(msg_id(m), 22);
+	msg_free(m);
+	/* a peer that does not close is closed after the grace, idle */
+	assert_int_equal(p.s->s_closed, 0);
 	m = raw_read_msg(&p, &eof);
 	assert_int_equal(eof, 1);
 	assert_int_equal(p.s->s_closed, 1);
@@ -866,6 +954,7 @@ main(void)
 		cmocka_unit_test(test_goaway),
 		cmocka_unit_test(test_goaway_retry),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_down_wait),
 		cmocka_unit_test(test_overloaded_and_shutdown),
 		cmocka_unit_test(test_version_downgrade),
 		cmocka_unit_test(test_link_answers),
