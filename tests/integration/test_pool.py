@@ -539,6 +539,27 @@ def test_whoisctl_reload_waits_and_reports(procs, tmpdir_path):
     assert line_request(p.port, "x") == "two:x"
 
 
+def test_soft_open_files_limit_is_raised_for_max_clients_per_child(procs):
+    """A soft limit below the hard one is raised to it (up to 65,536; the
+    usual 1,024 is for select(), the pool uses epoll), and the children
+    inherit it: max_clients_per_child is not lowered."""
+    port = free_port()
+    argv = ["prlimit", "--nofile=200:5000", "--", ECHOD, "-f", "/dev/null",
+            "--listen=127.0.0.1:%d" % port, "--log_level=3",
+            "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
+            "--max_spare_servers=1", "--max_clients_per_child=1000"]
+    p = procs.start(argv, name="echod")
+    p.wait_log("ready:", timeout=10)
+    log = p.logtext()
+    assert "does not fit" not in log, log
+    kids = children_of(p.pid)
+    assert kids
+    for pid in [p.pid] + kids:
+        with open("/proc/%d/limits" % pid) as f:
+            line = [x for x in f if x.startswith("Max open files")][0]
+        assert line.split()[3:5] == ["5000", "5000"], line
+
+
 def test_max_clients_per_child_fits_the_open_files_limit(procs):
     """A child never takes more clients than its descriptors allow: under
     `ulimit -n 200` max_clients_per_child=1000 is lowered with a warning,
