@@ -57,6 +57,7 @@ struct lookup {
 	struct event		*lk_deadline;
 	double			 lk_start;	/* monotonic */
 	int			 lk_have_stale;
+	int			 lk_leased;	/* holds the name's cache lease */
 	struct answer		 lk_stale;
 };
 
@@ -353,6 +354,46 @@ lookup_remaining_ms(struct lookup *lk)
 static void	lookup_query_cb(const struct client_result *, void *);
 static int	lookup_query(struct lookup *);
 
+static void
+lookup_release_cb(const struct client_result *r, void *arg)
+{
+	(void)arg;
+	if (r->cr_err != NULL)
+		log_debug("cache lease release: %s %s", r->cr_err,
+		    r->cr_errmsg);
+}
+
+/*
+ * The lease holder will get no answer to put: whoisd-query could not be
+ * asked.  Its put would have released the lease; an `unknown` put does
+ * that instead (the cache stores no unknown), and tells the clients
+ * parked behind the lease now, rather than after lease_ttl, with the
+ * name held for that long.  Not after a timeout of ours: the query
+ * daemon is still at it and will put the answer.
+ */
+static void
+lookup_release_lease(struct lookup *lk, const char *reason)
+{
+	struct answer	a;
+	struct msgb	b;
+
+	if (!lk->lk_leased)
+		return;
+	lk->lk_leased = 0;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.a_domain, sizeof(a.a_domain), "%s", lk->lk_ace);
+	snprintf(a.a_ace, sizeof(a.a_ace), "%s", lk->lk_ace);
+	snprintf(a.a_status, sizeof(a.a_status), "unknown");
+	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
+	snprintf(a.a_source, sizeof(a.a_source), "registry");
+	a.a_checked = now_wall();
+	msgb_init(&b);
+	if (msg_pack_put(&b, 0, PROTO_VERSION, &a) == 0)
+		(void)client_call(front_cache(), &b, 2000, CLIENT_IDEMPOTENT,
+		    lookup_release_cb, NULL);
+	msgb_free(&b);
+}
+
 /* Ask whoisd-query.  -1 if the lookup was answered and freed already. */
 static int
 lookup_query(struct lookup *lk)
@@ -375,6 +416,7 @@ lookup_query(struct lookup *lk)
 	msgb_free(&b);
 	if (lk->lk_call == 0) {
 		lk->lk_callc = NULL;
+		lookup_release_lease(lk, "internal");
 		lookup_fail(lk, "internal: cannot build query");
 		lookup_free(lk);
 		return -1;
@@ -396,6 +438,8 @@ lookup_query_cb(const struct client_result *r, void *arg)
 		front_stats.fs_query_errors++;
 		log_info("query %s: %s %s", lk->lk_ace, r->cr_err,
 		    r->cr_errmsg);
+		if (strcmp(r->cr_err, CLIENT_E_TIMEOUT) != 0)
+			lookup_release_lease(lk, "query-unavailable");
 		lookup_fail(lk, strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0 ?
 		    "timeout" : "query-unavailable");
 	} else if (msg_type(r->cr_msg) == MSG_ERR) {
@@ -404,10 +448,12 @@ lookup_query_cb(const struct client_result *r, void *arg)
 		    err, sizeof(err));
 		log_warnx("query %s: error reply %s: %s", lk->lk_ace, code,
 		    text);
+		lookup_release_lease(lk, "query-error");
 		lookup_fail(lk, "query-error");
 	} else if (msg_read_query_r(r->cr_msg, &a, err, sizeof(err)) == -1) {
 		front_stats.fs_query_errors++;
 		log_warnx("query %s: bad query_r: %s", lk->lk_ace, err);
+		lookup_release_lease(lk, "query-error");
 		lookup_fail(lk, "query-error");
 	} else if (strcmp(a.a_status, "unknown") == 0 && lk->lk_have_stale)
 		lookup_fail(lk, a.a_reason[0] ? a.a_reason : "unknown");
@@ -458,8 +504,10 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		answer_copy(&lk->lk_stale, &gr->gr_answer);
 		lk->lk_have_stale = 1;
 	}
-	if (first)
+	if (first) {
+		lk->lk_leased = strcmp(gr->gr_lease, "granted") == 0;
 		(void)lookup_query(lk);	/* with the lease */
+	}
 	else
 		(void)lookup_cache_get(lk);	/* parked behind the lease */
 }

@@ -257,6 +257,31 @@ def test_cache_restart_keeps_entries_and_front_survives_cache_down(suite):
     assert r[0]["status"] == "available" and r[0]["source"] == "registry"
 
 
+def test_query_down_answers_unknown_soon_and_hits_still_served(suite):
+    assert suite.whois("example.org")["status"] == "registered"
+    suite.stop_one("query")
+    # A miss: unknown after link_down_wait (1 s), not request_timeout.
+    t0 = time.monotonic()
+    a = suite.whois("free-qdown.org")
+    assert time.monotonic() - t0 < 5
+    assert a["status"] == "unknown" and a["reason"] == "query-unavailable", a
+    # Still down: at once.
+    t0 = time.monotonic()
+    a = suite.whois("free-qdown2.org")
+    assert time.monotonic() - t0 < 2.5
+    assert a["status"] == "unknown", a
+    # Cached names do not need it.
+    a = suite.whois("example.org")
+    assert a["status"] == "registered" and a["source"] == "cache", a
+    # Back: the failed miss left no lease behind that would hold the
+    # name for lease_ttl (10 s).
+    suite.start_one("query")
+    t0 = time.monotonic()
+    wait_for(lambda: suite.whois("free-qdown.org")["status"] == "available",
+             timeout=8, interval=0.2, what="free-qdown.org answered again")
+    assert time.monotonic() - t0 < 5
+
+
 def test_errdb_down_events_spooled_then_stored_once(suite):
     suite.stop_one("errdb")
     names = ["fault-reset-n%d.com" % i for i in range(50)]
