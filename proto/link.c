@@ -1,10 +1,12 @@
 /*
  * link.c — server side of a framed connection on a bufferevent.
  *
- * States: OPEN reads and dispatches; DRAINING (after goaway) and CLOSING
- * (after a bad frame) read nothing and close once every in-flight reply is
- * written; CLOSED has no socket and only waits for the pending replies
- * to be dropped before the struct is freed.
+ * States: OPEN reads and dispatches; DRAINING (after goaway) still reads
+ * and dispatches what the peer sent before it saw the goaway, and ends
+ * when the peer closes, or, after a short grace, once every in-flight
+ * reply is written; CLOSING (after a bad frame) reads nothing and closes
+ * once its err reply is written; CLOSED has no socket and only waits for
+ * the pending replies to be dropped before the struct is freed.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -38,7 +40,7 @@
 
 enum link_state {
 	LINK_OPEN,	/**< reading and dispatching requests */
-	LINK_DRAINING,	/**< goaway sent; finishing in-flight requests */
+	LINK_DRAINING,	/**< goaway sent; answering what still arrives */
 	LINK_CLOSING,	/**< bad frame; flushing the err reply */
 	LINK_CLOSED,	/**< socket gone; waiting for pending replies */
 };

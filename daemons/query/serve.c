@@ -129,10 +129,20 @@ static void	qreq_complete(struct qreq *);
 
 /* ------------------------------------------------------------ holds */
 
+/*
+ * Work that outlives its reply (a registry conversation, a put, a
+ * report) holds the child while it drains.  Work may start during the
+ * drain too: a draining link still answers the requests its peer sent
+ * before it saw the goaway.
+ */
 void
 serve_hold(void)
 {
 	sv_holds++;
+	if (pool_draining() && !sv_drain_held) {
+		sv_drain_held = 1;
+		pool_conn_add();
+	}
 }
 
 void

@@ -608,8 +608,15 @@ lookup_cache_get(struct lookup *lk)
 		}
 		msgb_init(&b);
 		msg_pack_get(&b, 0, PROTO_VERSION, &g);
+		/*
+		 * Not resent after a lost link: the lost child may have
+		 * granted the lease and died before the reply, and a resend
+		 * would be parked behind that orphan lease for lease_ttl.
+		 * The lookup goes to whoisd-query instead, whose put
+		 * releases it.
+		 */
 		f->f_call = client_call(front_cache(), &b,
-		    lookup_remaining_ms(lk), CLIENT_IDEMPOTENT, flight_cb, f);
+		    lookup_remaining_ms(lk), 0, flight_cb, f);
 		msgb_free(&b);
 		if (f->f_call == 0) {
 			flight_free(f);

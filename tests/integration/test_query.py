@@ -661,6 +661,42 @@ def test_quit_answers_in_flight_then_exits(qprocs, tmpdir_path):
         rs.close(check=False)
 
 
+def test_a_query_read_after_goaway_still_puts_its_answer(qprocs,
+                                                        tmpdir_path):
+    """A draining child still answers what its peer sent before it saw the
+    goaway; work started then holds the child like work started before:
+    the registry conversation outlives its early `timeout` reply and the
+    peer's close, and its answer is put in the cache."""
+    rs = Regsim("--latency-ms=600")
+    cache = FakeDaemon()
+    try:
+        q = start_query(qprocs, tmpdir_path, rs.port, cache=cache.port,
+                        servers=1)
+        q.wait_log("ready:", timeout=10)
+        c = QueryConn(q.port)
+        c.pid()                         # the link is up, nothing in flight
+        q.sig(signal.SIGQUIT)
+        m, c.buf = read_frame(c.s, c.buf)
+        assert m["t"] == "goaway", m
+        c.s.sendall(frame(dict(v=2, t="query", id=9, domain="free-drain.de",
+                               deadline_ms=150)))
+        m, c.buf = read_frame(c.s, c.buf)
+        assert m["id"] == 9 and m["a"]["status"] == "unknown", m
+        assert m["a"]["reason"] == "timeout", m
+        c.close()                       # as a front does after goaway
+        wait_for(lambda: [p for p in cache.of("put")
+                          if p["a"]["domain"] == "free-drain.de"], 10,
+                 what="the answer put in the cache")
+        put = [p for p in cache.of("put")
+               if p["a"]["domain"] == "free-drain.de"][0]
+        assert put["a"]["status"] == "available", put
+        wait_for(lambda: not q.running(), 10, what="master exit")
+        assert q.p.returncode == 0
+    finally:
+        cache.close()
+        rs.close(check=False)
+
+
 ERRDB = os.path.join(BIN, "whoisd-errdb")
 
 
