@@ -165,17 +165,30 @@ link_check_done(struct link *l)
 		link_shut(l);
 }
 
+static void
+link_ms_tv(struct timeval *tv, int ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/* A link on its way out gives a peer that stops reading this long. */
+static void
+link_arm_flush_timeout(struct link *l)
+{
+	struct timeval	tv;
+
+	link_ms_tv(&tv, l->l_opts.lo_flush_timeout_ms);
+	bufferevent_set_timeouts(l->l_bev, NULL, &tv);
+}
+
 /* Stop reading and close once output is flushed (bounded by a timeout). */
 static void
 link_stop_reading(struct link *l, enum link_state st)
 {
-	struct timeval	tv;
-
 	l->l_state = st;
 	bufferevent_disable(l->l_bev, EV_READ);
-	tv.tv_sec = l->l_opts.lo_flush_timeout_ms / 1000;
-	tv.tv_usec = (l->l_opts.lo_flush_timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(l->l_bev, NULL, &tv);
+	link_arm_flush_timeout(l);
 }
 
 /* Pause reading while the peer is not reading our replies or too many
@@ -445,16 +458,13 @@ link_goaway(struct link *l)
 	link_send(l, msgb_data(&b), msgb_len(&b));
 	msgb_free(&b);
 	l->l_state = LINK_DRAINING;
-	tv.tv_sec = l->l_opts.lo_flush_timeout_ms / 1000;
-	tv.tv_usec = (l->l_opts.lo_flush_timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(l->l_bev, NULL, &tv);
+	link_arm_flush_timeout(l);
 	l->l_grace_ev = evtimer_new(bufferevent_get_base(l->l_bev),
 	    link_grace_cb, l);
 	if (l->l_grace_ev == NULL)
 		l->l_grace_over = 1;
 	else {
-		tv.tv_sec = LINK_DRAIN_GRACE_MS / 1000;
-		tv.tv_usec = (LINK_DRAIN_GRACE_MS % 1000) * 1000;
+		link_ms_tv(&tv, LINK_DRAIN_GRACE_MS);
 		evtimer_add(l->l_grace_ev, &tv);
 	}
 }

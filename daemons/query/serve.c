@@ -131,18 +131,26 @@ static void	qreq_complete(struct qreq *);
 
 /*
  * Work that outlives its reply (a registry conversation, a put, a
- * report) holds the child while it drains.  Work may start during the
- * drain too: a draining link still answers the requests its peer sent
- * before it saw the goaway.
+ * report) holds the child while it drains: as one more connection to
+ * the pool, given back by the last serve_release().
  */
+static void
+serve_hold_child(void)
+{
+	if (sv_holds > 0 && !sv_drain_held) {
+		sv_drain_held = 1;
+		pool_conn_add();
+	}
+}
+
 void
 serve_hold(void)
 {
 	sv_holds++;
-	if (pool_draining() && !sv_drain_held) {
-		sv_drain_held = 1;
-		pool_conn_add();
-	}
+	/* Work may start during the drain too: a draining link still
+	 * answers what its peer sent before it saw the goaway. */
+	if (pool_draining())
+		serve_hold_child();
 }
 
 void
@@ -1008,10 +1016,7 @@ serve_drain(void)
 		next = LIST_NEXT(ql, ql_entry);
 		link_goaway(ql->ql_link);
 	}
-	if (sv_holds > 0 && !sv_drain_held) {
-		sv_drain_held = 1;
-		pool_conn_add();
-	}
+	serve_hold_child();
 }
 
 void

@@ -320,6 +320,19 @@ lookup_answer(struct lookup *lk, struct answer *a)
 	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
 }
 
+/* An `unknown` verdict for lk's name, checked now. */
+static void
+lookup_unknown(struct lookup *lk, const char *reason, struct answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_ace);
+	snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
+	snprintf(a->a_status, sizeof(a->a_status), "unknown");
+	snprintf(a->a_reason, sizeof(a->a_reason), "%s", reason);
+	snprintf(a->a_source, sizeof(a->a_source), "registry");
+	a->a_checked = now_wall();
+}
+
 /* No verdict: the stale entry if we have one, else unknown with a reason. */
 static void
 lookup_fail(struct lookup *lk, const char *reason)
@@ -334,11 +347,7 @@ lookup_fail(struct lookup *lk, const char *reason)
 		lookup_answer(lk, &lk->lk_stale);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	snprintf(a.a_status, sizeof(a.a_status), "unknown");
-	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
-	snprintf(a.a_source, sizeof(a.a_source), "registry");
-	a.a_checked = now_wall();
+	lookup_unknown(lk, reason, &a);
 	lookup_answer(lk, &a);
 }
 
@@ -380,13 +389,7 @@ lookup_release_lease(struct lookup *lk, const char *reason)
 	if (!lk->lk_leased)
 		return;
 	lk->lk_leased = 0;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.a_domain, sizeof(a.a_domain), "%s", lk->lk_ace);
-	snprintf(a.a_ace, sizeof(a.a_ace), "%s", lk->lk_ace);
-	snprintf(a.a_status, sizeof(a.a_status), "unknown");
-	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
-	snprintf(a.a_source, sizeof(a.a_source), "registry");
-	a.a_checked = now_wall();
+	lookup_unknown(lk, reason, &a);
 	msgb_init(&b);
 	if (msg_pack_put(&b, 0, PROTO_VERSION, &a) == 0)
 		(void)client_call(front_cache(), &b, 2000, CLIENT_IDEMPOTENT,
@@ -429,6 +432,7 @@ lookup_query_cb(const struct client_result *r, void *arg)
 {
 	struct lookup	*lk = arg;
 	struct answer	 a;
+	const char	*failed = NULL;	/* whoisd-query gave no answer */
 	char		 code[32], text[256], err[256];
 
 	lk->lk_callc = NULL;
@@ -438,29 +442,31 @@ lookup_query_cb(const struct client_result *r, void *arg)
 		front_stats.fs_query_errors++;
 		log_info("query %s: %s %s", lk->lk_ace, r->cr_err,
 		    r->cr_errmsg);
-		if (strcmp(r->cr_err, CLIENT_E_TIMEOUT) != 0)
-			lookup_release_lease(lk, "query-unavailable");
-		lookup_fail(lk, strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0 ?
-		    "timeout" : "query-unavailable");
+		if (strcmp(r->cr_err, CLIENT_E_TIMEOUT) == 0)
+			lookup_fail(lk, "timeout");	/* it will still put */
+		else
+			failed = "query-unavailable";
 	} else if (msg_type(r->cr_msg) == MSG_ERR) {
 		front_stats.fs_query_errors++;
 		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),
 		    err, sizeof(err));
 		log_warnx("query %s: error reply %s: %s", lk->lk_ace, code,
 		    text);
-		lookup_release_lease(lk, "query-error");
-		lookup_fail(lk, "query-error");
+		failed = "query-error";
 	} else if (msg_read_query_r(r->cr_msg, &a, err, sizeof(err)) == -1) {
 		front_stats.fs_query_errors++;
 		log_warnx("query %s: bad query_r: %s", lk->lk_ace, err);
-		lookup_release_lease(lk, "query-error");
-		lookup_fail(lk, "query-error");
+		failed = "query-error";
 	} else if (strcmp(a.a_status, "unknown") == 0 && lk->lk_have_stale)
 		lookup_fail(lk, a.a_reason[0] ? a.a_reason : "unknown");
 	else {
 		if (a.a_source[0] == '\0')
 			snprintf(a.a_source, sizeof(a.a_source), "registry");
 		lookup_answer(lk, &a);
+	}
+	if (failed != NULL) {
+		lookup_release_lease(lk, failed);
+		lookup_fail(lk, failed);
 	}
 	answer_free(&a);
 	lookup_free(lk);
@@ -505,7 +511,7 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		lk->lk_have_stale = 1;
 	}
 	if (first) {
-		lk->lk_leased = strcmp(gr->gr_lease, "granted") == 0;
+		lk->lk_leased = strcmp(gr->gr_lease, GET_LEASE_GRANTED) == 0;
 		(void)lookup_query(lk);	/* with the lease */
 	}
 	else

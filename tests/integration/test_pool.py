@@ -539,17 +539,22 @@ def test_whoisctl_reload_waits_and_reports(procs, tmpdir_path):
     assert line_request(p.port, "x") == "two:x"
 
 
-def test_soft_open_files_limit_is_raised_for_max_clients_per_child(procs):
-    """A soft limit below the hard one is raised to it (up to 65,536; the
-    usual 1,024 is for select(), the pool uses epoll), and the children
-    inherit it: max_clients_per_child is not lowered."""
-    port = free_port()
-    argv = ["prlimit", "--nofile=200:5000", "--", ECHOD, "-f", "/dev/null",
-            "--listen=127.0.0.1:%d" % port, "--log_level=3",
+def start_echod_nofile(procs, port, nofile, log_level):
+    """One echod child, max_clients_per_child=1000, under prlimit."""
+    argv = ["prlimit", "--nofile=%s" % nofile, "--", ECHOD, "-f", "/dev/null",
+            "--listen=127.0.0.1:%d" % port, "--log_level=%d" % log_level,
             "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
             "--max_spare_servers=1", "--max_clients_per_child=1000"]
     p = procs.start(argv, name="echod")
     p.wait_log("ready:", timeout=10)
+    return p
+
+
+def test_soft_open_files_limit_is_raised_for_max_clients_per_child(procs):
+    """A soft limit below the hard one is raised to it (up to 65,536; the
+    usual 1,024 is for select(), the pool uses epoll), and the children
+    inherit it: max_clients_per_child is not lowered."""
+    p = start_echod_nofile(procs, free_port(), "200:5000", 3)
     log = p.logtext()
     assert "does not fit" not in log, log
     kids = children_of(p.pid)
@@ -566,12 +571,7 @@ def test_max_clients_per_child_fits_the_open_files_limit(procs):
     and 250 slow clients (more than fit) are all answered, the rest
     waiting in the kernel's queue instead of failing with EMFILE."""
     port = free_port()
-    argv = ["prlimit", "--nofile=200:200", "--", ECHOD, "-f", "/dev/null",
-            "--listen=127.0.0.1:%d" % port, "--log_level=4",
-            "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
-            "--max_spare_servers=1", "--max_clients_per_child=1000"]
-    p = procs.start(argv, name="echod")
-    p.wait_log("ready:", timeout=10)
+    p = start_echod_nofile(procs, port, "200:200", 4)
     assert "max_clients_per_child 1000 does not fit the open-files limit " \
         "200: using 136" in p.logtext()
     socks = []
