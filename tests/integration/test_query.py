@@ -227,6 +227,8 @@ def start_query(procs, tmpdir, override, *args, cache=None, errdb=None,
             "--host_id=testhost"] + list(args)
     p = procs.start(argv, name="whoisd-query")
     wait_for(lambda: port_open(port), 10, what="whoisd-query port")
+    # Its children serving, so a timed request does not time their start.
+    p.wait_log("ready:", timeout=10)
     p.port = port
     p.spool = spool
     return p
@@ -672,7 +674,6 @@ def test_a_query_read_after_goaway_still_puts_its_answer(qprocs,
     try:
         q = start_query(qprocs, tmpdir_path, rs.port, cache=cache.port,
                         servers=1)
-        q.wait_log("ready:", timeout=10)
         c = QueryConn(q.port)
         c.pid()                         # the link is up, nothing in flight
         q.sig(signal.SIGQUIT)
