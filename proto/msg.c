@@ -1,5 +1,9 @@
 /*
- * msg.c — typed msgpack builders and readers (see msg.h).
+ * msg.c — the core of the typed msgpack messages (see msg.h): the
+ * builder (msgb_*), the pre-scan and unpacking of a body with its v, t
+ * and id, the typed map readers (mo_*), the field tables that pack and
+ * read a flat record, and the type names.  Each message family lives in
+ * its own msg_*.c on top of this.
  *
  * Builders write keys in a fixed order and count the fields they were
  * promised; readers check every required key's presence and type.  Bodies
@@ -16,17 +20,7 @@
 
 #include "common/util.h"
 #include "proto/msg.h"
-
-struct msg {
-	uint8_t			*m_body;	/* msgpack-c points into it */
-	size_t			 m_len;
-	msgpack_unpacked	 m_unp;
-	const msgpack_object	*m_map;
-	int			 m_version;
-	uint64_t		 m_id;
-	enum msg_type		 m_type;
-	char			 m_tname[32];
-};
+#include "proto/msg_priv.h"
 
 static const char *msg_names[MSG_NTYPES] = {
 	[MSG_UNKNOWN] = NULL,
@@ -53,10 +47,6 @@ static const char *msg_names[MSG_NTYPES] = {
 	[MSG_ERRORS] = "errors",
 	[MSG_ERRORS_R] = "errors_r",
 };
-
-static const char *answer_statuses[] = { "available", "registered",
-    "reserved", "invalid", "unknown", NULL };
-static const char *answer_sources[] = { "cache", "registry", "stale", NULL };
 
 const char *
 msg_type_name(enum msg_type t)
@@ -442,9 +432,6 @@ msg_prescan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* ------------------------------------------------------------------ */
 /* Generic readers on one map object */
 
-#define MO_OPT		0x01	/* absent is fine */
-#define MO_CUT		0x02	/* a string too long is cut, not refused */
-
 static const msgpack_object *
 mo_find(const msgpack_object *map, const char *key)
 {
@@ -488,7 +475,7 @@ mo_utf8_cut(const char *s, size_t len)
 	return n;
 }
 
-static int
+int
 mo_str(const msgpack_object *map, const char *key, char *buf, size_t len,
     int flags, char *err, size_t errlen)
 {
@@ -521,7 +508,7 @@ mo_str(const msgpack_object *map, const char *key, char *buf, size_t len,
 	return 0;
 }
 
-static int
+int
 mo_bytes(const msgpack_object *map, const char *key, const void **p,
     size_t *len, int flags, char *err, size_t errlen)
 {
@@ -545,7 +532,7 @@ mo_bytes(const msgpack_object *map, const char *key, const void **p,
 	return 0;
 }
 
-static int
+int
 mo_uint(const msgpack_object *map, const char *key, uint64_t *v, int flags,
     char *err, size_t errlen)
 {
@@ -583,7 +570,7 @@ mo_int(const msgpack_object *map, const char *key, int64_t *v, int flags,
 	return 0;
 }
 
-static int
+int
 mo_bool(const msgpack_object *map, const char *key, int *v, int flags,
     char *err, size_t errlen)
 {
@@ -600,7 +587,7 @@ mo_bool(const msgpack_object *map, const char *key, int *v, int flags,
 	return 0;
 }
 
-static int
+int
 mo_float(const msgpack_object *map, const char *key, double *v, int flags,
     char *err, size_t errlen)
 {
@@ -627,7 +614,7 @@ mo_float(const msgpack_object *map, const char *key, double *v, int flags,
 	return 0;
 }
 
-static int
+int
 mo_container(const msgpack_object *map, const char *key,
     msgpack_object_type type, const msgpack_object **o, int flags,
     char *err, size_t errlen)
@@ -644,7 +631,7 @@ mo_container(const msgpack_object *map, const char *key,
 	return 0;
 }
 
-static int
+int
 mo_oneof(const char *key, const char *val, const char **allowed, char *err,
     size_t errlen)
 {
@@ -657,8 +644,7 @@ mo_oneof(const char *key, const char *val, const char **allowed, char *err,
 	return -1;
 }
 
-/* Prefix err with "where: " (errors inside nested maps). */
-static int
+int
 mo_where(const char *where, char *err, size_t errlen)
 {
 	char	tmp[256];
@@ -859,8 +845,7 @@ msg_opt_float(const struct msg *m, const char *key, double *v, double def,
 	return mo_float(m->m_map, key, v, MO_OPT, err, errlen);
 }
 
-/* A per-type reader was handed the wrong type of message. */
-static int
+int
 msg_expect(const struct msg *m, enum msg_type t, char *err, size_t errlen)
 {
 	if (m->m_type != t) {
@@ -871,796 +856,175 @@ msg_expect(const struct msg *m, enum msg_type t, char *err, size_t errlen)
 	return 0;
 }
 
+
 /* ------------------------------------------------------------------ */
-/* Answers */
+/* Field tables */
 
-void
-answer_free(struct answer *a)
+static int
+mf_empty(const struct msg_field *f, const void *s)
 {
-	free(a->a_text);
-	a->a_text = NULL;
-	a->a_text_len = 0;
-}
+	const char	*p = (const char *)s + f->mf_off;
 
-void
-answer_set_text(struct answer *a, const void *text, size_t len)
-{
-	answer_free(a);
-	if (text == NULL || len == 0)
-		return;
-	a->a_text = xmalloc(len + 1);
-	memcpy(a->a_text, text, len);
-	a->a_text[len] = '\0';
-	a->a_text_len = len;
-}
-
-void
-answer_copy(struct answer *dst, const struct answer *src)
-{
-	*dst = *src;
-	dst->a_text = NULL;
-	dst->a_text_len = 0;
-	answer_set_text(dst, src->a_text, src->a_text_len);
-}
-
-static uint32_t
-answer_nfields(const struct answer *a, int version)
-{
-	uint32_t	n = 7;	/* domain ace status source checked registry
-				 * latency_ms */
-
-	n += a->a_reason[0] != '\0';
-	n += a->a_expires != 0;
-	if (version >= 2) {
-		n += a->a_rule[0] != '\0';
-		n += a->a_matched[0] != '\0';
+	switch (f->mf_type) {
+	case MF_STR:
+		return p[0] == '\0';
+	case MF_UINT:
+		return *(const uint64_t *)p == 0;
+	case MF_FLOAT:
+		return *(const double *)p == 0;
+	case MF_BOOL:
+		return *(const int *)p == 0;
 	}
-	n += a->a_text_len > 0;
-	n += a->a_retry_after != 0;
+	return 0;
+}
+
+static int
+mf_written(const struct msg_field *f, const void *s, int version)
+{
+	if ((f->mf_flags & MF_SINCE_V2) && version < 2)
+		return 0;
+	return !(f->mf_flags & MF_OMIT) || !mf_empty(f, s);
+}
+
+uint32_t
+mf_count(const struct msg_field *f, const void *s, int version)
+{
+	uint32_t	n = 0;
+
+	for (; f->mf_key != NULL; f++)
+		n += mf_written(f, s, version);
 	return n;
 }
 
-/* Packs the answer as a map under `key`. */
-static void
-answer_pack(struct msgb *b, const char *key, const struct answer *a)
+void
+mf_pack(struct msgb *b, const struct msg_field *f, const void *s)
 {
-	int	v = b->mb_version;
+	const char	*p;
 
-	msgb_map(b, key, answer_nfields(a, v));
-	msgb_str(b, "domain", a->a_domain);
-	msgb_str(b, "ace", a->a_ace);
-	msgb_str(b, "status", a->a_status);
-	if (a->a_reason[0] != '\0')
-		msgb_str(b, "reason", a->a_reason);
-	msgb_str(b, "source", a->a_source);
-	msgb_float(b, "checked", a->a_checked);
-	if (a->a_expires != 0)
-		msgb_float(b, "expires", a->a_expires);
-	msgb_str(b, "registry", a->a_registry);
-	msgb_uint(b, "latency_ms", a->a_latency_ms);
-	if (v >= 2 && a->a_rule[0] != '\0')
-		msgb_str(b, "rule", a->a_rule);
-	if (v >= 2 && a->a_matched[0] != '\0')
-		msgb_str(b, "matched", a->a_matched);
-	if (a->a_text_len > 0)
-		msgb_bin(b, "text", a->a_text, a->a_text_len);
-	if (a->a_retry_after != 0)
-		msgb_uint(b, "retry_after", a->a_retry_after);
-}
-
-static int
-answer_read(const msgpack_object *o, struct answer *a, char *err,
-    size_t errlen)
-{
-	const void	*text;
-	size_t		 tlen;
-
-	memset(a, 0, sizeof(*a));
-	if (mo_str(o, "domain", a->a_domain, sizeof(a->a_domain), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "ace", a->a_ace, sizeof(a->a_ace), 0, err, errlen) == -1 ||
-	    mo_str(o, "status", a->a_status, sizeof(a->a_status), 0, err,
-	    errlen) == -1 ||
-	    mo_oneof("status", a->a_status, answer_statuses, err, errlen) == -1 ||
-	    mo_str(o, "reason", a->a_reason, sizeof(a->a_reason),
-	    MO_OPT | MO_CUT, err, errlen) == -1 ||
-	    mo_str(o, "source", a->a_source, sizeof(a->a_source), 0, err,
-	    errlen) == -1 ||
-	    mo_oneof("source", a->a_source, answer_sources, err, errlen) == -1 ||
-	    mo_float(o, "checked", &a->a_checked, 0, err, errlen) == -1 ||
-	    mo_float(o, "expires", &a->a_expires, MO_OPT, err, errlen) == -1 ||
-	    mo_str(o, "registry", a->a_registry, sizeof(a->a_registry), 0,
-	    err, errlen) == -1 ||
-	    mo_uint(o, "latency_ms", &a->a_latency_ms, 0, err, errlen) == -1 ||
-	    mo_str(o, "rule", a->a_rule, sizeof(a->a_rule), MO_OPT | MO_CUT,
-	    err, errlen) == -1 ||
-	    mo_str(o, "matched", a->a_matched, sizeof(a->a_matched),
-	    MO_OPT | MO_CUT, err, errlen) == -1 ||
-	    mo_uint(o, "retry_after", &a->a_retry_after, MO_OPT, err,
-	    errlen) == -1 ||
-	    mo_bytes(o, "text", &text, &tlen, MO_OPT, err, errlen) == -1)
-		return -1;
-	answer_set_text(a, text, tlen);
-	return 0;
-}
-
-/* Reads the answer map under key `a`. */
-static int
-answer_read_key(const struct msg *m, struct answer *a, char *err,
-    size_t errlen)
-{
-	const msgpack_object	*o;
-
-	memset(a, 0, sizeof(*a));
-	if (mo_container(m->m_map, "a", MSGPACK_OBJECT_MAP, &o, 0, err,
-	    errlen) == -1)
-		return -1;
-	if (answer_read(o, a, err, errlen) == -1)
-		return mo_where("a", err, errlen);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Common replies */
-
-int
-msg_pack_ok(struct msgb *b, uint64_t id, int version)
-{
-	msgb_begin(b, "ok", id, 0, version);
-	return msgb_end(b);
-}
-
-int
-msg_pack_ok_dup(struct msgb *b, uint64_t id, int version, int dup)
-{
-	msgb_begin(b, "ok", id, 1, version);
-	msgb_bool(b, "dup", dup);
-	return msgb_end(b);
-}
-
-int
-msg_read_ok_dup(const struct msg *m, int *dup, char *err, size_t errlen)
-{
-	*dup = 0;
-	if (msg_expect(m, MSG_OK, err, errlen) == -1)
-		return -1;
-	return mo_bool(m->m_map, "dup", dup, MO_OPT, err, errlen) == -1 ?
-	    -1 : 0;
-}
-
-int
-msg_pack_err(struct msgb *b, uint64_t id, int version, const char *code,
-    const char *text)
-{
-	msgb_begin(b, "err", id, 2, version);
-	msgb_str(b, "code", code);
-	msgb_str(b, "msg", text);
-	return msgb_end(b);
-}
-
-int
-msg_read_err(const struct msg *m, char *code, size_t codelen, char *text,
-    size_t textlen, char *err, size_t errlen)
-{
-	if (msg_expect(m, MSG_ERR, err, errlen) == -1 ||
-	    mo_str(m->m_map, "code", code, codelen, 0, err, errlen) == -1 ||
-	    mo_str(m->m_map, "msg", text, textlen, MO_CUT, err, errlen) == -1)
-		return -1;
-	return 0;
-}
-
-int
-msg_pack_goaway(struct msgb *b, int version)
-{
-	msgb_begin(b, "goaway", 0, 0, version);
-	return msgb_end(b);
-}
-
-int
-msg_pack_ping(struct msgb *b, uint64_t id, int version)
-{
-	msgb_begin(b, "ping", id, 0, version);
-	return msgb_end(b);
-}
-
-int
-msg_pack_pong(struct msgb *b, uint64_t id, int version)
-{
-	msgb_begin(b, "pong", id, 0, version);
-	return msgb_end(b);
-}
-
-/* ------------------------------------------------------------------ */
-/* cache */
-
-int
-msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
-{
-	msgb_begin(b, "get", id, 2 + (g->g_notext != 0) +
-	    3 * (g->g_if_checked > 0), version);
-	msgb_str(b, "domain", g->g_domain);
-	msgb_bool(b, "lease", g->g_lease);
-	/* Written only when false: older peers ignore it and send text. */
-	if (g->g_notext)
-		msgb_bool(b, "text", 0);
-	/* Older caches ignore these and send the whole answer. */
-	if (g->g_if_checked > 0) {
-		msgb_float(b, "if_checked", g->g_if_checked);
-		msgb_float(b, "if_expires", g->g_if_expires);
-		msgb_str(b, "if_status", g->g_if_status);
+	for (; f->mf_key != NULL; f++) {
+		if (!mf_written(f, s, b->mb_version))
+			continue;
+		p = (const char *)s + f->mf_off;
+		switch (f->mf_type) {
+		case MF_STR:
+			msgb_str(b, f->mf_key, p);
+			break;
+		case MF_UINT:
+			msgb_uint(b, f->mf_key, *(const uint64_t *)p);
+			break;
+		case MF_FLOAT:
+			msgb_float(b, f->mf_key, *(const double *)p);
+			break;
+		case MF_BOOL:
+			msgb_bool(b, f->mf_key, *(const int *)p);
+			break;
+		}
 	}
-	return msgb_end(b);
 }
 
 int
-msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
-{
-	int	text;
-
-	memset(g, 0, sizeof(*g));
-	if (msg_expect(m, MSG_GET, err, errlen) == -1 ||
-	    mo_str(m->m_map, "domain", g->g_domain, sizeof(g->g_domain), 0,
-	    err, errlen) == -1 ||
-	    mo_bool(m->m_map, "lease", &g->g_lease, MO_OPT, err, errlen) == -1)
-		return -1;
-	text = 1;
-	if (mo_bool(m->m_map, "text", &text, MO_OPT, err, errlen) == -1)
-		return -1;
-	g->g_notext = !text;
-	if (mo_float(m->m_map, "if_checked", &g->g_if_checked, MO_OPT, err,
-	    errlen) == -1 ||
-	    mo_float(m->m_map, "if_expires", &g->g_if_expires, MO_OPT, err,
-	    errlen) == -1 ||
-	    mo_str(m->m_map, "if_status", g->g_if_status,
-	    sizeof(g->g_if_status), MO_OPT, err, errlen) == -1)
-		return -1;
-	if (g->g_if_checked > 0 && g->g_if_status[0] == '\0') {
-		snprintf(err, errlen, "get: if_checked without if_status");
-		return -1;
-	}
-	return 0;
-}
-
-int
-msg_pack_get_r(struct msgb *b, uint64_t id, int version,
-    const struct msg_get_r *gr)
-{
-	int	same = gr->gr_found && gr->gr_same;
-
-	msgb_begin(b, "get_r", id, 3 + (gr->gr_found != 0), version);
-	msgb_bool(b, "found", gr->gr_found);
-	msgb_bool(b, "stale", gr->gr_stale);
-	msgb_str(b, "lease", gr->gr_lease[0] != '\0' ? gr->gr_lease :
-	    GET_LEASE_NONE);
-	/* Only to an asker that sent "if", so only peers that know it. */
-	if (same)
-		msgb_bool(b, "same", 1);
-	else if (gr->gr_found)
-		answer_pack(b, "a", &gr->gr_answer);
-	return msgb_end(b);
-}
-
-int
-msg_read_get_r(const struct msg *m, struct msg_get_r *gr, char *err,
-    size_t errlen)
-{
-	memset(gr, 0, sizeof(*gr));
-	if (msg_expect(m, MSG_GET_R, err, errlen) == -1 ||
-	    mo_bool(m->m_map, "found", &gr->gr_found, 0, err, errlen) == -1 ||
-	    mo_bool(m->m_map, "stale", &gr->gr_stale, MO_OPT, err,
-	    errlen) == -1)
-		return -1;
-	if (mo_str(m->m_map, "lease", gr->gr_lease, sizeof(gr->gr_lease),
-	    MO_OPT, err, errlen) == -1)
-		return -1;
-	if (gr->gr_lease[0] == '\0')
-		snprintf(gr->gr_lease, sizeof(gr->gr_lease), "%s",
-		    GET_LEASE_NONE);
-	if (mo_bool(m->m_map, "same", &gr->gr_same, MO_OPT, err, errlen) == -1)
-		return -1;
-	if (gr->gr_same && (!gr->gr_found || gr->gr_stale)) {
-		snprintf(err, errlen, "get_r: same without a fresh entry");
-		return -1;
-	}
-	if (gr->gr_found && !gr->gr_same && answer_read_key(m,
-	    &gr->gr_answer, err, errlen) == -1)
-		return -1;
-	return 0;
-}
-
-int
-msg_pack_put(struct msgb *b, uint64_t id, int version, const struct answer *a)
-{
-	msgb_begin(b, "put", id, 1, version);
-	answer_pack(b, "a", a);
-	return msgb_end(b);
-}
-
-int
-msg_read_put(const struct msg *m, struct answer *a, char *err, size_t errlen)
-{
-	memset(a, 0, sizeof(*a));
-	if (msg_expect(m, MSG_PUT, err, errlen) == -1)
-		return -1;
-	return answer_read_key(m, a, err, errlen);
-}
-
-int
-msg_pack_query_r(struct msgb *b, uint64_t id, int version,
-    const struct answer *a)
-{
-	msgb_begin(b, "query_r", id, 1, version);
-	answer_pack(b, "a", a);
-	return msgb_end(b);
-}
-
-int
-msg_read_query_r(const struct msg *m, struct answer *a, char *err,
-    size_t errlen)
-{
-	memset(a, 0, sizeof(*a));
-	if (msg_expect(m, MSG_QUERY_R, err, errlen) == -1)
-		return -1;
-	return answer_read_key(m, a, err, errlen);
-}
-
-static const char *timing_outcomes[] = { TIMING_OK, TIMING_FAIL,
-    TIMING_RATELIMITED, NULL };
-
-int
-msg_pack_timing(struct msgb *b, uint64_t id, int version,
-    const struct msg_timing *t)
-{
-	msgb_begin(b, "timing", id, 3, version);
-	msgb_str(b, "registry", t->tm_registry);
-	msgb_uint(b, "ms", t->tm_ms);
-	msgb_str(b, "outcome", t->tm_outcome);
-	return msgb_end(b);
-}
-
-int
-msg_read_timing(const struct msg *m, struct msg_timing *t, char *err,
-    size_t errlen)
-{
-	memset(t, 0, sizeof(*t));
-	if (msg_expect(m, MSG_TIMING, err, errlen) == -1 ||
-	    mo_str(m->m_map, "registry", t->tm_registry,
-	    sizeof(t->tm_registry), 0, err, errlen) == -1 ||
-	    mo_uint(m->m_map, "ms", &t->tm_ms, 0, err, errlen) == -1 ||
-	    mo_str(m->m_map, "outcome", t->tm_outcome, sizeof(t->tm_outcome),
-	    0, err, errlen) == -1 ||
-	    mo_oneof("outcome", t->tm_outcome, timing_outcomes, err,
-	    errlen) == -1)
-		return -1;
-	return 0;
-}
-
-int
-msg_pack_timing_get(struct msgb *b, uint64_t id, int version,
-    const char *registry)
-{
-	msgb_begin(b, "timing_get", id, 1, version);
-	msgb_str(b, "registry", registry);
-	return msgb_end(b);
-}
-
-int
-msg_read_timing_get(const struct msg *m, char *registry, size_t len,
+mf_read(const msgpack_object *map, const struct msg_field *f, void *s,
     char *err, size_t errlen)
 {
-	if (msg_expect(m, MSG_TIMING_GET, err, errlen) == -1)
-		return -1;
-	return mo_str(m->m_map, "registry", registry, len, 0, err, errlen);
-}
+	char	*p;
+	int	 flags, r = -1;
 
-int
-msg_pack_timing_r(struct msgb *b, uint64_t id, int version,
-    const struct msg_timing_r *t)
-{
-	msgb_begin(b, "timing_r", id, 8, version);
-	msgb_str(b, "registry", t->tr_registry);
-	msgb_uint(b, "n", t->tr_n);
-	msgb_uint(b, "p50", t->tr_p50);
-	msgb_uint(b, "p90", t->tr_p90);
-	msgb_uint(b, "p99", t->tr_p99);
-	msgb_uint(b, "ok", t->tr_ok);
-	msgb_uint(b, "fail", t->tr_fail);
-	msgb_float(b, "last_ratelimit", t->tr_last_ratelimit);
-	return msgb_end(b);
-}
-
-int
-msg_read_timing_r(const struct msg *m, struct msg_timing_r *t, char *err,
-    size_t errlen)
-{
-	const msgpack_object	*o = m->m_map;
-
-	memset(t, 0, sizeof(*t));
-	if (msg_expect(m, MSG_TIMING_R, err, errlen) == -1 ||
-	    mo_str(o, "registry", t->tr_registry, sizeof(t->tr_registry), 0,
-	    err, errlen) == -1 ||
-	    mo_uint(o, "n", &t->tr_n, 0, err, errlen) == -1 ||
-	    mo_uint(o, "p50", &t->tr_p50, 0, err, errlen) == -1 ||
-	    mo_uint(o, "p90", &t->tr_p90, 0, err, errlen) == -1 ||
-	    mo_uint(o, "p99", &t->tr_p99, 0, err, errlen) == -1 ||
-	    mo_uint(o, "ok", &t->tr_ok, 0, err, errlen) == -1 ||
-	    mo_uint(o, "fail", &t->tr_fail, 0, err, errlen) == -1 ||
-	    mo_float(o, "last_ratelimit", &t->tr_last_ratelimit, 0, err,
-	    errlen) == -1)
-		return -1;
+	for (; f->mf_key != NULL; f++) {
+		p = (char *)s + f->mf_off;
+		flags = f->mf_flags & (MO_OPT | MO_CUT);
+		switch (f->mf_type) {
+		case MF_STR:
+			r = mo_str(map, f->mf_key, p, f->mf_size, flags, err,
+			    errlen);
+			if (r != -1 && f->mf_oneof != NULL)
+				r = mo_oneof(f->mf_key, p, f->mf_oneof, err,
+				    errlen);
+			break;
+		case MF_UINT:
+			r = mo_uint(map, f->mf_key, (uint64_t *)p, flags, err,
+			    errlen);
+			break;
+		case MF_FLOAT:
+			r = mo_float(map, f->mf_key, (double *)p, flags, err,
+			    errlen);
+			break;
+		case MF_BOOL:
+			r = mo_bool(map, f->mf_key, (int *)p, flags, err,
+			    errlen);
+			break;
+		}
+		if (r == -1)
+			return -1;
+	}
 	return 0;
 }
 
-int
-msg_pack_stats(struct msgb *b, uint64_t id, int version)
+void
+mf_pack_array(struct msgb *b, const char *key, const struct msg_field *f,
+    const void *base, size_t size, size_t n)
 {
-	msgb_begin(b, "stats", id, 0, version);
-	return msgb_end(b);
+	const char	*item;
+	size_t		 i;
+
+	msgb_array(b, key, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		item = (const char *)base + i * size;
+		msgb_item_map(b, mf_count(f, item, b->mb_version));
+		mf_pack(b, f, item);
+	}
 }
 
 int
-msg_pack_stats_r(struct msgb *b, uint64_t id, int version,
-    const struct msg_counter *c, size_t n)
+mf_read_array(const struct msg *m, const char *key, const struct msg_field *f,
+    size_t size, int (*check)(const void *, char *, size_t), void **out,
+    size_t *n, char *err, size_t errlen)
 {
-	size_t	i;
-
-	msgb_begin(b, "stats_r", id, 1, version);
-	msgb_map(b, "c", (uint32_t)n);
-	for (i = 0; i < n; i++)
-		msgb_uint(b, c[i].mc_name, c[i].mc_value);
-	return msgb_end(b);
-}
-
-int
-msg_read_stats_r(const struct msg *m, struct msg_counter **out, size_t *n,
-    char *err, size_t errlen)
-{
-	const msgpack_object	*o;
-	const msgpack_object_kv	*kv;
-	struct msg_counter	*c;
+	const msgpack_object	*arr, *o;
+	char			*items;
 	uint32_t		 i;
+	char			 where[32];
 
 	*out = NULL;
 	*n = 0;
-	if (msg_expect(m, MSG_STATS_R, err, errlen) == -1 ||
-	    mo_container(m->m_map, "c", MSGPACK_OBJECT_MAP, &o, 0, err,
+	if (mo_container(m->m_map, key, MSGPACK_OBJECT_ARRAY, &arr, 0, err,
 	    errlen) == -1)
 		return -1;
-	c = xcalloc(o->via.map.size, sizeof(*c));
-	for (i = 0; i < o->via.map.size; i++) {
-		kv = &o->via.map.ptr[i];
-		if (kv->key.type != MSGPACK_OBJECT_STR ||
-		    kv->key.via.str.size >= sizeof(c[i].mc_name) ||
-		    memchr(kv->key.via.str.ptr, '\0',
-		    kv->key.via.str.size) != NULL) {
-			snprintf(err, errlen, "c: counter %u: bad name", i);
-			goto fail;
-		}
-		memcpy(c[i].mc_name, kv->key.via.str.ptr, kv->key.via.str.size);
-		if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-			snprintf(err, errlen, "c: key %s: expected uint",
-			    c[i].mc_name);
-			goto fail;
-		}
-		c[i].mc_value = kv->val.via.u64;
-	}
-	*out = c;
-	*n = o->via.map.size;
-	return 0;
-fail:
-	free(c);
-	return -1;
-}
-
-int
-msg_pack_purge(struct msgb *b, uint64_t id, int version,
-    const struct msg_purge *p)
-{
-	msgb_begin(b, "purge", id, 1 + (p->pg_domain[0] != '\0'), version);
-	if (p->pg_domain[0] != '\0')
-		msgb_str(b, "domain", p->pg_domain);
-	msgb_bool(b, "all", p->pg_all);
-	return msgb_end(b);
-}
-
-int
-msg_read_purge(const struct msg *m, struct msg_purge *p, char *err,
-    size_t errlen)
-{
-	memset(p, 0, sizeof(*p));
-	if (msg_expect(m, MSG_PURGE, err, errlen) == -1 ||
-	    mo_str(m->m_map, "domain", p->pg_domain, sizeof(p->pg_domain),
-	    MO_OPT, err, errlen) == -1 ||
-	    mo_bool(m->m_map, "all", &p->pg_all, MO_OPT, err, errlen) == -1)
-		return -1;
-	return 0;
-}
-
-int
-msg_pack_purge_r(struct msgb *b, uint64_t id, int version, uint64_t n)
-{
-	msgb_begin(b, "purge_r", id, 1, version);
-	msgb_uint(b, "n", n);
-	return msgb_end(b);
-}
-
-int
-msg_read_purge_r(const struct msg *m, uint64_t *n, char *err, size_t errlen)
-{
-	if (msg_expect(m, MSG_PURGE_R, err, errlen) == -1)
-		return -1;
-	return mo_uint(m->m_map, "n", n, 0, err, errlen);
-}
-
-/* ------------------------------------------------------------------ */
-/* query */
-
-int
-msg_pack_query(struct msgb *b, uint64_t id, int version,
-    const struct msg_query *q)
-{
-	msgb_begin(b, "query", id, 2, version);
-	msgb_str(b, "domain", q->q_domain);
-	msgb_uint(b, "deadline_ms", q->q_deadline_ms);
-	return msgb_end(b);
-}
-
-int
-msg_read_query(const struct msg *m, struct msg_query *q, char *err,
-    size_t errlen)
-{
-	memset(q, 0, sizeof(*q));
-	if (msg_expect(m, MSG_QUERY, err, errlen) == -1 ||
-	    mo_str(m->m_map, "domain", q->q_domain, sizeof(q->q_domain), 0,
-	    err, errlen) == -1 ||
-	    mo_uint(m->m_map, "deadline_ms", &q->q_deadline_ms, 0, err,
-	    errlen) == -1)
-		return -1;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* errdb */
-
-/* The error fields, into the current map (which must owe 8 or 9). */
-static void
-errevent_fields(struct msgb *b, const struct errevent *e)
-{
-	msgb_str(b, "eid", e->ev_eid);
-	msgb_str(b, "host", e->ev_host);
-	msgb_str(b, "daemon", e->ev_daemon);
-	msgb_str(b, "registry", e->ev_registry);
-	msgb_str(b, "domain", e->ev_domain);
-	msgb_str(b, "kind", e->ev_kind);
-	msgb_str(b, "msg", e->ev_msg);
-	msgb_float(b, "time", e->ev_time);
-	if (e->ev_retry_after != 0)
-		msgb_uint(b, "retry_after", e->ev_retry_after);
-}
-
-static int
-errevent_read(const msgpack_object *o, struct errevent *e, char *err,
-    size_t errlen)
-{
-	memset(e, 0, sizeof(*e));
-	if (mo_str(o, "eid", e->ev_eid, sizeof(e->ev_eid), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "host", e->ev_host, sizeof(e->ev_host), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "daemon", e->ev_daemon, sizeof(e->ev_daemon), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "registry", e->ev_registry, sizeof(e->ev_registry), 0,
-	    err, errlen) == -1 ||
-	    mo_str(o, "domain", e->ev_domain, sizeof(e->ev_domain), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "kind", e->ev_kind, sizeof(e->ev_kind), 0, err,
-	    errlen) == -1 ||
-	    mo_str(o, "msg", e->ev_msg, sizeof(e->ev_msg), MO_CUT, err,
-	    errlen) == -1 ||
-	    mo_float(o, "time", &e->ev_time, 0, err, errlen) == -1 ||
-	    mo_uint(o, "retry_after", &e->ev_retry_after, MO_OPT, err,
-	    errlen) == -1)
-		return -1;
-	if (e->ev_eid[0] == '\0') {
-		snprintf(err, errlen, "key eid: empty");
-		return -1;
-	}
-	return 0;
-}
-
-int
-msg_pack_error(struct msgb *b, uint64_t id, int version,
-    const struct errevent *e)
-{
-	msgb_begin(b, "error", id, 8 + (e->ev_retry_after != 0), version);
-	errevent_fields(b, e);
-	return msgb_end(b);
-}
-
-int
-msg_read_error(const struct msg *m, struct errevent *e, char *err,
-    size_t errlen)
-{
-	memset(e, 0, sizeof(*e));
-	if (msg_expect(m, MSG_ERROR, err, errlen) == -1)
-		return -1;
-	return errevent_read(m->m_map, e, err, errlen);
-}
-
-int
-msg_pack_health(struct msgb *b, uint64_t id, int version,
-    const char *registry)
-{
-	int	has = registry != NULL && registry[0] != '\0';
-
-	msgb_begin(b, "health", id, has, version);
-	if (has)
-		msgb_str(b, "registry", registry);
-	return msgb_end(b);
-}
-
-int
-msg_read_health(const struct msg *m, char *registry, size_t len, char *err,
-    size_t errlen)
-{
-	if (msg_expect(m, MSG_HEALTH, err, errlen) == -1)
-		return -1;
-	return mo_str(m->m_map, "registry", registry, len, MO_OPT, err,
-	    errlen) == -1 ? -1 : 0;
-}
-
-static const char *health_states[] = { HEALTH_OK, HEALTH_DEGRADED,
-    HEALTH_BACKOFF, NULL };
-
-int
-msg_pack_health_r(struct msgb *b, uint64_t id, int version,
-    const struct reghealth *h, size_t n)
-{
-	size_t	i;
-
-	msgb_begin(b, "health_r", id, 1, version);
-	msgb_array(b, "regs", (uint32_t)n);
-	for (i = 0; i < n; i++) {
-		msgb_item_map(b, 4);
-		msgb_str(b, "registry", h[i].rh_registry);
-		msgb_str(b, "state", h[i].rh_state);
-		msgb_float(b, "until", h[i].rh_until);
-		msgb_uint(b, "recent", h[i].rh_recent);
-	}
-	return msgb_end(b);
-}
-
-/* The array under `key`, every item a map; *n items. */
-static int
-mo_maps(const struct msg *m, const char *key, const msgpack_object **arr,
-    char *err, size_t errlen)
-{
-	uint32_t	i;
-
-	if (mo_container(m->m_map, key, MSGPACK_OBJECT_ARRAY, arr, 0, err,
-	    errlen) == -1)
-		return -1;
-	for (i = 0; i < (*arr)->via.array.size; i++)
-		if ((*arr)->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
+	for (i = 0; i < arr->via.array.size; i++)
+		if (arr->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
 			snprintf(err, errlen, "%s[%u]: expected map", key, i);
 			return -1;
 		}
-	return 0;
-}
-
-int
-msg_read_health_r(const struct msg *m, struct reghealth **out, size_t *n,
-    char *err, size_t errlen)
-{
-	const msgpack_object	*arr, *o;
-	struct reghealth	*h;
-	uint32_t		 i;
-	char			 where[32];
-
-	*out = NULL;
-	*n = 0;
-	if (msg_expect(m, MSG_HEALTH_R, err, errlen) == -1 ||
-	    mo_maps(m, "regs", &arr, err, errlen) == -1)
-		return -1;
-	h = xcalloc(arr->via.array.size, sizeof(*h));
+	items = xcalloc(arr->via.array.size, size);
 	for (i = 0; i < arr->via.array.size; i++) {
 		o = &arr->via.array.ptr[i];
-		if (mo_str(o, "registry", h[i].rh_registry,
-		    sizeof(h[i].rh_registry), 0, err, errlen) == -1 ||
-		    mo_str(o, "state", h[i].rh_state, sizeof(h[i].rh_state), 0,
-		    err, errlen) == -1 ||
-		    mo_oneof("state", h[i].rh_state, health_states, err,
-		    errlen) == -1 ||
-		    mo_float(o, "until", &h[i].rh_until, 0, err, errlen) == -1 ||
-		    mo_uint(o, "recent", &h[i].rh_recent, 0, err, errlen) == -1) {
-			snprintf(where, sizeof(where), "regs[%u]", i);
+		if (mf_read(o, f, items + i * size, err, errlen) == -1 ||
+		    (check != NULL && check(items + i * size, err,
+		    errlen) == -1)) {
+			snprintf(where, sizeof(where), "%s[%u]", key, i);
 			mo_where(where, err, errlen);
-			free(h);
+			free(items);
 			return -1;
 		}
 	}
-	*out = h;
+	*out = items;
 	*n = arr->via.array.size;
 	return 0;
 }
 
 int
-msg_pack_errors(struct msgb *b, uint64_t id, int version,
-    const struct msg_errors *q)
+msg_pack_record(struct msgb *b, enum msg_type t, uint64_t id, int version,
+    const struct msg_field *f, const void *s)
 {
-	uint32_t	n;
-
-	n = (q->es_registry[0] != '\0') + (q->es_kind[0] != '\0') +
-	    (q->es_since != 0) + (q->es_limit != 0);
-	msgb_begin(b, "errors", id, n, version);
-	if (q->es_registry[0] != '\0')
-		msgb_str(b, "registry", q->es_registry);
-	if (q->es_kind[0] != '\0')
-		msgb_str(b, "kind", q->es_kind);
-	if (q->es_since != 0)
-		msgb_float(b, "since", q->es_since);
-	if (q->es_limit != 0)
-		msgb_uint(b, "limit", q->es_limit);
+	msgb_begin(b, msg_names[t], id, mf_count(f, s, version), version);
+	mf_pack(b, f, s);
 	return msgb_end(b);
 }
 
 int
-msg_read_errors(const struct msg *m, struct msg_errors *q, char *err,
-    size_t errlen)
+msg_read_record(const struct msg *m, enum msg_type t,
+    const struct msg_field *f, void *s, char *err, size_t errlen)
 {
-	const msgpack_object	*o = m->m_map;
-
-	memset(q, 0, sizeof(*q));
-	if (msg_expect(m, MSG_ERRORS, err, errlen) == -1 ||
-	    mo_str(o, "registry", q->es_registry, sizeof(q->es_registry),
-	    MO_OPT, err, errlen) == -1 ||
-	    mo_str(o, "kind", q->es_kind, sizeof(q->es_kind), MO_OPT, err,
-	    errlen) == -1 ||
-	    mo_float(o, "since", &q->es_since, MO_OPT, err, errlen) == -1 ||
-	    mo_uint(o, "limit", &q->es_limit, MO_OPT, err, errlen) == -1)
+	if (msg_expect(m, t, err, errlen) == -1)
 		return -1;
-	return 0;
-}
-
-int
-msg_pack_errors_r(struct msgb *b, uint64_t id, int version,
-    const struct errevent *e, size_t n)
-{
-	size_t	i;
-
-	msgb_begin(b, "errors_r", id, 1, version);
-	msgb_array(b, "events", (uint32_t)n);
-	for (i = 0; i < n; i++) {
-		msgb_item_map(b, 8 + (e[i].ev_retry_after != 0));
-		errevent_fields(b, &e[i]);
-	}
-	return msgb_end(b);
-}
-
-int
-msg_read_errors_r(const struct msg *m, struct errevent **out, size_t *n,
-    char *err, size_t errlen)
-{
-	const msgpack_object	*arr;
-	struct errevent		*e;
-	uint32_t		 i;
-	char			 where[32];
-
-	*out = NULL;
-	*n = 0;
-	if (msg_expect(m, MSG_ERRORS_R, err, errlen) == -1 ||
-	    mo_maps(m, "events", &arr, err, errlen) == -1)
-		return -1;
-	e = xcalloc(arr->via.array.size, sizeof(*e));
-	for (i = 0; i < arr->via.array.size; i++)
-		if (errevent_read(&arr->via.array.ptr[i], &e[i], err,
-		    errlen) == -1) {
-			snprintf(where, sizeof(where), "events[%u]", i);
-			mo_where(where, err, errlen);
-			free(e);
-			return -1;
-		}
-	*out = e;
-	*n = arr->via.array.size;
-	return 0;
+	return mf_read(m->m_map, f, s, err, errlen);
 }

@@ -1,0 +1,277 @@
+/*
+ * msg_answer.c — the lookup path: the answer record and the messages
+ * that ask for it or carry it.  The front sends get and put to
+ * whoisd-cache and query to whoisd-query; get_r and query_r bring the
+ * answer back under key `a`.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "common/util.h"
+#include "proto/msg.h"
+#include "proto/msg_priv.h"
+
+static const char *answer_statuses[] = { "available", "registered",
+    "reserved", "invalid", "unknown", NULL };
+static const char *answer_sources[] = { "cache", "registry", "stale", NULL };
+
+/*
+ * The answer's fields in wire order, but for the text, which is packed
+ * between these and answer_after_text (and read last).
+ */
+static const struct msg_field answer_fields[] = {
+	{ "domain", MF_STR, offsetof(struct answer, a_domain),
+	    MF_SIZE(struct answer, a_domain), 0, NULL },
+	{ "ace", MF_STR, offsetof(struct answer, a_ace),
+	    MF_SIZE(struct answer, a_ace), 0, NULL },
+	{ "status", MF_STR, offsetof(struct answer, a_status),
+	    MF_SIZE(struct answer, a_status), 0, answer_statuses },
+	{ "reason", MF_STR, offsetof(struct answer, a_reason),
+	    MF_SIZE(struct answer, a_reason), MF_OMIT | MO_OPT | MO_CUT, NULL },
+	{ "source", MF_STR, offsetof(struct answer, a_source),
+	    MF_SIZE(struct answer, a_source), 0, answer_sources },
+	{ "checked", MF_FLOAT, offsetof(struct answer, a_checked), 0, 0,
+	    NULL },
+	{ "expires", MF_FLOAT, offsetof(struct answer, a_expires), 0,
+	    MF_OMIT | MO_OPT, NULL },
+	{ "registry", MF_STR, offsetof(struct answer, a_registry),
+	    MF_SIZE(struct answer, a_registry), 0, NULL },
+	{ "latency_ms", MF_UINT, offsetof(struct answer, a_latency_ms), 0, 0,
+	    NULL },
+	{ "rule", MF_STR, offsetof(struct answer, a_rule),
+	    MF_SIZE(struct answer, a_rule),
+	    MF_SINCE_V2 | MF_OMIT | MO_OPT | MO_CUT, NULL },
+	{ "matched", MF_STR, offsetof(struct answer, a_matched),
+	    MF_SIZE(struct answer, a_matched),
+	    MF_SINCE_V2 | MF_OMIT | MO_OPT | MO_CUT, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
+static const struct msg_field answer_after_text[] = {
+	{ "retry_after", MF_UINT, offsetof(struct answer, a_retry_after), 0,
+	    MF_OMIT | MO_OPT, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
+void
+answer_free(struct answer *a)
+{
+	free(a->a_text);
+	a->a_text = NULL;
+	a->a_text_len = 0;
+}
+
+void
+answer_set_text(struct answer *a, const void *text, size_t len)
+{
+	answer_free(a);
+	if (text == NULL || len == 0)
+		return;
+	a->a_text = xmalloc(len + 1);
+	memcpy(a->a_text, text, len);
+	a->a_text[len] = '\0';
+	a->a_text_len = len;
+}
+
+void
+answer_copy(struct answer *dst, const struct answer *src)
+{
+	*dst = *src;
+	dst->a_text = NULL;
+	dst->a_text_len = 0;
+	answer_set_text(dst, src->a_text, src->a_text_len);
+}
+
+/* Packs the answer as a map under `key`. */
+static void
+answer_pack(struct msgb *b, const char *key, const struct answer *a)
+{
+	int	v = b->mb_version;
+
+	msgb_map(b, key, mf_count(answer_fields, a, v) +
+	    (a->a_text_len > 0) + mf_count(answer_after_text, a, v));
+	mf_pack(b, answer_fields, a);
+	if (a->a_text_len > 0)
+		msgb_bin(b, "text", a->a_text, a->a_text_len);
+	mf_pack(b, answer_after_text, a);
+}
+
+/* Reads the answer map under key `a`. */
+static int
+answer_read_key(const struct msg *m, struct answer *a, char *err,
+    size_t errlen)
+{
+	const msgpack_object	*o;
+	const void		*text;
+	size_t			 tlen;
+
+	memset(a, 0, sizeof(*a));
+	if (mo_container(m->m_map, "a", MSGPACK_OBJECT_MAP, &o, 0, err,
+	    errlen) == -1)
+		return -1;
+	if (mf_read(o, answer_fields, a, err, errlen) == -1 ||
+	    mf_read(o, answer_after_text, a, err, errlen) == -1 ||
+	    mo_bytes(o, "text", &text, &tlen, MO_OPT, err, errlen) == -1)
+		return mo_where("a", err, errlen);
+	answer_set_text(a, text, tlen);
+	return 0;
+}
+
+int
+msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
+{
+	msgb_begin(b, "get", id, 2 + (g->g_notext != 0) +
+	    3 * (g->g_if_checked > 0), version);
+	msgb_str(b, "domain", g->g_domain);
+	msgb_bool(b, "lease", g->g_lease);
+	/* Written only when false: older peers ignore it and send text. */
+	if (g->g_notext)
+		msgb_bool(b, "text", 0);
+	/* Older caches ignore these and send the whole answer. */
+	if (g->g_if_checked > 0) {
+		msgb_float(b, "if_checked", g->g_if_checked);
+		msgb_float(b, "if_expires", g->g_if_expires);
+		msgb_str(b, "if_status", g->g_if_status);
+	}
+	return msgb_end(b);
+}
+
+int
+msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
+{
+	int	text;
+
+	memset(g, 0, sizeof(*g));
+	if (msg_expect(m, MSG_GET, err, errlen) == -1 ||
+	    mo_str(m->m_map, "domain", g->g_domain, sizeof(g->g_domain), 0,
+	    err, errlen) == -1 ||
+	    mo_bool(m->m_map, "lease", &g->g_lease, MO_OPT, err, errlen) == -1)
+		return -1;
+	text = 1;
+	if (mo_bool(m->m_map, "text", &text, MO_OPT, err, errlen) == -1)
+		return -1;
+	g->g_notext = !text;
+	if (mo_float(m->m_map, "if_checked", &g->g_if_checked, MO_OPT, err,
+	    errlen) == -1 ||
+	    mo_float(m->m_map, "if_expires", &g->g_if_expires, MO_OPT, err,
+	    errlen) == -1 ||
+	    mo_str(m->m_map, "if_status", g->g_if_status,
+	    sizeof(g->g_if_status), MO_OPT, err, errlen) == -1)
+		return -1;
+	if (g->g_if_checked > 0 && g->g_if_status[0] == '\0') {
+		snprintf(err, errlen, "get: if_checked without if_status");
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_pack_get_r(struct msgb *b, uint64_t id, int version,
+    const struct msg_get_r *gr)
+{
+	int	same = gr->gr_found && gr->gr_same;
+
+	msgb_begin(b, "get_r", id, 3 + (gr->gr_found != 0), version);
+	msgb_bool(b, "found", gr->gr_found);
+	msgb_bool(b, "stale", gr->gr_stale);
+	msgb_str(b, "lease", gr->gr_lease[0] != '\0' ? gr->gr_lease :
+	    GET_LEASE_NONE);
+	/* Only to an asker that sent "if", so only peers that know it. */
+	if (same)
+		msgb_bool(b, "same", 1);
+	else if (gr->gr_found)
+		answer_pack(b, "a", &gr->gr_answer);
+	return msgb_end(b);
+}
+
+int
+msg_read_get_r(const struct msg *m, struct msg_get_r *gr, char *err,
+    size_t errlen)
+{
+	memset(gr, 0, sizeof(*gr));
+	if (msg_expect(m, MSG_GET_R, err, errlen) == -1 ||
+	    mo_bool(m->m_map, "found", &gr->gr_found, 0, err, errlen) == -1 ||
+	    mo_bool(m->m_map, "stale", &gr->gr_stale, MO_OPT, err,
+	    errlen) == -1)
+		return -1;
+	if (mo_str(m->m_map, "lease", gr->gr_lease, sizeof(gr->gr_lease),
+	    MO_OPT, err, errlen) == -1)
+		return -1;
+	if (gr->gr_lease[0] == '\0')
+		snprintf(gr->gr_lease, sizeof(gr->gr_lease), "%s",
+		    GET_LEASE_NONE);
+	if (mo_bool(m->m_map, "same", &gr->gr_same, MO_OPT, err, errlen) == -1)
+		return -1;
+	if (gr->gr_same && (!gr->gr_found || gr->gr_stale)) {
+		snprintf(err, errlen, "get_r: same without a fresh entry");
+		return -1;
+	}
+	if (gr->gr_found && !gr->gr_same && answer_read_key(m,
+	    &gr->gr_answer, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+msg_pack_put(struct msgb *b, uint64_t id, int version, const struct answer *a)
+{
+	msgb_begin(b, "put", id, 1, version);
+	answer_pack(b, "a", a);
+	return msgb_end(b);
+}
+
+int
+msg_read_put(const struct msg *m, struct answer *a, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (msg_expect(m, MSG_PUT, err, errlen) == -1)
+		return -1;
+	return answer_read_key(m, a, err, errlen);
+}
+
+int
+msg_pack_query_r(struct msgb *b, uint64_t id, int version,
+    const struct answer *a)
+{
+	msgb_begin(b, "query_r", id, 1, version);
+	answer_pack(b, "a", a);
+	return msgb_end(b);
+}
+
+int
+msg_read_query_r(const struct msg *m, struct answer *a, char *err,
+    size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (msg_expect(m, MSG_QUERY_R, err, errlen) == -1)
+		return -1;
+	return answer_read_key(m, a, err, errlen);
+}
+
+static const struct msg_field query_fields[] = {
+	{ "domain", MF_STR, offsetof(struct msg_query, q_domain),
+	    MF_SIZE(struct msg_query, q_domain), 0, NULL },
+	{ "deadline_ms", MF_UINT, offsetof(struct msg_query, q_deadline_ms),
+	    0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
+int
+msg_pack_query(struct msgb *b, uint64_t id, int version,
+    const struct msg_query *q)
+{
+	return msg_pack_record(b, MSG_QUERY, id, version, query_fields, q);
+}
+
+int
+msg_read_query(const struct msg *m, struct msg_query *q, char *err,
+    size_t errlen)
+{
+	memset(q, 0, sizeof(*q));
+	return msg_read_record(m, MSG_QUERY, query_fields, q, err, errlen);
+}
