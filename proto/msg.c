@@ -959,25 +959,29 @@ mf_read(const msgpack_object *map, const struct msg_field *f, void *s,
 	return 0;
 }
 
-void
-mf_pack_array(struct msgb *b, const char *key, const struct msg_field *f,
-    const void *base, size_t size, size_t n)
+int
+msg_pack_records(struct msgb *b, enum msg_type t, uint64_t id, int version,
+    const char *key, const struct msg_field *f, const void *base, size_t size,
+    size_t n)
 {
 	const char	*item;
 	size_t		 i;
 
+	msgb_begin(b, msg_names[t], id, 1, version);
 	msgb_array(b, key, (uint32_t)n);
 	for (i = 0; i < n; i++) {
 		item = (const char *)base + i * size;
-		msgb_item_map(b, mf_count(f, item, b->mb_version));
+		msgb_item_map(b, mf_count(f, item, version));
 		mf_pack(b, f, item);
 	}
+	return msgb_end(b);
 }
 
 int
-mf_read_array(const struct msg *m, const char *key, const struct msg_field *f,
-    size_t size, int (*check)(const void *, char *, size_t), void **out,
-    size_t *n, char *err, size_t errlen)
+msg_read_records(const struct msg *m, enum msg_type t, const char *key,
+    const struct msg_field *f, size_t size,
+    int (*check)(const void *, char *, size_t), void **out, size_t *n,
+    char *err, size_t errlen)
 {
 	const msgpack_object	*arr, *o;
 	char			*items;
@@ -986,7 +990,8 @@ mf_read_array(const struct msg *m, const char *key, const struct msg_field *f,
 
 	*out = NULL;
 	*n = 0;
-	if (mo_container(m->m_map, key, MSGPACK_OBJECT_ARRAY, &arr, 0, err,
+	if (msg_expect(m, t, err, errlen) == -1 ||
+	    mo_container(m->m_map, key, MSGPACK_OBJECT_ARRAY, &arr, 0, err,
 	    errlen) == -1)
 		return -1;
 	for (i = 0; i < arr->via.array.size; i++)

@@ -11,6 +11,9 @@
  * The model is smtpd's m_create/m_add/m_close and m_get/m_end: the builder
  * counts the fields it was promised, and msgb_end() fails if the count is
  * off.  See docs/protocol.md for every type and field.
+ *
+ * msg.c is the core (builder, reader, type names); each family of
+ * messages has its own msg_*.c, named in the headings below.
  */
 #ifndef WHOISD_PROTO_MSG_H
 #define WHOISD_PROTO_MSG_H
@@ -68,7 +71,7 @@ const char	*msg_type_name(enum msg_type);	/* "get_r"; NULL if none */
 enum msg_type	 msg_type_lookup(const char *s, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Builder */
+/* msg.c: builder */
 
 #define MSGB_DEPTH	8
 
@@ -119,7 +122,7 @@ void	 msgb_set_id(struct msgb *, uint64_t id);
 int	 msgb_copy(struct msgb *dst, const struct msgb *src);
 
 /* ------------------------------------------------------------------ */
-/* Reader */
+/* msg.c: reader */
 
 struct msg;	/* opaque: one unpacked map and the body it points into */
 
@@ -176,7 +179,21 @@ int	msg_opt_float(const struct msg *, const char *key, double *, double def,
 	    char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
-/* Per-type messages */
+/* msg_link.c: replies common to every daemon */
+
+int	msg_pack_ok(struct msgb *, uint64_t id, int version);
+int	msg_pack_ok_dup(struct msgb *, uint64_t id, int version, int dup);
+int	msg_pack_err(struct msgb *, uint64_t id, int version, const char *code,
+	    const char *text);
+int	msg_pack_goaway(struct msgb *, int version);
+int	msg_pack_ping(struct msgb *, uint64_t id, int version);
+int	msg_pack_pong(struct msgb *, uint64_t id, int version);
+int	msg_read_err(const struct msg *, char *code, size_t codelen, char *text,
+	    size_t textlen, char *err, size_t errlen);
+int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* msg_answer.c: the lookup path */
 
 #define ANSWER_DOMAIN_LEN	256
 #define ANSWER_STATUS_LEN	16
@@ -215,18 +232,6 @@ void	answer_free(struct answer *);	/* frees a_text; the struct stays */
 void	answer_set_text(struct answer *, const void *text, size_t len);
 /* dst = src with its own copy of the text (dst holds none before). */
 void	answer_copy(struct answer *dst, const struct answer *src);
-
-/* Replies common to every daemon. */
-int	msg_pack_ok(struct msgb *, uint64_t id, int version);
-int	msg_pack_ok_dup(struct msgb *, uint64_t id, int version, int dup);
-int	msg_pack_err(struct msgb *, uint64_t id, int version, const char *code,
-	    const char *text);
-int	msg_pack_goaway(struct msgb *, int version);
-int	msg_pack_ping(struct msgb *, uint64_t id, int version);
-int	msg_pack_pong(struct msgb *, uint64_t id, int version);
-int	msg_read_err(const struct msg *, char *code, size_t codelen, char *text,
-	    size_t textlen, char *err, size_t errlen);
-int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 
 /* cache: get -> get_r. The answer travels under key `a` when found. */
 struct msg_get {
@@ -270,6 +275,19 @@ int	msg_pack_query_r(struct msgb *, uint64_t id, int version,
 int	msg_read_query_r(const struct msg *, struct answer *, char *err,
 	    size_t errlen);
 
+/* query: query {domain, deadline_ms} -> query_r (above). */
+struct msg_query {
+	char		q_domain[ANSWER_DOMAIN_LEN];	/* A-label */
+	uint64_t	q_deadline_ms;
+};
+int	msg_pack_query(struct msgb *, uint64_t id, int version,
+	    const struct msg_query *);
+int	msg_read_query(const struct msg *, struct msg_query *, char *err,
+	    size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* msg_timing.c: registry latencies */
+
 /* cache: timing -> ok. */
 #define TIMING_OK		"ok"
 #define TIMING_FAIL		"fail"
@@ -301,6 +319,9 @@ int	msg_pack_timing_r(struct msgb *, uint64_t id, int version,
 int	msg_read_timing_r(const struct msg *, struct msg_timing_r *, char *err,
 	    size_t errlen);
 
+/* ------------------------------------------------------------------ */
+/* msg_ctl.c: whoisctl's requests */
+
 /* cache: stats {} -> stats_r {c: {name: uint, ...}}. */
 struct msg_counter {
 	char		mc_name[64];
@@ -326,15 +347,8 @@ int	msg_pack_purge_r(struct msgb *, uint64_t id, int version, uint64_t n);
 int	msg_read_purge_r(const struct msg *, uint64_t *n, char *err,
 	    size_t errlen);
 
-/* query: query {domain, deadline_ms} -> query_r (above). */
-struct msg_query {
-	char		q_domain[ANSWER_DOMAIN_LEN];	/* A-label */
-	uint64_t	q_deadline_ms;
-};
-int	msg_pack_query(struct msgb *, uint64_t id, int version,
-	    const struct msg_query *);
-int	msg_read_query(const struct msg *, struct msg_query *, char *err,
-	    size_t errlen);
+/* ------------------------------------------------------------------ */
+/* msg_error.c: whoisd-errdb */
 
 /* errdb: error -> ok {dup}. */
 struct errevent {

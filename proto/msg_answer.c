@@ -58,6 +58,14 @@ static const struct msg_field answer_after_text[] = {
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 
+static const struct msg_field query_fields[] = {
+	{ "domain", MF_STR, offsetof(struct msg_query, q_domain),
+	    MF_SIZE(struct msg_query, q_domain), 0, NULL },
+	{ "deadline_ms", MF_UINT, offsetof(struct msg_query, q_deadline_ms),
+	    0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
 void
 answer_free(struct answer *a)
 {
@@ -217,49 +225,37 @@ msg_read_get_r(const struct msg *m, struct msg_get_r *gr, char *err,
 	return 0;
 }
 
+/* put and query_r: the answer alone, under key `a`. */
+static int
+answer_msg_pack(struct msgb *b, enum msg_type t, uint64_t id, int version,
+    const struct answer *a)
+{
+	msgb_begin(b, msg_type_name(t), id, 1, version);
+	answer_pack(b, "a", a);
+	return msgb_end(b);
+}
+
+static int
+answer_msg_read(const struct msg *m, enum msg_type t, struct answer *a,
+    char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (msg_expect(m, t, err, errlen) == -1)
+		return -1;
+	return answer_read_key(m, a, err, errlen);
+}
+
 int
 msg_pack_put(struct msgb *b, uint64_t id, int version, const struct answer *a)
 {
-	msgb_begin(b, "put", id, 1, version);
-	answer_pack(b, "a", a);
-	return msgb_end(b);
+	return answer_msg_pack(b, MSG_PUT, id, version, a);
 }
 
 int
 msg_read_put(const struct msg *m, struct answer *a, char *err, size_t errlen)
 {
-	memset(a, 0, sizeof(*a));
-	if (msg_expect(m, MSG_PUT, err, errlen) == -1)
-		return -1;
-	return answer_read_key(m, a, err, errlen);
+	return answer_msg_read(m, MSG_PUT, a, err, errlen);
 }
-
-int
-msg_pack_query_r(struct msgb *b, uint64_t id, int version,
-    const struct answer *a)
-{
-	msgb_begin(b, "query_r", id, 1, version);
-	answer_pack(b, "a", a);
-	return msgb_end(b);
-}
-
-int
-msg_read_query_r(const struct msg *m, struct answer *a, char *err,
-    size_t errlen)
-{
-	memset(a, 0, sizeof(*a));
-	if (msg_expect(m, MSG_QUERY_R, err, errlen) == -1)
-		return -1;
-	return answer_read_key(m, a, err, errlen);
-}
-
-static const struct msg_field query_fields[] = {
-	{ "domain", MF_STR, offsetof(struct msg_query, q_domain),
-	    MF_SIZE(struct msg_query, q_domain), 0, NULL },
-	{ "deadline_ms", MF_UINT, offsetof(struct msg_query, q_deadline_ms),
-	    0, 0, NULL },
-	{ NULL, 0, 0, 0, 0, NULL }
-};
 
 int
 msg_pack_query(struct msgb *b, uint64_t id, int version,
@@ -274,4 +270,18 @@ msg_read_query(const struct msg *m, struct msg_query *q, char *err,
 {
 	memset(q, 0, sizeof(*q));
 	return msg_read_record(m, MSG_QUERY, query_fields, q, err, errlen);
+}
+
+int
+msg_pack_query_r(struct msgb *b, uint64_t id, int version,
+    const struct answer *a)
+{
+	return answer_msg_pack(b, MSG_QUERY_R, id, version, a);
+}
+
+int
+msg_read_query_r(const struct msg *m, struct answer *a, char *err,
+    size_t errlen)
+{
+	return answer_msg_read(m, MSG_QUERY_R, a, err, errlen);
 }

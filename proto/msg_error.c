@@ -117,9 +117,8 @@ int
 msg_pack_health_r(struct msgb *b, uint64_t id, int version,
     const struct reghealth *h, size_t n)
 {
-	msgb_begin(b, "health_r", id, 1, version);
-	mf_pack_array(b, "regs", reghealth_fields, h, sizeof(*h), n);
-	return msgb_end(b);
+	return msg_pack_records(b, MSG_HEALTH_R, id, version, "regs",
+	    reghealth_fields, h, sizeof(*h), n);
 }
 
 int
@@ -127,15 +126,12 @@ msg_read_health_r(const struct msg *m, struct reghealth **out, size_t *n,
     char *err, size_t errlen)
 {
 	void	*p;
+	int	 r;
 
-	*out = NULL;
-	*n = 0;
-	if (msg_expect(m, MSG_HEALTH_R, err, errlen) == -1 ||
-	    mf_read_array(m, "regs", reghealth_fields, sizeof(**out), NULL,
-	    &p, n, err, errlen) == -1)
-		return -1;
+	r = msg_read_records(m, MSG_HEALTH_R, "regs", reghealth_fields,
+	    sizeof(**out), NULL, &p, n, err, errlen);
 	*out = p;
-	return 0;
+	return r;
 }
 
 int
@@ -157,9 +153,8 @@ int
 msg_pack_errors_r(struct msgb *b, uint64_t id, int version,
     const struct errevent *e, size_t n)
 {
-	msgb_begin(b, "errors_r", id, 1, version);
-	mf_pack_array(b, "events", errevent_fields, e, sizeof(*e), n);
-	return msgb_end(b);
+	return msg_pack_records(b, MSG_ERRORS_R, id, version, "events",
+	    errevent_fields, e, sizeof(*e), n);
 }
 
 int
@@ -167,13 +162,10 @@ msg_read_errors_r(const struct msg *m, struct errevent **out, size_t *n,
     char *err, size_t errlen)
 {
 	void	*p;
+	int	 r;
 
-	*out = NULL;
-	*n = 0;
-	if (msg_expect(m, MSG_ERRORS_R, err, errlen) == -1 ||
-	    mf_read_array(m, "events", errevent_fields, sizeof(**out),
-	    errevent_check, &p, n, err, errlen) == -1)
-		return -1;
+	r = msg_read_records(m, MSG_ERRORS_R, "events", errevent_fields,
+	    sizeof(**out), errevent_check, &p, n, err, errlen);
 	*out = p;
-	return 0;
+	return r;
 }

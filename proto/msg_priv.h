@@ -68,16 +68,17 @@ enum mf_type {
 	MF_BOOL		/**< int */
 };
 
+/* Row flags, beside MO_OPT and MO_CUT that the reader takes. */
 #define MF_OMIT		0x04	/* not packed when "" or 0 */
 #define MF_SINCE_V2	0x08	/* packed only to a version 2+ peer */
 
 struct msg_field {
 	const char	 *mf_key;
 	enum mf_type	  mf_type;
-	size_t		  mf_off;	/* offsetof() the struct member */
+	size_t		  mf_off;	/* offsetof() the member */
 	size_t		  mf_size;	/* MF_STR: the buffer's size */
-	int		  mf_flags;	/* MO_OPT, MO_CUT, MF_OMIT, MF_SINCE_V2 */
-	const char	**mf_oneof;	/* MF_STR: the values allowed, or NULL */
+	int		  mf_flags;	/* MO_* and MF_* */
+	const char	**mf_oneof;	/* MF_STR: values allowed, or NULL */
 };
 
 /* sizeof a struct member, for the mf_size of an MF_STR row. */
@@ -90,23 +91,25 @@ void	 mf_pack(struct msgb *, const struct msg_field *, const void *s);
 /* Every row in order: the first failure fills err and returns -1. */
 int	 mf_read(const msgpack_object *map, const struct msg_field *, void *s,
 	    char *err, size_t errlen);
-/*
- * An array of `n` records of `size` bytes under `key`; the reader
- * refuses an item that is not a map, prefixes an item's error with
- * "key[i]: ", runs `check` (if not NULL) on each item, and hands back a
- * malloc'd array.
- */
-void	 mf_pack_array(struct msgb *, const char *key,
-	    const struct msg_field *, const void *base, size_t size, size_t n);
-int	 mf_read_array(const struct msg *, const char *key,
-	    const struct msg_field *, size_t size,
-	    int (*check)(const void *, char *, size_t), void **out, size_t *n,
-	    char *err, size_t errlen);
 
 /* A whole message of type t whose fields are one record. */
 int	msg_pack_record(struct msgb *, enum msg_type t, uint64_t id,
 	    int version, const struct msg_field *, const void *s);
 int	msg_read_record(const struct msg *, enum msg_type t,
 	    const struct msg_field *, void *s, char *err, size_t errlen);
+
+/*
+ * A whole message of type t whose one field `key` is an array of `n`
+ * records of `size` bytes.  The reader refuses an item that is not a
+ * map, prefixes an item's error with "key[i]: ", runs `check` (if not
+ * NULL) on each item, and hands back a malloc'd array in *out.
+ */
+int	msg_pack_records(struct msgb *, enum msg_type t, uint64_t id,
+	    int version, const char *key, const struct msg_field *,
+	    const void *base, size_t size, size_t n);
+int	msg_read_records(const struct msg *, enum msg_type t, const char *key,
+	    const struct msg_field *, size_t size,
+	    int (*check)(const void *, char *, size_t), void **out, size_t *n,
+	    char *err, size_t errlen);
 
 #endif
