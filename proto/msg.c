@@ -936,7 +936,7 @@ mf_read(const msgpack_object *map, const struct msg_field *f, void *s,
 		case MF_STR:
 			r = mo_str(map, f->mf_key, p, f->mf_size, flags, err,
 			    errlen);
-			if (r != -1 && f->mf_oneof != NULL)
+			if (r == 0 && f->mf_oneof != NULL)
 				r = mo_oneof(f->mf_key, p, f->mf_oneof, err,
 				    errlen);
 			break;
