@@ -4,7 +4,6 @@
  * with them; clients read ok and err.
  */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "proto/msg.h"
 #include "proto/msg_priv.h"
