@@ -133,6 +133,20 @@ $(B)/tests/%: $(call obj,tests/unit/%.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+# schema/X.sql is the only copy of each schema: C gets it as the array
+# schema_X_sql[] (the file's bytes and a NUL) from $(B)/gen/schema/X_sql.h.
+CPPFLAGS	+= -I$(B)/gen
+$(B)/gen/schema/%_sql.h: schema/%.sql
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@{ echo '/* Generated from $< by the Makefile: do not edit. */'; \
+	  echo 'static const char schema_$*_sql[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/ 0x\1,/g' \
+	      -e 's/^ /\t/'; \
+	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
+$(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- deps
@@ -190,9 +204,14 @@ bench: deps
 $(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
-$(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c) $(call dlib,cache) $(LIBCOMMON)
+# The benchmark fill writes through the cache's storage layer; the
+# cache's unit test links it too (before the archives it needs).
+$(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c tests/bench/cache_fill.c) $(call dlib,cache) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/tests/test_cache_db: $(call obj,tests/unit/test_cache_db.c tests/bench/cache_fill.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 clean:
 	rm -rf build build-san

@@ -1,11 +1,11 @@
 -- schema/cache.sql: the SQLite database of whoisd-cache (db_path).
 --
--- This file is the source of truth for the schema, version 1.
--- daemons/cache/cache_db.c embeds it byte for byte (cache_db_schema_sql);
--- tests/unit/test_cache_db.c fails if the two differ.  A fresh database
--- gets this text whole; an older one gets the migrations in cache_db.c,
--- which must end at the same tables.  A change here is a new version:
--- bump user_version, add the migration, copy the text into cache_db.c.
+-- This file is the only copy of the schema, version 1: the Makefile
+-- turns it into $(B)/gen/schema/cache_sql.h, which daemons/cache/cache_db.c
+-- embeds byte for byte.  A fresh database gets this text whole; an older
+-- one gets the migrations in cache_db.c, which must end at the same tables.
+-- A change here is a new version: bump user_version and CACHE_DB_VERSION,
+-- and add the migration.
 --
 -- One file holds three things, each child of whoisd-cache opening its own
 -- connection (WAL mode, so readers never wait for the writer):
@@ -13,8 +13,8 @@
 --   leases           coalescing: which request is asking the registry
 --   timing*          the timing DB, per registry server
 -- Times are seconds since the epoch.  Rows are kept small on purpose
--- (issue 6: at most 100 bytes per name without registry text at 10
--- million names): WITHOUT ROWID, integer times, strings that repeat on
+-- (at most 100 bytes per name without registry text at 10 million
+-- names): WITHOUT ROWID, integer times, strings that repeat on
 -- every row (registry, rule) interned in atoms.
 
 -- Interned strings: registry servers and classifier rules.  Rows are

@@ -1,11 +1,11 @@
 -- schema/errdb.sql: the SQLite database of whoisd-errdb (db_path).
 --
--- This file is the source of truth for the schema, version 1.
--- daemons/errdb/errdb_db.c embeds it byte for byte (errdb_db_schema_sql);
--- tests/unit/test_errdb_db.c fails if the two differ.  A fresh database
--- gets this text whole; an older one gets the migrations in errdb_db.c,
--- which must end at the same tables.  A change here is a new version:
--- bump user_version, add the migration, copy the text into errdb_db.c.
+-- This file is the only copy of the schema, version 1: the Makefile
+-- turns it into $(B)/gen/schema/errdb_sql.h, which daemons/errdb/errdb_db.c
+-- embeds byte for byte.  A fresh database gets this text whole; an older
+-- one gets the migrations in errdb_db.c, which must end at the same tables.
+-- A change here is a new version: bump user_version and ERRDB_DB_VERSION,
+-- and add the migration.
 --
 -- Every error event from every host, stored once per event id (eid) so
 -- a replayed event (the front's spool, a retried send) is not doubled.

@@ -1,5 +1,7 @@
 /*
- * cache_db.h: whoisd-cache's storage layer over SQLite (schema/cache.sql).
+ * cache_db.h: whoisd-cache's storage layer over SQLite (schema/cache.sql):
+ * cache_db.c the connection, cache_store.c the answers, cache_lease.c the
+ * leases, cache_timing.c the timing DB.
  *
  * One struct cache_db is one SQLite connection with its prepared
  * statements.  Open it in the process that uses it, after fork: every
@@ -211,25 +213,5 @@ int		 cache_db_timing_get(struct cache_db *, const char *registry,
  * non-zero return from cb stops the walk. */
 int		 cache_db_timing_each(struct cache_db *, double now,
 		    int (*cb)(const struct cache_timing *, void *), void *arg);
-
-/*
- * Benchmark fill: n synthetic answers named <prefix><i><suffix>, i in
- * 0..n-1, status as given, checked spread over the hour before now,
- * expiring after ttl, registry "whois.bulk.test", rule "bulk", no text.
- * The names arrive in a scrambled order (batches of n/16, at most
- * CACHE_BULK_BATCH, each sorted), so pages fill as under real random
- * inserts and the bytes per name measured afterwards are honest.  One
- * transaction per batch (it holds the write lock for seconds: fill
- * before the daemons start).  Uses up to 1 GiB of page cache while it
- * runs.  Existing names are replaced.  progress (may be NULL) is called
- * every 100000 rows and at the end.  The count, or -1.
- * Measured (2 cores): 10 million names in about 60 s, 76 bytes/name.
- */
-#define CACHE_BULK_BATCH	1000000
-int64_t		 cache_db_bulk_fill(struct cache_db *, uint64_t n,
-		    const char *prefix, const char *suffix, int status,
-		    double now, double ttl,
-		    void (*progress)(uint64_t done, uint64_t n, void *arg),
-		    void *arg);
 
 #endif

@@ -6,8 +6,8 @@
  *
  * Names are PREFIX<i>SUFFIX (default "scale-" and ".com"), i in 0..N-1,
  * status registered, fresh for a week, no registry text: the rows
- * whoisd-cache serves as cache hits.  Uses cache_db_bulk_fill() from
- * daemons/cache/cache_db.c, so the file has the daemon's own schema.
+ * whoisd-cache serves as cache hits.  Uses cache_fill() (cache_fill.c),
+ * which writes through whoisd-cache's own storage layer and schema.
  * Prints one line `BULKFILL {json}` with the row count, the time taken
  * and the database bytes (page_count * page_size, after the WAL is
  * folded back on close).
@@ -21,6 +21,7 @@
 
 #include "common/util.h"
 #include "daemons/cache/cache_db.h"
+#include "tests/bench/cache_fill.h"
 
 static void
 bulkfill_progress(uint64_t done, uint64_t n, void *arg)
@@ -57,7 +58,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now_mono();
-	got = cache_db_bulk_fill(db, n, prefix, suffix, CACHE_REGISTERED,
+	got = cache_fill(db, n, prefix, suffix, CACHE_REGISTERED,
 	    now_wall(), 7 * 86400.0, bulkfill_progress, &t0);
 	if (got < 0) {
 		fprintf(stderr, "bulkfill: %s\n", cache_db_errmsg(db));

@@ -1,6 +1,8 @@
 /*
- * test_cache_db.c: unit tests of daemons/cache/cache_db.c on real SQLite
- * files in a fresh mkdtemp directory per test.
+ * test_cache_db.c: unit tests of whoisd-cache's storage layer
+ * (daemons/cache/cache_db.h) and of the benchmark fill
+ * (tests/bench/cache_fill.c) on real SQLite files in a fresh mkdtemp
+ * directory per test.
  *
  * Needs schema/cache.sql: run from the top of the tree, or set
  * WHOISD_SRCDIR.  CACHE_DB_BENCH_N=10000000 makes test_bytes_per_row
@@ -25,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "daemons/cache/cache_db.h"
+#include "tests/bench/cache_fill.h"
 
 #define T0	1700000000.0	/* a fixed "now" */
 
@@ -512,8 +515,8 @@ test_schema_file(void **state)
 			if (file[i] == '\n')
 				line++;
 		fail_msg("schema/cache.sql and cache_db.c's embedded schema"
-		    " differ from line %zu on: regenerate the literal (see"
-		    " cache_db.c)", line);
+		    " differ from line %zu on: rebuild (the Makefile"
+		    " generates the embedded copy)", line);
 	}
 	snprintf(want, sizeof(want), "PRAGMA user_version = %d;\n",
 	    CACHE_DB_VERSION);
@@ -917,7 +920,7 @@ test_bulk_fill(void **state)
 	char			 name[64];
 	int			 i;
 
-	assert_int_equal(cache_db_bulk_fill(db, 1000, "bulk", ".com",
+	assert_int_equal(cache_fill(db, 1000, "bulk", ".com",
 	    CACHE_REGISTERED, T0, 86400, progress_cb, &last), 1000);
 	assert_int_equal(last, 1000);
 	for (i = 0; i < 1000; i++) {
@@ -928,7 +931,7 @@ test_bulk_fill(void **state)
 	}
 	assert_int_equal(cache_db_get(db, "bulk1000.com", T0, 0, &g), 0);
 	/* Again: replaces, no duplicates. */
-	assert_int_equal(cache_db_bulk_fill(db, 1000, "bulk", ".com",
+	assert_int_equal(cache_fill(db, 1000, "bulk", ".com",
 	    CACHE_AVAILABLE, T0, 600, NULL, NULL), 1000);
 	assert_int_equal(cache_db_stats(db, T0, &cs), 0);
 	assert_int_equal(cs.cs_entries, 1000);
@@ -937,7 +940,7 @@ test_bulk_fill(void **state)
 	assert_int_equal(g.ce_status, CACHE_AVAILABLE);
 	assert_true(g.ce_checked <= T0 && g.ce_checked > T0 - 3600);
 	assert_true(g.ce_expires == g.ce_checked + 600);
-	assert_int_equal(cache_db_bulk_fill(db, 10, "b", ".com", CACHE_UNKNOWN,
+	assert_int_equal(cache_fill(db, 10, "b", ".com", CACHE_UNKNOWN,
 	    T0, 600, NULL, NULL), -1);
 	cache_db_close(db);
 }
@@ -981,7 +984,7 @@ test_bytes_per_row(void **state)
 	int			 k;
 
 	t0 = mono();
-	assert_int_equal(cache_db_bulk_fill(db, n, "name-", ".com",
+	assert_int_equal(cache_fill(db, n, "name-", ".com",
 	    CACHE_REGISTERED, T0, 86400, NULL, NULL), (int64_t)n);
 	fill = mono() - t0;
 	assert_int_equal(cache_db_stats(db, T0, &cs), 0);

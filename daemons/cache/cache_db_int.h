@@ -1,0 +1,111 @@
+/*
+ * cache_db_int.h: what the files of whoisd-cache's storage layer share,
+ * behind the API of cache_db.h: the connection (cache_db.c), the answer
+ * store (cache_store.c), the leases (cache_lease.c) and the timing DB
+ * (cache_timing.c).  Nothing else includes it but the benchmark fill in
+ * tests/bench/, which writes rows the way cache_store.c does.
+ */
+#ifndef WHOISD_CACHE_DB_INT_H
+#define WHOISD_CACHE_DB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+#include <zlib.h>
+
+#include "common/sqldb.h"
+#include "daemons/cache/cache_db.h"
+
+/* Every statement of a connection, prepared once at open (cache_db.c). */
+enum cache_st {
+	/* atoms: cache_db.c */
+	CACHE_ST_ATOM_GET,
+	CACHE_ST_ATOM_ADD,
+	/* answers: cache_store.c */
+	CACHE_ST_GET,
+	CACHE_ST_PUT,
+	CACHE_ST_PURGE_ONE,
+	CACHE_ST_PURGE_ALL,
+	CACHE_ST_EXPIRE,
+	/* leases: cache_lease.c (and put, expire) */
+	CACHE_ST_FRESH,
+	CACHE_ST_LEASE_GET,
+	CACHE_ST_LEASE_SET,
+	CACHE_ST_LEASE_DEL,
+	CACHE_ST_LEASE_DEL_HOLDER,
+	CACHE_ST_LEASE_EXPIRE,
+	/* timing DB: cache_timing.c */
+	CACHE_ST_TIMING_UP,
+	CACHE_ST_TIMING_SAMPLE,
+	CACHE_ST_TIMING_CTR,
+	CACHE_ST_TIMING_SAMPLES,
+	CACHE_ST_TIMING_NAMES,
+	/* stats and change detection: cache_db.c */
+	CACHE_ST_COUNT_ALL,
+	CACHE_ST_COUNT_FRESH,
+	CACHE_ST_COUNT_LEASES,
+	CACHE_ST_PAGE_COUNT,
+	CACHE_ST_PAGE_SIZE,
+	CACHE_ST_FREELIST,
+	CACHE_ST_DATA_VERSION,
+	CACHE_ST__N
+};
+
+/* Interned strings seen by this connection; ids never change. */
+#define CACHE_ATOMS	256
+struct cache_atom {
+	int64_t	 at_id;
+	char	*at_s;
+};
+
+struct cache_db {
+	struct sqldb		 cd_db;		/* connection, statements, error */
+	char			*cd_path;
+	struct cache_atom	 cd_atoms[CACHE_ATOMS];
+	int			 cd_natoms;
+	/*
+	 * One deflate stream for every put, reset between texts: a
+	 * compress2() per put allocates and clears ~270 KB of zlib state,
+	 * and freeing it trims the heap (brk) every time; that was 38% of
+	 * the cache child's CPU on a burst of misses.
+	 */
+	z_stream		 cd_z;
+	int			 cd_z_ready;
+	unsigned char		*cd_zbuf;
+	size_t			 cd_zcap;
+	/* Group commit (cache_db_set_batching). */
+	void			(*cd_batch_cb)(void *);
+	void			*cd_batch_arg;
+	int			 cd_batch;	/* a batch transaction is open */
+	int			 cd_batch_lost;	/* ... and SQLite rolled it back */
+};
+
+/* cache_db.c */
+/*
+ * One write: its own transaction, or with batching a savepoint of the
+ * batch's.  End it with cache_db_write_end (commit; rolled back if that
+ * fails) or cache_db_write_abort.  0 or -1.
+ */
+int	 cache_db_write_begin(struct cache_db *);
+int	 cache_db_write_end(struct cache_db *);
+void	 cache_db_write_abort(struct cache_db *);
+/* One read snapshot (inside an open batch, the batch is one). */
+int	 cache_db_read_begin(struct cache_db *, const char *what);
+int	 cache_db_read_end(struct cache_db *, const char *what);
+void	 cache_db_read_abort(struct cache_db *);
+/*
+ * The id of an interned string: 1 found (or created when create is set,
+ * which must be inside a write), 0 absent, -1 error.  An empty string is
+ * id 0, stored as NULL.
+ */
+int	 cache_db_atom(struct cache_db *, const char *s, size_t size,
+	    int create, int64_t *id);
+
+/* cache_store.c */
+/* Bind every column of CACHE_ST_PUT but the text (10, 11). */
+void	 cache_store_bind(sqlite3_stmt *, const struct cache_entry *,
+	    size_t acelen, int64_t checked, int64_t expires, int64_t reg,
+	    int64_t rule);
+
+#endif
