@@ -12,8 +12,8 @@
 
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/suffix.h"
 #include "common/util.h"
-#include "daemons/query/registries.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
 
@@ -76,7 +76,7 @@ static const struct conf_spec whoisd_spec = {
 };
 
 struct front_stats	 front_stats;
-static struct registries *front_regs;
+static struct suffixes	*front_sfx;
 static struct client	*front_cache_c, *front_query_c;
 
 struct whoisd_conf *
@@ -85,10 +85,10 @@ front_conf(void)
 	return pool_conf();
 }
 
-struct registries *
-front_registries(void)
+struct suffixes *
+front_suffixes(void)
 {
-	return front_regs;
+	return front_sfx;
 }
 
 struct client *
@@ -131,16 +131,16 @@ static int
 whoisd_master_init(void *conf, int reload)
 {
 	struct whoisd_conf	*wc = conf;
-	struct registries	*r;
+	struct suffixes		*sx;
 	char			 err[512];
 
 	(void)reload;
-	if ((r = registries_load(wc->wc_registries, err, sizeof(err))) == NULL) {
+	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
 		fprintf(stderr, "whoisd: registries: %s\n", err);
 		return -1;
 	}
-	registries_free(r);
+	suffix_free(sx);
 	return 0;
 }
 
@@ -151,7 +151,7 @@ whoisd_child_init(struct event_base *base, void *conf)
 	struct client_opts	 co;
 	char			 err[512];
 
-	if ((front_regs = registries_load(wc->wc_registries, err,
+	if ((front_sfx = suffix_load(wc->wc_registries, err,
 	    sizeof(err))) == NULL)
 		fatalx("registries: %s", err);
 	memset(&co, 0, sizeof(co));

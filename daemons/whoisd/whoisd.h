@@ -15,7 +15,7 @@
 
 struct event_base;
 struct listener;
-struct registries;
+struct suffixes;
 struct client;
 
 struct whoisd_conf {
@@ -53,7 +53,7 @@ extern struct front_stats front_stats;
 
 /* main.c */
 struct whoisd_conf *front_conf(void);
-struct registries *front_registries(void);
+struct suffixes	*front_suffixes(void);
 struct client	*front_cache(void);
 struct client	*front_query(void);
 int		 front_status_index(const char *status);
