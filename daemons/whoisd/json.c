@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
 
-void
+static void
 json_strn(struct evbuffer *out, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;

@@ -287,11 +287,6 @@ lookup_init(struct event_base *base)
 	lk_base = base;
 }
 
-void
-lookup_fini(void)
-{
-}
-
 static void
 lookup_free(struct lookup *lk)
 {

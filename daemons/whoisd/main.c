@@ -29,8 +29,6 @@ static const struct conf_key whoisd_keys[] = {
 	  "whoisd-cache" },
 	{ "query_addr", CONF_ADDR, WCOFF(wc_query_addr), 0, 0, "127.0.0.1:4702",
 	  "whoisd-query" },
-	{ "errdb_addr", CONF_ADDR, WCOFF(wc_errdb_addr), 0, 0, "127.0.0.1:4703",
-	  "whoisd-errdb" },
 	{ "registries", CONF_STR, WCOFF(wc_registries), 0, 0,
 	  SYSCONF_WHOISD "/registries.conf",
 	  "registries file (for registrable names)" },
@@ -185,16 +183,22 @@ static void
 whoisd_child_accept(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
+	(void)sa; (void)salen;
 	if (strcmp(l->l_name, "http") == 0)
 		http_accept(fd);
 	else
-		whois_accept(fd, sa, salen);
+		whois_accept(fd);
 }
 
+/*
+ * Only HTTP keep-alive connections need cutting short: every whois
+ * connection is one request, and every accepted one is answered (its
+ * client is sending the query now), so the pool exits when the last one
+ * is done.
+ */
 static void
 whoisd_child_drain(void)
 {
-	whois_drain();
 	http_drain();
 }
 

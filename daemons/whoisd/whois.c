@@ -15,7 +15,6 @@
  * the close lingers when the client has sent more than its line, so the
  * answer is not destroyed by a reset.
  */
-#include <sys/queue.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -55,10 +54,8 @@ struct whois_conn {
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
 	struct evbuffer		*wc_out;	/* what the socket did not take */
-	LIST_ENTRY(whois_conn)	 wc_entry;
 };
 
-static LIST_HEAD(, whois_conn)	whois_conns = LIST_HEAD_INITIALIZER(whois_conns);
 static struct event_base	*whois_base;
 static struct evbuffer		*whois_scratch;	/* answers are formatted here */
 static char			*whois_rbuf;	/* max_query_len + 2 */
@@ -89,7 +86,6 @@ whois_close(struct whois_conn *c)
 
 	if (c->wc_lookup != NULL)
 		lookup_cancel(c->wc_lookup);
-	LIST_REMOVE(c, wc_entry);
 	if (c->wc_ev != NULL)
 		event_free(c->wc_ev);
 	if (c->wc_out != NULL)
@@ -516,17 +512,15 @@ whois_read_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 void
-whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
+whois_accept(int fd)
 {
 	struct whois_conn	*c;
 	ssize_t			 n;
 
-	(void)sa; (void)salen;
 	c = xcalloc(1, sizeof(*c));
 	c->wc_fd = fd;
 	c->wc_state = WS_READING;
 	c->wc_deadline = now_mono() + front_conf()->wc_idle_timeout;
-	LIST_INSERT_HEAD(&whois_conns, c, wc_entry);
 	/*
 	 * The query usually arrived with the connection: read it now, and a
 	 * memo hit is answered and closed before the socket ever enters the
@@ -538,14 +532,4 @@ whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 		return;
 	}
 	whois_input(c, whois_rbuf, n > 0 ? (size_t)n : 0, n == 0);
-}
-
-/*
- * Draining: every whois connection is one request, and every accepted one
- * is answered (its client is sending the query now), so there is nothing
- * to cut short: the pool exits when the last one is done.
- */
-void
-whois_drain(void)
-{
 }

@@ -6,7 +6,6 @@
 #ifndef WHOISD_FRONT_H
 #define WHOISD_FRONT_H
 
-#include <sys/socket.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -14,7 +13,6 @@
 #include "proto/msg.h"
 
 struct event_base;
-struct listener;
 struct suffixes;
 struct client;
 
@@ -23,7 +21,6 @@ struct whoisd_conf {
 	struct conf_list	 wc_http_listen;
 	char			*wc_cache_addr;
 	char			*wc_query_addr;
-	char			*wc_errdb_addr;
 	char			*wc_registries;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
@@ -72,11 +69,9 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
 		    lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
 void		 lookup_init(struct event_base *);
-void		 lookup_fini(void);
 
 /* whois.c: the RFC 3912 port. */
-void		 whois_accept(int fd, struct sockaddr *sa, socklen_t salen);
-void		 whois_drain(void);
+void		 whois_accept(int fd);
 struct evbuffer;
 void		 whois_format(struct evbuffer *, const struct answer *,
 		    const char *note);
@@ -90,7 +85,6 @@ void		 http_drain(void);
 /* json.c: answer output */
 struct evbuffer;
 void		 json_str(struct evbuffer *, const char *s);
-void		 json_strn(struct evbuffer *, const char *s, size_t len);
 void		 out_str(struct evbuffer *, const char *s);
 void		 out_u64(struct evbuffer *, uint64_t v);
 
