@@ -1,7 +1,8 @@
 /*
  * main.c — whoisd, the front: config, links to the other daemons, and the
  * pool callbacks.  The work is in lookup.c (answering one name), whois.c
- * (the whois port) and http.c (the HTTP/JSON API).
+ * (the whois port), http.c (the HTTP/JSON API) and answer.c (an answer's
+ * whois text and JSON, for both ports).
  */
 #include <stddef.h>
 #include <stdio.h>

@@ -70,11 +70,23 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
 void		 lookup_cancel(struct lookup *);
 void		 lookup_init(struct event_base *);
 
+/* answer.c: the whois text and the JSON of one answer. */
+struct evbuffer;
+struct iovec;
+/*
+ * The whois text as iovecs, without a copy of the registry text: the
+ * header lines (in answer.c's buffer, valid until the next call), then a
+ * blank line and the text if any.  Returns the count, at most 4.
+ */
+int		 answer_whois_iov(struct iovec *, const struct answer *,
+		    const char *note);
+void		 answer_whois(struct evbuffer *, const struct answer *,
+		    const char *note);
+void		 answer_json(struct evbuffer *, const struct answer *,
+		    const char *note);
+
 /* whois.c: the RFC 3912 port. */
 void		 whois_accept(int fd);
-struct evbuffer;
-void		 whois_format(struct evbuffer *, const struct answer *,
-		    const char *note);
 void		 whois_init(struct event_base *);
 
 /* http.c: the HTTP/JSON API, our own HTTP/1.1 keep-alive server. */
@@ -82,8 +94,7 @@ void		 http_accept(int fd);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
 
-/* json.c: answer output */
-struct evbuffer;
+/* json.c: JSON strings, and plain strings and numbers without printf. */
 void		 json_str(struct evbuffer *, const char *s);
 void		 out_str(struct evbuffer *, const char *s);
 void		 out_u64(struct evbuffer *, uint64_t v);
