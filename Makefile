@@ -59,8 +59,6 @@ BIN_query	= whoisd-query
 BIN_cache	= whoisd-cache
 BIN_errdb	= whoisd-errdb
 BIN_whoisctl	= whoisctl
-# The front reads the registries file too (registrable names).
-EXTRA_whoisd	= $(B)/lib/libd_query.a
 
 # Test-only programs.
 TESTPROGS	= regsim echod loadgen

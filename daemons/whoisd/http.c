@@ -482,51 +482,6 @@ http_respond_error(struct hconn *hc, int code, const char *reason,
 	http_respond_error_extra(hc, code, reason, msg, NULL);
 }
 
-static void
-http_answer_json(struct evbuffer *b, const struct answer *a, const char *note)
-{
-	char	ts[32];
-
-	out_str(b, "{\"domain\":");
-	json_str(b, a->a_domain);
-	out_str(b, ",\"ace\":");
-	json_str(b, a->a_ace);
-	out_str(b, ",\"status\":");
-	json_str(b, a->a_status);
-	if (a->a_reason[0] != '\0') {
-		out_str(b, ",\"reason\":");
-		json_str(b, a->a_reason);
-	}
-	if (strcmp(a->a_status, "invalid") != 0) {
-		fmt_iso8601(a->a_checked, ts, sizeof(ts));
-		out_str(b, ",\"source\":");
-		json_str(b, a->a_source);
-		out_str(b, ",\"checked\":\"");
-		out_str(b, ts);
-		out_str(b, "\",\"registry\":");
-		json_str(b, a->a_registry);
-		out_str(b, ",\"latency_ms\":");
-		out_u64(b, a->a_latency_ms);
-	}
-	if (a->a_retry_after > 0) {
-		out_str(b, ",\"retry_after\":");
-		out_u64(b, a->a_retry_after);
-	}
-	if (a->a_rule[0] != '\0') {
-		out_str(b, ",\"rule\":");
-		json_str(b, a->a_rule);
-	}
-	if (a->a_matched[0] != '\0') {
-		out_str(b, ",\"matched\":");
-		json_str(b, a->a_matched);
-	}
-	if (note != NULL) {
-		out_str(b, ",\"note\":");
-		json_str(b, note);
-	}
-	evbuffer_add(b, "}", 1);
-}
-
 /* ------------------------------------------------------ lookup requests */
 
 static void
@@ -578,9 +533,9 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	hr->hr_lookups[hs->hs_i] = NULL;
 	b = hr->hr_parts[hs->hs_i] = evbuffer_new();
 	if (hr->hr_whois)
-		whois_format(b, a, note);	/* the whois port's answer */
+		answer_whois(b, a, note);	/* the whois port's answer */
 	else
-		http_answer_json(b, a, note);
+		answer_json(b, a, note);
 	hr->hr_done++;
 	if (hr->hr_started && hr->hr_done == hr->hr_n)
 		hreq_finish(hr);

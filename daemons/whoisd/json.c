@@ -1,5 +1,5 @@
 /*
- * json.c — output helpers for the answers: JSON strings for the HTTP API
+ * json.c — output helpers for answer.c and the HTTP API: JSON strings
  * (registry text can hold anything; control bytes become \u00XX and
  * invalid UTF-8 becomes U+FFFD, so the output is always valid JSON), and
  * plain strings and numbers without printf (every answer is built from a
@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
 
-void
+static void
 json_strn(struct evbuffer *out, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;

@@ -28,8 +28,8 @@
 
 #include "common/log.h"
 #include "common/name.h"
+#include "common/suffix.h"
 #include "common/util.h"
-#include "daemons/query/registries.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
 
@@ -285,11 +285,6 @@ void
 lookup_init(struct event_base *base)
 {
 	lk_base = base;
-}
-
-void
-lookup_fini(void)
-{
 }
 
 static void
@@ -695,7 +690,7 @@ struct lookup *
 lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 {
 	struct lookup		*lk;
-	struct registry_match	 m;
+	struct suffix_match	 m;
 	struct timeval		 tv;
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
@@ -718,14 +713,14 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		lookup_invalid(asked, "", reason, cb, arg);
 		return NULL;
 	}
-	rc = registries_lookup(front_registries(), ace, &m);
+	rc = suffix_lookup(front_suffixes(), ace, &m);
 	if (rc == -1) {
 		lookup_invalid(asked, ace, "not a registrable name (a public "
 		    "suffix)", cb, arg);
 		return NULL;
 	}
 
-	if ((memo = memo_get(m.rm_registrable, flags)) != NULL) {
+	if ((memo = memo_get(m.sm_registrable, flags)) != NULL) {
 		struct answer	*a = &memo->mo_a;
 		char		*text = a->a_text;
 		size_t		 textlen = a->a_text_len;
@@ -744,11 +739,11 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		front_stats.fs_answers[front_status_index(a->a_status)]++;
 		front_stats.fs_source[0]++;
 		front_stats.fs_memo_hits++;
-		if (m.rm_below) {
+		if (m.sm_below) {
 			char note[NAME_ACE_BUF + 64];
 
 			snprintf(note, sizeof(note), "answered for the "
-			    "registrable name %s", m.rm_registrable);
+			    "registrable name %s", m.sm_registrable);
 			cb(a, note, arg);
 		} else
 			cb(a, NULL, arg);
@@ -763,10 +758,10 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	lk->lk_arg = arg;
 	lk->lk_start = now_mono();
 	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
-	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.rm_registrable);
-	if (m.rm_below)
+	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.sm_registrable);
+	if (m.sm_below)
 		snprintf(lk->lk_note, sizeof(lk->lk_note),
-		    "answered for the registrable name %s", m.rm_registrable);
+		    "answered for the registrable name %s", m.sm_registrable);
 
 	t = front_conf()->wc_request_timeout;
 	tv.tv_sec = (time_t)t;

@@ -1,7 +1,8 @@
 /*
  * main.c — whoisd, the front: config, links to the other daemons, and the
  * pool callbacks.  The work is in lookup.c (answering one name), whois.c
- * (the whois port) and http.c (the HTTP/JSON API).
+ * (the whois port), http.c (the HTTP/JSON API) and answer.c (an answer's
+ * whois text and JSON, for both ports).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/suffix.h"
 #include "common/util.h"
-#include "daemons/query/registries.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
 
@@ -29,8 +30,6 @@ static const struct conf_key whoisd_keys[] = {
 	  "whoisd-cache" },
 	{ "query_addr", CONF_ADDR, WCOFF(wc_query_addr), 0, 0, "127.0.0.1:4702",
 	  "whoisd-query" },
-	{ "errdb_addr", CONF_ADDR, WCOFF(wc_errdb_addr), 0, 0, "127.0.0.1:4703",
-	  "whoisd-errdb" },
 	{ "registries", CONF_STR, WCOFF(wc_registries), 0, 0,
 	  SYSCONF_WHOISD "/registries.conf",
 	  "registries file (for registrable names)" },
@@ -76,7 +75,7 @@ static const struct conf_spec whoisd_spec = {
 };
 
 struct front_stats	 front_stats;
-static struct registries *front_regs;
+static struct suffixes	*front_sfx;
 static struct client	*front_cache_c, *front_query_c;
 
 struct whoisd_conf *
@@ -85,10 +84,10 @@ front_conf(void)
 	return pool_conf();
 }
 
-struct registries *
-front_registries(void)
+struct suffixes *
+front_suffixes(void)
 {
-	return front_regs;
+	return front_sfx;
 }
 
 struct client *
@@ -131,16 +130,16 @@ static int
 whoisd_master_init(void *conf, int reload)
 {
 	struct whoisd_conf	*wc = conf;
-	struct registries	*r;
+	struct suffixes		*sx;
 	char			 err[512];
 
 	(void)reload;
-	if ((r = registries_load(wc->wc_registries, err, sizeof(err))) == NULL) {
+	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
 		fprintf(stderr, "whoisd: registries: %s\n", err);
 		return -1;
 	}
-	registries_free(r);
+	suffix_free(sx);
 	return 0;
 }
 
@@ -151,7 +150,7 @@ whoisd_child_init(struct event_base *base, void *conf)
 	struct client_opts	 co;
 	char			 err[512];
 
-	if ((front_regs = registries_load(wc->wc_registries, err,
+	if ((front_sfx = suffix_load(wc->wc_registries, err,
 	    sizeof(err))) == NULL)
 		fatalx("registries: %s", err);
 	memset(&co, 0, sizeof(co));
@@ -185,16 +184,22 @@ static void
 whoisd_child_accept(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
+	(void)sa; (void)salen;
 	if (strcmp(l->l_name, "http") == 0)
 		http_accept(fd);
 	else
-		whois_accept(fd, sa, salen);
+		whois_accept(fd);
 }
 
+/*
+ * Only HTTP keep-alive connections need cutting short: every whois
+ * connection is one request, and every accepted one is answered (its
+ * client is sending the query now), so the pool exits when the last one
+ * is done.
+ */
 static void
 whoisd_child_drain(void)
 {
-	whois_drain();
 	http_drain();
 }
 

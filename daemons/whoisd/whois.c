@@ -15,7 +15,6 @@
  * the close lingers when the client has sent more than its line, so the
  * answer is not destroyed by a reset.
  */
-#include <sys/queue.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -32,7 +31,6 @@
 
 #include "common/linger.h"
 #include "common/log.h"
-#include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
@@ -55,10 +53,8 @@ struct whois_conn {
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
 	struct evbuffer		*wc_out;	/* what the socket did not take */
-	LIST_ENTRY(whois_conn)	 wc_entry;
 };
 
-static LIST_HEAD(, whois_conn)	whois_conns = LIST_HEAD_INITIALIZER(whois_conns);
 static struct event_base	*whois_base;
 static struct evbuffer		*whois_scratch;	/* answers are formatted here */
 static char			*whois_rbuf;	/* max_query_len + 2 */
@@ -89,7 +85,6 @@ whois_close(struct whois_conn *c)
 
 	if (c->wc_lookup != NULL)
 		lookup_cancel(c->wc_lookup);
-	LIST_REMOVE(c, wc_entry);
 	if (c->wc_ev != NULL)
 		event_free(c->wc_ev);
 	if (c->wc_out != NULL)
@@ -137,122 +132,6 @@ whois_wait(struct whois_conn *c, short what, event_callback_fn cb,
 		return;
 	c->wc_ev = event_new(whois_base, c->wc_fd, what, cb, c);
 	event_add(c->wc_ev, tv);
-}
-
-/*
- * The header lines of an answer (everything before the registry text)
- * go into a flat buffer: a cache hit is then one sendmsg() of the header
- * and the memo's text, with no copy of the text and no evbuffer.
- */
-#define WHOIS_HEAD_MAX	(sizeof(struct answer) + NAME_ACE_BUF + 512)
-
-struct whead {
-	char	h_buf[WHOIS_HEAD_MAX];
-	size_t	h_len;
-};
-
-static void
-wh_add(struct whead *h, const char *s, size_t len)
-{
-	if (len > sizeof(h->h_buf) - h->h_len)
-		len = sizeof(h->h_buf) - h->h_len;	/* cannot happen */
-	memcpy(h->h_buf + h->h_len, s, len);
-	h->h_len += len;
-}
-
-static void
-wh_str(struct whead *h, const char *s)
-{
-	wh_add(h, s, strlen(s));
-}
-
-/* "key" value "\n" */
-static void
-wh_line(struct whead *h, const char *key, const char *v)
-{
-	wh_str(h, key);
-	wh_str(h, v);
-	wh_add(h, "\n", 1);
-}
-
-static void
-wh_u64(struct whead *h, const char *key, uint64_t v)
-{
-	char	buf[24];
-
-	wh_str(h, key);
-	wh_add(h, buf, fmt_u64(v, buf));
-	wh_add(h, "\n", 1);
-}
-
-static void
-whois_head(struct whead *h, const struct answer *a, const char *note)
-{
-	char	ts[32];
-
-	h->h_len = 0;
-	wh_line(h, "domain: ", a->a_domain);
-	if (a->a_ace[0] != '\0')
-		wh_line(h, "ace: ", a->a_ace);
-	wh_line(h, "status: ", a->a_status);
-	if (a->a_reason[0] != '\0')
-		wh_line(h, "reason: ", a->a_reason);
-	if (strcmp(a->a_status, "invalid") != 0) {
-		if (a->a_source[0] != '\0')
-			wh_line(h, "source: ", a->a_source);
-		fmt_iso8601(a->a_checked, ts, sizeof(ts));
-		wh_line(h, "checked: ", ts);
-		if (a->a_registry[0] != '\0')
-			wh_line(h, "registry: ", a->a_registry);
-		wh_u64(h, "registry-latency-ms: ", a->a_latency_ms);
-	}
-	if (a->a_retry_after > 0)
-		wh_u64(h, "retry-after: ", a->a_retry_after);
-	if (a->a_rule[0] != '\0')
-		wh_line(h, "rule: ", a->a_rule);
-	if (a->a_matched[0] != '\0')
-		wh_line(h, "matched: ", a->a_matched);
-	if (note != NULL)
-		wh_line(h, "note: ", note);
-}
-
-/*
- * The answer as iovecs: the header, then (if any) a blank line and the
- * registry text, newline-terminated.  Returns the count (at most 4).
- */
-static int
-whois_iov(struct iovec *iov, struct whead *h, const struct answer *a)
-{
-	static char	nl[] = "\n";
-	int		n = 0;
-
-	iov[n].iov_base = h->h_buf;
-	iov[n++].iov_len = h->h_len;
-	if (a->a_text != NULL && a->a_text_len > 0) {
-		iov[n].iov_base = nl;
-		iov[n++].iov_len = 1;
-		iov[n].iov_base = a->a_text;
-		iov[n++].iov_len = a->a_text_len;
-		if (a->a_text[a->a_text_len - 1] != '\n') {
-			iov[n].iov_base = nl;
-			iov[n++].iov_len = 1;
-		}
-	}
-	return n;
-}
-
-/* The answer as the whois port (and /v1/whois) shows it. */
-void
-whois_format(struct evbuffer *out, const struct answer *a, const char *note)
-{
-	static struct whead	h;
-	struct iovec		iov[4];
-	int			i, n;
-
-	whois_head(&h, a, note);
-	n = whois_iov(iov, &h, a);
-	for (i = 0; i < n; i++)
-		evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
 }
 
 /* The socket can take more of the answer (or the client is gone). */
@@ -351,14 +230,12 @@ static void
 whois_send_answer(struct whois_conn *c, const struct answer *a,
     const char *note)
 {
-	static struct whead	h;
-	struct iovec		iov[4];
-	ssize_t			w;
-	size_t			left;
-	int			i, n;
+	struct iovec	iov[4];
+	ssize_t		w;
+	size_t		left;
+	int		i, n;
 
-	whois_head(&h, a, note);
-	n = whois_iov(iov, &h, a);
+	n = answer_whois_iov(iov, a, note);
 	if ((w = whois_sendv(c->wc_fd, iov, n)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return;
@@ -516,17 +393,15 @@ whois_read_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 void
-whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
+whois_accept(int fd)
 {
 	struct whois_conn	*c;
 	ssize_t			 n;
 
-	(void)sa; (void)salen;
 	c = xcalloc(1, sizeof(*c));
 	c->wc_fd = fd;
 	c->wc_state = WS_READING;
 	c->wc_deadline = now_mono() + front_conf()->wc_idle_timeout;
-	LIST_INSERT_HEAD(&whois_conns, c, wc_entry);
 	/*
 	 * The query usually arrived with the connection: read it now, and a
 	 * memo hit is answered and closed before the socket ever enters the
@@ -538,14 +413,4 @@ whois_accept(int fd, struct sockaddr *sa, socklen_t salen)
 		return;
 	}
 	whois_input(c, whois_rbuf, n > 0 ? (size_t)n : 0, n == 0);
-}
-
-/*
- * Draining: every whois connection is one request, and every accepted one
- * is answered (its client is sending the query now), so there is nothing
- * to cut short: the pool exits when the last one is done.
- */
-void
-whois_drain(void)
-{
 }

@@ -6,7 +6,6 @@
 #ifndef WHOISD_FRONT_H
 #define WHOISD_FRONT_H
 
-#include <sys/socket.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -14,8 +13,7 @@
 #include "proto/msg.h"
 
 struct event_base;
-struct listener;
-struct registries;
+struct suffixes;
 struct client;
 
 struct whoisd_conf {
@@ -23,7 +21,6 @@ struct whoisd_conf {
 	struct conf_list	 wc_http_listen;
 	char			*wc_cache_addr;
 	char			*wc_query_addr;
-	char			*wc_errdb_addr;
 	char			*wc_registries;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
@@ -53,7 +50,7 @@ extern struct front_stats front_stats;
 
 /* main.c */
 struct whoisd_conf *front_conf(void);
-struct registries *front_registries(void);
+struct suffixes	*front_suffixes(void);
 struct client	*front_cache(void);
 struct client	*front_query(void);
 int		 front_status_index(const char *status);
@@ -72,14 +69,24 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
 		    lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
 void		 lookup_init(struct event_base *);
-void		 lookup_fini(void);
+
+/* answer.c: the whois text and the JSON of one answer. */
+struct evbuffer;
+struct iovec;
+/*
+ * The whois text as iovecs, without a copy of the registry text: the
+ * header lines (in answer.c's buffer, valid until the next call), then a
+ * blank line and the text if any.  Returns the count, at most 4.
+ */
+int		 answer_whois_iov(struct iovec *, const struct answer *,
+		    const char *note);
+void		 answer_whois(struct evbuffer *, const struct answer *,
+		    const char *note);
+void		 answer_json(struct evbuffer *, const struct answer *,
+		    const char *note);
 
 /* whois.c: the RFC 3912 port. */
-void		 whois_accept(int fd, struct sockaddr *sa, socklen_t salen);
-void		 whois_drain(void);
-struct evbuffer;
-void		 whois_format(struct evbuffer *, const struct answer *,
-		    const char *note);
+void		 whois_accept(int fd);
 void		 whois_init(struct event_base *);
 
 /* http.c: the HTTP/JSON API, our own HTTP/1.1 keep-alive server. */
@@ -87,10 +94,8 @@ void		 http_accept(int fd);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
 
-/* json.c: answer output */
-struct evbuffer;
+/* json.c: JSON strings, and plain strings and numbers without printf. */
 void		 json_str(struct evbuffer *, const char *s);
-void		 json_strn(struct evbuffer *, const char *s, size_t len);
 void		 out_str(struct evbuffer *, const char *s);
 void		 out_u64(struct evbuffer *, uint64_t v);
 

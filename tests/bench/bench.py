@@ -513,7 +513,7 @@ http {
         self.d["front"] = self.start_daemon("front", [
             b("whoisd"), "-f", "/dev/null", "--listen=" + a("whois"),
             "--http_listen=" + a("http"), "--cache_addr=" + a("cache"),
-            "--query_addr=" + a("query"), "--errdb_addr=" + a("errdb"),
+            "--query_addr=" + a("query"),
             "--registries=etc/registries.conf", "--request_timeout=10"],
             self.port["whois"])
 

@@ -98,7 +98,6 @@ class Suite:
                     "--http_listen=" + addr("http"),
                     "--cache_addr=" + addr("cache"),
                     "--query_addr=" + addr("query"),
-                    "--errdb_addr=" + addr("errdb"),
                     "--registries=etc/registries.conf",
                     "--log_level=3"] + self.args["front"]
         raise KeyError(name)

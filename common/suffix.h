@@ -1,0 +1,49 @@
+/*
+ * suffix.h — the suffixes of the registries file (its `tld` lines), and
+ * the registrable name under them.
+ *
+ * The front asks about the registrable name ("www.example.co.uk" ->
+ * "example.co.uk") and needs nothing else of the file, so it reads the
+ * suffixes without compiling any classifier pattern.  The answers are
+ * whoisd-query's registries_lookup() answers for every name.
+ */
+#ifndef WHOISD_SUFFIX_H
+#define WHOISD_SUFFIX_H
+
+#include <stddef.h>
+
+#include "common/name.h"
+
+/* Opaque: the suffixes of one file. */
+struct suffixes;
+
+struct suffix_match {
+	char	 sm_suffix[NAME_ACE_BUF];	/* "co.uk" (or the TLD) */
+	char	 sm_registrable[NAME_ACE_BUF];	/* "example.co.uk" */
+	int	 sm_below;	/* 1: the name was below it (www.) */
+};
+
+/*
+ * Load a registries file (or text).  NULL with err filled on any problem,
+ * worded as whoisd-query words it: "path: strerror" for a file that
+ * cannot be read, else "file:line: message".  Checked are what the
+ * suffixes depend on: the lines and their quoting, every `tld` value,
+ * duplicate suffixes, a `tld` outside a block or in the default block,
+ * and that some suffix is listed; patterns and servers are left to
+ * whoisd-query.
+ */
+struct suffixes	*suffix_load(const char *path, char *err, size_t errlen);
+struct suffixes	*suffix_parse(const char *text, size_t len, const char *fname,
+		    char *err, size_t errlen);
+void		 suffix_free(struct suffixes *);
+
+/*
+ * Longest-suffix match of a lower-case A-label name (name_normalise()
+ * output).  0: under a listed suffix; 1: not listed (sm_suffix is the
+ * TLD, sm_registrable its last two labels); -1: the name has no label of
+ * its own left of the suffix ("co.uk", "uk").
+ */
+int		 suffix_lookup(const struct suffixes *, const char *ace,
+		    struct suffix_match *m);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * test_suffix.c — the front's suffix list: the same registrable name as
+ * whoisd-query's registries_lookup() for names under every suffix of the
+ * shipped file and under none, and the same errors for the lines it reads.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/suffix.h"
+#include "daemons/query/registries.h"
+
+static struct registries	*regs;
+static struct suffixes		*sfx;
+
+static int
+setup(void **state)
+{
+	char		 path[600], err[512];
+	const char	*d = getenv("WHOISD_SRCDIR");
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/etc/registries.conf",
+	    d != NULL ? d : ".");
+	if ((regs = registries_load(path, err, sizeof(err))) == NULL ||
+	    (sfx = suffix_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	registries_free(regs);
+	suffix_free(sfx);
+	return 0;
+}
+
+/* Both answers for one name; 1 if they agree. */
+static int
+same(const char *ace)
+{
+	struct registry_match	rm;
+	struct suffix_match	sm;
+	int			rc, sc;
+
+	rc = registries_lookup(regs, ace, &rm);
+	sc = suffix_lookup(sfx, ace, &sm);
+	if (rc == sc && (rc == -1 ||
+	    (strcmp(rm.rm_suffix, sm.sm_suffix) == 0 &&
+	    strcmp(rm.rm_registrable, sm.sm_registrable) == 0 &&
+	    rm.rm_below == sm.sm_below)))
+		return 1;
+	fprintf(stderr, "%s: registries %d %s %s %d, suffix %d %s %s %d\n",
+	    ace, rc, rm.rm_suffix, rm.rm_registrable, rm.rm_below, sc,
+	    sm.sm_suffix, sm.sm_registrable, sm.sm_below);
+	return 0;
+}
+
+static void
+test_every_suffix(void **state)
+{
+	static const char *const pre[] = { "", "example.", "www.example.",
+	    "a.b.c.example.", "xn--bcher-kva.", "co.", "uk." };
+	const char	*s;
+	char		 name[NAME_ACE_BUF * 2];
+	size_t		 i, j;
+	int		 bad = 0;
+
+	(void)state;
+	for (i = 0; (s = registries_suffix(regs, i, NULL)) != NULL; i++)
+		for (j = 0; j < sizeof(pre) / sizeof(pre[0]); j++) {
+			snprintf(name, sizeof(name), "%s%s", pre[j], s);
+			bad += !same(name);
+		}
+	assert_true(i >= 60);
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const names[] = {
+	    "example.com", "www.example.com", "com", "co.uk", "uk",
+	    "example.co.uk", "www.example.co.uk", "example.uk",
+	    "example.zz", "www.example.zz", "zz", "co.zz", "a.b.c.zz",
+	    "example.com.zz", "com.zz", "example.de", "xn--mnchen-3ya.de",
+	    "example.xn--p1ai", "", ".", "a.", ".com", "a..com",
+	};
+	char	 longname[NAME_ACE_BUF + 8];
+	size_t	 i;
+	int	 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		bad += !same(names[i]);
+	/* 253 octets is the longest name; 254 is refused by both. */
+	for (i = 0; i < 254; i += 2)
+		memcpy(longname + i, "a.", 2);
+	memcpy(longname + 250, "com", 4);
+	assert_int_equal(strlen(longname), 253);
+	bad += !same(longname);
+	memcpy(longname + 250, "comm", 5);
+	bad += !same(longname);
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_lookup(void **state)
+{
+	struct suffix_match	m;
+
+	(void)state;
+	assert_int_equal(suffix_lookup(sfx, "www.example.co.uk", &m), 0);
+	assert_string_equal(m.sm_suffix, "co.uk");
+	assert_string_equal(m.sm_registrable, "example.co.uk");
+	assert_int_equal(m.sm_below, 1);
+	assert_int_equal(suffix_lookup(sfx, "example.com", &m), 0);
+	assert_int_equal(m.sm_below, 0);
+	assert_int_equal(suffix_lookup(sfx, "www.example.zz", &m), 1);
+	assert_string_equal(m.sm_suffix, "zz");
+	assert_string_equal(m.sm_registrable, "example.zz");
+	assert_int_equal(suffix_lookup(sfx, "co.uk", &m), -1);
+	assert_int_equal(suffix_lookup(sfx, "zz", &m), -1);
+	assert_int_equal(suffix_lookup(sfx, NULL, &m), -1);
+}
+
+/* The file's forms: comments, CRLF, quotes, a leading dot, case. */
+static void
+test_forms(void **state)
+{
+	static const char text[] =
+	    "# comment\r\n"
+	    "registry x   # trailing comment\r\n"
+	    "\tserver WHOIS.X.TEST\r\n"
+	    "\tavailable \"^say \\\"free # not a comment\\\"$\"\r\n"
+	    "\tregistered \"^a$\"\r\n"
+	    "\ttld X \"y.X\" .Z.x";
+	struct registries	*rs;
+	struct suffixes		*sx;
+	struct suffix_match	 m;
+	char			 err[256];
+
+	(void)state;
+	if ((sx = suffix_parse(text, sizeof(text) - 1, "t.conf", err,
+	    sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	if ((rs = registries_parse(text, sizeof(text) - 1, "t.conf", err,
+	    sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(suffix_lookup(sx, "www.a.y.x", &m), 0);
+	assert_string_equal(m.sm_suffix, "y.x");
+	assert_string_equal(m.sm_registrable, "a.y.x");
+	assert_int_equal(suffix_lookup(sx, "a.z.x", &m), 0);
+	assert_string_equal(m.sm_registrable, "a.z.x");
+	assert_int_equal(suffix_lookup(sx, "y.x", &m), -1);
+	registries_free(rs);
+	suffix_free(sx);
+}
+
+#define MINI	"registry x\n  server whois.x.test\n" \
+		"  available \"^free$\"\n  registered \"^taken$\"\n  tld x\n"
+
+/* Errors of the lines the suffix list reads, as whoisd-query words them. */
+static const struct {
+	const char	*text;
+	const char	*err;
+} bad_cases[] = {
+	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
+	    "  tld y x\n",
+	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
+	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
+	    "  tld .X\n",
+	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
+	{ "registry x\n  tld a..b\n", "t.conf:2: tld: bad suffix \"a..b\"" },
+	{ "registry x\n  tld a_b\n", "t.conf:2: tld: bad suffix \"a_b\"" },
+	{ "registry x\n  tld x.\n", "t.conf:2: tld: bad suffix \"x.\"" },
+	{ "registry x\n  tld .\n", "t.conf:2: tld: bad suffix \"\"" },
+	{ "registry x\n  tld\n", "t.conf:2: tld: missing value" },
+	{ "tld x\n", "t.conf:1: tld: outside a registry block" },
+	{ "registry default\n  registered \"^a$\"\n  tld x\n",
+	    "t.conf:1: registry \"default\": has no tld" },
+	{ "registry x\n  available \"^a$\n", "t.conf:2: unterminated quote" },
+	{ "registry x\n  available \"^a$\"x\n",
+	    "t.conf:2: text right after a closing quote" },
+	{ "registry x\n  tld a\"b\n", "t.conf:2: quote inside a value" },
+	{ "registry x\n  server whois.x.test\x01\n",
+	    "t.conf:2: control character" },
+	{ "", "t.conf:1: no registry serves any tld" },
+	{ "# only a comment\n", "t.conf:2: no registry serves any tld" },
+	{ "registry x\n  server whois.x.test\n  registered \"^a$\"\n",
+	    "t.conf:4: no registry serves any tld" },
+};
+
+static void
+test_errors(void **state)
+{
+	struct registries	*rs;
+	struct suffixes		*sx;
+	char			 err[512], rerr[512], line[5000];
+	size_t			 i;
+	int			 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		strcpy(err, "untouched");
+		sx = suffix_parse(bad_cases[i].text, strlen(bad_cases[i].text),
+		    "t.conf", err, sizeof(err));
+		rs = registries_parse(bad_cases[i].text,
+		    strlen(bad_cases[i].text), "t.conf", rerr, sizeof(rerr));
+		if (sx != NULL || strcmp(err, bad_cases[i].err) != 0 ||
+		    rs != NULL) {
+			fprintf(stderr, "case %zu: got \"%s\"%s, want \"%s\"%s\n",
+			    i, err, sx != NULL ? " (loaded!)" : "",
+			    bad_cases[i].err, rs != NULL ?
+			    " (and whoisd-query loads it)" : "");
+			bad++;
+		}
+		suffix_free(sx);
+		registries_free(rs);
+	}
+	assert_int_equal(bad, 0);
+
+	/* A NUL byte and a line over 4095 bytes, anywhere. */
+	assert_null(suffix_parse("registry x\n\0\n", 13, "t.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "t.conf:2: NUL byte");
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "registry x\n#", 12);
+	assert_null(suffix_parse(line, sizeof(line), "t.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "t.conf:2: line too long");
+
+	/* A file that cannot be read names the file, like whoisd-query. */
+	assert_null(suffix_load("/nonexistent/registries.conf", err,
+	    sizeof(err)));
+	assert_null(registries_load("/nonexistent/registries.conf", rerr,
+	    sizeof(rerr)));
+	assert_string_equal(err, rerr);
+	assert_string_equal(err, "/nonexistent/registries.conf: No such file "
+	    "or directory");
+	assert_null(suffix_load("/", err, sizeof(err)));
+	assert_null(registries_load("/", rerr, sizeof(rerr)));
+	assert_string_equal(err, rerr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_suffix),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
