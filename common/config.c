@@ -185,6 +185,10 @@ conf_set(void *conf, const struct conf_key *k, const char *val, char *err,
 		    (l->cl_n + 1) * sizeof(char *));
 		l->cl_items[l->cl_n++] = xstrdup(val);
 		return 0;
+	case CONF_OBSOLETE:
+		log_warnx("%s: obsolete key, ignored (%s)", k->ck_name,
+		    k->ck_help);
+		return 0;
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;
@@ -386,11 +390,14 @@ conf_usage(const struct conf_spec *spec, FILE *fp)
 			continue;
 		fprintf(fp, "\n%s (in the file as `key value`, or --key=value):\n",
 		    titles[i]);
-		for (k = tabs[i]; k->ck_name != NULL; k++)
+		for (k = tabs[i]; k->ck_name != NULL; k++) {
+			if (k->ck_type == CONF_OBSOLETE)
+				continue;
 			fprintf(fp, "  %-24s %s%s%s%s\n", k->ck_name, k->ck_help,
 			    k->ck_default ? " [" : "",
 			    k->ck_default ? k->ck_default : "",
 			    k->ck_default ? "]" : "");
+		}
 	}
 }
 

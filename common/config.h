@@ -20,6 +20,9 @@ enum conf_type {
 	CONF_LIST,	/* struct conf_list: repeatable key */
 	CONF_ADDR,	/* char * "host:port", checked */
 	CONF_BYTES,	/* long, accepts k/K, m/M suffixes */
+	/* A key a daemon no longer reads: accepted with a warning, so a
+	 * config written for the previous version still starts it. */
+	CONF_OBSOLETE,
 };
 
 struct conf_list {

@@ -30,6 +30,8 @@ static const struct conf_key whoisd_keys[] = {
 	  "whoisd-cache" },
 	{ "query_addr", CONF_ADDR, WCOFF(wc_query_addr), 0, 0, "127.0.0.1:4702",
 	  "whoisd-query" },
+	{ "errdb_addr", CONF_OBSOLETE, 0, 0, 0, NULL,
+	  "the front does not talk to whoisd-errdb" },
 	{ "registries", CONF_STR, WCOFF(wc_registries), 0, 0,
 	  SYSCONF_WHOISD "/registries.conf",
 	  "registries file (for registrable names)" },

@@ -29,6 +29,7 @@ static const struct conf_key tkeys[] = {
 	{ "size", CONF_BYTES, offsetof(struct tconf, t_size), 0, 1e9, "1k", "x" },
 	{ "addr", CONF_ADDR, offsetof(struct tconf, t_addr), 0, 0,
 	  "127.0.0.1:4701", "x" },
+	{ "old_key", CONF_OBSOLETE, 0, 0, 0, NULL, "read by nothing" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -92,6 +93,23 @@ defaults_and_file(void **state)
 	assert_string_equal(c->t_pool.pc_listen.cl_items[1], "[::1]:2");
 	assert_int_equal(c->t_pool.pc_min_servers, 1);
 	assert_int_equal(c->t_pool.pc_max_clients_per_child, 256);
+	conf_free(&tspec, c);
+}
+
+/* A key the daemon no longer reads still loads, from the file and the
+ * command line, and leaves the rest of the config as it was. */
+static void
+obsolete_key_accepted(void **state)
+{
+	char		 err[512] = "";
+	char		*extra[] = { "--old_key=127.0.0.1:1" };
+	struct tconf	*c;
+
+	(void)state;
+	c = load("old_key 127.0.0.1:4703\nname alpha\n", err, 1, extra);
+	assert_non_null(c);
+	assert_string_equal(c->t_name, "alpha");
+	assert_string_equal(c->t_addr, "127.0.0.1:4701");
 	conf_free(&tspec, c);
 }
 
@@ -169,6 +187,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_and_file),
 		cmocka_unit_test(command_line_wins),
+		cmocka_unit_test(obsolete_key_accepted),
 		cmocka_unit_test(errors_name_file_line_key),
 		cmocka_unit_test(missing_file),
 	};
