@@ -159,6 +159,40 @@ registries_free(struct registries *rs)
 }
 
 /*
+ * Unquote the token that starts at r, just after its opening quote, in
+ * place.  Where the next token may start, or NULL with *why set.
+ */
+static char *
+rs_token_quoted(char *r, const char **why)
+{
+	char	*w = r;
+
+	for (;;) {
+		if (*r == '\0') {
+			*why = "unterminated quote";
+			return NULL;
+		}
+		if (*r == '"')
+			break;
+		if (r[0] == '\\' && r[1] == '"') {
+			*w++ = '"';
+			r += 2;
+		} else if (r[0] == '\\' && r[1] != '\0') {
+			*w++ = *r++;
+			*w++ = *r++;
+		} else
+			*w++ = *r++;
+	}
+	r++;
+	if (*r != '\0' && *r != ' ' && *r != '\t') {
+		*why = "text right after a closing quote";
+		return NULL;
+	}
+	*w = '\0';
+	return *r != '\0' ? r + 1 : r;
+}
+
+/*
  * Split a line into tokens in place.  Blanks separate tokens; "..." is
  * one token, where \" is a quote and any other backslash is kept with the
  * character after it (so regex escapes pass through unchanged); # outside
@@ -167,7 +201,7 @@ registries_free(struct registries *rs)
 static int
 rs_tokenize(char *line, char **tok, int max, const char **why)
 {
-	char	*r = line, *w;
+	char	*r = line;
 	int	 n = 0;
 
 	for (;;) {
@@ -180,31 +214,9 @@ rs_tokenize(char *line, char **tok, int max, const char **why)
 			return -1;
 		}
 		if (*r == '"') {
-			tok[n++] = w = ++r;
-			for (;;) {
-				if (*r == '\0') {
-					*why = "unterminated quote";
-					return -1;
-				}
-				if (*r == '"')
-					break;
-				if (r[0] == '\\' && r[1] == '"') {
-					*w++ = '"';
-					r += 2;
-				} else if (r[0] == '\\' && r[1] != '\0') {
-					*w++ = *r++;
-					*w++ = *r++;
-				} else
-					*w++ = *r++;
-			}
-			r++;
-			if (*r != '\0' && *r != ' ' && *r != '\t') {
-				*why = "text right after a closing quote";
+			tok[n++] = r + 1;
+			if ((r = rs_token_quoted(r + 1, why)) == NULL)
 				return -1;
-			}
-			*w = '\0';
-			if (*r != '\0')
-				r++;
 		} else {
 			tok[n++] = r;
 			while (*r != '\0' && *r != ' ' && *r != '\t') {
@@ -245,21 +257,15 @@ rs_valid_hostname(const char *s)
 	return lab > 0 && s[len - 1] != '-';
 }
 
+/*
+ * POSIX regex has no \t, \n, \r, \d or \s: written in a pattern they
+ * silently mean something else.  Use [[:blank:]], [0-9], [[:space:]].
+ */
 static int
-rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
-    const char *src, int icase, int ngroups)
+rs_check_escapes(struct rs_parser *p, const char *key, const char *src)
 {
-	char		 buf[256];
-	regmatch_t	 m[1];
 	const char	*q;
-	int		 rc;
 
-	if (*src == '\0')
-		return rs_error(p, p->p_line, "%s: empty pattern", key);
-	/*
-	 * POSIX regex has no \t, \n, \r, \d or \s: written in a pattern they
-	 * silently mean something else.  Use [[:blank:]], [0-9], [[:space:]].
-	 */
 	for (q = src; *q != '\0'; q++) {
 		if (q[0] != '\\' || q[1] == '\0')
 			continue;
@@ -269,6 +275,21 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 			    "[0-9]", key, q[1]);
 		q++;
 	}
+	return 0;
+}
+
+static int
+rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
+    const char *src, int icase, int ngroups)
+{
+	char		 buf[256];
+	regmatch_t	 m[1];
+	int		 rc;
+
+	if (*src == '\0')
+		return rs_error(p, p->p_line, "%s: empty pattern", key);
+	if (rs_check_escapes(p, key, src) == -1)
+		return -1;
 	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
 	if (rc != 0) {
@@ -1112,6 +1133,14 @@ rs_host_error(char *err, size_t errlen, const char *fmt, const char *arg)
 	return -1;
 }
 
+/* rs_host_error() for the steps that return a pointer. */
+static char *
+rs_host_null(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	rs_host_error(err, errlen, fmt, arg);
+	return NULL;
+}
+
 static int
 rs_ends_with(const char *s, const char *suffix)
 {
@@ -1120,28 +1149,14 @@ rs_ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int
-registries_check_host(const char *value, const char *server, char *host,
-    size_t hostlen, int *port, char *err, size_t errlen)
+/* The value without surrounding blanks, copied into buf. */
+static int
+rs_host_copy(const char *value, char *buf, size_t bufsz, char *err,
+    size_t errlen)
 {
-	static const char *const local_suffixes[] = {
-		".localhost", ".local", ".localdomain", ".internal", ".lan",
-		".home.arpa", ".intranet", ".corp", ".home",
-	};
-	char		 buf[NAME_ACE_BUF + 16], *h, *e, *c;
-	const char	*v = value;
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	size_t		 len, i;
-	long		 pv;
-	int		 bracket = 0;
+	const char	*v = value != NULL ? value : "";
+	size_t		 len;
 
-	if (host != NULL && hostlen > 0)
-		host[0] = '\0';
-	if (port != NULL)
-		*port = 43;
-	if (v == NULL)
-		v = "";
 	while (*v == ' ' || *v == '\t')
 		v++;
 	len = strlen(v);
@@ -1149,34 +1164,47 @@ registries_check_host(const char *value, const char *server, char *host,
 		len--;
 	if (len == 0)
 		return rs_host_error(err, errlen, "empty referral%s", "");
-	if (len >= sizeof(buf))
+	if (len >= bufsz)
 		return rs_host_error(err, errlen, "referral too long%s", "");
 	memcpy(buf, v, len);
 	buf[len] = '\0';
-	h = buf;
+	return 0;
+}
+
+/*
+ * Cut buf down to the host: drop a URL's scheme and path, the brackets of
+ * an IPv6 literal and a port (stored in *port).  The host, or NULL.
+ */
+static char *
+rs_host_split(char *buf, const char *value, int *bracket, int *port,
+    char *err, size_t errlen)
+{
+	char	*h = buf, *e, *c;
+	long	 pv;
+
 	/* URL shape: scheme://host[:port][/path] */
 	if ((e = strstr(h, "://")) != NULL) {
 		for (c = h; c < e; c++)
 			if (!isalpha((unsigned char)*c))
-				return rs_host_error(err, errlen,
+				return rs_host_null(err, errlen,
 				    "malformed referral \"%s\"", value);
 		h = e + 3;
 	}
 	if ((e = strpbrk(h, "/?#")) != NULL)
 		*e = '\0';
 	if (strchr(h, '@') != NULL)
-		return rs_host_error(err, errlen, "referral with user info "
+		return rs_host_null(err, errlen, "referral with user info "
 		    "\"%s\"", value);
 	if (*h == '[') {
 		if ((e = strchr(h, ']')) == NULL)
-			return rs_host_error(err, errlen, "malformed referral "
+			return rs_host_null(err, errlen, "malformed referral "
 			    "\"%s\"", value);
 		*e++ = '\0';
 		h++;
-		bracket = 1;
+		*bracket = 1;
 		c = *e == ':' ? e : NULL;
 		if (*e != '\0' && *e != ':')
-			return rs_host_error(err, errlen, "malformed referral "
+			return rs_host_null(err, errlen, "malformed referral "
 			    "\"%s\"", value);
 	} else if ((c = strchr(h, ':')) != NULL && strchr(c + 1, ':') != NULL)
 		c = NULL;		/* bare IPv6 literal, no port */
@@ -1186,27 +1214,64 @@ registries_check_host(const char *value, const char *server, char *host,
 		pv = strtol(c, &e, 10);
 		if (*c == '\0' || *e != '\0' || errno != 0 || pv < 1 ||
 		    pv > 65535)
-			return rs_host_error(err, errlen, "bad port in referral "
+			return rs_host_null(err, errlen, "bad port in referral "
 			    "\"%s\"", value);
 		if (port != NULL)
 			*port = (int)pv;
 	}
-	len = strlen(h);
-	if (len > 0 && h[len - 1] == '.' && !bracket)
-		h[--len] = '\0';
-	if (len == 0)
-		return rs_host_error(err, errlen, "empty referral host%s", "");
-	for (i = 0; i < len; i++)
-		h[i] = (char)tolower((unsigned char)h[i]);
+	return h;
+}
+
+/* A host name (not an address) that is numeric-looking or local. */
+static int
+rs_host_name_refused(const char *h, char *err, size_t errlen)
+{
+	static const char *const local_suffixes[] = {
+		".localhost", ".local", ".localdomain", ".internal", ".lan",
+		".home.arpa", ".intranet", ".corp", ".home",
+	};
+	const char	*e, *c;
+	size_t		 i;
+
+	if (!rs_valid_hostname(h))
+		return rs_host_error(err, errlen, "bad referral host \"%s\"",
+		    h);
+	e = strrchr(h, '.');
+	for (c = e + 1; *c != '\0' && isdigit((unsigned char)*c); c++)
+		;
+	if (*c == '\0' || strncmp(e + 1, "0x", 2) == 0)
+		return rs_host_error(err, errlen, "odd numeric referral "
+		    "\"%s\"", h);
+	if (strcmp(h, "localhost") == 0)
+		return rs_host_error(err, errlen, "referral to a local name "
+		    "\"%s\"", h);
+	for (i = 0; i < sizeof(local_suffixes) / sizeof(local_suffixes[0]);
+	    i++)
+		if (rs_ends_with(h, local_suffixes[i]) ||
+		    strcmp(h, local_suffixes[i] + 1) == 0)
+			return rs_host_error(err, errlen, "referral to a local "
+			    "name \"%s\"", h);
+	return 0;
+}
+
+/* The lower-case host h: an address in a refused range, or a bad name. */
+static int
+rs_host_refused(const char *h, int bracket, const char *value, char *err,
+    size_t errlen)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
 
 	if (inet_pton(AF_INET6, h, &a6) == 1) {
 		if (rs_ip6_refused(&a6))
 			return rs_host_error(err, errlen, "referral to a "
 			    "private or local address \"%s\"", h);
-	} else if (bracket) {
+		return 0;
+	}
+	if (bracket)
 		return rs_host_error(err, errlen, "malformed referral \"%s\"",
 		    value);
-	} else if (inet_aton(h, &a4) == 1) {
+	if (inet_aton(h, &a4) == 1) {
 		/* inet_aton also reads "127.1" and "2130706433". */
 		if (rs_ip4_refused(&a4))
 			return rs_host_error(err, errlen, "referral to a "
@@ -1214,26 +1279,36 @@ registries_check_host(const char *value, const char *server, char *host,
 		if (inet_pton(AF_INET, h, &a4) != 1)
 			return rs_host_error(err, errlen, "odd numeric "
 			    "referral \"%s\"", h);
-	} else {
-		if (!rs_valid_hostname(h))
-			return rs_host_error(err, errlen, "bad referral host "
-			    "\"%s\"", h);
-		e = strrchr(h, '.');
-		for (c = e + 1; *c != '\0' && isdigit((unsigned char)*c); c++)
-			;
-		if (*c == '\0' || strncmp(e + 1, "0x", 2) == 0)
-			return rs_host_error(err, errlen, "odd numeric "
-			    "referral \"%s\"", h);
-		if (strcmp(h, "localhost") == 0)
-			return rs_host_error(err, errlen, "referral to a local "
-			    "name \"%s\"", h);
-		for (i = 0; i < sizeof(local_suffixes) /
-		    sizeof(local_suffixes[0]); i++)
-			if (rs_ends_with(h, local_suffixes[i]) ||
-			    strcmp(h, local_suffixes[i] + 1) == 0)
-				return rs_host_error(err, errlen, "referral to "
-				    "a local name \"%s\"", h);
+		return 0;
 	}
+	return rs_host_name_refused(h, err, errlen);
+}
+
+int
+registries_check_host(const char *value, const char *server, char *host,
+    size_t hostlen, int *port, char *err, size_t errlen)
+{
+	char	 buf[NAME_ACE_BUF + 16], *h;
+	size_t	 len, i;
+	int	 bracket = 0;
+
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	if (port != NULL)
+		*port = 43;
+	if (rs_host_copy(value, buf, sizeof(buf), err, errlen) == -1 ||
+	    (h = rs_host_split(buf, value, &bracket, port, err,
+	    errlen)) == NULL)
+		return -1;
+	len = strlen(h);
+	if (len > 0 && h[len - 1] == '.' && !bracket)
+		h[--len] = '\0';
+	if (len == 0)
+		return rs_host_error(err, errlen, "empty referral host%s", "");
+	for (i = 0; i < len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	if (rs_host_refused(h, bracket, value, err, errlen) == -1)
+		return -1;
 	if (server != NULL) {
 		len = strlen(server);
 		if (len > 0 && server[len - 1] == '.')
