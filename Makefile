@@ -251,7 +251,8 @@ install: all
 # libFuzzer targets for the classifier and the registries parser (clang
 # from Debian: apt-get install clang).  FUZZ_SECONDS per target.
 FUZZ_SECONDS	?= 60
-FUZZ_SRCS	= daemons/query/classify.c daemons/query/registries.c common/name.c
+FUZZ_SRCS	= daemons/query/classify.c daemons/query/registries.c \
+		  daemons/query/iana_reply.c common/name.c
 fuzz:
 	@mkdir -p build/fuzz
 	for t in classify registries; do \

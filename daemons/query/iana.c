@@ -144,7 +144,7 @@ iana_done_cb(struct session *s, const struct session_result *sr, void *arg)
 	}
 	text = classify_text(NULL, sr->sr_reply, sr->sr_len, &len);
 	r.ir_kind = text == NULL ? IANA_BAD :
-	    registries_iana_parse(text, len, r.ir_host, sizeof(r.ir_host));
+	    iana_reply_parse(text, len, r.ir_host, sizeof(r.ir_host));
 	free(text);
 	log_info("iana %s: tld %s: %s%s (%.0f ms)", e->ie_server, e->ie_tld,
 	    r.ir_kind == IANA_WHOIS ? "whois " :

@@ -141,9 +141,24 @@ enum session_state session_state(const struct session *);
 /* Is sa a loopback, private, link-local, CGNAT, multicast or reserved address? */
 int	 session_addr_private(const struct sockaddr *sa);
 
+/* iana_reply.c: what a whois.iana.org reply says about a TLD. */
+enum iana_reply {
+	IANA_BAD = -1,		/* not an IANA reply we understand */
+	IANA_WHOIS = 0,		/* host filled: the TLD's whois server */
+	IANA_NOWHOIS = 1,	/* the TLD exists, no port-43 server */
+	IANA_NOTLD = 2		/* no such TLD: the name is invalid */
+};
+/*
+ * Parse a reply for a TLD: IANA_WHOIS with host filled, IANA_NOWHOIS,
+ * IANA_NOTLD or IANA_BAD (also for a whois: value that
+ * registries_check_host() refuses, or a port other than 43).
+ */
+enum iana_reply iana_reply_parse(const char *reply, size_t len, char *host,
+	    size_t hostlen);
+
 /* iana.c: the whois server of a TLD the registries file does not know. */
 struct iana_result {
-	int	 ir_kind;		/* IANA_WHOIS, IANA_NOWHOIS, IANA_NOTLD, or -1 */
+	int	 ir_kind;		/* enum iana_reply; -1 also for a failed look-up */
 	char	 ir_host[NAME_ACE_BUF];
 	char	 ir_err[128];		/* ir_kind -1: why */
 };

@@ -66,18 +66,6 @@ static const char *const rs_traps[] = {
 	"",
 };
 
-static const char *const rs_kind_names[RGK_NKINDS] = {
-	"throttle", "error", "available", "reserved", "registered"
-};
-
-const char *
-registry_kind_name(enum registry_kind k)
-{
-	if ((int)k < 0 || k >= RGK_NKINDS)
-		return "?";
-	return rs_kind_names[k];
-}
-
 struct rs_parser {
 	const char		*p_fname;
 	int			 p_line;
@@ -85,8 +73,23 @@ struct rs_parser {
 	size_t			 p_errlen;
 	struct registries	*p_rs;
 	struct registry		*p_cur;		/* block being read */
-	int			 p_cur_port_set;
 	int			 p_cur_ntld;
+	const struct rs_keyword	*p_kw;		/* key of the line being read */
+};
+
+/* Where a key may appear. */
+#define RS_TOP		0x01	/* before the first registry block */
+#define RS_BLOCK	0x02	/* inside a registry block */
+
+/* One key of the file: its values, where it goes, what stores it. */
+struct rs_keyword {
+	const char	*kw_name;
+	int		 kw_min;	/* values after the key */
+	int		 kw_max;
+	int		 kw_where;	/* RS_TOP, RS_BLOCK */
+	/* val: the values, NULL-terminated; p_kw is this row */
+	int		(*kw_set)(struct rs_parser *, char **val);
+	int		 kw_arg;	/* the pattern kind, for pattern keys */
 };
 
 static int
@@ -156,6 +159,40 @@ registries_free(struct registries *rs)
 }
 
 /*
+ * Unquote the token that starts at r, just after its opening quote, in
+ * place.  Where the next token may start, or NULL with *why set.
+ */
+static char *
+rs_token_quoted(char *r, const char **why)
+{
+	char	*w = r;
+
+	for (;;) {
+		if (*r == '\0') {
+			*why = "unterminated quote";
+			return NULL;
+		}
+		if (*r == '"')
+			break;
+		if (r[0] == '\\' && r[1] == '"') {
+			*w++ = '"';
+			r += 2;
+		} else if (r[0] == '\\' && r[1] != '\0') {
+			*w++ = *r++;
+			*w++ = *r++;
+		} else
+			*w++ = *r++;
+	}
+	r++;
+	if (*r != '\0' && *r != ' ' && *r != '\t') {
+		*why = "text right after a closing quote";
+		return NULL;
+	}
+	*w = '\0';
+	return *r != '\0' ? r + 1 : r;
+}
+
+/*
  * Split a line into tokens in place.  Blanks separate tokens; "..." is
  * one token, where \" is a quote and any other backslash is kept with the
  * character after it (so regex escapes pass through unchanged); # outside
@@ -164,7 +201,7 @@ registries_free(struct registries *rs)
 static int
 rs_tokenize(char *line, char **tok, int max, const char **why)
 {
-	char	*r = line, *w;
+	char	*r = line;
 	int	 n = 0;
 
 	for (;;) {
@@ -177,31 +214,9 @@ rs_tokenize(char *line, char **tok, int max, const char **why)
 			return -1;
 		}
 		if (*r == '"') {
-			tok[n++] = w = ++r;
-			for (;;) {
-				if (*r == '\0') {
-					*why = "unterminated quote";
-					return -1;
-				}
-				if (*r == '"')
-					break;
-				if (r[0] == '\\' && r[1] == '"') {
-					*w++ = '"';
-					r += 2;
-				} else if (r[0] == '\\' && r[1] != '\0') {
-					*w++ = *r++;
-					*w++ = *r++;
-				} else
-					*w++ = *r++;
-			}
-			r++;
-			if (*r != '\0' && *r != ' ' && *r != '\t') {
-				*why = "text right after a closing quote";
+			tok[n++] = r + 1;
+			if ((r = rs_token_quoted(r + 1, why)) == NULL)
 				return -1;
-			}
-			*w = '\0';
-			if (*r != '\0')
-				r++;
 		} else {
 			tok[n++] = r;
 			while (*r != '\0' && *r != ' ' && *r != '\t') {
@@ -242,21 +257,15 @@ rs_valid_hostname(const char *s)
 	return lab > 0 && s[len - 1] != '-';
 }
 
+/*
+ * POSIX regex has no \t, \n, \r, \d or \s: written in a pattern they
+ * silently mean something else.  Use [[:blank:]], [0-9], [[:space:]].
+ */
 static int
-rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
-    const char *src, int icase, int ngroups)
+rs_check_escapes(struct rs_parser *p, const char *key, const char *src)
 {
-	char		 buf[256];
-	regmatch_t	 m[1];
 	const char	*q;
-	int		 rc;
 
-	if (*src == '\0')
-		return rs_error(p, p->p_line, "%s: empty pattern", key);
-	/*
-	 * POSIX regex has no \t, \n, \r, \d or \s: written in a pattern they
-	 * silently mean something else.  Use [[:blank:]], [0-9], [[:space:]].
-	 */
 	for (q = src; *q != '\0'; q++) {
 		if (q[0] != '\\' || q[1] == '\0')
 			continue;
@@ -266,6 +275,21 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 			    "[0-9]", key, q[1]);
 		q++;
 	}
+	return 0;
+}
+
+static int
+rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
+    const char *src, int icase, int ngroups)
+{
+	char		 buf[256];
+	regmatch_t	 m[1];
+	int		 rc;
+
+	if (*src == '\0')
+		return rs_error(p, p->p_line, "%s: empty pattern", key);
+	if (rs_check_escapes(p, key, src) == -1)
+		return -1;
 	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
 	if (rc != 0) {
@@ -309,7 +333,7 @@ rs_check_traps(struct rs_parser *p, struct registry_pattern *rp)
 }
 
 static int
-rs_parse_rate(struct rs_parser *p, struct registry *rg, const char *v)
+rs_set_rate(struct rs_parser *p, char **val)
 {
 	static const struct {
 		const char	*u;
@@ -318,7 +342,8 @@ rs_parse_rate(struct rs_parser *p, struct registry *rg, const char *v)
 		{ "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
 		{ "hour", 3600 }, { "day", 86400 },
 	};
-	const char	*slash;
+	struct registry	*rg = p->p_cur;
+	const char	*v = val[0], *slash;
 	char		*end;
 	unsigned long	 n;
 	size_t		 i;
@@ -474,27 +499,6 @@ rs_end_block(struct rs_parser *p)
 }
 
 static int
-rs_kind(const char *key)
-{
-	int	 k;
-
-	for (k = 0; k < RGK_NKINDS; k++)
-		if (strcmp(key, rs_kind_names[k]) == 0)
-			return k;
-	return -1;
-}
-
-static int
-rs_nargs(struct rs_parser *p, const char *key, int ntok, int min, int max)
-{
-	if (ntok - 1 < min)
-		return rs_error(p, p->p_line, "%s: missing value", key);
-	if (ntok - 1 > max)
-		return rs_error(p, p->p_line, "%s: too many values", key);
-	return 0;
-}
-
-static int
 rs_pattern_flag(struct rs_parser *p, const char *key, const char *flag,
     int *icase)
 {
@@ -508,203 +512,339 @@ rs_pattern_flag(struct rs_parser *p, const char *key, const char *flag,
 	return rs_error(p, p->p_line, "%s: unknown flag \"%s\"", key, flag);
 }
 
+/* Append one "REGEX" [icase] to pats, which holds *npats so far. */
 static int
-rs_line(struct rs_parser *p, char *line)
+rs_add_pattern(struct rs_parser *p, char **val, struct registry_pattern *pats,
+    int *npats, int ngroups)
+{
+	const char	*key = p->p_kw->kw_name;
+	int		 icase;
+
+	if (rs_pattern_flag(p, key, val[1], &icase) == -1)
+		return -1;
+	if (*npats == REGISTRY_PATTERNS_MAX)
+		return rs_error(p, p->p_line, "%s: more than %d patterns", key,
+		    REGISTRY_PATTERNS_MAX);
+	if (rs_compile(p, &pats[*npats], key, val[0], icase, ngroups) == -1)
+		return -1;
+	(*npats)++;
+	return 0;
+}
+
+/* A classifier pattern of the kind kw_arg. */
+static int
+rs_set_pattern(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	int		 k = p->p_kw->kw_arg;
+
+	if (rs_add_pattern(p, val, rg->rg_pats[k], &rg->rg_npats[k], 0) == -1)
+		return -1;
+	if (k == RGK_AVAILABLE &&
+	    rs_check_traps(p, &rg->rg_pats[k][rg->rg_npats[k] - 1]) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+rs_set_retry_after(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+
+	return rs_add_pattern(p, val, rg->rg_retry, &rg->rg_nretry, 1);
+}
+
+static int
+rs_set_referral(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+
+	if (rg->rg_has_referral)
+		return rs_error(p, p->p_line, "referral: given twice");
+	if (strcmp(val[1], "text-only") != 0)
+		return rs_error(p, p->p_line, "referral: unknown rule \"%s\" "
+		    "(only text-only: the verdict always comes from the "
+		    "registry)", val[1]);
+	if (rs_compile(p, &rg->rg_referral, "referral", val[0], 0, 1) == -1)
+		return -1;
+	rg->rg_has_referral = 1;
+	return 0;
+}
+
+/* Close the block being read, then open a new one named val[0]. */
+static int
+rs_set_registry(struct rs_parser *p, char **val)
 {
 	struct registries	*rs = p->p_rs;
 	struct registry		*rg, **regs;
-	char			*tok[RS_TOKENS_MAX], *end, hbuf[NAME_ACE_BUF];
-	const char		*why = NULL, *key;
 	size_t			 i;
-	long			 v;
-	int			 n, k, icase, port;
+
+	if (rs_end_block(p) == -1)
+		return -1;
+	for (i = 0; val[0][i] != '\0'; i++)
+		if (!isalnum((unsigned char)val[0][i]) &&
+		    strchr("-_.", val[0][i]) == NULL)
+			return rs_error(p, p->p_line, "registry: bad name "
+			    "\"%s\"", val[0]);
+	if (i == 0 || i > 64)
+		return rs_error(p, p->p_line, "registry: bad name");
+	if (registries_find(rs, val[0]) != NULL)
+		return rs_error(p, p->p_line, "duplicate registry \"%s\"",
+		    val[0]);
+	if ((rg = calloc(1, sizeof(*rg))) == NULL ||
+	    (rg->rg_name = strdup(val[0])) == NULL) {
+		free(rg);
+		return rs_error(p, p->p_line, "out of memory");
+	}
+	rg->rg_port = 43;
+	rg->rg_rate_n = 1;
+	rg->rg_rate_per = 1;
+	rg->rg_line = p->p_line;
+	regs = realloc(rs->rs_regs, (rs->rs_nregs + 1) * sizeof(*regs));
+	if (regs == NULL) {
+		rs_registry_free(rg);
+		return rs_error(p, p->p_line, "out of memory");
+	}
+	rs->rs_regs = regs;
+	rs->rs_regs[rs->rs_nregs++] = rg;
+	if (strcmp(rg->rg_name, "default") == 0)
+		rs->rs_default = rg;
+	p->p_cur = rg;
+	p->p_cur_ntld = 0;
+	return 0;
+}
+
+static int
+rs_set_iana(struct rs_parser *p, char **val)
+{
+	struct registries	*rs = p->p_rs;
+	char			 hbuf[NAME_ACE_BUF];
+	int			 port;
+
+	if (registries_check_host(val[0], NULL, hbuf, sizeof(hbuf), &port,
+	    NULL, 0) == -1)
+		return rs_error(p, p->p_line, "iana: bad server \"%s\"",
+		    val[0]);
+	free(rs->rs_iana);
+	if ((rs->rs_iana = strdup(hbuf)) == NULL)
+		return rs_error(p, p->p_line, "out of memory");
+	rs->rs_iana_port = port;
+	return 0;
+}
+
+static int
+rs_set_server(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	size_t		 i;
+
+	if (rg->rg_server != NULL)
+		return rs_error(p, p->p_line, "server: given twice");
+	for (i = 0; val[0][i] != '\0'; i++)
+		val[0][i] = (char)tolower((unsigned char)val[0][i]);
+	if (!rs_valid_hostname(val[0]))
+		return rs_error(p, p->p_line, "server: bad host name \"%s\"",
+		    val[0]);
+	if ((rg->rg_server = strdup(val[0])) == NULL)
+		return rs_error(p, p->p_line, "out of memory");
+	return 0;
+}
+
+static int
+rs_set_port(struct rs_parser *p, char **val)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(val[0], &end, 10);
+	if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+		return rs_error(p, p->p_line, "port: bad port \"%s\"", val[0]);
+	p->p_cur->rg_port = (int)v;
+	return 0;
+}
+
+static int
+rs_set_query(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+
+	if (rg->rg_query != NULL)
+		return rs_error(p, p->p_line, "query: given twice");
+	if (rs_check_query(val[0]) == -1 ||
+	    strlen(val[0]) > REGISTRY_QUERY_MAX - NAME_ACE_BUF - 3)
+		return rs_error(p, p->p_line, "query: \"%s\" needs exactly "
+		    "one %%s (and %%%% for a percent sign)", val[0]);
+	if ((rg->rg_query = strdup(val[0])) == NULL)
+		return rs_error(p, p->p_line, "out of memory");
+	return 0;
+}
+
+static int
+rs_set_charset(struct rs_parser *p, char **val)
+{
+	if (strcasecmp(val[0], "utf-8") == 0 || strcasecmp(val[0], "utf8") == 0)
+		p->p_cur->rg_charset = RGC_UTF8;
+	else if (strcasecmp(val[0], "iso-8859-1") == 0 ||
+	    strcasecmp(val[0], "latin1") == 0)
+		p->p_cur->rg_charset = RGC_LATIN1;
+	else
+		return rs_error(p, p->p_line, "charset: \"%s\" is not utf-8 "
+		    "or iso-8859-1", val[0]);
+	return 0;
+}
+
+static int
+rs_set_nowhois(struct rs_parser *p, char **val)
+{
+	(void)val;
+	p->p_cur->rg_nowhois = 1;
+	return 0;
+}
+
+static int
+rs_set_tld(struct rs_parser *p, char **val)
+{
+	for (; *val != NULL; val++)
+		if (rs_add_tld(p, *val) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Every key of the file.  The pattern kinds come first, at their enum
+ * index, so registry_kind_name() reads its names from here too.
+ */
+static const struct rs_keyword rs_keywords[] = {
+	[RGK_THROTTLE] =
+	{ "throttle",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_THROTTLE },
+	[RGK_ERROR] =
+	{ "error",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_ERROR },
+	[RGK_AVAILABLE] =
+	{ "available",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_AVAILABLE },
+	[RGK_RESERVED] =
+	{ "reserved",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_RESERVED },
+	[RGK_REGISTERED] =
+	{ "registered",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_REGISTERED },
+	{ "registry",	 1, 1, RS_TOP | RS_BLOCK, rs_set_registry, 0 },
+	{ "iana",	 1, 1, RS_TOP, rs_set_iana, 0 },
+	{ "server",	 1, 1, RS_BLOCK, rs_set_server, 0 },
+	{ "port",	 1, 1, RS_BLOCK, rs_set_port, 0 },
+	{ "query",	 1, 1, RS_BLOCK, rs_set_query, 0 },
+	{ "charset",	 1, 1, RS_BLOCK, rs_set_charset, 0 },
+	{ "no-whois",	 0, 0, RS_BLOCK, rs_set_nowhois, 0 },
+	{ "retry_after", 1, 2, RS_BLOCK, rs_set_retry_after, 0 },
+	{ "referral",	 2, 2, RS_BLOCK, rs_set_referral, 0 },
+	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
+	/* The tokenizer's cap bounds a tld line. */
+	{ "tld",	 1, RS_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
+};
+
+const char *
+registry_kind_name(enum registry_kind k)
+{
+	if ((int)k < 0 || k >= RGK_NKINDS)
+		return "?";
+	return rs_keywords[k].kw_name;
+}
+
+static const struct rs_keyword *
+rs_keyword_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(rs_keywords) / sizeof(rs_keywords[0]); i++)
+		if (strcmp(rs_keywords[i].kw_name, name) == 0)
+			return &rs_keywords[i];
+	return NULL;
+}
+
+/* Is the key allowed here (before or inside a block), with its values? */
+static int
+rs_keyword_check(struct rs_parser *p, const struct rs_keyword *kw, int nval)
+{
+	if (p->p_cur == NULL && !(kw->kw_where & RS_TOP))
+		return rs_error(p, p->p_line, "%s: outside a registry block",
+		    kw->kw_name);
+	if (p->p_cur != NULL && !(kw->kw_where & RS_BLOCK))
+		return rs_error(p, p->p_line, "%s: must come before the first "
+		    "registry block", kw->kw_name);
+	if (nval < kw->kw_min)
+		return rs_error(p, p->p_line, "%s: missing value",
+		    kw->kw_name);
+	if (nval > kw->kw_max)
+		return rs_error(p, p->p_line, "%s: too many values",
+		    kw->kw_name);
+	return 0;
+}
+
+static int
+rs_line(struct rs_parser *p, char *line)
+{
+	const struct rs_keyword	*kw;
+	char			*tok[RS_TOKENS_MAX + 1];
+	const char		*why = NULL;
+	int			 n;
 
 	if ((n = rs_tokenize(line, tok, RS_TOKENS_MAX, &why)) < 0)
 		return rs_error(p, p->p_line, "%s", why);
 	if (n == 0)
 		return 0;
-	key = tok[0];
+	if ((kw = rs_keyword_find(tok[0])) == NULL)
+		return rs_error(p, p->p_line, "unknown key \"%s\"", tok[0]);
+	if (rs_keyword_check(p, kw, n - 1) == -1)
+		return -1;
+	tok[n] = NULL;
+	p->p_kw = kw;
+	return kw->kw_set(p, tok + 1);
+}
 
-	if (strcmp(key, "registry") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1 || rs_end_block(p) == -1)
-			return -1;
-		for (i = 0; tok[1][i] != '\0'; i++)
-			if (!isalnum((unsigned char)tok[1][i]) &&
-			    strchr("-_.", tok[1][i]) == NULL)
-				return rs_error(p, p->p_line, "registry: bad "
-				    "name \"%s\"", tok[1]);
-		if (i == 0 || i > 64)
-			return rs_error(p, p->p_line, "registry: bad name");
-		if (registries_find(rs, tok[1]) != NULL)
-			return rs_error(p, p->p_line, "duplicate registry "
-			    "\"%s\"", tok[1]);
-		if ((rg = calloc(1, sizeof(*rg))) == NULL ||
-		    (rg->rg_name = strdup(tok[1])) == NULL) {
-			free(rg);
-			return rs_error(p, p->p_line, "out of memory");
-		}
-		rg->rg_port = 43;
-		rg->rg_rate_n = 1;
-		rg->rg_rate_per = 1;
-		rg->rg_line = p->p_line;
-		regs = realloc(rs->rs_regs, (rs->rs_nregs + 1) * sizeof(*regs));
-		if (regs == NULL) {
-			rs_registry_free(rg);
-			return rs_error(p, p->p_line, "out of memory");
-		}
-		rs->rs_regs = regs;
-		rs->rs_regs[rs->rs_nregs++] = rg;
-		if (strcmp(rg->rg_name, "default") == 0)
-			rs->rs_default = rg;
-		p->p_cur = rg;
-		p->p_cur_port_set = 0;
-		p->p_cur_ntld = 0;
-		return 0;
-	}
-	if (strcmp(key, "iana") == 0) {
-		if (p->p_cur != NULL)
-			return rs_error(p, p->p_line, "iana: must come before "
-			    "the first registry block");
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		if (registries_check_host(tok[1], NULL, hbuf, sizeof(hbuf),
-		    &port, NULL, 0) == -1)
-			return rs_error(p, p->p_line, "iana: bad server \"%s\"",
-			    tok[1]);
-		free(rs->rs_iana);
-		if ((rs->rs_iana = strdup(hbuf)) == NULL)
-			return rs_error(p, p->p_line, "out of memory");
-		rs->rs_iana_port = port;
-		return 0;
-	}
-	if ((rg = p->p_cur) == NULL) {
-		if (rs_kind(key) >= 0 || strcmp(key, "server") == 0 ||
-		    strcmp(key, "tld") == 0 || strcmp(key, "port") == 0 ||
-		    strcmp(key, "query") == 0 || strcmp(key, "charset") == 0 ||
-		    strcmp(key, "rate") == 0 || strcmp(key, "referral") == 0 ||
-		    strcmp(key, "retry_after") == 0 ||
-		    strcmp(key, "no-whois") == 0)
-			return rs_error(p, p->p_line, "%s: outside a registry "
-			    "block", key);
-		return rs_error(p, p->p_line, "unknown key \"%s\"", key);
-	}
+/*
+ * Copy the line that starts at text[*pos] into line (CR LF or LF ended)
+ * and move *pos past it.  -1 with the error for a line that is too long
+ * or holds a NUL or a control character.
+ */
+static int
+rs_next_line(struct rs_parser *p, const char *text, size_t len, size_t *pos,
+    char *line, size_t linesz)
+{
+	size_t	 eol, n, i;
 
-	if ((k = rs_kind(key)) >= 0) {
-		if (rs_nargs(p, key, n, 1, 2) == -1 ||
-		    rs_pattern_flag(p, key, n > 2 ? tok[2] : NULL, &icase) == -1)
-			return -1;
-		if (rg->rg_npats[k] == REGISTRY_PATTERNS_MAX)
-			return rs_error(p, p->p_line, "%s: more than %d "
-			    "patterns", key, REGISTRY_PATTERNS_MAX);
-		if (rs_compile(p, &rg->rg_pats[k][rg->rg_npats[k]], key, tok[1],
-		    icase, 0) == -1)
-			return -1;
-		rg->rg_npats[k]++;
-		if (k == RGK_AVAILABLE &&
-		    rs_check_traps(p, &rg->rg_pats[k][rg->rg_npats[k] - 1]) == -1)
-			return -1;
-		return 0;
-	}
-	if (strcmp(key, "server") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		if (rg->rg_server != NULL)
-			return rs_error(p, p->p_line, "server: given twice");
-		for (i = 0; tok[1][i] != '\0'; i++)
-			tok[1][i] = (char)tolower((unsigned char)tok[1][i]);
-		if (!rs_valid_hostname(tok[1]))
-			return rs_error(p, p->p_line, "server: bad host name "
-			    "\"%s\"", tok[1]);
-		if ((rg->rg_server = strdup(tok[1])) == NULL)
+	for (eol = *pos; eol < len && text[eol] != '\n'; eol++)
+		;
+	n = eol - *pos;
+	if (n > 0 && text[*pos + n - 1] == '\r')
+		n--;
+	if (n >= linesz)
+		return rs_error(p, p->p_line, "line too long");
+	memcpy(line, text + *pos, n);
+	line[n] = '\0';
+	if (memchr(line, '\0', n) != NULL)
+		return rs_error(p, p->p_line, "NUL byte");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			return rs_error(p, p->p_line, "control character");
+	*pos += n + (*pos + n < len && text[*pos + n] == '\r' ? 1 : 0) + 1;
+	return 0;
+}
+
+/* End of file: close the last block, sort the suffixes, default iana. */
+static int
+rs_finish(struct rs_parser *p)
+{
+	struct registries	*rs = p->p_rs;
+
+	if (rs_end_block(p) == -1)
+		return -1;
+	if (rs->rs_nsfx == 0)
+		return rs_error(p, p->p_line, "no registry serves any tld");
+	qsort(rs->rs_sfx, rs->rs_nsfx, sizeof(*rs->rs_sfx), rs_sfx_cmp);
+	if (rs->rs_iana == NULL) {
+		if ((rs->rs_iana = strdup("whois.iana.org")) == NULL)
 			return rs_error(p, p->p_line, "out of memory");
-		return 0;
+		rs->rs_iana_port = 43;
 	}
-	if (strcmp(key, "port") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		errno = 0;
-		v = strtol(tok[1], &end, 10);
-		if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
-			return rs_error(p, p->p_line, "port: bad port \"%s\"",
-			    tok[1]);
-		rg->rg_port = (int)v;
-		return 0;
-	}
-	if (strcmp(key, "query") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		if (rg->rg_query != NULL)
-			return rs_error(p, p->p_line, "query: given twice");
-		if (rs_check_query(tok[1]) == -1 ||
-		    strlen(tok[1]) > REGISTRY_QUERY_MAX - NAME_ACE_BUF - 3)
-			return rs_error(p, p->p_line, "query: \"%s\" needs "
-			    "exactly one %%s (and %%%% for a percent sign)",
-			    tok[1]);
-		if ((rg->rg_query = strdup(tok[1])) == NULL)
-			return rs_error(p, p->p_line, "out of memory");
-		return 0;
-	}
-	if (strcmp(key, "charset") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		if (strcasecmp(tok[1], "utf-8") == 0 ||
-		    strcasecmp(tok[1], "utf8") == 0)
-			rg->rg_charset = RGC_UTF8;
-		else if (strcasecmp(tok[1], "iso-8859-1") == 0 ||
-		    strcasecmp(tok[1], "latin1") == 0)
-			rg->rg_charset = RGC_LATIN1;
-		else
-			return rs_error(p, p->p_line, "charset: \"%s\" is not "
-			    "utf-8 or iso-8859-1", tok[1]);
-		return 0;
-	}
-	if (strcmp(key, "no-whois") == 0) {
-		if (rs_nargs(p, key, n, 0, 0) == -1)
-			return -1;
-		rg->rg_nowhois = 1;
-		return 0;
-	}
-	if (strcmp(key, "retry_after") == 0) {
-		if (rs_nargs(p, key, n, 1, 2) == -1 ||
-		    rs_pattern_flag(p, key, n > 2 ? tok[2] : NULL, &icase) == -1)
-			return -1;
-		if (rg->rg_nretry == REGISTRY_PATTERNS_MAX)
-			return rs_error(p, p->p_line, "%s: more than %d "
-			    "patterns", key, REGISTRY_PATTERNS_MAX);
-		if (rs_compile(p, &rg->rg_retry[rg->rg_nretry], key, tok[1],
-		    icase, 1) == -1)
-			return -1;
-		rg->rg_nretry++;
-		return 0;
-	}
-	if (strcmp(key, "referral") == 0) {
-		if (rs_nargs(p, key, n, 2, 2) == -1)
-			return -1;
-		if (rg->rg_has_referral)
-			return rs_error(p, p->p_line, "referral: given twice");
-		if (strcmp(tok[2], "text-only") != 0)
-			return rs_error(p, p->p_line, "referral: unknown rule "
-			    "\"%s\" (only text-only: the verdict always comes "
-			    "from the registry)", tok[2]);
-		if (rs_compile(p, &rg->rg_referral, key, tok[1], 0, 1) == -1)
-			return -1;
-		rg->rg_has_referral = 1;
-		return 0;
-	}
-	if (strcmp(key, "rate") == 0) {
-		if (rs_nargs(p, key, n, 1, 1) == -1)
-			return -1;
-		return rs_parse_rate(p, rg, tok[1]);
-	}
-	if (strcmp(key, "tld") == 0) {
-		if (rs_nargs(p, key, n, 1, RS_TOKENS_MAX) == -1)
-			return -1;
-		for (k = 1; k < n; k++)
-			if (rs_add_tld(p, tok[k]) == -1)
-				return -1;
-		return 0;
-	}
-	return rs_error(p, p->p_line, "unknown key \"%s\"", key);
+	return 0;
 }
 
 struct registries *
@@ -714,7 +854,7 @@ registries_parse(const char *text, size_t len, const char *fname, char *err,
 	struct rs_parser	 p;
 	struct registries	*rs;
 	char			 line[RS_LINE_MAX];
-	size_t			 pos = 0, eol, n;
+	size_t			 pos = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.p_fname = fname != NULL ? fname : "registries";
@@ -729,46 +869,13 @@ registries_parse(const char *text, size_t len, const char *fname, char *err,
 	p.p_rs = rs;
 	while (pos < len) {
 		p.p_line++;
-		for (eol = pos; eol < len && text[eol] != '\n'; eol++)
-			;
-		n = eol - pos;
-		if (n > 0 && text[pos + n - 1] == '\r')
-			n--;
-		if (n >= sizeof(line)) {
-			rs_error(&p, p.p_line, "line too long");
+		if (rs_next_line(&p, text, len, &pos, line,
+		    sizeof(line)) == -1 || rs_line(&p, line) == -1)
 			goto fail;
-		}
-		memcpy(line, text + pos, n);
-		line[n] = '\0';
-		if (memchr(line, '\0', n) != NULL) {
-			rs_error(&p, p.p_line, "NUL byte");
-			goto fail;
-		}
-		for (eol = 0; eol < n; eol++)
-			if ((unsigned char)line[eol] < 0x20 &&
-			    line[eol] != '\t') {
-				rs_error(&p, p.p_line, "control character");
-				goto fail;
-			}
-		if (rs_line(&p, line) == -1)
-			goto fail;
-		pos += n + (pos + n < len && text[pos + n] == '\r' ? 1 : 0) + 1;
 	}
 	p.p_line++;
-	if (rs_end_block(&p) == -1)
+	if (rs_finish(&p) == -1)
 		goto fail;
-	if (rs->rs_nsfx == 0) {
-		rs_error(&p, p.p_line, "no registry serves any tld");
-		goto fail;
-	}
-	qsort(rs->rs_sfx, rs->rs_nsfx, sizeof(*rs->rs_sfx), rs_sfx_cmp);
-	if (rs->rs_iana == NULL) {
-		if ((rs->rs_iana = strdup("whois.iana.org")) == NULL) {
-			rs_error(&p, p.p_line, "out of memory");
-			goto fail;
-		}
-		rs->rs_iana_port = 43;
-	}
 	return rs;
 fail:
 	registries_free(rs);
@@ -1026,6 +1133,14 @@ rs_host_error(char *err, size_t errlen, const char *fmt, const char *arg)
 	return -1;
 }
 
+/* rs_host_error() for the steps that return a pointer. */
+static char *
+rs_host_null(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	rs_host_error(err, errlen, fmt, arg);
+	return NULL;
+}
+
 static int
 rs_ends_with(const char *s, const char *suffix)
 {
@@ -1034,28 +1149,14 @@ rs_ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int
-registries_check_host(const char *value, const char *server, char *host,
-    size_t hostlen, int *port, char *err, size_t errlen)
+/* The value without surrounding blanks, copied into buf. */
+static int
+rs_host_copy(const char *value, char *buf, size_t bufsz, char *err,
+    size_t errlen)
 {
-	static const char *const local_suffixes[] = {
-		".localhost", ".local", ".localdomain", ".internal", ".lan",
-		".home.arpa", ".intranet", ".corp", ".home",
-	};
-	char		 buf[NAME_ACE_BUF + 16], *h, *e, *c;
-	const char	*v = value;
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	size_t		 len, i;
-	long		 pv;
-	int		 bracket = 0;
+	const char	*v = value != NULL ? value : "";
+	size_t		 len;
 
-	if (host != NULL && hostlen > 0)
-		host[0] = '\0';
-	if (port != NULL)
-		*port = 43;
-	if (v == NULL)
-		v = "";
 	while (*v == ' ' || *v == '\t')
 		v++;
 	len = strlen(v);
@@ -1063,34 +1164,47 @@ registries_check_host(const char *value, const char *server, char *host,
 		len--;
 	if (len == 0)
 		return rs_host_error(err, errlen, "empty referral%s", "");
-	if (len >= sizeof(buf))
+	if (len >= bufsz)
 		return rs_host_error(err, errlen, "referral too long%s", "");
 	memcpy(buf, v, len);
 	buf[len] = '\0';
-	h = buf;
+	return 0;
+}
+
+/*
+ * Cut buf down to the host: drop a URL's scheme and path, the brackets of
+ * an IPv6 literal and a port (stored in *port).  The host, or NULL.
+ */
+static char *
+rs_host_split(char *buf, const char *value, int *bracket, int *port,
+    char *err, size_t errlen)
+{
+	char	*h = buf, *e, *c;
+	long	 pv;
+
 	/* URL shape: scheme://host[:port][/path] */
 	if ((e = strstr(h, "://")) != NULL) {
 		for (c = h; c < e; c++)
 			if (!isalpha((unsigned char)*c))
-				return rs_host_error(err, errlen,
+				return rs_host_null(err, errlen,
 				    "malformed referral \"%s\"", value);
 		h = e + 3;
 	}
 	if ((e = strpbrk(h, "/?#")) != NULL)
 		*e = '\0';
 	if (strchr(h, '@') != NULL)
-		return rs_host_error(err, errlen, "referral with user info "
+		return rs_host_null(err, errlen, "referral with user info "
 		    "\"%s\"", value);
 	if (*h == '[') {
 		if ((e = strchr(h, ']')) == NULL)
-			return rs_host_error(err, errlen, "malformed referral "
+			return rs_host_null(err, errlen, "malformed referral "
 			    "\"%s\"", value);
 		*e++ = '\0';
 		h++;
-		bracket = 1;
+		*bracket = 1;
 		c = *e == ':' ? e : NULL;
 		if (*e != '\0' && *e != ':')
-			return rs_host_error(err, errlen, "malformed referral "
+			return rs_host_null(err, errlen, "malformed referral "
 			    "\"%s\"", value);
 	} else if ((c = strchr(h, ':')) != NULL && strchr(c + 1, ':') != NULL)
 		c = NULL;		/* bare IPv6 literal, no port */
@@ -1100,27 +1214,64 @@ registries_check_host(const char *value, const char *server, char *host,
 		pv = strtol(c, &e, 10);
 		if (*c == '\0' || *e != '\0' || errno != 0 || pv < 1 ||
 		    pv > 65535)
-			return rs_host_error(err, errlen, "bad port in referral "
+			return rs_host_null(err, errlen, "bad port in referral "
 			    "\"%s\"", value);
 		if (port != NULL)
 			*port = (int)pv;
 	}
-	len = strlen(h);
-	if (len > 0 && h[len - 1] == '.' && !bracket)
-		h[--len] = '\0';
-	if (len == 0)
-		return rs_host_error(err, errlen, "empty referral host%s", "");
-	for (i = 0; i < len; i++)
-		h[i] = (char)tolower((unsigned char)h[i]);
+	return h;
+}
+
+/* A host name (not an address) that is numeric-looking or local. */
+static int
+rs_host_name_refused(const char *h, char *err, size_t errlen)
+{
+	static const char *const local_suffixes[] = {
+		".localhost", ".local", ".localdomain", ".internal", ".lan",
+		".home.arpa", ".intranet", ".corp", ".home",
+	};
+	const char	*e, *c;
+	size_t		 i;
+
+	if (!rs_valid_hostname(h))
+		return rs_host_error(err, errlen, "bad referral host \"%s\"",
+		    h);
+	e = strrchr(h, '.');
+	for (c = e + 1; *c != '\0' && isdigit((unsigned char)*c); c++)
+		;
+	if (*c == '\0' || strncmp(e + 1, "0x", 2) == 0)
+		return rs_host_error(err, errlen, "odd numeric referral "
+		    "\"%s\"", h);
+	if (strcmp(h, "localhost") == 0)
+		return rs_host_error(err, errlen, "referral to a local name "
+		    "\"%s\"", h);
+	for (i = 0; i < sizeof(local_suffixes) / sizeof(local_suffixes[0]);
+	    i++)
+		if (rs_ends_with(h, local_suffixes[i]) ||
+		    strcmp(h, local_suffixes[i] + 1) == 0)
+			return rs_host_error(err, errlen, "referral to a local "
+			    "name \"%s\"", h);
+	return 0;
+}
+
+/* The lower-case host h: an address in a refused range, or a bad name. */
+static int
+rs_host_refused(const char *h, int bracket, const char *value, char *err,
+    size_t errlen)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
 
 	if (inet_pton(AF_INET6, h, &a6) == 1) {
 		if (rs_ip6_refused(&a6))
 			return rs_host_error(err, errlen, "referral to a "
 			    "private or local address \"%s\"", h);
-	} else if (bracket) {
+		return 0;
+	}
+	if (bracket)
 		return rs_host_error(err, errlen, "malformed referral \"%s\"",
 		    value);
-	} else if (inet_aton(h, &a4) == 1) {
+	if (inet_aton(h, &a4) == 1) {
 		/* inet_aton also reads "127.1" and "2130706433". */
 		if (rs_ip4_refused(&a4))
 			return rs_host_error(err, errlen, "referral to a "
@@ -1128,26 +1279,36 @@ registries_check_host(const char *value, const char *server, char *host,
 		if (inet_pton(AF_INET, h, &a4) != 1)
 			return rs_host_error(err, errlen, "odd numeric "
 			    "referral \"%s\"", h);
-	} else {
-		if (!rs_valid_hostname(h))
-			return rs_host_error(err, errlen, "bad referral host "
-			    "\"%s\"", h);
-		e = strrchr(h, '.');
-		for (c = e + 1; *c != '\0' && isdigit((unsigned char)*c); c++)
-			;
-		if (*c == '\0' || strncmp(e + 1, "0x", 2) == 0)
-			return rs_host_error(err, errlen, "odd numeric "
-			    "referral \"%s\"", h);
-		if (strcmp(h, "localhost") == 0)
-			return rs_host_error(err, errlen, "referral to a local "
-			    "name \"%s\"", h);
-		for (i = 0; i < sizeof(local_suffixes) /
-		    sizeof(local_suffixes[0]); i++)
-			if (rs_ends_with(h, local_suffixes[i]) ||
-			    strcmp(h, local_suffixes[i] + 1) == 0)
-				return rs_host_error(err, errlen, "referral to "
-				    "a local name \"%s\"", h);
+		return 0;
 	}
+	return rs_host_name_refused(h, err, errlen);
+}
+
+int
+registries_check_host(const char *value, const char *server, char *host,
+    size_t hostlen, int *port, char *err, size_t errlen)
+{
+	char	 buf[NAME_ACE_BUF + 16], *h;
+	size_t	 len, i;
+	int	 bracket = 0;
+
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	if (port != NULL)
+		*port = 43;
+	if (rs_host_copy(value, buf, sizeof(buf), err, errlen) == -1 ||
+	    (h = rs_host_split(buf, value, &bracket, port, err,
+	    errlen)) == NULL)
+		return -1;
+	len = strlen(h);
+	if (len > 0 && h[len - 1] == '.' && !bracket)
+		h[--len] = '\0';
+	if (len == 0)
+		return rs_host_error(err, errlen, "empty referral host%s", "");
+	for (i = 0; i < len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	if (rs_host_refused(h, bracket, value, err, errlen) == -1)
+		return -1;
 	if (server != NULL) {
 		len = strlen(server);
 		if (len > 0 && server[len - 1] == '.')
@@ -1186,53 +1347,4 @@ registry_referral(const struct registry *rg, const char *text,
 	val[n] = '\0';
 	return registries_check_host(val, server != NULL ? server :
 	    rg->rg_server, host, hostlen, port, err, errlen);
-}
-
-int
-registries_iana_parse(const char *reply, size_t len, char *host,
-    size_t hostlen)
-{
-	const char	*p = reply, *end = reply + len, *eol, *v;
-	char		 val[NAME_ACE_BUF + 64];
-	size_t		 n;
-	int		 domain = 0, zero = 0, whois = 0, port;
-
-	if (host != NULL && hostlen > 0)
-		host[0] = '\0';
-	val[0] = '\0';
-	for (; p < end; p = eol + 1) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			eol = end;
-		n = (size_t)(eol - p);
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n >= 7 && strncasecmp(p, "domain:", 7) == 0)
-			domain = 1;
-		else if (n >= 30 && memmem(p, n, "returned 0 objects", 18))
-			zero = 1;
-		else if (n >= 6 && strncasecmp(p, "whois:", 6) == 0 &&
-		    !whois) {
-			whois = 1;
-			for (v = p + 6; v < p + n && (*v == ' ' || *v == '\t');
-			    v++)
-				;
-			n = (size_t)(p + n - v);
-			if (n >= sizeof(val))
-				return IANA_BAD;
-			memcpy(val, v, n);
-			val[n] = '\0';
-		}
-		if (eol == end)
-			break;
-	}
-	if (zero && !domain)
-		return IANA_NOTLD;
-	if (!domain)
-		return IANA_BAD;
-	if (val[0] == '\0')
-		return IANA_NOWHOIS;
-	if (registries_check_host(val, NULL, host, hostlen, &port, NULL,
-	    0) == -1 || port != 43)
-		return IANA_BAD;
-	return IANA_WHOIS;
 }

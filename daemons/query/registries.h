@@ -68,12 +68,6 @@ struct registry_match {
 	int		 rm_below;	/* 1: the query was below it (www.) */
 };
 
-/* registries_iana_parse() results. */
-#define IANA_WHOIS	0	/* host filled: the TLD's whois server */
-#define IANA_NOWHOIS	1	/* the TLD exists, no port-43 server */
-#define IANA_NOTLD	2	/* no such TLD: the name is invalid */
-#define IANA_BAD	(-1)	/* not an IANA reply we understand */
-
 /*
  * Load and validate a file (or text).  NULL with err filled as
  * "file:line: message" on any problem.  Reload = load a new one and swap
@@ -108,14 +102,6 @@ const char *registries_iana_server(const struct registries *, int *port);
  */
 int	 registries_lookup(const struct registries *, const char *ace,
 	    struct registry_match *m);
-
-/*
- * Parse a whois.iana.org reply for a TLD: IANA_WHOIS with host filled,
- * IANA_NOWHOIS, IANA_NOTLD or IANA_BAD (also for a whois: value that
- * registries_check_host() refuses).
- */
-int	 registries_iana_parse(const char *reply, size_t len, char *host,
-	    size_t hostlen);
 
 /* The query line for ace: "domain example.com\r\n".  Length, or -1. */
 int	 registry_query(const struct registry *, const char *ace, char *buf,

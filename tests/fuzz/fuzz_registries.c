@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/name.h"
+#include "daemons/query/query.h"
 #include "daemons/query/registries.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -52,8 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	(void)registries_check_host(s, "whois.example.com", host,
 	    sizeof(host), &port, err, sizeof(err));
-	(void)registries_iana_parse((const char *)data, size, host,
-	    sizeof(host));
+	(void)iana_reply_parse((const char *)data, size, host, sizeof(host));
 	if (name_normalise(s, ace, sizeof(ace), why, sizeof(why)) == 0) {
 		if (strlen(ace) > NAME_ACE_MAX)
 			abort();

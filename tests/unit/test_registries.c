@@ -1,7 +1,7 @@
 /*
  * test_registries.c — the registries file: parsing, every validation
  * error with its line, longest-suffix match, registrable names, query
- * lines, rates, retry-after, referrals and the IANA reply parser.
+ * lines, rates, retry-after and referrals.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -505,47 +505,6 @@ test_referral(void **state)
 }
 
 static void
-test_iana(void **state)
-{
-	static const char ok[] =
-	    "% IANA WHOIS server\r\n"
-	    "% for more information on IANA, visit http://www.iana.org\r\n"
-	    "% This query returned 1 object\r\n\r\n"
-	    "domain:       ABC\r\n\r\n"
-	    "organisation: Disney Enterprises, Inc.\r\n"
-	    "whois:        whois.nic.abc\r\n\r\n"
-	    "status:       ACTIVE\r\n";
-	static const char nowhois[] =
-	    "% This query returned 1 object\n\ndomain:       ZZZ\n\n"
-	    "whois:\n\nstatus:       ACTIVE\n";
-	static const char nowhois2[] =
-	    "% This query returned 1 object\n\ndomain:       ZZZ\n";
-	static const char notld[] =
-	    "% IANA WHOIS server\n% for more information on IANA, visit "
-	    "http://www.iana.org\n%\n% This query returned 0 objects.\n";
-	static const char local[] =
-	    "domain:       EVIL\nwhois:        127.0.0.1\n";
-	char	 host[256];
-
-	(void)state;
-	assert_int_equal(registries_iana_parse(ok, sizeof(ok) - 1, host,
-	    sizeof(host)), IANA_WHOIS);
-	assert_string_equal(host, "whois.nic.abc");
-	assert_int_equal(registries_iana_parse(nowhois, sizeof(nowhois) - 1,
-	    host, sizeof(host)), IANA_NOWHOIS);
-	assert_int_equal(registries_iana_parse(nowhois2, sizeof(nowhois2) - 1,
-	    host, sizeof(host)), IANA_NOWHOIS);
-	assert_int_equal(registries_iana_parse(notld, sizeof(notld) - 1,
-	    host, sizeof(host)), IANA_NOTLD);
-	assert_int_equal(registries_iana_parse(local, sizeof(local) - 1,
-	    host, sizeof(host)), IANA_BAD);
-	assert_int_equal(registries_iana_parse("garbage", 7, host,
-	    sizeof(host)), IANA_BAD);
-	assert_int_equal(registries_iana_parse("", 0, host, sizeof(host)),
-	    IANA_BAD);
-}
-
-static void
 test_reload_swap(void **state)
 {
 	struct registries	*a, *b;
@@ -577,7 +536,6 @@ main(void)
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_check_host),
 		cmocka_unit_test(test_referral),
-		cmocka_unit_test(test_iana),
 		cmocka_unit_test(test_reload_swap),
 	};
 
