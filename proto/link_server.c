@@ -29,6 +29,7 @@ struct link_server {
 	const struct link_handler	*ls_handlers;
 	size_t				 ls_nhandlers;
 	struct link_server_opts		 ls_opts;
+	struct link_opts		 ls_link;	/* every link's */
 	LIST_HEAD(, lsconn)		 ls_conns;
 	size_t				 ls_nlinks;
 	uint64_t			 ls_errors;
@@ -54,6 +55,10 @@ link_server_new(struct event_base *base, const struct link_handler *h,
 	ls->ls_nhandlers = nh;
 	if (opts != NULL)
 		ls->ls_opts = *opts;
+	ls->ls_link.lo_limits.fl_max_frame = ls->ls_opts.lso_max_frame > 0 ?
+	    (size_t)ls->ls_opts.lso_max_frame : 0;
+	ls->ls_link.lo_limits.fl_compress_min =
+	    frame_compress_min_conf(ls->ls_opts.lso_compress_min);
 	LIST_INIT(&ls->ls_conns);
 	return ls;
 }
@@ -146,7 +151,7 @@ link_server_accept(struct link_server *ls, int fd, const struct sockaddr *sa,
 	LIST_INSERT_HEAD(&ls->ls_conns, c, lc_entry);
 	ls->ls_nlinks++;
 	c->lc_link = link_new(ls->ls_base, fd, sa, salen, &ls_link_cb,
-	    &ls->ls_opts.lso_link, c);
+	    &ls->ls_link, c);
 	if (c->lc_link == NULL) {
 		LIST_REMOVE(c, lc_entry);
 		ls->ls_nlinks--;
@@ -183,14 +188,14 @@ int
 link_server_fits(const struct link *l, const struct msgb *b)
 {
 	return msgb_len(b) + FRAME_HDRLEN <=
-	    frame_max(&ls_of(l)->ls_opts.lso_link.lo_limits);
+	    frame_max(&ls_of(l)->ls_link.lo_limits);
 }
 
 int
 link_server_reply_check(struct link *l, uint64_t id, const struct msgb *b)
 {
 	struct link_server	*ls = ls_of(l);
-	size_t			 max = frame_max(&ls->ls_opts.lso_link.lo_limits);
+	size_t			 max = frame_max(&ls->ls_link.lo_limits);
 
 	if (msgb_end(b) == -1) {
 		ls->ls_errors++;

@@ -41,11 +41,13 @@ struct link_handler {
 /* ...that its own work ends later (pool_req_end()), not the return. */
 #define LH_REQ_LATER	0x02
 
+/* The daemon's config values, as its keys read them. */
 struct link_server_opts {
-	struct link_opts	  lso_link;	/* every link's limits */
-	int			  lso_flags;
+	long	  lso_max_frame;	/* max_frame */
+	long	  lso_compress_min;	/* compress_min, 0: never deflate */
+	int	  lso_flags;
 	/* May be NULL.  A link ended: forget what waits on it. */
-	void			(*lso_closed)(struct link *);
+	void	(*lso_closed)(struct link *);
 };
 
 /* A type not in the table is logged (it is counted as an error and the

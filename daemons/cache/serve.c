@@ -494,9 +494,8 @@ cache_serve_init(struct event_base *base, struct cache_db *db)
 	struct timeval		 tv = { 1, 0 };
 
 	memset(&lo, 0, sizeof(lo));
-	lo.lso_link.lo_limits.fl_max_frame = (size_t)cc->cc_max_frame;
-	lo.lso_link.lo_limits.fl_compress_min =
-	    frame_compress_min_conf(cc->cc_compress_min);
+	lo.lso_max_frame = cc->cc_max_frame;
+	lo.lso_compress_min = cc->cc_compress_min;
 	lo.lso_flags = LSO_WARN_UNKNOWN;
 	/* Its waiters will never be read. */
 	lo.lso_closed = cache_wait_link_gone;

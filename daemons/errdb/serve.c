@@ -332,9 +332,8 @@ errdb_serve_init(struct event_base *base, struct errdb_db *db)
 	struct timeval		 tv = { 1, 0 };
 
 	memset(&lo, 0, sizeof(lo));
-	lo.lso_link.lo_limits.fl_max_frame = (size_t)ec->ec_max_frame;
-	lo.lso_link.lo_limits.fl_compress_min =
-	    frame_compress_min_conf(ec->ec_compress_min);
+	lo.lso_max_frame = ec->ec_max_frame;
+	lo.lso_compress_min = ec->ec_compress_min;
 	lo.lso_flags = LSO_WARN_UNKNOWN;
 	es_srv = link_server_new(base, errdb_handlers, nitems(errdb_handlers),
 	    &lo);

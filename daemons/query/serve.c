@@ -681,9 +681,8 @@ serve_init(struct event_base *base)
 
 	sv_base = base;
 	memset(&lo, 0, sizeof(lo));
-	lo.lso_link.lo_limits.fl_max_frame = (size_t)qc->qc_max_frame;
-	lo.lso_link.lo_limits.fl_compress_min =
-	    frame_compress_min_conf(qc->qc_compress_min);
+	lo.lso_max_frame = qc->qc_max_frame;
+	lo.lso_compress_min = qc->qc_compress_min;
 	sv_srv = link_server_new(base, serve_handlers, nitems(serve_handlers),
 	    &lo);
 }
