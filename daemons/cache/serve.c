@@ -11,7 +11,6 @@
  * where those that acknowledge a write wait for the group commit.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <limits.h>

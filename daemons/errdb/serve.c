@@ -11,7 +11,6 @@
  * that harmless.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <stdio.h>

@@ -39,7 +39,6 @@
 #include "common/util.h"
 #include "daemons/query/classify.h"
 #include "daemons/query/query.h"
-#include "proto/client.h"
 #include "proto/link_server.h"
 #include "proto/msg.h"
 
@@ -100,6 +99,7 @@ static struct link_server	*sv_srv;
 static struct serve_stats	 sv_stats;
 
 static void	qreq_registry(struct qreq *);
+static void	qreq_complete(struct qreq *);
 
 /* Copy, cut to fit (informational fields: rule, matched, registry). */
 static void
@@ -112,7 +112,6 @@ scopy(char *dst, size_t len, const char *src)
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
-static void	qreq_complete(struct qreq *);
 
 /* ------------------------------------------------------------ requests */
 
