@@ -38,6 +38,12 @@ frame_compress_min(const struct frame_limits *fl)
 	return fl->fl_compress_min;
 }
 
+size_t
+frame_compress_min_conf(long conf)
+{
+	return conf <= 0 ? SIZE_MAX : (size_t)conf;
+}
+
 void
 frame_free(struct frame *fr)
 {

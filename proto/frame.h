@@ -44,6 +44,11 @@ struct frame {
 /* NULL limits mean the defaults everywhere below. */
 size_t	frame_max(const struct frame_limits *);
 size_t	frame_compress_min(const struct frame_limits *);
+/*
+ * fl_compress_min from a daemon's `compress_min` key, where 0 means
+ * never deflate (SIZE_MAX here), not the default as in frame_limits.
+ */
+size_t	frame_compress_min_conf(long);
 
 /*
  * Take one frame off the front of `in`.  Returns 1 (a frame: *out is

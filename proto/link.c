@@ -126,8 +126,11 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
 static void
 link_maybe_free(struct link *l)
 {
-	if (l->l_state == LINK_CLOSED && l->l_inflight == 0 && l->l_busy == 0)
-		free(l);
+	if (l->l_state != LINK_CLOSED || l->l_inflight != 0 || l->l_busy != 0)
+		return;
+	if (l->l_cb.lc_free != NULL)
+		l->l_cb.lc_free(l, l->l_arg);
+	free(l);
 }
 
 /* End the connection (once) and tell the daemon. */

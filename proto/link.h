@@ -43,6 +43,12 @@ struct link_cb {
 	int	(*lc_request)(struct link *, struct msg *, void *arg);
 	/* The connection ended; called exactly once (pool_conn_done()). */
 	void	(*lc_closed)(struct link *, void *arg);
+	/*
+	 * May be NULL.  The struct is being freed: the connection has ended
+	 * and every request is answered, so arg may go too (a reply after
+	 * lc_closed may still reach link_arg()).
+	 */
+	void	(*lc_free)(struct link *, void *arg);
 };
 
 struct link_opts {

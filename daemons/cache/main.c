@@ -1,7 +1,8 @@
 /*
- * main.c — whoisd-cache: config and the pool callbacks.  The requests
- * are answered in serve.c, coalescing waiters live in wait.c, SQLite in
- * cache_db.c.
+ * main.c — whoisd-cache: config, the pool callbacks and the child's
+ * accessors.  The requests are answered in serve.c, replies built (and
+ * held for the group commit) in reply.c, coalescing waiters live in
+ * wait.c, SQLite in cache_db.c.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -49,7 +50,21 @@ static const struct conf_spec cache_spec = {
 	SYSCONF_WHOISD "/whoisd-cache.conf", NULL, NULL
 };
 
+struct cache_counters	 cache_cnt;
+
 static struct cache_db	*cache_dbh;
+
+struct cache_conf *
+cache_conf(void)
+{
+	return pool_conf();
+}
+
+struct cache_db *
+cache_db(void)
+{
+	return cache_dbh;
+}
 
 /*
  * Master: open the database once, creating or migrating the schema, and
@@ -86,6 +101,7 @@ cache_child_init(struct event_base *base, void *conf)
 	    NULL)
 		fatalx("db_path %s: %s", cc->cc_db_path, err);
 	cache_serve_init(base, cache_dbh);
+	cache_reply_init(base);
 	cache_wait_init(base);
 }
 
@@ -101,6 +117,7 @@ static void
 cache_child_exit(void)
 {
 	cache_wait_fini();
+	cache_reply_exit();
 	cache_serve_exit();
 	if (cache_dbh != NULL) {
 		cache_db_close(cache_dbh);

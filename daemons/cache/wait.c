@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -38,7 +39,7 @@
 #include "common/util.h"
 #include "daemons/cache/cache.h"
 #include "daemons/cache/cache_db.h"
-#include "proto/link.h"
+#include "proto/link_server.h"
 
 #define CACHE_WAIT_POLL_MS	20
 #define CACHE_WAIT_BUCKETS	256
@@ -67,6 +68,7 @@ static struct wbucket	 wt_buckets[CACHE_WAIT_BUCKETS];
 static struct event	*wt_timer;
 static uint64_t		 wt_count;
 static int64_t		 wt_data_version;
+static uint32_t		 wt_holder_seq;
 
 static unsigned
 wait_hash(const char *s)
@@ -87,6 +89,18 @@ wait_find(const char *ace)
 		if (strcmp(wn->wn_ace, ace) == 0)
 			return wn;
 	return NULL;
+}
+
+/*
+ * A lease holder id, unique among live askers of every child: the pid
+ * in the high half, a per-child sequence in the low half.
+ */
+int64_t
+cache_holder_new(void)
+{
+	if (++wt_holder_seq == 0)
+		wt_holder_seq = 1;
+	return ((int64_t)getpid() << 32) | wt_holder_seq;
 }
 
 uint64_t
@@ -190,7 +204,7 @@ wait_answer_all(struct wname *wn, const struct answer *a)
 			packed[v] = 1;
 		} else
 			msgb_set_id(&b[v], w->w_id);
-		cache_reply(w->w_link, w->w_id, &b[v]);
+		link_server_reply(w->w_link, w->w_id, &b[v]);
 		cache_cnt.cn_wait_filled++;
 		wait_remove(wn, w);
 	}

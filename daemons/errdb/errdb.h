@@ -28,6 +28,9 @@ struct errdb_conf {
 	long			 ec_compress_min;
 };
 
+/* main.c */
+struct errdb_conf *errdb_conf(void);
+
 /* serve.c */
 void		 errdb_serve_init(struct event_base *, struct errdb_db *);
 void		 errdb_serve_accept(int fd, const struct sockaddr *, socklen_t);

@@ -41,6 +41,12 @@ static const struct conf_spec errdb_spec = {
 
 static struct errdb_db	*errdb_dbh;
 
+struct errdb_conf *
+errdb_conf(void)
+{
+	return pool_conf();
+}
+
 /*
  * Master: open (create, migrate) and close the database, so a bad
  * db_path fails before forking; each child opens its own connection.

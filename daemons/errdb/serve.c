@@ -2,14 +2,15 @@
  * serve.c — whoisd-errdb's requests, one child: error, health, errors,
  * stats; plus the retention prune of the slot-0 child.
  *
- * Every accepted connection is a link (proto/link.c reads the frames,
- * answers ping and refuses bad frames).  Every request is answered at
- * once from SQLite; an `error` is acknowledged only after its commit, so
- * a sender that saw `ok` may forget the event (its spool entry), and a
- * sender that did not may send it again: the eid makes that harmless.
+ * The link server (proto/link_server.c) accepts the connections and
+ * hands each request to its row of errdb_handlers; proto/link.c reads
+ * the frames, answers ping and refuses bad frames.  Every request is
+ * answered at once from SQLite; an `error` is acknowledged only after
+ * its commit, so a sender that saw `ok` may forget the event (its spool
+ * entry), and a sender that did not may send it again: the eid makes
+ * that harmless.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <stdio.h>
@@ -24,83 +25,24 @@
 #include "common/util.h"
 #include "daemons/errdb/errdb.h"
 #include "daemons/errdb/errdb_db.h"
-#include "proto/link.h"
+#include "proto/link_server.h"
 
 /* Bounds on what a peer may send: year 5138, and one year of back-off. */
 #define ERRDB_TIME_MAX		1e11
 #define ERRDB_RETRY_AFTER_MAX	(365ULL * 86400)
 
-struct errdb_conn {
-	struct link		*en_link;
-	LIST_ENTRY(errdb_conn)	 en_entry;
-};
-
-/* This child's counters. */
+/* This child's counters (errors: link_server_errors()). */
 static struct {
 	uint64_t	added;
 	uint64_t	dups;
 	uint64_t	health;
 	uint64_t	lists;
 	uint64_t	pruned;
-	uint64_t	errors;
 } es_cnt;
 
-static LIST_HEAD(, errdb_conn)	 es_conns = LIST_HEAD_INITIALIZER(es_conns);
-static struct event_base	*es_base;
+static struct link_server	*es_srv;
 static struct errdb_db		*es_db;
 static struct event		*es_prune_ev;
-
-static int	errdb_request(struct link *, struct msg *, void *);
-static void	errdb_closed(struct link *, void *);
-
-static const struct link_cb errdb_link_cb = {
-	errdb_request, errdb_closed
-};
-
-static struct errdb_conf *
-errdb_conf(void)
-{
-	return pool_conf();
-}
-
-static int
-errdb_fits(const struct msgb *b)
-{
-	return msgb_len(b) + FRAME_HDRLEN <= (size_t)errdb_conf()->ec_max_frame;
-}
-
-static void
-errdb_reply(struct link *l, uint64_t id, struct msgb *b)
-{
-	if (msgb_end(b) == -1) {
-		es_cnt.errors++;
-		log_warnx("%s: %s: reply could not be built", __func__,
-		    link_peer(l));
-		link_reply_err(l, id, MSG_E_INTERNAL, "reply could not be built");
-		return;
-	}
-	if (!errdb_fits(b)) {
-		es_cnt.errors++;
-		log_warnx("%s: %s: reply of %zu bytes over max_frame", __func__,
-		    link_peer(l), msgb_len(b));
-		link_reply_err(l, id, MSG_E_INTERNAL,
-		    "reply of %zu bytes over max_frame", msgb_len(b));
-		return;
-	}
-	link_reply(l, b);
-}
-
-static void
-errdb_reply_err(struct link *l, uint64_t id, const char *code,
-    const char *what, const char *why)
-{
-	char	esc[256];
-
-	es_cnt.errors++;
-	log_warnx("%s: %s: %s", link_peer(l), what,
-	    log_escape(why, strlen(why), esc, sizeof(esc)));
-	link_reply_err(l, id, code, "%s: %s", what, why);
-}
 
 /* Copy s into dst, cut at a UTF-8 character boundary if it is too long. */
 static void
@@ -128,18 +70,18 @@ errdb_error(struct link *l, struct msg *m)
 	int			dup = 0;
 
 	if (msg_read_error(m, &ev, err, sizeof(err)) == -1) {
-		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error", err);
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "error", err);
 		return;
 	}
 	if (ev.ev_eid[0] == '\0' || ev.ev_kind[0] == '\0' ||
 	    !(ev.ev_time > 0)) {
-		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
 		    "eid, kind and time are required");
 		return;
 	}
 	if (!(ev.ev_time < ERRDB_TIME_MAX) ||
 	    ev.ev_retry_after > ERRDB_RETRY_AFTER_MAX) {
-		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
 		    "time or retry_after out of range");
 		return;
 	}
@@ -154,7 +96,7 @@ errdb_error(struct link *l, struct msg *m)
 	ee.ee_time = ev.ev_time;
 	ee.ee_retry_after = (double)ev.ev_retry_after;
 	if (errdb_db_add(es_db, &ee, &dup) == -1) {
-		errdb_reply_err(l, id, MSG_E_INTERNAL, "error",
+		link_server_reply_err(l, id, MSG_E_INTERNAL, "error",
 		    errdb_db_errmsg(es_db));
 		return;
 	}
@@ -168,7 +110,7 @@ errdb_error(struct link *l, struct msg *m)
 	}
 	msgb_init(&b);
 	msg_pack_ok_dup(&b, id, msg_version(m), dup);
-	errdb_reply(l, id, &b);
+	link_server_reply(l, id, &b);
 	msgb_free(&b);
 }
 
@@ -208,21 +150,21 @@ errdb_health(struct link *l, struct msg *m)
 	char			reg[ANSWER_REGISTRY_LEN], err[256];
 
 	if (msg_read_health(m, reg, sizeof(reg), err, sizeof(err)) == -1) {
-		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "health", err);
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "health", err);
 		return;
 	}
 	memset(&ha, 0, sizeof(ha));
 	if (errdb_db_health(es_db, reg[0] != '\0' ? reg : NULL, now_wall(),
 	    errdb_health_cb, &ha) == -1) {
 		free(ha.ha_v);
-		errdb_reply_err(l, id, MSG_E_INTERNAL, "health",
+		link_server_reply_err(l, id, MSG_E_INTERNAL, "health",
 		    errdb_db_errmsg(es_db));
 		return;
 	}
 	es_cnt.health++;
 	msgb_init(&b);
 	msg_pack_health_r(&b, id, msg_version(m), ha.ha_v, ha.ha_n);
-	errdb_reply(l, id, &b);
+	link_server_reply(l, id, &b);
 	msgb_free(&b);
 	free(ha.ha_v);
 }
@@ -272,7 +214,7 @@ errdb_errors(struct link *l, struct msg *m)
 	int			limit;
 
 	if (msg_read_errors(m, &q, err, sizeof(err)) == -1) {
-		errdb_reply_err(l, id, MSG_E_BAD_REQUEST, "errors", err);
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "errors", err);
 		return;
 	}
 	limit = q.es_limit == 0 ? ERRDB_LIST_DEFAULT :
@@ -281,7 +223,7 @@ errdb_errors(struct link *l, struct msg *m)
 	if (errdb_db_list(es_db, q.es_registry, q.es_kind, q.es_since, limit,
 	    errdb_list_cb, &la) == -1) {
 		free(la.la_v);
-		errdb_reply_err(l, id, MSG_E_INTERNAL, "errors",
+		link_server_reply_err(l, id, MSG_E_INTERNAL, "errors",
 		    errdb_db_errmsg(es_db));
 		return;
 	}
@@ -292,14 +234,14 @@ errdb_errors(struct link *l, struct msg *m)
 	n = la.la_n;
 	for (;;) {
 		if (msg_pack_errors_r(&b, id, msg_version(m), la.la_v, n) == -1 ||
-		    errdb_fits(&b) || n == 0)
+		    link_server_fits(l, &b) || n == 0)
 			break;
 		n /= 2;
 	}
 	if (n < la.la_n)
 		log_notice("errors: %zu of %zu events fit in max_frame", n,
 		    la.la_n);
-	errdb_reply(l, id, &b);
+	link_server_reply(l, id, &b);
 	msgb_free(&b);
 	free(la.la_v);
 }
@@ -314,7 +256,7 @@ errdb_stats(struct link *l, struct msg *m)
 	size_t			nc = 0;
 
 	if (errdb_db_count(es_db, &events) == -1) {
-		errdb_reply_err(l, id, MSG_E_INTERNAL, "stats",
+		link_server_reply_err(l, id, MSG_E_INTERNAL, "stats",
 		    errdb_db_errmsg(es_db));
 		return;
 	}
@@ -329,90 +271,31 @@ errdb_stats(struct link *l, struct msg *m)
 	CNT("health", es_cnt.health);
 	CNT("lists", es_cnt.lists);
 	CNT("pruned", es_cnt.pruned);
-	CNT("errors", es_cnt.errors);
+	CNT("errors", link_server_errors(es_srv));
 #undef CNT
 	msgb_init(&b);
 	msg_pack_stats_r(&b, id, msg_version(m), c, nc);
-	errdb_reply(l, id, &b);
+	link_server_reply(l, id, &b);
 	msgb_free(&b);
 }
 
-static int
-errdb_request(struct link *l, struct msg *m, void *arg)
-{
-	enum msg_type	t = msg_type(m);
-	char		key[SB_KEYLEN];
-
-	(void)arg;
-	if (t != MSG_ERROR && t != MSG_HEALTH && t != MSG_ERRORS &&
-	    t != MSG_STATS) {
-		es_cnt.errors++;
-		log_warnx("%s: unknown message type \"%s\"", link_peer(l),
-		    log_escape(msg_tname(m), strlen(msg_tname(m)), key,
-		    sizeof(key)));
-		return -1;	/* link.c answers unknown-type */
-	}
-	snprintf(key, sizeof(key), "%s from %s", msg_tname(m), link_peer(l));
-	pool_req_begin(key);
-	switch (t) {
-	case MSG_ERROR:
-		errdb_error(l, m);
-		break;
-	case MSG_HEALTH:
-		errdb_health(l, m);
-		break;
-	case MSG_ERRORS:
-		errdb_errors(l, m);
-		break;
-	default:
-		errdb_stats(l, m);
-		break;
-	}
-	pool_req_end();
-	return 0;
-}
-
-static void
-errdb_closed(struct link *l, void *arg)
-{
-	struct errdb_conn	*en = arg;
-
-	(void)l;
-	LIST_REMOVE(en, en_entry);
-	free(en);
-	pool_conn_done();
-}
+static const struct link_handler errdb_handlers[] = {
+	{ MSG_ERROR,	errdb_error,	LH_REQ },
+	{ MSG_HEALTH,	errdb_health,	LH_REQ },
+	{ MSG_ERRORS,	errdb_errors,	LH_REQ },
+	{ MSG_STATS,	errdb_stats,	LH_REQ },
+};
 
 void
 errdb_serve_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 {
-	struct errdb_conf	*ec = errdb_conf();
-	struct errdb_conn	*en;
-	struct link_opts	 lo;
-
-	memset(&lo, 0, sizeof(lo));
-	lo.lo_limits.fl_max_frame = (size_t)ec->ec_max_frame;
-	lo.lo_limits.fl_compress_min = ec->ec_compress_min == 0 ? SIZE_MAX :
-	    (size_t)ec->ec_compress_min;
-	en = xcalloc(1, sizeof(*en));
-	LIST_INSERT_HEAD(&es_conns, en, en_entry);
-	en->en_link = link_new(es_base, fd, sa, salen, &errdb_link_cb, &lo, en);
-	if (en->en_link == NULL) {
-		LIST_REMOVE(en, en_entry);
-		free(en);
-		pool_conn_done();
-	}
+	link_server_accept(es_srv, fd, sa, salen);
 }
 
 void
 errdb_serve_drain(void)
 {
-	struct errdb_conn	*en, *next;
-
-	for (en = LIST_FIRST(&es_conns); en != NULL; en = next) {
-		next = LIST_NEXT(en, en_entry);
-		link_goaway(en->en_link);
-	}
+	link_server_drain(es_srv);
 	if (es_prune_ev != NULL)
 		event_del(es_prune_ev);
 }
@@ -443,9 +326,16 @@ errdb_prune_cb(evutil_socket_t fd, short ev, void *arg)
 void
 errdb_serve_init(struct event_base *base, struct errdb_db *db)
 {
-	struct timeval	tv = { 1, 0 };
+	struct errdb_conf	*ec = errdb_conf();
+	struct link_server_opts	 lo;
+	struct timeval		 tv = { 1, 0 };
 
-	es_base = base;
+	memset(&lo, 0, sizeof(lo));
+	lo.lso_max_frame = ec->ec_max_frame;
+	lo.lso_compress_min = ec->ec_compress_min;
+	lo.lso_flags = LSO_WARN_UNKNOWN;
+	es_srv = link_server_new(base, errdb_handlers, nitems(errdb_handlers),
+	    &lo);
 	es_db = db;
 	if (pool_child_slot() == 0) {
 		es_prune_ev = evtimer_new(base, errdb_prune_cb, NULL);

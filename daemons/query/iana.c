@@ -60,7 +60,7 @@ iana_entry_free(struct iana_entry *e)
 	if (e->ie_session != NULL) {
 		session_cancel(e->ie_session);
 		iana_nbusy--;
-		serve_release();
+		report_release();
 	}
 	TAILQ_REMOVE(&iana_cache, e, ie_link);
 	free(e);
@@ -130,16 +130,16 @@ iana_done_cb(struct session *s, const struct session_result *sr, void *arg)
 	(void)s;
 	e->ie_session = NULL;
 	iana_nbusy--;
-	serve_timing(e->ie_server, sr->sr_ms,
+	report_timing(e->ie_server, sr->sr_ms,
 	    sr->sr_transport == CLT_OK ? TIMING_OK : TIMING_FAIL);
 	memset(&r, 0, sizeof(r));
 	if (sr->sr_transport != CLT_OK) {
 		log_warnx("iana %s for %s: %s: %s", e->ie_server, e->ie_tld,
 		    sr->sr_kind, sr->sr_msg);
-		serve_error_event(e->ie_server, e->ie_tld, sr->sr_kind,
+		report_error_event(e->ie_server, e->ie_tld, sr->sr_kind,
 		    sr->sr_msg, 0);
 		iana_fail(e, "iana: %s", sr->sr_kind);
-		serve_release();
+		report_release();
 		return;
 	}
 	text = classify_text(NULL, sr->sr_reply, sr->sr_len, &len);
@@ -152,12 +152,12 @@ iana_done_cb(struct session *s, const struct session_result *sr, void *arg)
 	    r.ir_kind == IANA_NOTLD ? "no such TLD" : "unreadable reply",
 	    r.ir_kind == IANA_WHOIS ? r.ir_host : "", sr->sr_ms);
 	if (r.ir_kind == IANA_BAD) {
-		serve_error_event(e->ie_server, e->ie_tld, "unrecognised-reply",
+		report_error_event(e->ie_server, e->ie_tld, "unrecognised-reply",
 		    "IANA reply without a usable whois: line", 0);
 		iana_fail(e, "iana: %s", "unreadable reply");
 	} else
 		iana_complete(e, &r);
-	serve_release();
+	report_release();
 }
 
 static void
@@ -173,7 +173,7 @@ iana_ready_cb(struct session *s, void *arg)
 		e->ie_session = NULL;
 		iana_nbusy--;
 		iana_fail(e, "iana: %s", "rate-budget");
-		serve_release();
+		report_release();
 		return;
 	}
 	session_pace(s, e->ie_server, e->ie_rate, wait);
@@ -224,7 +224,7 @@ iana_lookup(const char *tld, double deadline, iana_cb cb, void *arg,
 		sa.sa_total_timeout = qc->qc_total_timeout;
 		sa.sa_max_reply = (size_t)qc->qc_max_reply;
 		iana_nbusy++;
-		serve_hold();
+		report_hold();
 		e->ie_session = session_start(iana_base, &sa, iana_ready_cb,
 		    iana_done_cb, e);
 	}

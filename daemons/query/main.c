@@ -1,8 +1,9 @@
 /*
  * main.c — whoisd-query: config, links to the cache and the errdb, the
- * spool, and the pool callbacks.  The request's path is in serve.c, a
- * registry conversation in session.c, pacing and back-off in budget.c,
- * the IANA fallback in iana.c.
+ * spool, and the pool callbacks.  The request's path is in serve.c, the
+ * reports to the cache and the errdb in report.c, a registry
+ * conversation in session.c, pacing and back-off in budget.c, the IANA
+ * fallback in iana.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -204,8 +205,8 @@ query_child_init(struct event_base *base, void *conf)
 		snprintf(q_host_id, sizeof(q_host_id), "localhost");
 	memset(&co, 0, sizeof(co));
 	co.co_limits.fl_max_frame = (size_t)qc->qc_max_frame;
-	co.co_limits.fl_compress_min = qc->qc_compress_min == 0 ? SIZE_MAX :
-	    (size_t)qc->qc_compress_min;
+	co.co_limits.fl_compress_min =
+	    frame_compress_min_conf(qc->qc_compress_min);
 	co.co_name = "cache";
 	if ((q_cache_c = client_new(base, qc->qc_cache_addr, &co, err,
 	    sizeof(err))) == NULL)
@@ -223,9 +224,10 @@ query_child_init(struct event_base *base, void *conf)
 		log_warnx("evdns: no resolver configuration; resolving "
 		    "registry names synchronously");
 	if ((q_spool = spool_open(base, qc->qc_spool_dir, NULL,
-	    serve_spool_send, NULL, err, sizeof(err))) == NULL)
+	    report_spool_send, NULL, err, sizeof(err))) == NULL)
 		log_warnx("spool: %s; error events are sent unspooled", err);
 	iana_init(base);
+	report_init(base);
 	serve_init(base);
 }
 
@@ -246,7 +248,7 @@ query_child_drain(void)
 static void
 query_child_exit(void)
 {
-	serve_fini();
+	report_fini();
 	iana_fini();
 	spool_close(q_spool);
 	q_spool = NULL;

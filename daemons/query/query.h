@@ -4,7 +4,8 @@
  * paced by a token bucket and a back-off shared by every child of the
  * host (budget.c), after an IANA look-up for a TLD the registries file
  * does not know (iana.c).  serve.c drives a request from the link to the
- * answer and reports to the cache and, through the spool, to the errdb.
+ * answer; report.c reports to the cache and, through the spool, to the
+ * errdb.
  */
 #ifndef WHOISD_QUERY_H
 #define WHOISD_QUERY_H
@@ -21,6 +22,7 @@ struct evdns_base;
 struct client;
 struct listener;
 struct spool;
+struct answer;
 
 struct query_conf {
 	struct pool_conf	 qc_pool;
@@ -47,9 +49,6 @@ struct query_conf {
 
 /* main.c */
 struct query_conf *query_conf(void);
-
-/* adapt.c */
-double	adapt_total_timeout(const char *registry);
 struct registries *query_registries(void);
 struct client	*query_cache(void);
 struct client	*query_errdb(void);
@@ -58,6 +57,9 @@ struct evdns_base *query_dns(void);
 const char	*query_host_id(void);
 /* registry_override, or NULL when it is off. */
 const char	*query_override(void);
+
+/* adapt.c */
+double	adapt_total_timeout(const char *registry);
 
 /* budget.c: per-registry pacing and back-off, shared by every child. */
 #define BUDGET_SLOTS		512	/* registries by name; one more overflows */
@@ -175,21 +177,34 @@ int	 iana_lookup(const char *tld, double deadline, iana_cb cb, void *arg,
 void	 iana_cancel(struct iana_waiter *);
 size_t	 iana_busy(void);
 
-/* serve.c: the link handler and the request's path. */
+/* serve.c: the requests, and a query's path. */
 void	 serve_init(struct event_base *);
 void	 serve_accept(int fd, struct sockaddr *sa, socklen_t salen);
 void	 serve_drain(void);
-void	 serve_fini(void);
+
+/* report.c: reports to the cache and the errdb; the draining child's hold. */
+struct report_stats {
+	uint64_t	rs_events;		/* error events raised */
+	uint64_t	rs_events_failed;	/* not delivered (this try) */
+};
+void	 report_init(struct event_base *);
+/* Stop the health ticks; hold the child while background work is left. */
+void	 report_drain(void);
+void	 report_fini(void);
+const struct report_stats *report_stats(void);
 /* Count background work (reports, sessions) so a draining child waits. */
-void	 serve_hold(void);
-void	 serve_release(void);
+void	 report_hold(void);
+/* The last release of a draining child may exit it: nothing may follow. */
+void	 report_release(void);
+/* Put an answer to the cache (its lease goes, its waiters wake). */
+void	 report_put(const struct answer *);
+/* Send a timing record to the cache. */
+void	 report_timing(const char *registry, double ms, const char *outcome);
 /* Queue an error event for the errdb (through the spool). */
-void	 serve_error_event(const char *registry, const char *domain,
+void	 report_error_event(const char *registry, const char *domain,
 	    const char *kind, const char *msg, uint64_t retry_after);
 /* The spool's sender (spool_send_fn) for error events. */
-void	 serve_spool_send(struct spool *, const void *body, size_t len,
+void	 report_spool_send(struct spool *, const void *body, size_t len,
 	    void *token, void *arg);
-/* Send a timing record to the cache. */
-void	 serve_timing(const char *registry, double ms, const char *outcome);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * serve.c — whoisd-query's link handler: one `query` request from the
- * front, through the registry, to the answer.
+ * serve.c — whoisd-query's requests: one `query` from the front, through
+ * the registry, to the answer; and `stats`.
  *
  *	QR_IANA -----(TLD not in the file: ask IANA, kept a day)-----+
  *	   |                                                          |
@@ -18,8 +18,8 @@
  *
  * Every answer is put to the cache, `unknown` included: the cache keeps
  * no unknowns, but the put releases the coalescing lease and wakes the
- * clients waiting on that name.  Error events go to the errdb through
- * the spool (common/spool.c), timings to the cache.
+ * clients waiting on that name.  Puts, timings and error events are
+ * sent by report.c.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -39,15 +39,13 @@
 #include "common/util.h"
 #include "daemons/query/classify.h"
 #include "daemons/query/query.h"
-#include "proto/client.h"
-#include "proto/link.h"
+#include "proto/link_server.h"
 #include "proto/msg.h"
 
 /* The least time worth starting a registry conversation with. */
 #define QUERY_MIN_SESSION	1.0
 /* Replies leave this much before the caller's deadline. */
 #define QUERY_REPLY_MARGIN	0.05
-#define QUERY_REPORT_MS		5000
 #define QUERY_REF_SEP		"\n--- registrar whois (%s) ---\n"
 
 /** Where a request is. */
@@ -84,11 +82,6 @@ struct qreq {
 	TAILQ_ENTRY(qreq)	 q_entry;
 };
 
-struct qlink {
-	struct link		*ql_link;
-	LIST_ENTRY(qlink)	 ql_entry;
-};
-
 struct serve_stats {
 	uint64_t	ss_queries;
 	uint64_t	ss_status[5];	/* available registered reserved invalid unknown */
@@ -98,21 +91,15 @@ struct serve_stats {
 	uint64_t	ss_budget;
 	uint64_t	ss_timeouts;
 	uint64_t	ss_referrals;
-	uint64_t	ss_events;
-	uint64_t	ss_events_failed;
 };
 
 static struct event_base	*sv_base;
 static TAILQ_HEAD(, qreq)	 sv_reqs = TAILQ_HEAD_INITIALIZER(sv_reqs);
-static LIST_HEAD(, qlink)	 sv_links = LIST_HEAD_INITIALIZER(sv_links);
+static struct link_server	*sv_srv;
 static struct serve_stats	 sv_stats;
-static size_t			 sv_holds;
-static int			 sv_drain_held;
-static unsigned long		 sv_eid_counter;
-static struct event		*sv_health_ev;
-static uint64_t			 sv_health_call;
 
 static void	qreq_registry(struct qreq *);
+static void	qreq_complete(struct qreq *);
 
 /* Copy, cut to fit (informational fields: rule, matched, registry). */
 static void
@@ -124,268 +111,6 @@ scopy(char *dst, size_t len, const char *src)
 		n = len - 1;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
-}
-static void	qreq_complete(struct qreq *);
-
-/* ------------------------------------------------------------ holds */
-
-/*
- * Work that outlives its reply (a registry conversation, a put, a
- * report) holds the child while it drains: as one more connection to
- * the pool, given back by the last serve_release().
- */
-static void
-serve_hold_child(void)
-{
-	if (sv_holds > 0 && !sv_drain_held) {
-		sv_drain_held = 1;
-		pool_conn_add();
-	}
-}
-
-void
-serve_hold(void)
-{
-	sv_holds++;
-	/* Work may start during the drain too: a draining link still
-	 * answers what its peer sent before it saw the goaway. */
-	if (pool_draining())
-		serve_hold_child();
-}
-
-void
-serve_release(void)
-{
-	if (sv_holds == 0) {
-		log_warnx("%s: unbalanced", __func__);
-		return;
-	}
-	if (--sv_holds == 0 && sv_drain_held) {
-		sv_drain_held = 0;
-		/* May exit the child: nothing may follow this call. */
-		pool_conn_done();
-	}
-}
-
-/* ------------------------------------------------------------ reports */
-
-static void
-serve_report_cb(const struct client_result *r, void *arg)
-{
-	const char	*what = arg;
-	char		 code[32], text[256], err[128];
-
-	/* A lost put costs a registry query later, and its lease holds
-	 * the name's waiters until lease_ttl: worth a warning. */
-	if (r->cr_err != NULL && strcmp(what, "put") == 0)
-		log_warnx("cache put not stored: %s: %s", r->cr_err,
-		    r->cr_errmsg);
-	else if (r->cr_err != NULL)
-		log_debug("cache %s: %s %s", what, r->cr_err, r->cr_errmsg);
-	else if (msg_type(r->cr_msg) == MSG_ERR) {
-		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),
-		    err, sizeof(err));
-		log_warnx("cache %s: %s: %s", what, code, text);
-	}
-	serve_release();
-}
-
-void
-serve_timing(const char *registry, double ms, const char *outcome)
-{
-	struct msg_timing	tm;
-	struct msgb		b;
-
-	memset(&tm, 0, sizeof(tm));
-	snprintf(tm.tm_registry, sizeof(tm.tm_registry), "%s", registry);
-	tm.tm_ms = ms > 0 ? (uint64_t)llround(ms) : 0;
-	snprintf(tm.tm_outcome, sizeof(tm.tm_outcome), "%s", outcome);
-	msgb_init(&b);
-	if (msg_pack_timing(&b, 0, PROTO_VERSION, &tm) == 0) {
-		serve_hold();
-		if (client_call(query_cache(), &b, QUERY_REPORT_MS, 0,
-		    serve_report_cb, "timing") == 0)
-			serve_release();
-	}
-	msgb_free(&b);
-}
-
-static void
-serve_put(const struct answer *a)
-{
-	struct msgb	b;
-
-	msgb_init(&b);
-	if (msg_pack_put(&b, 0, PROTO_VERSION, a) == 0) {
-		serve_hold();
-		if (client_call(query_cache(), &b, QUERY_REPORT_MS,
-		    CLIENT_IDEMPOTENT, serve_report_cb, "put") == 0)
-			serve_release();
-	} else
-		log_warnx("%s: cannot pack the answer for %s", __func__,
-		    a->a_domain);
-	msgb_free(&b);
-}
-
-/* The errdb answered one spooled event. */
-static void
-serve_event_cb(const struct client_result *r, void *arg)
-{
-	char	code[32], text[256], err[128];
-	int	outcome = SPOOL_RETRY;
-
-	if (r->cr_err != NULL)
-		log_debug("errdb: event not delivered: %s %s", r->cr_err,
-		    r->cr_errmsg);
-	else if (msg_type(r->cr_msg) == MSG_OK)
-		outcome = SPOOL_DELIVERED;	/* dup too: stored once */
-	else if (msg_type(r->cr_msg) == MSG_ERR) {
-		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),
-		    err, sizeof(err));
-		log_warnx("errdb refused an event: %s: %s", code, text);
-		if (strcmp(code, MSG_E_BAD_REQUEST) == 0 ||
-		    strcmp(code, MSG_E_BAD_FRAME) == 0)
-			outcome = SPOOL_REJECTED;
-	}
-	if (outcome != SPOOL_DELIVERED)
-		sv_stats.ss_events_failed++;
-	if (query_spool() != NULL)
-		spool_done(query_spool(), arg, outcome);
-	serve_release();
-}
-
-/*
- * The spool's sender: the file holds an `error` body; it is read back
- * (a corrupt file is set aside, not resent forever) and sent afresh.
- */
-void
-serve_spool_send(struct spool *sp, const void *body, size_t len, void *token,
-    void *arg)
-{
-	struct msg	*m;
-	struct errevent	 ev;
-	struct msgb	 b;
-	char		 err[256];
-
-	(void)arg;
-	if ((m = msg_unpack_copy(body, len, err, sizeof(err))) == NULL ||
-	    msg_type(m) != MSG_ERROR ||
-	    msg_read_error(m, &ev, err, sizeof(err)) == -1) {
-		if (m != NULL && msg_type(m) != MSG_ERROR)
-			snprintf(err, sizeof(err), "not an error event");
-		log_warnx("spool: unreadable event: %s", err);
-		msg_free(m);
-		spool_done(sp, token, SPOOL_REJECTED);
-		return;
-	}
-	msg_free(m);
-	msgb_init(&b);
-	if (msg_pack_error(&b, 0, PROTO_VERSION, &ev) == -1) {
-		msgb_free(&b);
-		spool_done(sp, token, SPOOL_REJECTED);
-		return;
-	}
-	serve_hold();
-	if (client_call(query_errdb(), &b, QUERY_REPORT_MS, CLIENT_IDEMPOTENT,
-	    serve_event_cb, token) == 0) {
-		spool_done(sp, token, SPOOL_RETRY);
-		serve_release();
-	}
-	msgb_free(&b);
-}
-
-void
-serve_error_event(const char *registry, const char *domain, const char *kind,
-    const char *msg, uint64_t retry_after)
-{
-	struct errevent	 ev;
-	struct msgb	 b;
-	char		 err[256];
-	double		 now = now_wall();
-
-	memset(&ev, 0, sizeof(ev));
-	/* Unique per host, process, time and counter: a resend after a
-	 * lost acknowledgement is the same event to the errdb. */
-	snprintf(ev.ev_eid, sizeof(ev.ev_eid), "%.24s-%ld-%lld-%lu",
-	    query_host_id(), (long)getpid(), (long long)(now * 1000),
-	    ++sv_eid_counter);
-	snprintf(ev.ev_host, sizeof(ev.ev_host), "%s", query_host_id());
-	snprintf(ev.ev_daemon, sizeof(ev.ev_daemon), "whoisd-query");
-	snprintf(ev.ev_registry, sizeof(ev.ev_registry), "%s", registry);
-	snprintf(ev.ev_domain, sizeof(ev.ev_domain), "%s", domain);
-	snprintf(ev.ev_kind, sizeof(ev.ev_kind), "%s", kind);
-	snprintf(ev.ev_msg, sizeof(ev.ev_msg), "%s", msg);
-	ev.ev_time = now;
-	ev.ev_retry_after = retry_after;
-	sv_stats.ss_events++;
-	msgb_init(&b);
-	if (msg_pack_error(&b, 0, PROTO_VERSION, &ev) == -1) {
-		log_warnx("%s: cannot pack event %s", __func__, ev.ev_eid);
-		msgb_free(&b);
-		return;
-	}
-	if (query_spool() == NULL ||
-	    spool_put(query_spool(), msgb_data(&b), msgb_len(&b), err,
-	    sizeof(err)) == -1) {
-		/* No durable copy: at least try to deliver it now. */
-		log_warnx("spool: %s; sending event %s unspooled",
-		    query_spool() == NULL ? "not open" : err, ev.ev_eid);
-		serve_hold();
-		if (client_call(query_errdb(), &b, QUERY_REPORT_MS,
-		    CLIENT_IDEMPOTENT, serve_report_cb, "error") == 0)
-			serve_release();
-	}
-	msgb_free(&b);
-}
-
-/* ------------------------------------------------------------ health */
-
-static void
-serve_health_cb(const struct client_result *r, void *arg)
-{
-	struct reghealth	*rh = NULL;
-	size_t			 n = 0, i;
-	char			 err[128];
-	double			 now = now_wall();
-
-	(void)arg;
-	sv_health_call = 0;
-	if (r->cr_err != NULL) {
-		log_debug("errdb health: %s %s", r->cr_err, r->cr_errmsg);
-		return;
-	}
-	if (msg_type(r->cr_msg) != MSG_HEALTH_R ||
-	    msg_read_health_r(r->cr_msg, &rh, &n, err, sizeof(err)) == -1) {
-		log_debug("errdb health: unexpected reply");
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if (rh[i].rh_until > now && rh[i].rh_registry[0] != '\0') {
-			if (budget_backoff_left(rh[i].rh_registry) <
-			    rh[i].rh_until - now - 1)
-				log_info("errdb: %s in back-off for %.0fs",
-				    rh[i].rh_registry, rh[i].rh_until - now);
-			budget_merge(rh[i].rh_registry, rh[i].rh_until);
-		}
-	free(rh);
-}
-
-static void
-serve_health_tick(evutil_socket_t fd, short ev, void *arg)
-{
-	struct msgb	b;
-	int		ms;
-
-	(void)fd; (void)ev; (void)arg;
-	if (sv_health_call != 0 || pool_draining())
-		return;
-	ms = (int)(query_conf()->qc_health_refresh * 1000);
-	msgb_init(&b);
-	if (msg_pack_health(&b, 0, PROTO_VERSION, NULL) == 0)
-		sv_health_call = client_call(query_errdb(), &b,
-		    ms < 1000 ? 1000 : ms, CLIENT_IDEMPOTENT, serve_health_cb,
-		    NULL);
-	msgb_free(&b);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -403,7 +128,7 @@ qreq_free(struct qreq *q)
 	answer_free(&q->q_ans);
 	free(q->q_text);
 	free(q);
-	serve_release();
+	report_release();
 }
 
 static int
@@ -480,7 +205,7 @@ qreq_complete(struct qreq *q)
 	if (q->q_text != NULL && q->q_ans.a_text == NULL)
 		answer_set_text(&q->q_ans, q->q_text, q->q_text_len);
 	qreq_reply(q, &q->q_ans);
-	serve_put(&q->q_ans);
+	report_put(&q->q_ans);
 	qreq_free(q);
 }
 
@@ -675,11 +400,11 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 	} else if (sr->sr_transport == CLT_OK)
 		budget_ok(q->q_server);
 
-	serve_timing(q->q_server, sr->sr_ms, outcome);
+	report_timing(q->q_server, sr->sr_ms, outcome);
 	if (kind != NULL) {
 		log_warnx("registry %s name %s: %s: %s (%.0f ms)", q->q_server,
 		    q->q_name, kind, msg, sr->sr_ms);
-		serve_error_event(q->q_server, q->q_name, kind, msg,
+		report_error_event(q->q_server, q->q_name, kind, msg,
 		    (uint64_t)ceil(secs));
 	}
 	log_info("registry %s name %s outcome %s%s%s rule %s %.0f ms",
@@ -835,7 +560,7 @@ qreq_iana_cb(const struct iana_result *r, void *arg)
 	qreq_iana_result(q, r);
 }
 
-static int
+static void
 serve_request(struct link *l, struct msg *m)
 {
 	struct qreq		*q;
@@ -849,11 +574,11 @@ serve_request(struct link *l, struct msg *m)
 
 	if (msg_read_query(m, &mq, err, sizeof(err)) == -1) {
 		link_reply_err(l, msg_id(m), MSG_E_BAD_REQUEST, "%s", err);
-		return 0;
+		return;
 	}
 	sv_stats.ss_queries++;
 	pool_req_begin(mq.q_domain);
-	serve_hold();
+	report_hold();
 	q = xcalloc(1, sizeof(*q));
 	TAILQ_INSERT_TAIL(&sv_reqs, q, q_entry);
 	q->q_link = l;
@@ -877,29 +602,28 @@ serve_request(struct link *l, struct msg *m)
 	if (name_normalise(mq.q_domain, ace, sizeof(ace), reason,
 	    sizeof(reason)) == -1) {
 		qreq_finish(q, "invalid", reason, 0);
-		return 0;
+		return;
 	}
 	rc = registries_lookup(query_registries(), ace, &rm);
 	if (rc == -1) {
 		qreq_finish(q, "invalid", "not a registrable name (a public "
 		    "suffix)", 0);
-		return 0;
+		return;
 	}
 	snprintf(q->q_name, sizeof(q->q_name), "%s", rm.rm_registrable);
 	snprintf(q->q_tld, sizeof(q->q_tld), "%s", rm.rm_suffix);
 	if (rc == 0) {
 		q->q_reg = rm.rm_reg;
 		qreq_registry(q);
-		return 0;
+		return;
 	}
 	q->q_state = QR_IANA;
 	if (iana_lookup(q->q_tld, q->q_deadline, qreq_iana_cb, q, &q->q_iw,
 	    &ir) == 1)
 		qreq_iana_result(q, &ir);
-	return 0;
 }
 
-static int
+static void
 serve_stats_reply(struct link *l, struct msg *m)
 {
 	struct msg_counter	c[16];
@@ -922,8 +646,8 @@ serve_stats_reply(struct link *l, struct msg *m)
 	CNT("budget_answers", sv_stats.ss_budget);
 	CNT("timeouts", sv_stats.ss_timeouts);
 	CNT("referrals", sv_stats.ss_referrals);
-	CNT("error_events", sv_stats.ss_events);
-	CNT("error_events_failed", sv_stats.ss_events_failed);
+	CNT("error_events", report_stats()->rs_events);
+	CNT("error_events_failed", report_stats()->rs_events_failed);
 	CNT("spool_inflight", spool_inflight(query_spool()));
 	CNT("pid", getpid());
 #undef CNT
@@ -933,97 +657,43 @@ serve_stats_reply(struct link *l, struct msg *m)
 	else
 		link_reply_err(l, msg_id(m), MSG_E_INTERNAL, "stats");
 	msgb_free(&b);
-	return 0;
 }
 
-static int
-serve_link_request(struct link *l, struct msg *m, void *arg)
-{
-	(void)arg;
-	switch (msg_type(m)) {
-	case MSG_QUERY:
-		return serve_request(l, m);
-	case MSG_STATS:
-		return serve_stats_reply(l, m);
-	default:
-		return -1;
-	}
-}
-
-static void
-serve_link_closed(struct link *l, void *arg)
-{
-	struct qlink	*ql = arg;
-
-	(void)l;
-	LIST_REMOVE(ql, ql_entry);
-	free(ql);
-	pool_conn_done();
-}
+static const struct link_handler serve_handlers[] = {
+	/* No pool request here: a query begins one once it is read (the
+	 * domain is its key) and ends it with its reply. */
+	{ MSG_QUERY,	serve_request,		0 },
+	{ MSG_STATS,	serve_stats_reply,	0 },
+};
 
 void
 serve_accept(int fd, struct sockaddr *sa, socklen_t salen)
 {
-	static const struct link_cb cb = { serve_link_request,
-	    serve_link_closed };
-	struct query_conf	*qc = query_conf();
-	struct link_opts	 lo;
-	struct qlink		*ql;
-
-	memset(&lo, 0, sizeof(lo));
-	lo.lo_limits.fl_max_frame = (size_t)qc->qc_max_frame;
-	lo.lo_limits.fl_compress_min = qc->qc_compress_min == 0 ? SIZE_MAX :
-	    (size_t)qc->qc_compress_min;
-	ql = xcalloc(1, sizeof(*ql));
-	LIST_INSERT_HEAD(&sv_links, ql, ql_entry);
-	if ((ql->ql_link = link_new(sv_base, fd, sa, salen, &cb, &lo,
-	    ql)) == NULL) {
-		LIST_REMOVE(ql, ql_entry);
-		free(ql);
-		pool_conn_done();
-	}
+	link_server_accept(sv_srv, fd, sa, salen);
 }
 
 void
 serve_init(struct event_base *base)
 {
-	struct timeval	tv;
-	double		t = query_conf()->qc_health_refresh;
+	struct query_conf	*qc = query_conf();
+	struct link_server_opts	 lo;
 
 	sv_base = base;
-	sv_health_ev = event_new(base, -1, EV_PERSIST, serve_health_tick, NULL);
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
-	event_add(sv_health_ev, &tv);
-	/* Learn the current back-offs before the first query. */
-	serve_health_tick(-1, 0, NULL);
+	memset(&lo, 0, sizeof(lo));
+	lo.lso_max_frame = qc->qc_max_frame;
+	lo.lso_compress_min = qc->qc_compress_min;
+	sv_srv = link_server_new(base, serve_handlers, nitems(serve_handlers),
+	    &lo);
 }
 
 /*
  * Draining: goaway on every link (the front moves to a fresh child; the
  * requests in flight are still answered), and stay alive while registry
- * conversations, reports and spooled sends finish (shutdown_timeout
- * bounds it).
+ * conversations, reports and spooled sends finish (report_drain()).
  */
 void
 serve_drain(void)
 {
-	struct qlink	*ql, *next;
-
-	if (sv_health_ev != NULL)
-		event_del(sv_health_ev);
-	for (ql = LIST_FIRST(&sv_links); ql != NULL; ql = next) {
-		next = LIST_NEXT(ql, ql_entry);
-		link_goaway(ql->ql_link);
-	}
-	serve_hold_child();
-}
-
-void
-serve_fini(void)
-{
-	if (sv_health_ev != NULL) {
-		event_free(sv_health_ev);
-		sv_health_ev = NULL;
-	}
+	link_server_drain(sv_srv);
+	report_drain();
 }

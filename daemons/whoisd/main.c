@@ -157,8 +157,8 @@ whoisd_child_init(struct event_base *base, void *conf)
 		fatalx("registries: %s", err);
 	memset(&co, 0, sizeof(co));
 	co.co_limits.fl_max_frame = (size_t)wc->wc_max_frame;
-	co.co_limits.fl_compress_min = wc->wc_compress_min == 0 ? SIZE_MAX :
-	    (size_t)wc->wc_compress_min;
+	co.co_limits.fl_compress_min =
+	    frame_compress_min_conf(wc->wc_compress_min);
 	co.co_default_deadline_ms = (int)(wc->wc_request_timeout * 1000);
 	/*
 	 * A restart of the cache or query daemon takes a fraction of a

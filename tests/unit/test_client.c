@@ -114,7 +114,7 @@ srv_closed(struct link *l, void *arg)
 	s->s_closed++;
 }
 
-static const struct link_cb srv_cb = { srv_request, srv_closed };
+static const struct link_cb srv_cb = { srv_request, srv_closed, NULL };
 
 static void
 srv_accept(struct evconnlistener *lis, evutil_socket_t fd,
