@@ -98,7 +98,7 @@ define daemon_rules
 $(call dlib,$(1)): $(call obj,$(filter-out daemons/$(1)/main.c,$(wildcard daemons/$(1)/*.c)))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^ $(B)/obj/empty.o
-$(B)/bin/$(BIN_$(1)): $(call obj,daemons/$(1)/main.c) $(call dlib,$(1)) $(EXTRA_$(1)) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/$(BIN_$(1)): $(call obj,daemons/$(1)/main.c) $(call dlib,$(1)) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 $(call dlib,$(1)): $(B)/obj/empty.o
@@ -211,8 +211,10 @@ $(B)/tests/test_cache_db: $(call obj,tests/unit/test_cache_db.c tests/bench/cach
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+# Every tree a build writes: plain, sanitized, and the previous protocol
+# version of each (prev-proto), plus the fuzzing tree.
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-proto* build-san-proto* build-fuzz
 
 # ---------------------------------------------------------------- install
 # The layout a Debian package would use: binaries in PREFIX/bin, units in
@@ -223,7 +225,8 @@ UNITDIR		= $(PREFIX)/lib/systemd/system
 INSTALL_BINS	= whoisd whoisd-query whoisd-cache whoisd-errdb whoisctl
 UNITS		= $(wildcard deploy/*.service deploy/*.socket deploy/*.target)
 
-install: all
+# Only the daemons: installing must not need cmocka or the test programs.
+install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/whoisd $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
