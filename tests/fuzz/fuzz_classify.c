@@ -15,9 +15,7 @@
 
 #include "daemons/query/registries.h"
 #include "daemons/query/classify.h"
-
-int LLVMFuzzerInitialize(int *, char ***);
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 static struct registries *regs;
 

@@ -11,8 +11,6 @@
  * list items without '#', newline or a blank at either end, and the pool's
  * cross-key rules (max_servers >= min_servers, serialize epoll or none).
  */
-#include <sys/mman.h>
-
 #include <ctype.h>
 #include <math.h>
 #include <stddef.h>
@@ -25,9 +23,7 @@
 #include "common/config.h"
 #include "common/pool.h"
 #include "common/util.h"
-
-int LLVMFuzzerInitialize(int *, char ***);
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 struct fz_conf {
 	struct pool_conf	 fc_pool;	/* first, as in every daemon */
@@ -85,18 +81,14 @@ static const struct conf_spec fz_spec = {
 	NULL, "min_servers=2 max_servers=8"
 };
 
-static int	fz_fd = -1;
-static char	fz_path[64];
+static struct fuzz_file	fz_file;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	/* The file lives in memory: no disk I/O per input. */
-	if ((fz_fd = memfd_create("fuzz-config", 0)) == -1)
-		abort();
-	snprintf(fz_path, sizeof(fz_path), "/proc/self/fd/%d", fz_fd);
+	fuzz_file_open(&fz_file, "fuzz-config");
 	return 0;
 }
 
@@ -167,22 +159,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct conf_key	*k;
 	struct pool_conf	*pc;
 	void			*conf;
-	char			*argv[] = { "whoisd-fuzz", "-f", fz_path, NULL };
+	char			*argv[] = { "whoisd-fuzz", "-f", fz_file.ff_path, NULL };
 	char			 err[512];
 	int			 action;
 
-	if (ftruncate(fz_fd, 0) == -1 ||
-	    pwrite(fz_fd, data, size, 0) != (ssize_t)size)
-		abort();
+	fuzz_file_set(&fz_file, data, size);
 	err[0] = '\0';
 	conf = conf_load(&fz_spec, 3, argv, err, sizeof(err), &action);
 	if (conf == NULL) {
 		/* Every refusal of a file names the file. */
-		if (strncmp(err, fz_path, strlen(fz_path)) != 0)
+		if (strncmp(err, fz_file.ff_path, strlen(fz_file.ff_path)) != 0)
 			abort();
 		return 0;
 	}
-	if (action != 'r' || strcmp(conf_path(conf), fz_path) != 0)
+	if (action != 'r' || strcmp(conf_path(conf), fz_file.ff_path) != 0)
 		abort();
 	for (k = pool_conf_keys; k->ck_name != NULL; k++)
 		check_key(k, conf);

@@ -21,8 +21,7 @@
 
 #include "proto/frame.h"
 #include "proto/msg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 #define FZ_SMALL_FRAME		0x20	/* max_frame 512 */
 #define FZ_LOW_COMPRESS		0x40	/* compress_min 16 for the rewrite */

@@ -25,9 +25,7 @@
 
 #include "daemons/query/classify.h"
 #include "daemons/query/registries.h"
-
-int LLVMFuzzerInitialize(int *, char ***);
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 #define FZ_SERVER	"whois.example.com"
 

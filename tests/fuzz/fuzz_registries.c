@@ -17,8 +17,7 @@
 
 #include "common/name.h"
 #include "daemons/query/registries.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,8 +13,6 @@
  * back as the same event and is then written to the same bytes: a resent
  * event is the event that was spooled.
  */
-#include <sys/mman.h>
-
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,24 +22,18 @@
 
 #include "common/spool.h"
 #include "proto/msg.h"
-
-int LLVMFuzzerInitialize(int *, char ***);
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 #define FZ_MAX_BODY	(1024 * 1024)	/* spool.h: so_max_body's default */
 
-static int	fz_fd = -1;
-static char	fz_path[64];
+static struct fuzz_file	fz_file;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	/* The file lives in memory; an absolute name ignores the dirfd. */
-	if ((fz_fd = memfd_create("fuzz-spool", 0)) == -1)
-		abort();
-	snprintf(fz_path, sizeof(fz_path), "/proc/self/fd/%d", fz_fd);
+	fuzz_file_open(&fz_file, "fuzz-spool");
 	return 0;
 }
 
@@ -78,11 +70,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	max = data[0] & 1 ? 64 : FZ_MAX_BODY;
 	flen = size - 1;
-	if (ftruncate(fz_fd, 0) == -1 ||
-	    pwrite(fz_fd, data + 1, flen, 0) != (ssize_t)flen)
-		abort();
+	fuzz_file_set(&fz_file, data + 1, flen);
 	len = 0;
-	body = spool_read_file(AT_FDCWD, fz_path, max, &len);
+	/* An absolute name: the dirfd is not used. */
+	body = spool_read_file(AT_FDCWD, fz_file.ff_path, max, &len);
 	if (body == NULL) {
 		if (flen > 0 && flen <= max)
 			abort();
