@@ -251,16 +251,43 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
 
 # ---------------------------------------------------------------- fuzz
-# libFuzzer targets for the classifier and the registries parser (clang
-# from Debian: apt-get install clang).  FUZZ_SECONDS per target.
+# libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked against the
+# same archives as the daemons (so a split or renamed source needs no
+# change here), all built by clang into build-fuzz/ with the objects
+# instrumented for coverage.  `make fuzz FUZZ_SECONDS=N` runs each target
+# N seconds from its seeds (tests/fuzz/corpus/NAME/); a finding is saved
+# under FUZZ_CRASHES/NAME/ and fails the run.  FUZZ_TARGETS="msg spool"
+# picks targets.  `make fuzz-smoke` is the short run CI can afford.
+FUZZ_DEBS	= clang libclang-rt-14-dev
+FUZZ_CC		= clang
+FUZZ_B		= build-fuzz
+FUZZ_SANFLAGS	= -fsanitize=fuzzer-no-link,address,undefined \
+		  -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SECONDS	?= 60
-FUZZ_SRCS	= daemons/query/classify.c daemons/query/registries.c \
-		  daemons/query/iana_reply.c common/name.c
-fuzz:
-	@mkdir -p build/fuzz
-	for t in classify registries; do \
-	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
-	        -D_GNU_SOURCE -I. tests/fuzz/fuzz_$$t.c $(FUZZ_SRCS) \
-	        $$(pkg-config --cflags --libs libidn2) -o build/fuzz/fuzz_$$t \
-	    && build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) || exit 1; \
-	done
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_CRASHES	?= $(FUZZ_B)/crashes
+FUZZ_TARGETS	?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-clean
+fuzz: fuzz-build
+	FUZZ_CRASHES=$(FUZZ_CRASHES) tests/fuzz/run.sh $(FUZZ_B) \
+	    $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+fuzz-build: deps
+	@$(MAKE) deps DEBS="$(FUZZ_DEBS)"
+	$(MAKE) -j2 B=$(FUZZ_B) CC=$(FUZZ_CC) OPT=-O1 \
+	    SANFLAGS="$(FUZZ_SANFLAGS)" FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-bins
+
+# Only meaningful inside fuzz-build (B, CC and SANFLAGS set as above).
+fuzz-bins: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+.SECONDARY: $(patsubst %,$(B)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
+
+$(B)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_B)

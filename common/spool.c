@@ -180,9 +180,8 @@ spool_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read a whole (claimed) file; malloc'd, or NULL. */
-static void *
-spool_read(struct spool *sp, const char *name, size_t *lenp)
+void *
+spool_read_file(int dirfd, const char *name, size_t max_body, size_t *lenp)
 {
 	struct stat	 st;
 	char		*buf;
@@ -190,10 +189,10 @@ spool_read(struct spool *sp, const char *name, size_t *lenp)
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = openat(sp->sp_dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
-	    (size_t)st.st_size > sp->sp_opts.so_max_body) {
+	    (size_t)st.st_size > max_body) {
 		close(fd);
 		errno = EFBIG;
 		return NULL;
@@ -215,6 +214,14 @@ spool_read(struct spool *sp, const char *name, size_t *lenp)
 	}
 	*lenp = off;
 	return buf;
+}
+
+/* Read a whole (claimed) file; malloc'd, or NULL. */
+static void *
+spool_read(struct spool *sp, const char *name, size_t *lenp)
+{
+	return spool_read_file(sp->sp_dirfd, name, sp->sp_opts.so_max_body,
+	    lenp);
 }
 
 static void

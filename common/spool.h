@@ -56,6 +56,13 @@ int	 spool_put(struct spool *, const void *body, size_t len,
 void	 spool_done(struct spool *, void *token, int outcome);
 /* Sweep now (also done by the timer). */
 void	 spool_sweep(struct spool *);
+/*
+ * Read a whole spool file back (name relative to dirfd): malloc'd, *lenp
+ * set; NULL if it cannot be read, is empty or is over max_body bytes.
+ * What the sweep hands to the send function; public for the fuzzer.
+ */
+void	*spool_read_file(int dirfd, const char *name, size_t max_body,
+	    size_t *lenp);
 /* Bodies handed to the send function and not yet done. */
 size_t	 spool_inflight(const struct spool *);
 /*

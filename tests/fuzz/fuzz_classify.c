@@ -5,7 +5,7 @@
  * $WHOISD_REGISTRIES), byte 1 the transport outcome, the rest is the
  * reply.  Besides memory errors it checks the one invariant that matters:
  * "available" only from a completed reply, with no throttle or error
- * line, through an available pattern.  Build: see docs/registries.md.
+ * line, through an available pattern.  Build and run: make fuzz.
  */
 #include <regex.h>
 #include <stdint.h>
@@ -15,9 +15,7 @@
 
 #include "daemons/query/registries.h"
 #include "daemons/query/classify.h"
-
-int LLVMFuzzerInitialize(int *, char ***);
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 static struct registries *regs;
 

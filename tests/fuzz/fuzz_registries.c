@@ -1,7 +1,14 @@
 /*
  * fuzz_registries.c — libFuzzer target for the registries-file parser,
  * and for the other parsers that read untrusted text: referral values,
- * IANA replies and query names.  Build: see docs/registries.md.
+ * IANA replies and query names (fuzz_referral.c goes deeper into the
+ * first two).
+ *
+ * Input: the file's bytes; then the same bytes as a referral value, an
+ * IANA reply and a query name.  Besides memory safety and leaks it checks
+ * that every refusal names file and line, that every suffix of an
+ * accepted file looks up to its own registry and gets a query line, and
+ * that a normalised name fits NAME_ACE_MAX.  Build and run: make fuzz.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,8 +18,7 @@
 #include "common/name.h"
 #include "daemons/query/query.h"
 #include "daemons/query/registries.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "tests/fuzz/fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,8 +39,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* every error names file and line */
 	} else {
 		for (i = 0; registries_suffix(rs, i, &rg) != NULL; i++) {
-			snprintf(ace, sizeof(ace), "www.x.%s",
-			    registries_suffix(rs, i, NULL));
+			/* A suffix near the length limit has no room for more. */
+			if ((size_t)snprintf(ace, sizeof(ace), "www.x.%s",
+			    registries_suffix(rs, i, NULL)) > NAME_ACE_MAX)
+				continue;
 			if (registries_lookup(rs, ace, &m) != 0 ||
 			    m.rm_reg != rg)
 				abort();

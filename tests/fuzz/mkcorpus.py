@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""mkcorpus.py — write the fuzz seeds, tests/fuzz/corpus/NAME/, from the
+repository's real inputs: golden frames (tests/vectors/), registry replies
+(tests/corpus/), etc/*.conf.  Run from the top of the tree; it replaces
+the seed directories it writes.  Each seed carries the leading selector
+bytes its target expects (see the header of tests/fuzz/fuzz_NAME.c).
+"""
+import os
+import re
+import shutil
+import zlib
+
+OUT = "tests/fuzz/corpus"
+# proto/msg.h enum msg_type order.
+MSG_TYPES = ["unknown", "ok", "err", "goaway", "ping", "pong", "get", "get_r",
+             "put", "timing", "timing_get", "timing_r", "stats", "stats_r",
+             "purge", "purge_r", "query", "query_r", "error", "health",
+             "health_r", "errors", "errors_r"]
+# Replies kept small: seeds are for shape, not bulk.
+SEED_MAX = 8192
+
+
+def reset(name):
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def put(d, fname, data):
+    with open(os.path.join(d, fname), "wb") as f:
+        f.write(data)
+
+
+def vector(path):
+    with open(path) as f:
+        return bytes.fromhex(f.read())
+
+
+def frame(body, deflate=False):
+    flags = 0
+    if deflate:
+        body, flags = zlib.compress(body, 1), 1
+    return (len(body) + 1).to_bytes(4, "big") + bytes([flags]) + body
+
+
+def msg_type(body):
+    # The `t` value: fixstr key "t" then a fixstr value.
+    i = body.index(b"\xa1t")
+    n = body[i + 2] & 0x1f
+    return body[i + 3:i + 3 + n].decode()
+
+
+def msg_seeds():
+    d = reset("msg")
+    for v in sorted(os.listdir("tests/vectors")):
+        body = vector(os.path.join("tests/vectors", v))
+        t = MSG_TYPES.index(msg_type(body))
+        name = v[:-4]
+        put(d, name, bytes([t]) + frame(body))
+        # The same deflated, in 13-byte chains, with a low compress_min.
+        put(d, name + "-z", bytes([t | 0xc0]) + frame(body, True))
+    # Two frames back to back.
+    ping = vector("tests/vectors/ping.hex")
+    put(d, "ping-ping", bytes([MSG_TYPES.index("ping")]) +
+        frame(ping) + frame(ping))
+
+
+def registries():
+    """Registry names in file order (registries_get() order)."""
+    names = []
+    with open("etc/registries.conf") as f:
+        for line in f:
+            m = re.match(r"registry\s+(\S+)", line)
+            if m:
+                names.append(m.group(1))
+    return names
+
+
+def expect():
+    """(file, registry name) from tests/corpus/EXPECT."""
+    with open("tests/corpus/EXPECT") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.split()
+            yield fields[0], fields[3].split(":")[0]
+
+
+def reply(path):
+    with open(os.path.join("tests/corpus", path), "rb") as f:
+        data = f.read()
+    return data.replace(b"{{domain}}", b"whoisd-test.example") \
+        .replace(b"{{DOMAIN}}", b"WHOISD-TEST.EXAMPLE") \
+        .replace(b"{{seconds}}", b"42")[:SEED_MAX]
+
+
+def classify_seeds():
+    d = reset("classify")
+    regs = registries()
+    for path, reg in expect():
+        if reg not in regs:
+            continue
+        # byte 0: registry index, byte 1: transport outcome (0 = ok).
+        put(d, path.replace("/", "-"),
+            bytes([regs.index(reg) % 256, 0]) + reply(path))
+
+
+def referral_seeds():
+    d = reset("referral")
+    # Mode 0 (byte 0 & 3): a reply through the first registry that has a
+    # referral rule (verisign: com).
+    for path, reg in expect():
+        if path.startswith("com/") or path.startswith("net/"):
+            put(d, "reply-" + path.replace("/", "-"), b"\x00" + reply(path))
+    values = [b"whois.example-registrar.com", b"whois.example.com:4343",
+              b"http://whois.example.net/", b"[2a00:1450::1]:43",
+              b"127.1", b"whois.internal", b"rwhois://whois.example.org:4321"]
+    for i, v in enumerate(values):
+        put(d, "host-%d" % i, bytes([1 + i % 2]) + v)
+    iana = (b"% IANA WHOIS server\n\ndomain:       COM\n\n"
+            b"whois:        whois.verisign-grs.com\n\nstatus:       ACTIVE\n")
+    put(d, "iana-com", b"\x03" + iana)
+    put(d, "iana-none", b"\x03% This query returned 0 objects.\n")
+
+
+def file_seeds():
+    d = reset("registries")
+    shutil.copy("etc/registries.conf", d)
+    d = reset("config")
+    for c in sorted(os.listdir("etc")):
+        if c.endswith(".conf") and c != "registries.conf":
+            shutil.copy(os.path.join("etc", c), d)
+
+
+def spool_seeds():
+    # A spool file holds the body spool_put() was given, byte for byte:
+    # whoisd-query's error events, as msg_pack_error() writes them.
+    d = reset("spool")
+    put(d, "error", b"\x00" + vector("tests/vectors/error.hex"))
+    put(d, "error-small-max", b"\x01" + vector("tests/vectors/error.hex"))
+    put(d, "not-an-event", b"\x00" + vector("tests/vectors/get.hex"))
+
+
+msg_seeds()
+classify_seeds()
+referral_seeds()
+file_seeds()
+spool_seeds()
