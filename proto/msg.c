@@ -8,8 +8,9 @@
  * Builders write keys in a fixed order and count the fields they were
  * promised; readers check every required key's presence and type.  Bodies
  * are pre-scanned before msgpack-c sees them, so a container that claims
- * more elements than the body could hold is refused before msgpack-c
- * allocates room for them.
+ * more elements than the body could hold, or a body of more objects or
+ * deeper nesting than the budget in msg_priv.h, is refused before
+ * msgpack-c allocates room for them.
  */
 #include <stdint.h>
 #include <stdio.h>
