@@ -8,8 +8,9 @@
  * Builders write keys in a fixed order and count the fields they were
  * promised; readers check every required key's presence and type.  Bodies
  * are pre-scanned before msgpack-c sees them, so a container that claims
- * more elements than the body could hold is refused before msgpack-c
- * allocates room for them.
+ * more elements than the body could hold, or a body of more objects or
+ * deeper nesting than the budget in msg_priv.h, is refused before
+ * msgpack-c allocates room for them.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -323,15 +324,19 @@ msg_be(const uint8_t *p, int n)
 
 /*
  * Walk the msgpack encoding without building anything: exactly one object
- * must span the buffer, and no container may claim more elements than
- * there are bytes left (each element takes at least one).
+ * must span the buffer, no container may claim more elements than there
+ * are bytes left (each element takes at least one), and what msgpack-c
+ * would build must stay within MSG_MAX_OBJECTS and MSG_MAX_DEPTH.
  */
 static int
 msg_prescan(const uint8_t *p, size_t len, char *err, size_t errlen)
 {
-	size_t		pos = 0, need = 1, hdr, body, items;
+	size_t		pos = 0, need = 1, objs = 1, hdr, body, items;
+	size_t		left[MSG_MAX_DEPTH + 1];	/* items owed per level */
+	int		depth = 0;
 	uint8_t		c;
 
+	left[0] = 1;
 	while (need > 0) {
 		if (pos >= len) {
 			snprintf(err, errlen, "truncated msgpack body");
@@ -420,6 +425,26 @@ msg_prescan(const uint8_t *p, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "truncated msgpack body");
 			return -1;
 		}
+		left[depth]--;
+		if (items > 0) {
+			/* Every object is the root or an item: a lower bound
+			 * until the last container is seen. */
+			objs += items;
+			if (objs > MSG_MAX_OBJECTS) {
+				snprintf(err, errlen, "msgpack body of at least "
+				    "%zu objects exceeds the budget of %u", objs,
+				    MSG_MAX_OBJECTS);
+				return -1;
+			}
+			if (depth == MSG_MAX_DEPTH) {
+				snprintf(err, errlen, "msgpack body nested "
+				    "deeper than %d levels", MSG_MAX_DEPTH);
+				return -1;
+			}
+			left[++depth] = items;
+		}
+		while (depth > 0 && left[depth] == 0)
+			depth--;
 	}
 	if (pos != len) {
 		snprintf(err, errlen, "%zu trailing bytes after the map",

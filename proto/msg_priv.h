@@ -24,6 +24,16 @@ struct msg {
 	char			 m_tname[32];
 };
 
+/*
+ * What msg_unpack() lets msgpack-c build: one 24-byte msgpack_object per
+ * object (strings and bins point into the body, not copied), so a body
+ * costs at most 24 MiB beside itself, 1.5 times the default max_frame.
+ */
+/* 5x the largest message sent: errors_r of 10000 events, 190k objects. */
+#define MSG_MAX_OBJECTS		(1u << 20)
+/* Twice what a builder can nest (MSGB_DEPTH); msgpack-c gives up at 32. */
+#define MSG_MAX_DEPTH		(2 * MSGB_DEPTH)
+
 /* A per-type reader was handed the wrong type of message. */
 int	msg_expect(const struct msg *, enum msg_type, char *err, size_t errlen);
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "proto/msg.h"
+#include "proto/msg_priv.h"
 
 static const char *vector_dir = "tests/vectors";
 
@@ -770,6 +771,178 @@ test_corrupt_bodies(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The unpacking budget */
+
+/* The most events an errors_r lists (ERRDB_LIST_MAX in whoisd-errdb). */
+#define ERRORS_R_MAX	10000
+
+/*
+ * {"v":2,"t":"ping","id":7, then `nkeys` keys "k" holding nil, then
+ * "pad": an array32 of `npad` nils, or of {"k": nil} maps if `maps`} in
+ * a malloc'd buffer.
+ */
+static uint8_t *
+ping_with(size_t nkeys, size_t npad, int maps, size_t *len)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	uint8_t		*p;
+	size_t		 i;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4 + nkeys);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_uint8(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "t", 1);
+	msgpack_pack_str_with_body(&pk, "ping", 4);
+	msgpack_pack_str_with_body(&pk, "id", 2);
+	msgpack_pack_uint8(&pk, 7);
+	for (i = 0; i < nkeys; i++) {
+		msgpack_pack_str_with_body(&pk, "k", 1);
+		msgpack_pack_nil(&pk);
+	}
+	msgpack_pack_str_with_body(&pk, "pad", 3);
+	msgpack_pack_array(&pk, (uint32_t)npad);
+	for (i = 0; i < npad; i++) {
+		if (maps) {
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "k", 1);
+		}
+		msgpack_pack_nil(&pk);
+	}
+	*len = sb.size;
+	p = (uint8_t *)msgpack_sbuffer_release(&sb);
+	msgpack_sbuffer_destroy(&sb);
+	return p;
+}
+
+/* Objects in ping_with(nkeys, npad, 0): the map, its keys and values,
+ * the array's nils. */
+#define PING_OBJECTS(nkeys, npad)	(1 + 2 * (4 + (nkeys)) + (npad))
+
+static void
+expect_budget_fail(uint8_t *body, size_t len, const char *errpart)
+{
+	expect_unpack_fail(body, len, errpart, 0);
+	free(body);
+}
+
+static void
+test_budget_objects(void **state)
+{
+	const size_t	 n = 1024 * 1024;
+	uint8_t		*p;
+	size_t		 len;
+	struct msg	*m;
+	char		 err[256];
+
+	(void)state;
+	/* 1M nils, bare: a few bytes each, 24 for msgpack-c */
+	p = malloc(5 + n);
+	assert_non_null(p);
+	memcpy(p, "\xdd\x00\x10\x00\x00", 5);	/* array32 of n */
+	memset(p + 5, 0xc0, n);
+	expect_budget_fail(p, 5 + n, "msgpack body of at least 1048577 "
+	    "objects exceeds the budget of 1048576");
+	/* the same under a ping whose v, t and id are fine */
+	p = ping_with(0, n, 0, &len);
+	expect_budget_fail(p, len, "exceeds the budget");
+	/* a map of many small keys */
+	p = ping_with(n / 2, 0, 0, &len);
+	expect_budget_fail(p, len, "exceeds the budget");
+	/* many small maps, 3 objects each */
+	p = ping_with(0, n / 3, 1, &len);
+	expect_budget_fail(p, len, "exceeds the budget");
+	/* exactly the budget passes, one object more does not */
+	p = ping_with(0, MSG_MAX_OBJECTS - PING_OBJECTS(0, 0), 0, &len);
+	m = msg_unpack(p, len, NULL, NULL, NULL, err, sizeof(err));
+	if (m == NULL)
+		fail_msg("at the budget: %s", err);
+	assert_int_equal(msg_type(m), MSG_PING);
+	msg_free(m);
+	p = ping_with(0, MSG_MAX_OBJECTS - PING_OBJECTS(0, 0) + 1, 0, &len);
+	expect_budget_fail(p, len, "exceeds the budget");
+}
+
+static void
+test_budget_depth(void **state)
+{
+	uint8_t		 head[] = { 0x84, 0xa1, 'v', 0x02, 0xa1, 't', 0xa4, 'p',
+	    'i', 'n', 'g', 0xa2, 'i', 'd', 0x07, 0xa1, 'x' };
+	uint8_t		 buf[sizeof(head) + 64];
+	struct msg	*m;
+	char		 err[256];
+	size_t		 len;
+	int		 levels, i;
+
+	(void)state;
+	/* x: [[[...[nil]...]]]: the top map and `levels` arrays around it */
+	for (levels = 1; levels <= 40; levels++) {
+		memcpy(buf, head, sizeof(head));
+		len = sizeof(head);
+		for (i = 0; i < levels; i++)
+			buf[len++] = 0x91;
+		buf[len++] = 0xc0;
+		if (1 + levels <= MSG_MAX_DEPTH) {
+			m = msg_unpack_copy(buf, len, err, sizeof(err));
+			if (m == NULL)
+				fail_msg("%d levels: %s", 1 + levels, err);
+			msg_free(m);
+		} else
+			expect_unpack_fail(buf, len, "msgpack body nested "
+			    "deeper than 16 levels", 0);
+	}
+	/* an empty container holds nothing: one more level is free */
+	memcpy(buf, head, sizeof(head));
+	len = sizeof(head);
+	for (i = 0; i < MSG_MAX_DEPTH - 1; i++)
+		buf[len++] = 0x91;
+	buf[len++] = 0x90;
+	m = msg_unpack_copy(buf, len, err, sizeof(err));
+	if (m == NULL)
+		fail_msg("empty innermost array: %s", err);
+	msg_free(m);
+}
+
+/* The largest listing a daemon sends still fits the budget. */
+static void
+test_budget_largest_listing(void **state)
+{
+	struct errevent	*ev, *got = NULL;
+	struct msgb	 b;
+	struct msg	*m;
+	size_t		 i, n = 0;
+	char		 err[256];
+
+	(void)state;
+	ev = calloc(ERRORS_R_MAX, sizeof(*ev));
+	assert_non_null(ev);
+	for (i = 0; i < ERRORS_R_MAX; i++) {
+		sample_event(&ev[i], (int)i);
+		/* every field set; host and msg as long as they go */
+		memset(ev[i].ev_host, 'h', sizeof(ev[i].ev_host) - 1);
+		memset(ev[i].ev_msg, 'm', sizeof(ev[i].ev_msg) - 1);
+		ev[i].ev_retry_after = 60;
+	}
+	msgb_init(&b);
+	assert_int_equal(msg_pack_errors_r(&b, 9, 2, ev, ERRORS_R_MAX), 0);
+	/* within the default max_frame */
+	assert_true(msgb_len(&b) < 16u * 1024 * 1024);
+	m = reparse(&b);
+	assert_int_equal(msg_read_errors_r(m, &got, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, ERRORS_R_MAX);
+	assert_string_equal(got[ERRORS_R_MAX - 1].ev_msg,
+	    ev[ERRORS_R_MAX - 1].ev_msg);
+	/* a map and 9 keyed fields per event: far from the limit */
+	assert_true(ERRORS_R_MAX * 19 * 5 < MSG_MAX_OBJECTS);
+	free(got);
+	msg_free(m);
+	msgb_free(&b);
+	free(ev);
+}
+
 static void
 test_unknown_keys_and_types(void **state)
 {
@@ -980,6 +1153,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_big_text_compressed),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_corrupt_bodies),
+		cmocka_unit_test(test_budget_objects),
+		cmocka_unit_test(test_budget_depth),
+		cmocka_unit_test(test_budget_largest_listing),
 		cmocka_unit_test(test_unknown_keys_and_types),
 		cmocka_unit_test(test_field_errors),
 		cmocka_unit_test(test_builder_checks),
