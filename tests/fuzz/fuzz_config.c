@@ -71,6 +71,7 @@ static const struct conf_key fz_keys[] = {
 	{ "query_addr", CONF_ADDR, FZA(1), 0, 0, "127.0.0.1:4402", "" },
 	{ "errdb_addr", CONF_ADDR, FZA(2), 0, 0, NULL, "" },
 	{ "registry_override", CONF_ADDR, FZA(3), 0, 0, NULL, "" },
+	{ "old_key", CONF_OBSOLETE, 0, 0, 0, NULL, "read by nothing" },
 	{ "http_listen", CONF_LIST, offsetof(struct fz_conf, fc_list), 0, 0,
 	  "127.0.0.1:8080", "" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
@@ -150,6 +151,8 @@ check_key(const struct conf_key *k, const void *conf)
 			check_text(l->cl_items[i]);
 		}
 		break;
+	case CONF_OBSOLETE:
+		break;		/* stores nothing */
 	}
 }
 
