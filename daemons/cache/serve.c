@@ -463,7 +463,6 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	struct cache_conf	*cc = cache_conf();
 	struct timeval		 tv;
 	int64_t			 n;
-	double			 iv;
 
 	(void)fd; (void)ev; (void)arg;
 	n = cache_db_expire(cs_db, now_wall(), cc->cc_stale_max,
@@ -474,14 +473,10 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 		cache_cnt.cn_swept += (uint64_t)n;
 		log_info("expiry sweep: %lld answer(s) removed", (long long)n);
 	}
-	if (n == CACHE_SWEEP_BATCH) {
-		tv.tv_sec = 0;
-		tv.tv_usec = CACHE_SWEEP_PAUSE_MS * 1000;
-	} else {
-		iv = cc->cc_sweep_interval;
-		tv.tv_sec = (time_t)iv;
-		tv.tv_usec = (suseconds_t)((iv - (double)tv.tv_sec) * 1e6);
-	}
+	if (n == CACHE_SWEEP_BATCH)
+		tv_from_ms(&tv, CACHE_SWEEP_PAUSE_MS);
+	else
+		tv_from_seconds(&tv, cc->cc_sweep_interval);
 	evtimer_add(cs_sweep_ev, &tv);
 }
 

@@ -578,8 +578,7 @@ serve_request(struct link *l, struct msg *m)
 	q->q_deadline = q->q_start + dl;
 	/* Answer a little early, so the reply is there in time. */
 	dl -= fmin(QUERY_REPLY_MARGIN, dl / 10);
-	tv.tv_sec = (time_t)dl;
-	tv.tv_usec = (suseconds_t)((dl - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, dl);
 	q->q_timer = evtimer_new(sv_base, qreq_deadline_cb, q);
 	evtimer_add(q->q_timer, &tv);
 

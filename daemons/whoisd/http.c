@@ -204,8 +204,7 @@ http_arm_timer(struct hconn *hc)
 	    hc->hc_idle_since) + http_idle_s - http_now;
 	if (left < 0.001)
 		left = 0.001;
-	tv.tv_sec = (time_t)left;
-	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, left);
 	event_add(hc->hc_timer, &tv);
 }
 
@@ -1031,8 +1030,7 @@ http_init(struct event_base *base)
 
 	http_base = base;
 	http_idle_s = t;
-	http_idle_tv.tv_sec = (time_t)t;
-	http_idle_tv.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	tv_from_seconds(&http_idle_tv, t);
 	/* Room for http_max_names names of 253 octets, %-escaped as ACE. */
 	need = 16 * 1024 + (size_t)wc->wc_http_max_names * 270;
 	http_head_max = need > HTTP_MIN_HEAD_MAX ? need : HTTP_MIN_HEAD_MAX;

@@ -754,8 +754,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		    "answered for the registrable name %s", m.sm_registrable);
 
 	t = front_conf()->wc_request_timeout;
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, t);
 	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
 	evtimer_add(lk->lk_deadline, &tv);
 
