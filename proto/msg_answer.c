@@ -84,6 +84,18 @@ static const struct msg_field query_fields[] = {
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 
+/* The index of s in a NULL-ended table of names, or -1. */
+static int
+answer_name_index(const char *const *names, const char *s)
+{
+	int	i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 answer_status_name(enum answer_status s)
 {
@@ -97,12 +109,10 @@ answer_status_parse(const char *s, enum answer_status *out)
 {
 	int	i;
 
-	for (i = 0; i < AS_NSTATUS; i++)
-		if (strcmp(s, answer_statuses[i]) == 0) {
-			*out = (enum answer_status)i;
-			return 0;
-		}
-	return -1;
+	if ((i = answer_name_index(answer_statuses, s)) == -1)
+		return -1;
+	*out = (enum answer_status)i;
+	return 0;
 }
 
 const char *
@@ -118,12 +128,10 @@ answer_source_parse(const char *s, enum answer_source *out)
 {
 	int	i;
 
-	for (i = 0; i < SRC_NSOURCE; i++)
-		if (strcmp(s, answer_sources[i]) == 0) {
-			*out = (enum answer_source)i;
-			return 0;
-		}
-	return -1;
+	if ((i = answer_name_index(answer_sources, s)) == -1)
+		return -1;
+	*out = (enum answer_source)i;
+	return 0;
 }
 
 void
