@@ -204,7 +204,7 @@ $(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 # The benchmark fill writes through the cache's storage layer; the
 # cache's unit test links it too (before the archives it needs).
-$(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c tests/bench/cache_fill.c) $(call dlib,cache) $(LIBCOMMON)
+$(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c tests/bench/cache_fill.c) $(call dlib,cache) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/tests/test_cache_db: $(call obj,tests/unit/test_cache_db.c tests/bench/cache_fill.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)

@@ -77,7 +77,6 @@ linger_close_then(struct event_base *base, int fd, double secs,
 	lg->lg_done = done;
 	lg->lg_arg = arg;
 	lg->lg_ev = event_new(base, fd, EV_READ | EV_PERSIST, linger_cb, lg);
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, secs);
 	event_add(lg->lg_ev, &tv);
 }

@@ -343,8 +343,7 @@ child_drain(const char *why)
 	if (pool_pd->pd_child_drain != NULL)
 		pool_pd->pd_child_drain();
 	t = pc()->pc_shutdown_timeout;
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, t);
 	c_drain_timer = evtimer_new(c_base, child_drain_timeout, NULL);
 	evtimer_add(c_drain_timer, &tv);
 	child_maybe_exit();

@@ -130,9 +130,7 @@ spool_open(struct event_base *base, const char *dir,
 	sp->sp_pid = getpid();
 	TAILQ_INIT(&sp->sp_inflight);
 	sp->sp_timer = event_new(base, -1, EV_PERSIST, spool_timer_cb, sp);
-	tv.tv_sec = (time_t)sp->sp_opts.so_sweep;
-	tv.tv_usec = (suseconds_t)((sp->sp_opts.so_sweep -
-	    (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, sp->sp_opts.so_sweep);
 	event_add(sp->sp_timer, &tv);
 	return sp;
 }

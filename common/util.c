@@ -81,6 +81,24 @@ now_wall(void)
 }
 
 void
+tv_from_seconds(struct timeval *tv, double sec)
+{
+	if (sec < 0)
+		sec = 0;
+	tv->tv_sec = (time_t)sec;
+	tv->tv_usec = (suseconds_t)((sec - (double)tv->tv_sec) * 1e6);
+}
+
+void
+tv_from_ms(struct timeval *tv, long ms)
+{
+	if (ms < 0)
+		ms = 0;
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+void
 fmt_iso8601(double t, char *buf, size_t len)
 {
 	time_t		tt = (time_t)t;

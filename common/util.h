@@ -5,6 +5,8 @@
 #ifndef WHOISD_UTIL_H
 #define WHOISD_UTIL_H
 
+#include <sys/time.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +21,9 @@ char	*xstrndup(const char *, size_t);
 double	 now_mono(void);	/* seconds, CLOCK_MONOTONIC */
 double	 now_wall(void);	/* seconds since the epoch */
 void	 fmt_iso8601(double t, char *buf, size_t len);	/* 2026-11-22T01:00:00Z */
+/* A timer's timeval: the fraction cut to whole microseconds; < 0 is 0. */
+void	 tv_from_seconds(struct timeval *, double sec);
+void	 tv_from_ms(struct timeval *, long ms);
 /* Decimal digits of v into buf (21 bytes will do); returns their count. */
 size_t	 fmt_u64(uint64_t v, char *buf);
 

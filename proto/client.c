@@ -110,15 +110,6 @@ static void	client_connect(struct client *);
 static void	cconn_readcb(struct bufferevent *, void *);
 static void	cconn_eventcb(struct bufferevent *, short, void *);
 
-static void
-client_tv(struct timeval *tv, double sec)
-{
-	if (sec < 0)
-		sec = 0;
-	tv->tv_sec = (time_t)sec;
-	tv->tv_usec = (suseconds_t)((sec - (double)tv->tv_sec) * 1e6);
-}
-
 /*
  * When a request waiting for a connection gives up: its deadline, or,
  * with co_down_wait_ms, that long after the link went down, whichever
@@ -334,7 +325,7 @@ client_schedule(struct client *c)
 			c->c_backoff_ms = c->c_opts.co_backoff_max_ms;
 	}
 	c->c_next_attempt = now_mono() + c->c_backoff_ms / 1000.0;
-	client_tv(&tv, c->c_backoff_ms / 1000.0);
+	tv_from_seconds(&tv, c->c_backoff_ms / 1000.0);
 	evtimer_add(c->c_retry, &tv);
 	/* Queued requests that cannot last until then fail now. */
 	for (r = TAILQ_FIRST(&c->c_queue); r != NULL; r = next) {
@@ -371,7 +362,7 @@ client_down(struct client *c)
 		return;
 	c->c_down_since = now_mono();
 	if (c->c_opts.co_down_wait_ms > 0) {
-		client_tv(&tv, c->c_opts.co_down_wait_ms / 1000.0);
+		tv_from_seconds(&tv, c->c_opts.co_down_wait_ms / 1000.0);
 		evtimer_add(c->c_down_ev, &tv);
 	}
 }
@@ -450,7 +441,7 @@ client_connect(struct client *c)
 	bufferevent_setcb(cn->cn_bev, cconn_readcb, NULL, cconn_eventcb, cn);
 	(void)setsockopt(bufferevent_getfd(cn->cn_bev), IPPROTO_TCP,
 	    TCP_NODELAY, &one, sizeof(one));
-	client_tv(&tv, c->c_opts.co_connect_timeout_ms / 1000.0);
+	tv_from_seconds(&tv, c->c_opts.co_connect_timeout_ms / 1000.0);
 	evtimer_add(cn->cn_ctimer, &tv);
 	bufferevent_enable(cn->cn_bev, EV_READ | EV_WRITE);
 }
@@ -770,7 +761,7 @@ client_call(struct client *c, const struct msgb *b, int deadline_ms,
 		fatalx("%s: evtimer_new", __func__);
 	LIST_INSERT_HEAD(&c->c_hash[r->r_id & (CLIENT_NHASH - 1)], r,
 	    r_hentry);
-	client_tv(&tv, deadline_ms / 1000.0);
+	tv_from_seconds(&tv, deadline_ms / 1000.0);
 	evtimer_add(r->r_timer, &tv);
 	c->c_st.cs_requests++;
 

@@ -168,20 +168,13 @@ link_check_done(struct link *l)
 		link_shut(l);
 }
 
-static void
-link_ms_tv(struct timeval *tv, int ms)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
 /* A link on its way out gives a peer that stops reading this long. */
 static void
 link_arm_flush_timeout(struct link *l)
 {
 	struct timeval	tv;
 
-	link_ms_tv(&tv, l->l_opts.lo_flush_timeout_ms);
+	tv_from_ms(&tv, l->l_opts.lo_flush_timeout_ms);
 	bufferevent_set_timeouts(l->l_bev, NULL, &tv);
 }
 
@@ -467,7 +460,7 @@ link_goaway(struct link *l)
 	if (l->l_grace_ev == NULL)
 		l->l_grace_over = 1;
 	else {
-		link_ms_tv(&tv, LINK_DRAIN_GRACE_MS);
+		tv_from_ms(&tv, LINK_DRAIN_GRACE_MS);
 		evtimer_add(l->l_grace_ev, &tv);
 	}
 }

@@ -657,14 +657,14 @@ mo_container(const msgpack_object *map, const char *key,
 }
 
 int
-mo_oneof(const char *key, const char *val, const char **allowed, char *err,
-    size_t errlen)
+mo_oneof(const char *key, const char *val, const char *const *allowed,
+    char *err, size_t errlen)
 {
 	int	i;
 
 	for (i = 0; allowed[i] != NULL; i++)
 		if (strcmp(val, allowed[i]) == 0)
-			return 0;
+			return i;
 	snprintf(err, errlen, "key %s: bad value \"%.32s\"", key, val);
 	return -1;
 }
@@ -899,8 +899,24 @@ mf_empty(const struct msg_field *f, const void *s)
 		return *(const double *)p == 0;
 	case MF_BOOL:
 		return *(const int *)p == 0;
+	case MF_ENUM:
+		return 0;	/* every value has a name */
 	}
 	return 0;
+}
+
+/* The name of an MF_ENUM row's value, or NULL if it has none. */
+static const char *
+mf_name(const struct msg_field *f, int v)
+{
+	int	i;
+
+	if (v < 0)
+		return NULL;
+	for (i = 0; i < v; i++)
+		if (f->mf_names[i] == NULL)
+			return NULL;
+	return f->mf_names[v];
 }
 
 static int
@@ -924,7 +940,7 @@ mf_count(const struct msg_field *f, const void *s, int version)
 void
 mf_pack(struct msgb *b, const struct msg_field *f, const void *s)
 {
-	const char	*p;
+	const char	*p, *name;
 
 	for (; f->mf_key != NULL; f++) {
 		if (!mf_written(f, s, b->mb_version))
@@ -943,6 +959,12 @@ mf_pack(struct msgb *b, const struct msg_field *f, const void *s)
 		case MF_BOOL:
 			msgb_bool(b, f->mf_key, *(const int *)p);
 			break;
+		case MF_ENUM:
+			if ((name = mf_name(f, *(const int *)p)) != NULL)
+				msgb_str(b, f->mf_key, name);
+			else
+				b->mb_err = 1;	/* msgb_end() fails */
+			break;
 		}
 	}
 }
@@ -951,7 +973,7 @@ int
 mf_read(const msgpack_object *map, const struct msg_field *f, void *s,
     char *err, size_t errlen)
 {
-	char	*p;
+	char	*p, name[64];
 	int	 flags, r = -1;
 
 	for (; f->mf_key != NULL; f++) {
@@ -961,9 +983,16 @@ mf_read(const msgpack_object *map, const struct msg_field *f, void *s,
 		case MF_STR:
 			r = mo_str(map, f->mf_key, p, f->mf_size, flags, err,
 			    errlen);
-			if (r == 0 && f->mf_oneof != NULL)
-				r = mo_oneof(f->mf_key, p, f->mf_oneof, err,
-				    errlen);
+			break;
+		case MF_ENUM:
+			r = mo_str(map, f->mf_key, name, f->mf_size <
+			    sizeof(name) ? f->mf_size : sizeof(name), flags,
+			    err, errlen);
+			if (r == 0 && (r = mo_oneof(f->mf_key, name,
+			    f->mf_names, err, errlen)) >= 0) {
+				*(int *)p = r;
+				r = 0;
+			}
 			break;
 		case MF_UINT:
 			r = mo_uint(map, f->mf_key, (uint64_t *)p, flags, err,

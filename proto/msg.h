@@ -196,12 +196,38 @@ int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 /* msg_answer.c: the lookup path */
 
 #define ANSWER_DOMAIN_LEN	256
-#define ANSWER_STATUS_LEN	16
+#define ANSWER_STATUS_LEN	16	/* the longest status on the wire, +1 */
 #define ANSWER_REASON_LEN	64
-#define ANSWER_SOURCE_LEN	16
+#define ANSWER_SOURCE_LEN	16	/* the longest source on the wire, +1 */
 #define ANSWER_REGISTRY_LEN	128
 #define ANSWER_RULE_LEN		64
 #define ANSWER_MATCHED_LEN	512
+
+/*
+ * An answer's status and where it came from: names only on the wire and
+ * in output.  The order is that of the counters by status and by source.
+ */
+enum answer_status {
+	AS_AVAILABLE,
+	AS_REGISTERED,
+	AS_RESERVED,
+	AS_INVALID,
+	AS_UNKNOWN,
+	AS_NSTATUS
+};
+enum answer_source {
+	SRC_CACHE,
+	SRC_REGISTRY,
+	SRC_STALE,
+	SRC_NSOURCE
+};
+
+/* "available" etc.; NULL for a value out of range. */
+const char	*answer_status_name(enum answer_status);
+/* 0 with *out set, or -1 if s names no status. */
+int		 answer_status_parse(const char *s, enum answer_status *out);
+const char	*answer_source_name(enum answer_source);
+int		 answer_source_parse(const char *s, enum answer_source *out);
 
 /*
  * The answer record.  Optional fields are absent when empty ("" for
@@ -213,9 +239,9 @@ int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 struct answer {
 	char		 a_domain[ANSWER_DOMAIN_LEN];	/* as asked */
 	char		 a_ace[ANSWER_DOMAIN_LEN];	/* A-label form */
-	char		 a_status[ANSWER_STATUS_LEN];	/* available|registered|... */
+	enum answer_status a_status;
 	char		 a_reason[ANSWER_REASON_LEN];	/* optional */
-	char		 a_source[ANSWER_SOURCE_LEN];	/* cache|registry|stale */
+	enum answer_source a_source;
 	double		 a_checked;			/* epoch seconds */
 	double		 a_expires;			/* optional */
 	char		 a_registry[ANSWER_REGISTRY_LEN];
@@ -242,11 +268,12 @@ struct msg_get {
 	 * Optional "if": the asker holds the answer with this checked time,
 	 * expiry and status (g_if_checked > 0).  A fresh entry with all
 	 * three the same is answered `same`, without the answer: the memo
-	 * refreshes what it has instead of fetching the text again.
+	 * refreshes what it has instead of fetching the text again.  An
+	 * if_status this build does not know drops the "if" when read.
 	 */
 	double	g_if_checked;
 	double	g_if_expires;
-	char	g_if_status[ANSWER_STATUS_LEN];
+	enum answer_status g_if_status;
 };
 #define GET_LEASE_GRANTED	"granted"
 #define GET_LEASE_NONE		"none"

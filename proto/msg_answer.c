@@ -16,9 +16,27 @@
 #include "proto/msg.h"
 #include "proto/msg_priv.h"
 
-static const char *answer_statuses[] = { "available", "registered",
-    "reserved", "invalid", "unknown", NULL };
-static const char *answer_sources[] = { "cache", "registry", "stale", NULL };
+/* The names by value, NULL-ended for the answer's MF_ENUM rows. */
+static const char *const answer_statuses[AS_NSTATUS + 1] = {
+	[AS_AVAILABLE] = "available",
+	[AS_REGISTERED] = "registered",
+	[AS_RESERVED] = "reserved",
+	[AS_INVALID] = "invalid",
+	[AS_UNKNOWN] = "unknown",
+	[AS_NSTATUS] = NULL
+};
+static const char *const answer_sources[SRC_NSOURCE + 1] = {
+	[SRC_CACHE] = "cache",
+	[SRC_REGISTRY] = "registry",
+	[SRC_STALE] = "stale",
+	[SRC_NSOURCE] = NULL
+};
+
+/* An MF_ENUM row reads and writes the member as an int. */
+_Static_assert(sizeof(enum answer_status) == sizeof(int),
+    "enum answer_status is not int-sized");
+_Static_assert(sizeof(enum answer_source) == sizeof(int),
+    "enum answer_source is not int-sized");
 
 /*
  * The answer's fields in wire order, but for the text, which is packed
@@ -29,12 +47,12 @@ static const struct msg_field answer_fields[] = {
 	    MF_SIZE(struct answer, a_domain), 0, NULL },
 	{ "ace", MF_STR, offsetof(struct answer, a_ace),
 	    MF_SIZE(struct answer, a_ace), 0, NULL },
-	{ "status", MF_STR, offsetof(struct answer, a_status),
-	    MF_SIZE(struct answer, a_status), 0, answer_statuses },
+	{ "status", MF_ENUM, offsetof(struct answer, a_status),
+	    ANSWER_STATUS_LEN, 0, answer_statuses },
 	{ "reason", MF_STR, offsetof(struct answer, a_reason),
 	    MF_SIZE(struct answer, a_reason), MF_OMIT | MO_OPT | MO_CUT, NULL },
-	{ "source", MF_STR, offsetof(struct answer, a_source),
-	    MF_SIZE(struct answer, a_source), 0, answer_sources },
+	{ "source", MF_ENUM, offsetof(struct answer, a_source),
+	    ANSWER_SOURCE_LEN, 0, answer_sources },
 	{ "checked", MF_FLOAT, offsetof(struct answer, a_checked), 0, 0,
 	    NULL },
 	{ "expires", MF_FLOAT, offsetof(struct answer, a_expires), 0,
@@ -65,6 +83,56 @@ static const struct msg_field query_fields[] = {
 	    0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
+
+/* The index of s in a NULL-ended table of names, or -1. */
+static int
+answer_name_index(const char *const *names, const char *s)
+{
+	int	i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+answer_status_name(enum answer_status s)
+{
+	if ((int)s < 0 || s >= AS_NSTATUS)
+		return NULL;
+	return answer_statuses[s];
+}
+
+int
+answer_status_parse(const char *s, enum answer_status *out)
+{
+	int	i;
+
+	if ((i = answer_name_index(answer_statuses, s)) == -1)
+		return -1;
+	*out = (enum answer_status)i;
+	return 0;
+}
+
+const char *
+answer_source_name(enum answer_source s)
+{
+	if ((int)s < 0 || s >= SRC_NSOURCE)
+		return NULL;
+	return answer_sources[s];
+}
+
+int
+answer_source_parse(const char *s, enum answer_source *out)
+{
+	int	i;
+
+	if ((i = answer_name_index(answer_sources, s)) == -1)
+		return -1;
+	*out = (enum answer_source)i;
+	return 0;
+}
 
 void
 answer_free(struct answer *a)
@@ -144,7 +212,7 @@ msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
 	if (g->g_if_checked > 0) {
 		msgb_float(b, "if_checked", g->g_if_checked);
 		msgb_float(b, "if_expires", g->g_if_expires);
-		msgb_str(b, "if_status", g->g_if_status);
+		msgb_str(b, "if_status", answer_status_name(g->g_if_status));
 	}
 	return msgb_end(b);
 }
@@ -152,6 +220,7 @@ msg_pack_get(struct msgb *b, uint64_t id, int version, const struct msg_get *g)
 int
 msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
 {
+	char	status[ANSWER_STATUS_LEN];
 	int	text;
 
 	memset(g, 0, sizeof(*g));
@@ -168,13 +237,17 @@ msg_read_get(const struct msg *m, struct msg_get *g, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    mo_float(m->m_map, "if_expires", &g->g_if_expires, MO_OPT, err,
 	    errlen) == -1 ||
-	    mo_str(m->m_map, "if_status", g->g_if_status,
-	    sizeof(g->g_if_status), MO_OPT, err, errlen) == -1)
+	    mo_str(m->m_map, "if_status", status, sizeof(status), MO_OPT,
+	    err, errlen) == -1)
 		return -1;
-	if (g->g_if_checked > 0 && g->g_if_status[0] == '\0') {
+	if (g->g_if_checked > 0 && status[0] == '\0') {
 		snprintf(err, errlen, "get: if_checked without if_status");
 		return -1;
 	}
+	/* A status we do not know matches no entry: the whole answer. */
+	if (g->g_if_checked > 0 && answer_status_parse(status,
+	    &g->g_if_status) == -1)
+		g->g_if_checked = 0;
 	return 0;
 }
 

@@ -59,8 +59,11 @@ int	mo_float(const msgpack_object *map, const char *key, double *v,
 int	mo_container(const msgpack_object *map, const char *key,
 	    msgpack_object_type type, const msgpack_object **o, int flags,
 	    char *err, size_t errlen);
-/* -1 with "key K: bad value" unless val is one of the NULL-ended list. */
-int	mo_oneof(const char *key, const char *val, const char **allowed,
+/*
+ * The index of val in the NULL-ended list, or -1 with "key K: bad value"
+ * if it is not there.
+ */
+int	mo_oneof(const char *key, const char *val, const char *const *allowed,
 	    char *err, size_t errlen);
 /* Prefix err with "where: " (errors inside nested maps); returns -1. */
 int	mo_where(const char *where, char *err, size_t errlen);
@@ -75,7 +78,8 @@ enum mf_type {
 	MF_STR,		/**< char[mf_size] */
 	MF_UINT,	/**< uint64_t */
 	MF_FLOAT,	/**< double */
-	MF_BOOL		/**< int */
+	MF_BOOL,	/**< int */
+	MF_ENUM		/**< an enum, the index of its name in mf_names */
 };
 
 /* Row flags, beside MO_OPT and MO_CUT that the reader takes. */
@@ -86,9 +90,10 @@ struct msg_field {
 	const char	 *mf_key;
 	enum mf_type	  mf_type;
 	size_t		  mf_off;	/* offsetof() the member */
-	size_t		  mf_size;	/* MF_STR: the buffer's size */
+	size_t		  mf_size;	/* MF_STR: the buffer's size; MF_ENUM:
+					   the longest name on the wire, +1 */
 	int		  mf_flags;	/* MO_* and MF_* */
-	const char	**mf_oneof;	/* MF_STR: values allowed, or NULL */
+	const char *const *mf_names;	/* MF_ENUM: NULL-ended, by value */
 };
 
 /* sizeof a struct member, for the mf_size of an MF_STR row. */

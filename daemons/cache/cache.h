@@ -88,7 +88,7 @@ void		 cache_reply_ok_committed(struct link *, uint64_t id,
 		    const char *what);
 /* Fill an answer from a DB entry (moves the text). */
 void		 cache_entry_to_answer(struct cache_entry *, struct answer *,
-		    const char *source);
+		    enum answer_source source);
 
 /* wait.c */
 void		 cache_wait_init(struct event_base *);

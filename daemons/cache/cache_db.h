@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/msg.h"
+
 #define CACHE_DB_VERSION	1	/* PRAGMA user_version of schema/cache.sql */
 #define CACHE_DB_BUSY_MS	5000
 #define CACHE_DB_MMAP_BYTES	(512LL * 1024 * 1024)
@@ -47,6 +49,7 @@
 #define CACHE_TIMING_RING	1000
 #define CACHE_TIMING_WINDOW	300.0
 
+/* The status codes of the schema's answers.status column. */
 enum cache_status {
 	CACHE_UNKNOWN = 0,	/* never stored */
 	CACHE_AVAILABLE = 1,
@@ -55,10 +58,9 @@ enum cache_status {
 	CACHE_INVALID = 4	/* never stored */
 };
 
-/* "available" etc.; "unknown" for anything else. */
-const char	*cache_status_name(int status);
-/* The enum value of a status string; CACHE_UNKNOWN if none matches. */
-int		 cache_status_parse(const char *s);
+/* The code of a status, and the status of a code (AS_UNKNOWN if none). */
+int		 cache_status_code(enum answer_status);
+enum answer_status cache_status_answer(int code);
 
 /* TTL per status, seconds (config ttl_registered / ttl_available / ttl_reserved). */
 struct cache_ttl {

@@ -18,35 +18,34 @@
 #include "daemons/cache/cache_db.h"
 #include "daemons/cache/cache_db_int.h"
 
-static const char *const cache_status_names[] = {
-	[CACHE_UNKNOWN] = "unknown",
-	[CACHE_AVAILABLE] = "available",
-	[CACHE_REGISTERED] = "registered",
-	[CACHE_RESERVED] = "reserved",
-	[CACHE_INVALID] = "invalid",
+/* The status of each schema code. */
+static const enum answer_status cache_statuses[] = {
+	[CACHE_UNKNOWN] = AS_UNKNOWN,
+	[CACHE_AVAILABLE] = AS_AVAILABLE,
+	[CACHE_REGISTERED] = AS_REGISTERED,
+	[CACHE_RESERVED] = AS_RESERVED,
+	[CACHE_INVALID] = AS_INVALID,
 };
-
-const char *
-cache_status_name(int status)
-{
-	if (status < 0 || status >= (int)(sizeof(cache_status_names) /
-	    sizeof(cache_status_names[0])))
-		return "unknown";
-	return cache_status_names[status];
-}
+#define CACHE_NCODES \
+	((int)(sizeof(cache_statuses) / sizeof(cache_statuses[0])))
 
 int
-cache_status_parse(const char *s)
+cache_status_code(enum answer_status s)
 {
 	int	 i;
 
-	if (s == NULL)
-		return CACHE_UNKNOWN;
-	for (i = 0; i < (int)(sizeof(cache_status_names) /
-	    sizeof(cache_status_names[0])); i++)
-		if (strcmp(s, cache_status_names[i]) == 0)
+	for (i = 0; i < CACHE_NCODES; i++)
+		if (cache_statuses[i] == s)
 			return i;
 	return CACHE_UNKNOWN;
+}
+
+enum answer_status
+cache_status_answer(int code)
+{
+	if (code < 0 || code >= CACHE_NCODES)
+		return AS_UNKNOWN;
+	return cache_statuses[code];
 }
 
 double
@@ -270,7 +269,7 @@ cache_db_put(struct cache_db *db, const struct cache_entry *e, double ttl)
 	}
 	if (e->ce_status < CACHE_AVAILABLE || e->ce_status > CACHE_RESERVED) {
 		sqldb_seterr(sd, "put %s: status %s is never cached", e->ce_ace,
-		    cache_status_name(e->ce_status));
+		    answer_status_name(cache_status_answer(e->ce_status)));
 		return -1;
 	}
 	if (!(ttl > 0) || !isfinite(ttl) || !(e->ce_checked > 0) ||

@@ -126,15 +126,14 @@ cache_batch_opened(void *arg)
 
 void
 cache_entry_to_answer(struct cache_entry *e, struct answer *a,
-    const char *source)
+    enum answer_source source)
 {
 	memset(a, 0, sizeof(*a));
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", e->ce_ace);
 	snprintf(a->a_ace, sizeof(a->a_ace), "%s", e->ce_ace);
-	snprintf(a->a_status, sizeof(a->a_status), "%s",
-	    cache_status_name(e->ce_status));
+	a->a_status = cache_status_answer(e->ce_status);
 	snprintf(a->a_reason, sizeof(a->a_reason), "%s", e->ce_reason);
-	snprintf(a->a_source, sizeof(a->a_source), "%s", source);
+	a->a_source = source;
 	a->a_checked = e->ce_checked;
 	a->a_expires = e->ce_expires;
 	snprintf(a->a_registry, sizeof(a->a_registry), "%s", e->ce_registry);

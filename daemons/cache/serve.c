@@ -77,7 +77,7 @@ cache_get_reply(struct link *l, uint64_t id, int version, int r,
 	struct answer	a;
 
 	if (r == 1 || r == 2) {
-		cache_entry_to_answer(e, &a, r == 1 ? "cache" : "stale");
+		cache_entry_to_answer(e, &a, r == 1 ? SRC_CACHE : SRC_STALE);
 		cache_reply_get_r(l, id, version, &a, 1, r == 2, lease);
 		answer_free(&a);
 	} else
@@ -118,7 +118,7 @@ cache_get(struct link *l, struct msg *m)
 		}
 		if (r == 1 && e.ce_checked == g.g_if_checked &&
 		    e.ce_expires == g.g_if_expires &&
-		    strcmp(cache_status_name(e.ce_status), g.g_if_status) == 0) {
+		    cache_status_answer(e.ce_status) == g.g_if_status) {
 			cache_cnt.cn_hits++;
 			cache_cnt.cn_same++;
 			cache_entry_clear(&e);
@@ -222,7 +222,7 @@ cache_put(struct link *l, struct msg *m)
 		return;
 	}
 
-	status = cache_status_parse(a.a_status);
+	status = cache_status_code(a.a_status);
 	if ((ttl = cache_ttl_for(&ttls, status)) > 0) {
 		memset(&e, 0, sizeof(e));
 		snprintf(e.ce_ace, sizeof(e.ce_ace), "%s", ace);
@@ -264,7 +264,7 @@ cache_put(struct link *l, struct msg *m)
 	 * the answer now: it is the registry's, stored or not.
 	 */
 	cache_reply_ok_committed(l, id, "put");
-	snprintf(a.a_source, sizeof(a.a_source), "cache");
+	a.a_source = SRC_CACHE;
 	cache_wait_fill(ace, &a);
 	answer_free(&a);
 }
@@ -463,7 +463,6 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	struct cache_conf	*cc = cache_conf();
 	struct timeval		 tv;
 	int64_t			 n;
-	double			 iv;
 
 	(void)fd; (void)ev; (void)arg;
 	n = cache_db_expire(cs_db, now_wall(), cc->cc_stale_max,
@@ -474,14 +473,10 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 		cache_cnt.cn_swept += (uint64_t)n;
 		log_info("expiry sweep: %lld answer(s) removed", (long long)n);
 	}
-	if (n == CACHE_SWEEP_BATCH) {
-		tv.tv_sec = 0;
-		tv.tv_usec = CACHE_SWEEP_PAUSE_MS * 1000;
-	} else {
-		iv = cc->cc_sweep_interval;
-		tv.tv_sec = (time_t)iv;
-		tv.tv_usec = (suseconds_t)((iv - (double)tv.tv_sec) * 1e6);
-	}
+	if (n == CACHE_SWEEP_BATCH)
+		tv_from_ms(&tv, CACHE_SWEEP_PAUSE_MS);
+	else
+		tv_from_seconds(&tv, cc->cc_sweep_interval);
 	evtimer_add(cs_sweep_ev, &tv);
 }
 

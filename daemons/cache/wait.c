@@ -268,14 +268,14 @@ wait_check(struct wname *wn, double now, int changed)
 		    cache_db_errmsg(cache_db()));
 		r = 0;
 	} else if (r == 1) {
-		cache_entry_to_answer(&e, &a, "cache");
+		cache_entry_to_answer(&e, &a, SRC_CACHE);
 		wait_answer_all(wn, &a);
 		answer_free(&a);
 		cache_entry_clear(&e);
 		return;
 	}
 	if (r == 2)
-		cache_entry_to_answer(&e, &a, "stale");
+		cache_entry_to_answer(&e, &a, SRC_STALE);
 	cache_entry_clear(&e);
 
 	w = TAILQ_FIRST(&wn->wn_waiters);

@@ -317,9 +317,7 @@ errdb_prune_cb(evutil_socket_t fd, short ev, void *arg)
 		log_notice("retention prune: %lld event(s) older than %g days "
 		    "removed", (long long)n, ec->ec_retention);
 	}
-	tv.tv_sec = (time_t)ec->ec_prune_interval;
-	tv.tv_usec = (suseconds_t)((ec->ec_prune_interval -
-	    (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, ec->ec_prune_interval);
 	evtimer_add(es_prune_ev, &tv);
 }
 

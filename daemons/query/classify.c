@@ -15,18 +15,6 @@
 #include "common/util.h"
 #include "daemons/query/classify.h"
 
-static const char *const vs_names[] = {
-	"unknown", "available", "registered", "reserved"
-};
-
-const char *
-verdict_status_name(enum verdict_status s)
-{
-	if ((int)s < 0 || (size_t)s >= sizeof(vs_names) / sizeof(vs_names[0]))
-		return "unknown";
-	return vs_names[s];
-}
-
 char *
 classify_text(const struct registry *rg, const char *reply, size_t len,
     size_t *outlen)
@@ -126,27 +114,27 @@ cl_blank(const char *s, size_t len)
 	return 1;
 }
 
-enum verdict_status
+enum answer_status
 classify(const struct registry *rg, const char *reply, size_t len,
     int transport, struct verdict *out)
 {
 	static const struct {
 		enum registry_kind	 k;
-		enum verdict_status	 s;
+		enum answer_status	 s;
 		const char		*reason;
 	} order[] = {
-		{ RGK_THROTTLE, VS_UNKNOWN, "rate-limited" },
-		{ RGK_ERROR, VS_UNKNOWN, "registry-error" },
-		{ RGK_AVAILABLE, VS_AVAILABLE, "" },
-		{ RGK_RESERVED, VS_RESERVED, "" },
-		{ RGK_REGISTERED, VS_REGISTERED, "" },
+		{ RGK_THROTTLE, AS_UNKNOWN, "rate-limited" },
+		{ RGK_ERROR, AS_UNKNOWN, "registry-error" },
+		{ RGK_AVAILABLE, AS_AVAILABLE, "" },
+		{ RGK_RESERVED, AS_RESERVED, "" },
+		{ RGK_REGISTERED, AS_REGISTERED, "" },
 	};
 	char	*text;
 	size_t	 i, off = 0;
 	int	 r;
 
 	memset(out, 0, sizeof(*out));
-	out->vd_status = VS_UNKNOWN;
+	out->vd_status = AS_UNKNOWN;	/* not the memset's 0, AS_AVAILABLE */
 	out->vd_reason = "internal";
 	if (rg == NULL) {
 		cl_rule(out, rg, "none");

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "proto/msg.h"
+
 struct registry;
 
 /* How the exchange with the registry ended, as seen by the caller. */
@@ -22,18 +24,11 @@ enum classify_transport {
 	CLT_EMPTY		/* closed without a byte; also derived from len */
 };
 
-enum verdict_status {
-	VS_UNKNOWN = 0,
-	VS_AVAILABLE,
-	VS_REGISTERED,
-	VS_RESERVED
-};
-
 #define VERDICT_RULE_MAX	96
 #define VERDICT_MATCHED_MAX	256
 
 struct verdict {
-	enum verdict_status vd_status;
+	enum answer_status vd_status;	/* never AS_INVALID */
 	/*
 	 * Static string, "" for a decided verdict; for unknown one of
 	 * timeout, reset, empty-reply, truncated, rate-limited,
@@ -50,7 +45,7 @@ struct verdict {
  * tolerated).  transport is an enum classify_transport.  Always fills out;
  * returns its status.
  */
-enum verdict_status classify(const struct registry *, const char *reply,
+enum answer_status classify(const struct registry *, const char *reply,
 	    size_t len, int transport, struct verdict *out);
 
 /*
@@ -62,7 +57,5 @@ enum verdict_status classify(const struct registry *, const char *reply,
  */
 char	*classify_text(const struct registry *, const char *reply, size_t len,
 	    size_t *outlen);
-
-const char *verdict_status_name(enum verdict_status);
 
 #endif

@@ -309,8 +309,7 @@ report_init(struct event_base *base)
 
 	rp_health_ev = event_new(base, -1, EV_PERSIST, report_health_tick,
 	    NULL);
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, t);
 	event_add(rp_health_ev, &tv);
 	/* Learn the current back-offs before the first query. */
 	report_health_tick(-1, 0, NULL);

@@ -84,7 +84,7 @@ struct qreq {
 
 struct serve_stats {
 	uint64_t	ss_queries;
-	uint64_t	ss_status[5];	/* available registered reserved invalid unknown */
+	uint64_t	ss_status[AS_NSTATUS];
 	uint64_t	ss_conversations;
 	uint64_t	ss_throttled;
 	uint64_t	ss_backoff;
@@ -131,19 +131,6 @@ qreq_free(struct qreq *q)
 	report_release();
 }
 
-static int
-serve_status_index(const char *s)
-{
-	static const char *names[] = { "available", "registered", "reserved",
-	    "invalid" };
-	int	i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return 4;
-}
-
 /* Send `a` to the front, once; later calls do nothing. */
 static void
 qreq_reply(struct qreq *q, const struct answer *a)
@@ -153,7 +140,7 @@ qreq_reply(struct qreq *q, const struct answer *a)
 	if (q->q_replied)
 		return;
 	q->q_replied = 1;
-	sv_stats.ss_status[serve_status_index(a->a_status)]++;
+	sv_stats.ss_status[a->a_status]++;
 	msgb_init(&b);
 	if (msg_pack_query_r(&b, q->q_id, q->q_version, a) == 0)
 		link_reply(q->q_link, &b);
@@ -170,22 +157,22 @@ qreq_reply(struct qreq *q, const struct answer *a)
 
 /* Fill the answer's fixed part. */
 static void
-qreq_set(struct qreq *q, const char *status, const char *reason)
+qreq_set(struct qreq *q, enum answer_status status, const char *reason)
 {
 	struct answer	*a = &q->q_ans;
 
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", q->q_asked);
 	snprintf(a->a_ace, sizeof(a->a_ace), "%s", q->q_asked);
-	snprintf(a->a_status, sizeof(a->a_status), "%s", status);
+	a->a_status = status;
 	snprintf(a->a_reason, sizeof(a->a_reason), "%s", reason ? reason : "");
-	snprintf(a->a_source, sizeof(a->a_source), "registry");
+	a->a_source = SRC_REGISTRY;
 	scopy(a->a_registry, sizeof(a->a_registry), q->q_server);
 	a->a_checked = now_wall();
 }
 
 /* An answer without a registry conversation (or after one failed). */
 static void
-qreq_finish(struct qreq *q, const char *status, const char *reason,
+qreq_finish(struct qreq *q, enum answer_status status, const char *reason,
     uint64_t retry_after)
 {
 	qreq_set(q, status, reason);
@@ -225,7 +212,7 @@ qreq_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	sv_stats.ss_timeouts++;
 	if (q->q_state == QR_IANA) {
-		qreq_finish(q, "unknown", "timeout", 0);
+		qreq_finish(q, AS_UNKNOWN, "timeout", 0);
 		return;
 	}
 	/*
@@ -235,9 +222,9 @@ qreq_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	memset(&a, 0, sizeof(a));
 	snprintf(a.a_domain, sizeof(a.a_domain), "%s", q->q_asked);
 	snprintf(a.a_ace, sizeof(a.a_ace), "%s", q->q_asked);
-	snprintf(a.a_status, sizeof(a.a_status), "unknown");
+	a.a_status = AS_UNKNOWN;
 	snprintf(a.a_reason, sizeof(a.a_reason), "timeout");
-	snprintf(a.a_source, sizeof(a.a_source), "registry");
+	a.a_source = SRC_REGISTRY;
 	scopy(a.a_registry, sizeof(a.a_registry), q->q_server);
 	a.a_checked = now_wall();
 	a.a_latency_ms = (uint64_t)((now_mono() - q->q_start) * 1000);
@@ -249,7 +236,7 @@ qreq_outcome(const struct verdict *vd, int transport)
 {
 	if (transport != CLT_OK)
 		return TIMING_FAIL;
-	if (vd->vd_status != VS_UNKNOWN)
+	if (vd->vd_status != AS_UNKNOWN)
 		return TIMING_OK;
 	if (strcmp(vd->vd_reason, "rate-limited") == 0)
 		return TIMING_RATELIMITED;
@@ -320,7 +307,7 @@ qreq_referral(struct qreq *q)
 	/* Only a registered name has a registrar to refer to: an available
 	 * answer (most of a miss burst) skips the scan of its text. */
 	if (!q->q_reg->rg_has_referral || q->q_replied ||
-	    strcmp(q->q_ans.a_status, "registered") != 0 || q->q_text == NULL)
+	    q->q_ans.a_status != AS_REGISTERED || q->q_text == NULL)
 		return -1;
 	if (registry_referral(q->q_reg, q->q_text, q->q_server, q->q_ref_host,
 	    sizeof(q->q_ref_host), &port, err, sizeof(err)) == -1) {
@@ -359,7 +346,7 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 	struct query_conf	*qc = query_conf();
 	struct verdict		 vd;
 	struct answer		*a = &q->q_ans;
-	const char		*outcome, *kind = sr->sr_kind, *status;
+	const char		*outcome, *kind = sr->sr_kind;
 	char			 msg[512], esc[200];
 	double			 secs = 0;
 
@@ -370,16 +357,14 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 	if (sr->sr_len > 0 && q->q_text == NULL)
 		q->q_text = classify_text(q->q_reg, sr->sr_reply, sr->sr_len,
 		    &q->q_text_len);
-	status = vd.vd_status == VS_UNKNOWN ? "unknown" :
-	    verdict_status_name(vd.vd_status);
-	qreq_set(q, status, vd.vd_reason);
+	qreq_set(q, vd.vd_status, vd.vd_reason);
 	scopy(a->a_rule, sizeof(a->a_rule), vd.vd_rule);
 	scopy(a->a_matched, sizeof(a->a_matched), vd.vd_matched);
 	a->a_latency_ms = (uint64_t)llround(sr->sr_ms);
 	outcome = qreq_outcome(&vd, sr->sr_transport);
 	snprintf(msg, sizeof(msg), "%s", sr->sr_msg);
 
-	if (sr->sr_transport == CLT_OK && vd.vd_status == VS_UNKNOWN) {
+	if (sr->sr_transport == CLT_OK && vd.vd_status == AS_UNKNOWN) {
 		if (strcmp(vd.vd_reason, "rate-limited") == 0) {
 			kind = "ratelimited";
 			sv_stats.ss_throttled++;
@@ -408,8 +393,8 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 		    (uint64_t)ceil(secs));
 	}
 	log_info("registry %s name %s outcome %s%s%s rule %s %.0f ms",
-	    q->q_server, q->q_name, status, vd.vd_reason[0] ? "/" : "",
-	    vd.vd_reason, vd.vd_rule, sr->sr_ms);
+	    q->q_server, q->q_name, answer_status_name(vd.vd_status),
+	    vd.vd_reason[0] ? "/" : "", vd.vd_reason, vd.vd_rule, sr->sr_ms);
 
 	if (qreq_referral(q) == 0)
 		return;
@@ -427,7 +412,7 @@ qreq_registry_ready(struct session *s, void *arg)
 		session_cancel(s);
 		q->q_sess = NULL;
 		sv_stats.ss_backoff++;
-		qreq_finish(q, "unknown", "registry-backoff",
+		qreq_finish(q, AS_UNKNOWN, "registry-backoff",
 		    (uint64_t)ceil(left));
 		return;
 	}
@@ -444,7 +429,7 @@ qreq_registry_ready(struct session *s, void *arg)
 		sv_stats.ss_budget++;
 		log_info("registry %s name %s: rate budget (%.2fs to wait, "
 		    "%.2fs left)", q->q_server, q->q_name, wait, left);
-		qreq_finish(q, "unknown", "rate-budget",
+		qreq_finish(q, AS_UNKNOWN, "rate-budget",
 		    (uint64_t)ceil(wait > 1 ? wait : 1));
 		return;
 	}
@@ -467,7 +452,7 @@ qreq_registry(struct qreq *q)
 	if (q->q_reg->rg_nowhois) {
 		classify(q->q_reg, "", 0, CLT_OK, &vd);
 		q->q_server[0] = '\0';
-		qreq_set(q, "unknown", "no-whois-service");
+		qreq_set(q, AS_UNKNOWN, "no-whois-service");
 		scopy(q->q_ans.a_rule, sizeof(q->q_ans.a_rule), vd.vd_rule);
 		qreq_complete(q);
 		return;
@@ -481,14 +466,14 @@ qreq_registry(struct qreq *q)
 		sv_stats.ss_backoff++;
 		log_info("registry %s name %s: in back-off for %.0fs",
 		    q->q_server, q->q_name, left);
-		qreq_finish(q, "unknown", "registry-backoff",
+		qreq_finish(q, AS_UNKNOWN, "registry-backoff",
 		    (uint64_t)ceil(left));
 		return;
 	}
 	if (registry_query(q->q_reg, q->q_name, line, sizeof(line)) == -1) {
 		log_warnx("registry %s: cannot build the query for %s",
 		    q->q_server, q->q_name);
-		qreq_finish(q, "unknown", "internal", 0);
+		qreq_finish(q, AS_UNKNOWN, "internal", 0);
 		return;
 	}
 	q->q_rate = qc->qc_registry_rate_override > 0 ?
@@ -521,7 +506,7 @@ qreq_iana_result(struct qreq *q, const struct iana_result *r)
 		    NULL) {
 			log_warnx("registries file has no default block; "
 			    "cannot use %s for .%s", r->ir_host, q->q_tld);
-			qreq_finish(q, "unknown", "internal", 0);
+			qreq_finish(q, AS_UNKNOWN, "internal", 0);
 			return;
 		}
 		snprintf(q->q_server, sizeof(q->q_server), "%s", r->ir_host);
@@ -533,20 +518,20 @@ qreq_iana_result(struct qreq *q, const struct iana_result *r)
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		snprintf(q->q_ans.a_rule, sizeof(q->q_ans.a_rule),
 		    "iana:no-whois");
-		qreq_finish(q, "unknown", "no-whois-service", 0);
+		qreq_finish(q, AS_UNKNOWN, "no-whois-service", 0);
 		return;
 	case IANA_NOTLD:
 		iana = registries_iana_server(query_registries(), &port);
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		snprintf(q->q_ans.a_rule, sizeof(q->q_ans.a_rule),
 		    "iana:no-such-tld");
-		qreq_finish(q, "invalid", "no such TLD", 0);
+		qreq_finish(q, AS_INVALID, "no such TLD", 0);
 		return;
 	default:
 		iana = registries_iana_server(query_registries(), &port);
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		log_info("name %s: %s", q->q_name, r->ir_err);
-		qreq_finish(q, "unknown", "iana-unavailable", 0);
+		qreq_finish(q, AS_UNKNOWN, "iana-unavailable", 0);
 		return;
 	}
 }
@@ -593,20 +578,19 @@ serve_request(struct link *l, struct msg *m)
 	q->q_deadline = q->q_start + dl;
 	/* Answer a little early, so the reply is there in time. */
 	dl -= fmin(QUERY_REPLY_MARGIN, dl / 10);
-	tv.tv_sec = (time_t)dl;
-	tv.tv_usec = (suseconds_t)((dl - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, dl);
 	q->q_timer = evtimer_new(sv_base, qreq_deadline_cb, q);
 	evtimer_add(q->q_timer, &tv);
 
 	/* The front normalised it; a raw peer may not have. */
 	if (name_normalise(mq.q_domain, ace, sizeof(ace), reason,
 	    sizeof(reason)) == -1) {
-		qreq_finish(q, "invalid", reason, 0);
+		qreq_finish(q, AS_INVALID, reason, 0);
 		return;
 	}
 	rc = registries_lookup(query_registries(), ace, &rm);
 	if (rc == -1) {
-		qreq_finish(q, "invalid", "not a registrable name (a public "
+		qreq_finish(q, AS_INVALID, "not a registrable name (a public "
 		    "suffix)", 0);
 		return;
 	}
@@ -629,17 +613,15 @@ serve_stats_reply(struct link *l, struct msg *m)
 	struct msg_counter	c[16];
 	struct msgb		b;
 	size_t			n = 0;
+	int			i;
 
 #define CNT(name, v) do {						\
 	snprintf(c[n].mc_name, sizeof(c[n].mc_name), "%s", name);	\
 	c[n++].mc_value = (uint64_t)(v);				\
 } while (0)
 	CNT("queries", sv_stats.ss_queries);
-	CNT("available", sv_stats.ss_status[0]);
-	CNT("registered", sv_stats.ss_status[1]);
-	CNT("reserved", sv_stats.ss_status[2]);
-	CNT("invalid", sv_stats.ss_status[3]);
-	CNT("unknown", sv_stats.ss_status[4]);
+	for (i = 0; i < AS_NSTATUS; i++)
+		CNT(answer_status_name(i), sv_stats.ss_status[i]);
 	CNT("conversations", sv_stats.ss_conversations);
 	CNT("throttled", sv_stats.ss_throttled);
 	CNT("backoff_answers", sv_stats.ss_backoff);

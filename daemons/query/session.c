@@ -152,10 +152,7 @@ session_timer_set(struct session *s, double secs)
 {
 	struct timeval	tv;
 
-	if (secs < 0)
-		secs = 0;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, secs);
 	evtimer_add(s->s_timer, &tv);
 }
 

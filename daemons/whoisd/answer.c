@@ -72,12 +72,11 @@ answer_whois_head(struct answer_head *h, const struct answer *a,
 	ah_line(h, "domain: ", a->a_domain);
 	if (a->a_ace[0] != '\0')
 		ah_line(h, "ace: ", a->a_ace);
-	ah_line(h, "status: ", a->a_status);
+	ah_line(h, "status: ", answer_status_name(a->a_status));
 	if (a->a_reason[0] != '\0')
 		ah_line(h, "reason: ", a->a_reason);
-	if (strcmp(a->a_status, "invalid") != 0) {
-		if (a->a_source[0] != '\0')
-			ah_line(h, "source: ", a->a_source);
+	if (a->a_status != AS_INVALID) {
+		ah_line(h, "source: ", answer_source_name(a->a_source));
 		fmt_iso8601(a->a_checked, ts, sizeof(ts));
 		ah_line(h, "checked: ", ts);
 		if (a->a_registry[0] != '\0')
@@ -139,15 +138,15 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 	out_str(b, ",\"ace\":");
 	json_str(b, a->a_ace);
 	out_str(b, ",\"status\":");
-	json_str(b, a->a_status);
+	json_str(b, answer_status_name(a->a_status));
 	if (a->a_reason[0] != '\0') {
 		out_str(b, ",\"reason\":");
 		json_str(b, a->a_reason);
 	}
-	if (strcmp(a->a_status, "invalid") != 0) {
+	if (a->a_status != AS_INVALID) {
 		fmt_iso8601(a->a_checked, ts, sizeof(ts));
 		out_str(b, ",\"source\":");
-		json_str(b, a->a_source);
+		json_str(b, answer_source_name(a->a_source));
 		out_str(b, ",\"checked\":\"");
 		out_str(b, ts);
 		out_str(b, "\",\"registry\":");

@@ -204,8 +204,7 @@ http_arm_timer(struct hconn *hc)
 	    hc->hc_idle_since) + http_idle_s - http_now;
 	if (left < 0.001)
 		left = 0.001;
-	tv.tv_sec = (time_t)left;
-	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, left);
 	event_add(hc->hc_timer, &tv);
 }
 
@@ -698,9 +697,6 @@ http_status(struct hconn *hc)
 static void
 http_metrics(struct hconn *hc)
 {
-	static const char	*st[] = { "available", "registered", "reserved",
-				    "invalid", "unknown" };
-	static const char	*src[] = { "cache", "registry", "stale" };
 	struct evbuffer		*b = evbuffer_new();
 	struct client_stats	 cs, qs;
 	int			 i;
@@ -716,16 +712,16 @@ http_metrics(struct hconn *hc)
 	    (long)getpid(), (unsigned long long)front_stats.fs_http_requests);
 	evbuffer_add_printf(b, "# HELP whoisd_answers_total Answers by status.\n"
 	    "# TYPE whoisd_answers_total counter\n");
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < AS_NSTATUS; i++)
 		evbuffer_add_printf(b, "whoisd_answers_total{status=\"%s\","
-		    "child=\"%ld\"} %llu\n", st[i], (long)getpid(),
-		    (unsigned long long)front_stats.fs_answers[i]);
+		    "child=\"%ld\"} %llu\n", answer_status_name(i),
+		    (long)getpid(), (unsigned long long)front_stats.fs_answers[i]);
 	evbuffer_add_printf(b, "# HELP whoisd_answers_by_source_total Answers "
 	    "by source.\n# TYPE whoisd_answers_by_source_total counter\n");
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < SRC_NSOURCE; i++)
 		evbuffer_add_printf(b, "whoisd_answers_by_source_total{source="
-		    "\"%s\",child=\"%ld\"} %llu\n", src[i], (long)getpid(),
-		    (unsigned long long)front_stats.fs_source[i]);
+		    "\"%s\",child=\"%ld\"} %llu\n", answer_source_name(i),
+		    (long)getpid(), (unsigned long long)front_stats.fs_source[i]);
 	evbuffer_add_printf(b,
 	    "# HELP whoisd_link_up Whether this child's link to a daemon is up.\n"
 	    "# TYPE whoisd_link_up gauge\n"
@@ -1034,8 +1030,7 @@ http_init(struct event_base *base)
 
 	http_base = base;
 	http_idle_s = t;
-	http_idle_tv.tv_sec = (time_t)t;
-	http_idle_tv.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	tv_from_seconds(&http_idle_tv, t);
 	/* Room for http_max_names names of 253 octets, %-escaped as ACE. */
 	need = 16 * 1024 + (size_t)wc->wc_http_max_names * 270;
 	http_head_max = need > HTTP_MIN_HEAD_MAX ? need : HTTP_MIN_HEAD_MAX;

@@ -304,13 +304,8 @@ lookup_answer(struct lookup *lk, struct answer *a)
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_asked);
 	if (a->a_ace[0] == '\0')
 		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
-	front_stats.fs_answers[front_status_index(a->a_status)]++;
-	if (strcmp(a->a_source, "cache") == 0)
-		front_stats.fs_source[0]++;
-	else if (strcmp(a->a_source, "registry") == 0)
-		front_stats.fs_source[1]++;
-	else if (strcmp(a->a_source, "stale") == 0)
-		front_stats.fs_source[2]++;
+	front_stats.fs_answers[a->a_status]++;
+	front_stats.fs_source[a->a_source]++;
 	lk->lk_state = LK_DONE;
 	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
 }
@@ -322,9 +317,9 @@ lookup_unknown(struct lookup *lk, const char *reason, struct answer *a)
 	memset(a, 0, sizeof(*a));
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_ace);
 	snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
-	snprintf(a->a_status, sizeof(a->a_status), "unknown");
+	a->a_status = AS_UNKNOWN;
 	snprintf(a->a_reason, sizeof(a->a_reason), "%s", reason);
-	snprintf(a->a_source, sizeof(a->a_source), "registry");
+	a->a_source = SRC_REGISTRY;
 	a->a_checked = now_wall();
 }
 
@@ -335,8 +330,7 @@ lookup_fail(struct lookup *lk, const char *reason)
 	struct answer	a;
 
 	if (lk->lk_have_stale) {
-		snprintf(lk->lk_stale.a_source, sizeof(lk->lk_stale.a_source),
-		    "stale");
+		lk->lk_stale.a_source = SRC_STALE;
 		snprintf(lk->lk_stale.a_reason, sizeof(lk->lk_stale.a_reason),
 		    "%s", reason);
 		lookup_answer(lk, &lk->lk_stale);
@@ -452,13 +446,10 @@ lookup_query_cb(const struct client_result *r, void *arg)
 		front_stats.fs_query_errors++;
 		log_warnx("query %s: bad query_r: %s", lk->lk_ace, err);
 		failed = "query-error";
-	} else if (strcmp(a.a_status, "unknown") == 0 && lk->lk_have_stale)
+	} else if (a.a_status == AS_UNKNOWN && lk->lk_have_stale)
 		lookup_fail(lk, a.a_reason[0] ? a.a_reason : "unknown");
-	else {
-		if (a.a_source[0] == '\0')
-			snprintf(a.a_source, sizeof(a.a_source), "registry");
+	else
 		lookup_answer(lk, &a);
-	}
 	if (failed != NULL) {
 		lookup_release_lease(lk, failed);
 		lookup_fail(lk, failed);
@@ -496,7 +487,7 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 	}
 	if (gr->gr_found && !gr->gr_stale) {
 		a = gr->gr_answer;	/* lookup_answer() sets the names */
-		snprintf(a.a_source, sizeof(a.a_source), "cache");
+		a.a_source = SRC_CACHE;
 		lookup_answer(lk, &a);
 		lookup_free(lk);
 		return;
@@ -549,7 +540,7 @@ flight_cb(const struct client_result *r, void *arg)
 		}
 		grp = &gr;
 		if (gr.gr_found && !gr.gr_stale &&
-		    strcmp(gr.gr_answer.a_status, "unknown") != 0)
+		    gr.gr_answer.a_status != AS_UNKNOWN)
 			memo_put(f->f_ace, &gr.gr_answer, f->f_notext &&
 			    gr.gr_answer.a_text == NULL);
 	}
@@ -604,8 +595,7 @@ lookup_cache_get(struct lookup *lk)
 			f->f_have_ok = 1;
 			g.g_if_checked = f->f_have.a_checked;
 			g.g_if_expires = f->f_have.a_expires;
-			snprintf(g.g_if_status, sizeof(g.g_if_status), "%s",
-			    f->f_have.a_status);
+			g.g_if_status = f->f_have.a_status;
 		}
 		msgb_init(&b);
 		msg_pack_get(&b, 0, PROTO_VERSION, &g);
@@ -674,10 +664,10 @@ lookup_invalid(const char *asked, const char *ace, const char *reason,
 	memset(&a, 0, sizeof(a));
 	snprintf(a.a_domain, sizeof(a.a_domain), "%s", asked);
 	snprintf(a.a_ace, sizeof(a.a_ace), "%s", ace);
-	snprintf(a.a_status, sizeof(a.a_status), "invalid");
+	a.a_status = AS_INVALID;
 	snprintf(a.a_reason, sizeof(a.a_reason), "%s", reason);
 	a.a_checked = now_wall();
-	front_stats.fs_answers[3]++;
+	front_stats.fs_answers[AS_INVALID]++;
 	cb(&a, NULL, arg);
 }
 
@@ -736,8 +726,8 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 			a->a_text = NULL;
 			a->a_text_len = 0;
 		}
-		front_stats.fs_answers[front_status_index(a->a_status)]++;
-		front_stats.fs_source[0]++;
+		front_stats.fs_answers[a->a_status]++;
+		front_stats.fs_source[SRC_CACHE]++;
 		front_stats.fs_memo_hits++;
 		if (m.sm_below) {
 			char note[NAME_ACE_BUF + 64];
@@ -764,8 +754,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		    "answered for the registrable name %s", m.sm_registrable);
 
 	t = front_conf()->wc_request_timeout;
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, t);
 	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
 	evtimer_add(lk->lk_deadline, &tv);
 

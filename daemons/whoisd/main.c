@@ -104,19 +104,6 @@ front_query(void)
 	return front_query_c;
 }
 
-int
-front_status_index(const char *s)
-{
-	static const char *names[] = { "available", "registered", "reserved",
-	    "invalid", "unknown" };
-	int	i;
-
-	for (i = 0; i < 5; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return 4;
-}
-
 static int
 whoisd_check(void *conf, char *err, size_t errlen)
 {

@@ -74,8 +74,7 @@ whois_init(struct event_base *base)
 		fatalx("out of memory");
 	whois_rcap = (size_t)front_conf()->wc_max_query_len + 2;
 	whois_rbuf = xmalloc(whois_rcap);
-	whois_idle_tv.tv_sec = (time_t)t;
-	whois_idle_tv.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	tv_from_seconds(&whois_idle_tv, t);
 }
 
 static void
@@ -364,8 +363,7 @@ whois_input(struct whois_conn *c, const char *buf, size_t len, int eof)
 	left = c->wc_deadline - now_mono();
 	if (left < 0.001)
 		left = 0.001;
-	tv.tv_sec = (time_t)left;
-	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	tv_from_seconds(&tv, left);
 	whois_wait(c, EV_READ, whois_read_cb, &tv);
 }
 

@@ -37,8 +37,8 @@ struct whoisd_conf {
 struct front_stats {
 	uint64_t	fs_whois_requests;
 	uint64_t	fs_http_requests;
-	uint64_t	fs_answers[5];		/* by status, see front_status_index */
-	uint64_t	fs_source[3];		/* cache, registry, stale */
+	uint64_t	fs_answers[AS_NSTATUS];		/* by status */
+	uint64_t	fs_source[SRC_NSOURCE];		/* by source */
 	uint64_t	fs_cache_errors;
 	uint64_t	fs_cache_same;	/* memo refreshes the cache said `same` to */
 	uint64_t	fs_query_errors;
@@ -53,7 +53,6 @@ struct whoisd_conf *front_conf(void);
 struct suffixes	*front_suffixes(void);
 struct client	*front_cache(void);
 struct client	*front_query(void);
-int		 front_status_index(const char *status);
 
 /* lookup.c: one name, from cache, registry or stale, within a deadline. */
 struct lookup;

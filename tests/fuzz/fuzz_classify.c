@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = classify_text(rg, (const char *)data + 2, size - 2, &n);
 	if (text == NULL || strlen(text) > n)
 		abort();
-	if (v.vd_status == VS_AVAILABLE) {
+	if (v.vd_status == AS_AVAILABLE) {
 		if (tr != CLT_OK || rg->rg_nowhois ||
 		    any_match(rg, RGK_THROTTLE, text) ||
 		    any_match(rg, RGK_ERROR, text) ||
@@ -75,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strstr(v.vd_rule, ":available") == NULL)
 			abort();
 	}
-	if (v.vd_status == VS_UNKNOWN && v.vd_reason[0] == '\0')
+	if (v.vd_status == AS_UNKNOWN && v.vd_reason[0] == '\0')
 		abort();
 	(void)registry_retry_after(rg, text);
 	(void)registry_referral(rg, text, NULL, host, sizeof(host), &port, err,

@@ -219,9 +219,9 @@ test_ttl_per_status(void **state)
 	assert_true(cache_ttl_for(&mine, CACHE_AVAILABLE) == 5);
 	assert_true(cache_ttl_for(&mine, CACHE_REGISTERED) == 50);
 	assert_true(cache_ttl_for(&mine, CACHE_RESERVED) == 500);
-	assert_int_equal(cache_status_parse("reserved"), CACHE_RESERVED);
-	assert_int_equal(cache_status_parse("bogus"), CACHE_UNKNOWN);
-	assert_string_equal(cache_status_name(CACHE_AVAILABLE), "available");
+	assert_int_equal(cache_status_code(AS_RESERVED), CACHE_RESERVED);
+	assert_int_equal(cache_status_answer(17), AS_UNKNOWN);
+	assert_int_equal(cache_status_answer(CACHE_AVAILABLE), AS_AVAILABLE);
 	cache_db_close(db);
 }
 

@@ -181,19 +181,19 @@ test_corpus(void **state)
 		retry = strcmp(e[i].e_retry, "-") == 0 ? 0 :
 		    strcmp(e[i].e_retry, "{{seconds}}") == 0 ? 42 :
 		    atoi(e[i].e_retry);
-		if (strcmp(verdict_status_name(v.vd_status),
+		if (strcmp(answer_status_name(v.vd_status),
 		    e[i].e_status) != 0 || strcmp(reason, e[i].e_reason) != 0 ||
 		    strcmp(v.vd_rule, e[i].e_rule) != 0 ||
 		    v.vd_retry_after != retry) {
 			fprintf(stderr, "MISMATCH %s: got %s %s %s %d "
 			    "(matched \"%s\"), want %s %s %s %s\n", e[i].e_file,
-			    verdict_status_name(v.vd_status), reason, v.vd_rule,
+			    answer_status_name(v.vd_status), reason, v.vd_rule,
 			    v.vd_retry_after, v.vd_matched, e[i].e_status,
 			    e[i].e_reason, e[i].e_rule, e[i].e_retry);
 			bad++;
 		}
 		/* A decided verdict always shows the line that decided it. */
-		if (v.vd_status != VS_UNKNOWN && v.vd_matched[0] == '\0') {
+		if (v.vd_status != AS_UNKNOWN && v.vd_matched[0] == '\0') {
 			fprintf(stderr, "NO MATCHED LINE %s\n", e[i].e_file);
 			bad++;
 		}
@@ -298,7 +298,7 @@ reg(const char *name)
 
 static void
 expect_verdict(const char *regname, const char *reply, size_t len, int tr,
-    enum verdict_status st, const char *reason, const char *rule)
+    enum answer_status st, const char *reason, const char *rule)
 {
 	struct verdict	 v;
 
@@ -306,8 +306,8 @@ expect_verdict(const char *regname, const char *reply, size_t len, int tr,
 	if (v.vd_status != st || strcmp(v.vd_reason, reason) != 0 ||
 	    strcmp(v.vd_rule, rule) != 0)
 		fail_msg("%s: got %s/%s/%s (\"%s\"), want %s/%s/%s", regname,
-		    verdict_status_name(v.vd_status), v.vd_reason, v.vd_rule,
-		    v.vd_matched, verdict_status_name(st), reason, rule);
+		    answer_status_name(v.vd_status), v.vd_reason, v.vd_rule,
+		    v.vd_matched, answer_status_name(st), reason, rule);
 	assert_string_equal(v.vd_reason, reason);
 	assert_string_equal(v.vd_rule, rule);
 }
@@ -321,23 +321,23 @@ test_transport(void **state)
 
 	(void)state;
 	/* An available line in a reply that did not end well is no verdict. */
-	expect_verdict("denic", S(avail), CLT_TIMEOUT, VS_UNKNOWN, "timeout",
+	expect_verdict("denic", S(avail), CLT_TIMEOUT, AS_UNKNOWN, "timeout",
 	    "denic:transport");
-	expect_verdict("denic", S(avail), CLT_RESET, VS_UNKNOWN, "reset",
+	expect_verdict("denic", S(avail), CLT_RESET, AS_UNKNOWN, "reset",
 	    "denic:transport");
-	expect_verdict("denic", S(avail), CLT_TRUNCATED, VS_UNKNOWN,
+	expect_verdict("denic", S(avail), CLT_TRUNCATED, AS_UNKNOWN,
 	    "truncated", "denic:transport");
-	expect_verdict("denic", S(avail), CLT_EMPTY, VS_UNKNOWN,
+	expect_verdict("denic", S(avail), CLT_EMPTY, AS_UNKNOWN,
 	    "empty-reply", "denic:transport");
-	expect_verdict("denic", S(avail), 99, VS_UNKNOWN, "internal",
+	expect_verdict("denic", S(avail), 99, AS_UNKNOWN, "internal",
 	    "denic:transport");
-	expect_verdict("denic", "", 0, CLT_OK, VS_UNKNOWN, "empty-reply",
+	expect_verdict("denic", "", 0, CLT_OK, AS_UNKNOWN, "empty-reply",
 	    "denic:transport");
-	expect_verdict("denic", S(" \r\n\t\n"), CLT_OK, VS_UNKNOWN,
+	expect_verdict("denic", S(" \r\n\t\n"), CLT_OK, AS_UNKNOWN,
 	    "empty-reply", "denic:transport");
-	expect_verdict("denic", NULL, 0, CLT_OK, VS_UNKNOWN, "empty-reply",
+	expect_verdict("denic", NULL, 0, CLT_OK, AS_UNKNOWN, "empty-reply",
 	    "denic:transport");
-	expect_verdict("denic", S(avail), CLT_OK, VS_AVAILABLE, "",
+	expect_verdict("denic", S(avail), CLT_OK, AS_AVAILABLE, "",
 	    "denic:available");
 }
 
@@ -350,47 +350,47 @@ test_traps(void **state)
 	/* AFNIC: throttle and not-found in one reply is a throttle. */
 	expect_verdict("afnic", S("%% Too many requests...\n%%\n\n"
 	    "%% No entries found in the AFNIC Database.\n"), CLT_OK,
-	    VS_UNKNOWN, "rate-limited", "afnic:throttle");
+	    AS_UNKNOWN, "rate-limited", "afnic:throttle");
 	/* NOT AVAILABLE contains AVAILABLE. */
 	expect_verdict("dns-be", S("Domain:\ta.be\nStatus:\tNOT AVAILABLE\n"),
-	    CLT_OK, VS_REGISTERED, "", "dns-be:registered");
+	    CLT_OK, AS_REGISTERED, "", "dns-be:registered");
 	expect_verdict("eurid", S("Domain: a.eu\nStatus: NOT AVAILABLE\n"),
-	    CLT_OK, VS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
+	    CLT_OK, AS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
 	expect_verdict("eurid", S("Status: unavailable\n"), CLT_OK,
-	    VS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
+	    AS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
 	/* Disclaimer prose about availability. */
 	expect_verdict("eurid", S("% It allows persons to check whether a "
 	    "specific domain name\n% is still available or not and to obtain "
 	    "information\nStatus: AVAILABLE (not really)\n"), CLT_OK,
-	    VS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
+	    AS_UNKNOWN, "unrecognised-reply", "eurid:unrecognised");
 	expect_verdict("godaddy-co", S("NOTE: FAILURE TO LOCATE A RECORD IN "
 	    "THE WHOIS DATABASE IS NOT INDICATIVE OF THE AVAILABILITY OF A "
 	    "DOMAIN NAME.\nThe domain may be available at your registrar.\n"),
-	    CLT_OK, VS_UNKNOWN, "unrecognised-reply", "godaddy-co:unrecognised");
+	    CLT_OK, AS_UNKNOWN, "unrecognised-reply", "godaddy-co:unrecognised");
 	/* Only the registry's own available pattern says available. */
 	expect_verdict("denic", S("No match for \"A.COM\".\n"), CLT_OK,
-	    VS_UNKNOWN, "unrecognised-reply", "denic:unrecognised");
-	expect_verdict("verisign", S("Status: free\n"), CLT_OK, VS_UNKNOWN,
+	    AS_UNKNOWN, "unrecognised-reply", "denic:unrecognised");
+	expect_verdict("verisign", S("Status: free\n"), CLT_OK, AS_UNKNOWN,
 	    "unrecognised-reply", "verisign:unrecognised");
 	/* Verisign "No match" not at the start of its line. */
 	expect_verdict("verisign", S("   Registrar: No match for \"A.COM\".\n"),
-	    CLT_OK, VS_UNKNOWN, "unrecognised-reply", "verisign:unrecognised");
+	    CLT_OK, AS_UNKNOWN, "unrecognised-reply", "verisign:unrecognised");
 	expect_verdict("verisign", S("   Domain Name: A.COM\n   Registrar: "
-	    "No match for \"A.COM\".\n"), CLT_OK, VS_REGISTERED, "",
+	    "No match for \"A.COM\".\n"), CLT_OK, AS_REGISTERED, "",
 	    "verisign:registered");
 	/* .name: "Not available for registration." is reserved. */
 	expect_verdict("verisign-name", S("Not available for registration.\n"),
-	    CLT_OK, VS_RESERVED, "", "verisign-name:reserved");
+	    CLT_OK, AS_RESERVED, "", "verisign-name:reserved");
 	/* CentralNic's standing notice is not a throttle. */
 	expect_verdict("centralnic-xyz", S("Domain Name: A.XYZ\nAccess to the "
 	    "Whois and RDAP services is rate limited.\n"), CLT_OK,
-	    VS_REGISTERED, "", "centralnic-xyz:registered");
+	    AS_REGISTERED, "", "centralnic-xyz:registered");
 	/* No-whois registries never get a verdict. */
 	expect_verdict("identity-info", S("Domain not found.\n"), CLT_OK,
-	    VS_UNKNOWN, "no-whois-service", "identity-info:no-whois");
+	    AS_UNKNOWN, "no-whois-service", "identity-info:no-whois");
 	/* No registry: no verdict. */
 	assert_int_equal(classify(NULL, S("Status: free\n"), CLT_OK, &v),
-	    VS_UNKNOWN);
+	    AS_UNKNOWN);
 	assert_string_equal(v.vd_reason, "internal");
 }
 
@@ -401,23 +401,23 @@ test_line_endings(void **state)
 
 	(void)state;
 	expect_verdict("denic", S("Domain: a.de\r\nStatus: free\r\n"), CLT_OK,
-	    VS_AVAILABLE, "", "denic:available");
+	    AS_AVAILABLE, "", "denic:available");
 	expect_verdict("denic", S("Domain: a.de\rStatus: free\r"), CLT_OK,
-	    VS_AVAILABLE, "", "denic:available");
+	    AS_AVAILABLE, "", "denic:available");
 	expect_verdict("denic", S("Domain: a.de\nStatus: free"), CLT_OK,
-	    VS_AVAILABLE, "", "denic:available");
+	    AS_AVAILABLE, "", "denic:available");
 	expect_verdict("denic", S("Domain: a.de\r\rStatus: free\n\r"), CLT_OK,
-	    VS_AVAILABLE, "", "denic:available");
+	    AS_AVAILABLE, "", "denic:available");
 	/* "free" must be the whole line: CR before text is not a line end. */
-	expect_verdict("denic", S("Status: freely\r\n"), CLT_OK, VS_UNKNOWN,
+	expect_verdict("denic", S("Status: freely\r\n"), CLT_OK, AS_UNKNOWN,
 	    "unrecognised-reply", "denic:unrecognised");
 	classify(reg("eurid"), S("% header\r\nStatus: AVAILABLE\r\n% tail\r\n"),
 	    CLT_OK, &v);
-	assert_int_equal(v.vd_status, VS_AVAILABLE);
+	assert_int_equal(v.vd_status, AS_AVAILABLE);
 	assert_string_equal(v.vd_matched, "Status: AVAILABLE");
 	/* A NUL byte hides nothing after it. */
 	expect_verdict("denic", S("junk\0\nStatus: free\n"), CLT_OK,
-	    VS_AVAILABLE, "", "denic:available");
+	    AS_AVAILABLE, "", "denic:available");
 }
 
 static void
@@ -448,11 +448,11 @@ test_charset(void **state)
 	/* A Latin-1 registered reply matches, and shows UTF-8. */
 	classify(reg("punktum-dk"), S("Domain:               a.dk\n"
 	    "Status:               Active\nCity: K\xf8" "benhavn\n"), CLT_OK, &v);
-	assert_int_equal(v.vd_status, VS_REGISTERED);
+	assert_int_equal(v.vd_status, AS_REGISTERED);
 	/* KISA's available line carries U+2019 in UTF-8. */
 	expect_verdict("kisa", S("The requested domain was not found in the "
 	    "Registry or Registrar\xe2\x80\x99s WHOIS Server.\n"), CLT_OK,
-	    VS_AVAILABLE, "", "kisa:available");
+	    AS_AVAILABLE, "", "kisa:available");
 }
 
 static void
@@ -492,7 +492,7 @@ test_matched_line(void **state)
 	assert_string_equal(v.vd_matched, buf);
 	/* Default rules, for TLDs found via IANA. */
 	classify(registries_default(regs), S("Domain not found.\n"), CLT_OK, &v);
-	assert_int_equal(v.vd_status, VS_AVAILABLE);
+	assert_int_equal(v.vd_status, AS_AVAILABLE);
 	assert_string_equal(v.vd_rule, "default:available");
 	classify(registries_default(regs), S("% Query rate of 61 per minute "
 	    "exceeded, wait 30 seconds\nDomain not found.\n"), CLT_OK, &v);
@@ -517,7 +517,7 @@ test_long_line_boundary(void **state)
 	memset(buf + n, 'A', 300);
 	strcpy(buf + n + 300, ".COM\n");
 	classify(reg("verisign"), buf, strlen(buf), CLT_OK, &v);
-	assert_int_equal(v.vd_status, VS_REGISTERED);
+	assert_int_equal(v.vd_status, AS_REGISTERED);
 	assert_int_equal(strlen(v.vd_matched), VERDICT_MATCHED_MAX - 1);
 	/* Multi-byte text right at the cut: never half a character. */
 	strcpy(buf, "   Domain Name: ");
@@ -526,7 +526,7 @@ test_long_line_boundary(void **state)
 	n += 238;
 	strcpy(buf + n, "\xc3\xa9\xc3\xa9.COM\n");	/* not LDH: no match */
 	classify(reg("verisign"), buf, strlen(buf), CLT_OK, &v);
-	assert_int_equal(v.vd_status, VS_UNKNOWN);
+	assert_int_equal(v.vd_status, AS_UNKNOWN);
 	classify(reg("punktum-dk"), S("Domain:               a.dk\n"
 	    "Status:               Active\n"), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, "Status:               Active");

@@ -63,8 +63,8 @@ srv_reply(struct link *l, uint64_t id, const char *domain)
 	memset(&a, 0, sizeof(a));
 	snprintf(a.a_domain, sizeof(a.a_domain), "%s", domain);
 	snprintf(a.a_ace, sizeof(a.a_ace), "%s", domain);
-	snprintf(a.a_status, sizeof(a.a_status), "available");
-	snprintf(a.a_source, sizeof(a.a_source), "registry");
+	a.a_status = AS_AVAILABLE;
+	a.a_source = SRC_REGISTRY;
 	snprintf(a.a_registry, sizeof(a.a_registry), "sim");
 	a.a_checked = 1;
 	msgb_init(&b);

@@ -64,7 +64,7 @@ h_query(struct link *l, struct msg *m)
 
 	memset(&a, 0, sizeof(a));
 	snprintf(a.a_domain, sizeof(a.a_domain), "x.example");
-	snprintf(a.a_status, sizeof(a.a_status), "registered");
+	a.a_status = AS_REGISTERED;
 	memset(text, 'a', sizeof(text));
 	answer_set_text(&a, text, sizeof(text));
 	msgb_init(&b);

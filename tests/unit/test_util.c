@@ -73,12 +73,37 @@ test_u64(void **state)
 	}
 }
 
+/* Timer timevals: the fraction is cut, not rounded; negatives are 0. */
+static void
+test_timeval(void **state)
+{
+	struct timeval	tv;
+
+	(void)state;
+	tv_from_seconds(&tv, 1.5);
+	assert_int_equal(tv.tv_sec, 1);
+	assert_int_equal(tv.tv_usec, 500000);
+	tv_from_seconds(&tv, 0.0000019);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 1);
+	tv_from_seconds(&tv, -2.5);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+	tv_from_ms(&tv, 2500);
+	assert_int_equal(tv.tv_sec, 2);
+	assert_int_equal(tv.tv_usec, 500000);
+	tv_from_ms(&tv, -1);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iso8601_matches_gmtime),
 		cmocka_unit_test(test_u64),
+		cmocka_unit_test(test_timeval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
