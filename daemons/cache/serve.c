@@ -84,8 +84,12 @@ cache_get_reply(struct link *l, uint64_t id, int version, int r,
 		cache_reply_get_r(l, id, version, NULL, 0, 0, lease);
 }
 
-static void
-cache_get(struct link *l, struct msg *m)
+/*
+ * Answer a get now, or park it behind the lease of the name: 1 when
+ * parked (its waiter ends the pool request), 0 when answered.
+ */
+static int
+cache_get_answer(struct link *l, struct msg *m)
 {
 	struct msg_get		g;
 	struct cache_entry	e;
@@ -97,11 +101,11 @@ cache_get(struct link *l, struct msg *m)
 
 	if (msg_read_get(m, &g, err, sizeof(err)) == -1) {
 		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "get", err);
-		return;
+		return 0;
 	}
 	if (g.g_domain[0] == '\0') {
 		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "get", "empty domain");
-		return;
+		return 0;
 	}
 	now = now_wall();
 	/*
@@ -114,7 +118,7 @@ cache_get(struct link *l, struct msg *m)
 		if ((r = cache_lookup(g.g_domain, now, 0, &e)) == -1) {
 			link_server_reply_err(l, id, MSG_E_INTERNAL, "get",
 			    cache_db_errmsg(cs_db));
-			return;
+			return 0;
 		}
 		if (r == 1 && e.ce_checked == g.g_if_checked &&
 		    e.ce_expires == g.g_if_expires &&
@@ -123,7 +127,7 @@ cache_get(struct link *l, struct msg *m)
 			cache_cnt.cn_same++;
 			cache_entry_clear(&e);
 			cache_reply_same(l, id, v);
-			return;
+			return 0;
 		}
 		cache_entry_clear(&e);
 	}
@@ -132,7 +136,7 @@ cache_get(struct link *l, struct msg *m)
 	    &e)) == -1) {
 		link_server_reply_err(l, id, MSG_E_INTERNAL, "get",
 		    cache_db_errmsg(cs_db));
-		return;
+		return 0;
 	}
 	if (r == 1 || !g.g_lease) {
 		if (r == 1)
@@ -143,7 +147,7 @@ cache_get(struct link *l, struct msg *m)
 			cache_cnt.cn_misses++;
 		cache_get_reply(l, id, v, r, &e, GET_LEASE_NONE);
 		cache_entry_clear(&e);
-		return;
+		return 0;
 	}
 
 	/* Missing or expired, and the caller would fill it: coalesce. */
@@ -165,7 +169,7 @@ cache_get(struct link *l, struct msg *m)
 		    &e)) == -1) {
 			link_server_reply_err(l, id, MSG_E_INTERNAL, "get",
 			    cache_db_errmsg(cs_db));
-			return;
+			return 0;
 		}
 		cache_cnt.cn_hits += r == 1;
 		cache_get_reply(l, id, v, r, &e, GET_LEASE_NONE);
@@ -173,13 +177,22 @@ cache_get(struct link *l, struct msg *m)
 	case 0:
 		cache_cnt.cn_lease_waits++;
 		cache_wait_park(l, id, v, g.g_domain, until);
-		break;
+		cache_entry_clear(&e);
+		return 1;
 	default:
 		link_server_reply_err(l, id, MSG_E_INTERNAL, "get lease",
 		    cache_db_errmsg(cs_db));
 		break;
 	}
 	cache_entry_clear(&e);
+	return 0;
+}
+
+static void
+cache_get(struct link *l, struct msg *m)
+{
+	if (cache_get_answer(l, m) == 0)
+		pool_req_end();
 }
 
 static void

@@ -625,3 +625,24 @@ def test_quit_answers_what_was_sent_before_the_goaway_and_refuses_new(
     with F.Conn(q.port) as c:
         r = F.get(c, "late-put.com")
         assert r["found"] and r["a"]["status"] == "registered", r
+
+
+def test_gets_answered_at_once_count_toward_max_requests(procs, tmpdir_path):
+    """A get answered at once ends its pool request like any other, so a
+    child retires after max_requests of them (a parked get ends its own
+    when its waiter is answered)."""
+    from conftest import children_of
+    p = start_cache(procs, tmpdir_path, "--max_requests=20",
+                    "--max_requests_jitter=0")
+    first = set(children_of(p.pid))
+    assert len(first) == 1, first
+    for i in range(30):
+        try:
+            with F.Conn(p.port) as c:
+                r = F.get(c, "retire%d.com" % i)
+                assert r["t"] == "get_r" and not r["found"], r
+        except (ConnectionError, OSError):
+            pass    # the retiring child closed as we asked; ask again
+    wait_for(lambda: set(children_of(p.pid)) - first, timeout=10,
+             what="a new child after 20 gets")
+    p.wait_log("retir", timeout=5)
