@@ -196,7 +196,8 @@ cache_batch_commit(void)
 	cache_cnt.cn_commits++;
 	if (rc == -1) {
 		snprintf(why, sizeof(why), "%s", cache_db_errmsg(cs_db));
-		log_warnx("group commit: %s", why);
+		if (!cache_db_fault(cs_db))
+			log_warnx("group commit: %s", why);
 	}
 	while ((cp = TAILQ_FIRST(&cs_pending)) != NULL) {
 		TAILQ_REMOVE(&cs_pending, cp, cp_entry);
@@ -235,7 +236,10 @@ cache_reply_err(struct link *l, uint64_t id, const char *code,
 	char	esc[256];
 
 	cache_cnt.cn_errors++;
-	if (strcmp(code, MSG_E_BAD_REQUEST) == 0)
+	/* A storage fault is logged once per episode by the storage layer. */
+	if (strcmp(code, MSG_E_INTERNAL) == 0 && cache_db_fault(cs_db))
+		log_debug("%s: %s: %s", link_peer(l), what, why);
+	else if (strcmp(code, MSG_E_BAD_REQUEST) == 0)
 		log_warnx("%s: %s: %s", link_peer(l), what,
 		    log_escape(why, strlen(why), esc, sizeof(esc)));
 	else
@@ -517,7 +521,8 @@ cache_put(struct link *l, struct msg *m)
 		 * waiters below get this verdict instead of each asking a
 		 * registry that has just failed us.
 		 */
-		if (cache_db_lease_release(cs_db, ace, 0) == -1)
+		if (cache_db_lease_release(cs_db, ace, 0) == -1 &&
+		    !cache_db_fault(cs_db))
 			log_warnx("put %s: lease release: %s", ace,
 			    cache_db_errmsg(cs_db));
 		cache_cnt.cn_puts_unstored++;
@@ -805,7 +810,7 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd; (void)ev; (void)arg;
 	n = cache_db_expire(cs_db, now_wall(), cc->cc_stale_max,
 	    CACHE_SWEEP_BATCH);
-	if (n == -1)
+	if (n == -1 && !cache_db_fault(cs_db))
 		log_warnx("expiry sweep: %s", cache_db_errmsg(cs_db));
 	else if (n > 0) {
 		cache_cnt.cn_swept += (uint64_t)n;

@@ -97,8 +97,12 @@ errdb_reply_err(struct link *l, uint64_t id, const char *code,
 	char	esc[256];
 
 	es_cnt.errors++;
-	log_warnx("%s: %s: %s", link_peer(l), what,
-	    log_escape(why, strlen(why), esc, sizeof(esc)));
+	/* A storage fault is logged once per episode by the storage layer. */
+	if (strcmp(code, MSG_E_INTERNAL) == 0 && errdb_db_fault(es_db))
+		log_debug("%s: %s: %s", link_peer(l), what, why);
+	else
+		log_warnx("%s: %s: %s", link_peer(l), what,
+		    log_escape(why, strlen(why), esc, sizeof(esc)));
 	link_reply_err(l, id, code, "%s: %s", what, why);
 }
 
