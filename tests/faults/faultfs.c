@@ -52,6 +52,15 @@ faultfs_errno(int fd)
 	return e;
 }
 
+/* Fail the call if writes to fd are to fail now. */
+#define FAULTFS_CHECK(fd) do {					\
+	int	e_ = faultfs_errno(fd);				\
+	if (e_ != 0) {						\
+		errno = e_;					\
+		return -1;					\
+	}							\
+} while (0)
+
 /* The C library's own function of that name. */
 static void *
 faultfs_next(const char *name)
@@ -63,12 +72,8 @@ ssize_t
 write(int fd, const void *buf, size_t len)
 {
 	ssize_t	(*next)(int, const void *, size_t) = faultfs_next("write");
-	int	 e;
 
-	if ((e = faultfs_errno(fd)) != 0) {
-		errno = e;
-		return -1;
-	}
+	FAULTFS_CHECK(fd);
 	return next(fd, buf, len);
 }
 
@@ -77,12 +82,8 @@ pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	ssize_t	(*next)(int, const void *, size_t, off_t) =
 	    faultfs_next("pwrite");
-	int	 e;
 
-	if ((e = faultfs_errno(fd)) != 0) {
-		errno = e;
-		return -1;
-	}
+	FAULTFS_CHECK(fd);
 	return next(fd, buf, len, off);
 }
 
@@ -91,12 +92,8 @@ pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
 	ssize_t	(*next)(int, const void *, size_t, off64_t) =
 	    faultfs_next("pwrite64");
-	int	 e;
 
-	if ((e = faultfs_errno(fd)) != 0) {
-		errno = e;
-		return -1;
-	}
+	FAULTFS_CHECK(fd);
 	return next(fd, buf, len, off);
 }
 
@@ -105,11 +102,7 @@ writev(int fd, const struct iovec *iov, int n)
 {
 	ssize_t	(*next)(int, const struct iovec *, int) =
 	    faultfs_next("writev");
-	int	 e;
 
-	if ((e = faultfs_errno(fd)) != 0) {
-		errno = e;
-		return -1;
-	}
+	FAULTFS_CHECK(fd);
 	return next(fd, iov, n);
 }
