@@ -77,8 +77,16 @@ BINS		= $(foreach d,$(DAEMONS),$(B)/bin/$(BIN_$(d))) \
 UNIT_SRCS	= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
+# The LD_PRELOAD shim of the storage fault tests: built without the
+# sanitizers, so it can be preloaded into either build.
+FAULT_SHIM	= $(B)/lib/libfaultfs.so
+
 .PHONY: all deps run demo test unit integration bench clean install fuzz prev-proto
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(UNIT_BINS) $(FAULT_SHIM)
+
+$(FAULT_SHIM): $(wildcard tests/faults/*.c)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -fPIC -shared -o $@ $^ -ldl
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -221,6 +221,33 @@ log_debug(const char *fmt, ...)
 }
 
 void
+log_warnx_limited(struct log_limit *ll, const char *fmt, ...)
+{
+	struct timespec	 ts;
+	double		 now;
+	char		 more[64];
+	int		 saved = errno;
+	va_list		 ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (ll->ll_start > 0 && now - ll->ll_start < LOG_LIMIT_WINDOW) {
+		ll->ll_more++;
+		return;
+	}
+	if (log_level >= LOG_LVL_WARN) {
+		snprintf(more, sizeof(more), "%lu more like this in the last "
+		    "minute", ll->ll_more);
+		va_start(ap, fmt);
+		log_vwrite(LOG_LVL_WARN, fmt, ap, ll->ll_more > 0 ? more : NULL);
+		va_end(ap);
+	}
+	ll->ll_start = now;
+	ll->ll_more = 0;
+	errno = saved;
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	const char	*e = strerror(errno);

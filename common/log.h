@@ -34,6 +34,20 @@ void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * A warning that may repeat many times a second (a full disk, a dead
+ * peer): the first line is logged, the repeats within the next minute are
+ * counted, and the first call after that minute logs its own line with
+ * ": N more like this in the last minute".  Zero the struct to start.
+ */
+#define LOG_LIMIT_WINDOW	60	/* seconds */
+struct log_limit {
+	double		ll_start;	/* when the logged line was; 0 never */
+	unsigned long	ll_more;	/* repeats not logged since */
+};
+void	log_warnx_limited(struct log_limit *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* Escape untrusted text (registry replies, client queries) for a log line. */
 const char *log_escape(const char *s, size_t len, char *buf, size_t buflen);
 

@@ -14,6 +14,13 @@
  * A new message is claimed by its writer from the start (the tmp file is
  * renamed straight to NAME.PID), so no sweep elsewhere can resend it
  * while its first send is in flight.
+ *
+ * When the directory cannot be written (read-only, full, missing), new
+ * messages wait in a bounded queue in memory instead: sent like the
+ * files, resent by the sweep, the oldest dropped (and counted) when it is
+ * full.  Each sweep tries the directory again; once a file can be
+ * written, what is still queued is written out and new messages go to
+ * disk again.  One warning when that starts, one notice when it ends.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -39,9 +46,16 @@
 #define SPOOL_NAME_MAX	96
 #define SPOOL_SUFFIX	".msg"
 
+#define SPOOL_MEM_MAX	1000	/* messages queued in memory at most */
+
 struct spool_item {
 	char			 si_name[SPOOL_NAME_MAX];	/* NAME */
 	TAILQ_ENTRY(spool_item)	 si_entry;
+	/* Queued in memory (sp_mem): the body itself. */
+	void			*si_body;
+	size_t			 si_len;
+	int			 si_inflight;
+	double			 si_sent;
 };
 
 struct spool {
@@ -55,7 +69,21 @@ struct spool {
 	unsigned long		 sp_counter;
 	size_t			 sp_ninflight;
 	TAILQ_HEAD(, spool_item) sp_inflight;
+	/* The directory cannot be written: messages wait in sp_mem. */
+	int			 sp_unwritable;
+	double			 sp_unwritable_since;
+	unsigned long		 sp_nkept;	/* queued in memory, this episode */
+	unsigned long		 sp_ndropped;	/* ... and dropped */
+	size_t			 sp_nmem;
+	TAILQ_HEAD(, spool_item) sp_mem;
 };
+
+/*
+ * This process has warned that the directory is unwritable; children
+ * inherit it from the master, so a spool unwritable at start is one
+ * warning, not one per process.
+ */
+static int	spool_warned;
 
 static void	spool_timer_cb(evutil_socket_t, short, void *);
 
@@ -95,6 +123,33 @@ spool_mkdir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+void
+spool_prepare(const char *dir)
+{
+	char	 err[512];
+
+	if (spool_mkdir(dir, err, sizeof(err)) == 0)
+		return;
+	log_warnx("spool: %s; error events are kept in memory (%d at most) "
+	    "until it can be written", err, SPOOL_MEM_MAX);
+	spool_warned = 1;
+}
+
+/* Writes to the directory fail: queue in memory from now on. */
+static void
+spool_unwritable(struct spool *sp, const char *why)
+{
+	if (sp->sp_unwritable)
+		return;
+	sp->sp_unwritable = 1;
+	sp->sp_unwritable_since = now_wall();
+	sp->sp_nkept = sp->sp_ndropped = 0;
+	if (!spool_warned)
+		log_warnx("spool: %s; error events are kept in memory (%d at "
+		    "most) until it can be written", why, SPOOL_MEM_MAX);
+	spool_warned = 1;
+}
+
 struct spool *
 spool_open(struct event_base *base, const char *dir,
     const struct spool_opts *opts, spool_send_fn send, void *arg, char *err,
@@ -102,17 +157,17 @@ spool_open(struct event_base *base, const char *dir,
 {
 	struct spool	*sp;
 	struct timeval	 tv;
-	int		 fd;
 
-	if (spool_mkdir(dir, err, errlen) == -1)
-		return NULL;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "open %s: %s", dir, strerror(errno));
-		return NULL;
-	}
 	sp = xcalloc(1, sizeof(*sp));
 	sp->sp_dir = xstrdup(dir);
-	sp->sp_dirfd = fd;
+	TAILQ_INIT(&sp->sp_mem);
+	if (spool_mkdir(dir, err, errlen) == -1)
+		sp->sp_dirfd = -1;
+	else if ((sp->sp_dirfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		snprintf(err, errlen, "open %s: %s", dir, strerror(errno));
+	if (sp->sp_dirfd == -1)
+		spool_unwritable(sp, err);
 	if (opts != NULL)
 		sp->sp_opts = *opts;
 	if (sp->sp_opts.so_sweep <= 0)
@@ -146,9 +201,19 @@ spool_close(struct spool *sp)
 		TAILQ_REMOVE(&sp->sp_inflight, si, si_entry);
 		free(si);
 	}
+	/* Never written anywhere: they go with the process. */
+	if (sp->sp_nmem > 0)
+		log_warnx("spool: %zu error event(s) kept in memory are lost",
+		    sp->sp_nmem);
+	while ((si = TAILQ_FIRST(&sp->sp_mem)) != NULL) {
+		TAILQ_REMOVE(&sp->sp_mem, si, si_entry);
+		free(si->si_body);
+		free(si);
+	}
 	if (sp->sp_timer != NULL)
 		event_free(sp->sp_timer);
-	close(sp->sp_dirfd);
+	if (sp->sp_dirfd != -1)
+		close(sp->sp_dirfd);
 	free(sp->sp_dir);
 	free(sp);
 }
@@ -253,25 +318,31 @@ spool_send(struct spool *sp, const char *name)
 	free(body);
 }
 
-int
-spool_put(struct spool *sp, const void *body, size_t len, char *err,
-    size_t errlen)
+/*
+ * Write body durably as a new NAME: claimed by this process (NAME.PID),
+ * or unclaimed for the sweep to send.  0, or -1 with err filled.
+ */
+static int
+spool_write(struct spool *sp, const void *body, size_t len, int claim,
+    char *name, size_t namelen, char *err, size_t errlen)
 {
 	struct timespec	 ts;
-	char		 name[SPOOL_NAME_MAX], tmp[SPOOL_NAME_MAX + 8];
-	char		 claimed[SPOOL_NAME_MAX + 24];
+	char		 tmp[SPOOL_NAME_MAX + 8], dest[SPOOL_NAME_MAX + 24];
 	int		 fd;
 
-	if (len == 0 || len > sp->sp_opts.so_max_body) {
-		snprintf(err, errlen, "body of %zu bytes refused", len);
+	if (sp->sp_dirfd == -1) {
+		snprintf(err, errlen, "%s: cannot be opened", sp->sp_dir);
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(name, sizeof(name), "%lld.%06ld-%ld-%lu" SPOOL_SUFFIX,
+	snprintf(name, namelen, "%lld.%06ld-%ld-%lu" SPOOL_SUFFIX,
 	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)sp->sp_pid,
 	    ++sp->sp_counter);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
-	spool_claimed_name(sp, name, claimed, sizeof(claimed));
+	if (claim)
+		spool_claimed_name(sp, name, dest, sizeof(dest));
+	else
+		snprintf(dest, sizeof(dest), "%s", name);
 	fd = openat(sp->sp_dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600);
 	if (fd == -1) {
@@ -287,7 +358,7 @@ spool_put(struct spool *sp, const void *body, size_t len, char *err,
 		return -1;
 	}
 	close(fd);
-	if (renameat(sp->sp_dirfd, tmp, sp->sp_dirfd, claimed) == -1) {
+	if (renameat(sp->sp_dirfd, tmp, sp->sp_dirfd, dest) == -1) {
 		snprintf(err, errlen, "rename %s/%s: %s", sp->sp_dir, tmp,
 		    strerror(errno));
 		unlinkat(sp->sp_dirfd, tmp, 0);
@@ -296,8 +367,115 @@ spool_put(struct spool *sp, const void *body, size_t len, char *err,
 	/* The rename must survive a crash too. */
 	if (fsync(sp->sp_dirfd) == -1)
 		log_warn("%s: fsync %s", __func__, sp->sp_dir);
-	spool_send(sp, name);
 	return 0;
+}
+
+/* Hand a message queued in memory to the daemon's sender. */
+static void
+spool_mem_send(struct spool *sp, struct spool_item *si)
+{
+	si->si_inflight = 1;
+	si->si_sent = now_wall();
+	sp->sp_ninflight++;
+	/* May call spool_done() and free si at once. */
+	sp->sp_send(sp, si->si_body, si->si_len, si, sp->sp_arg);
+}
+
+/* Queue a copy of body in memory, dropping the oldest idle one if full. */
+static void
+spool_mem_put(struct spool *sp, const void *body, size_t len)
+{
+	struct spool_item	*si;
+
+	if (sp->sp_nmem >= SPOOL_MEM_MAX) {
+		TAILQ_FOREACH(si, &sp->sp_mem, si_entry)
+			if (!si->si_inflight)
+				break;
+		sp->sp_ndropped++;
+		if (si == NULL)
+			return;		/* all in flight: drop the new one */
+		TAILQ_REMOVE(&sp->sp_mem, si, si_entry);
+		sp->sp_nmem--;
+		free(si->si_body);
+		free(si);
+	}
+	si = xcalloc(1, sizeof(*si));
+	si->si_body = xmalloc(len);
+	memcpy(si->si_body, body, len);
+	si->si_len = len;
+	TAILQ_INSERT_TAIL(&sp->sp_mem, si, si_entry);
+	sp->sp_nmem++;
+	sp->sp_nkept++;
+	spool_mem_send(sp, si);
+}
+
+int
+spool_put(struct spool *sp, const void *body, size_t len, char *err,
+    size_t errlen)
+{
+	char	 name[SPOOL_NAME_MAX];
+
+	if (len == 0 || len > sp->sp_opts.so_max_body) {
+		snprintf(err, errlen, "body of %zu bytes refused", len);
+		return -1;
+	}
+	if (!sp->sp_unwritable) {
+		if (spool_write(sp, body, len, 1, name, sizeof(name), err,
+		    errlen) == 0) {
+			spool_send(sp, name);
+			return 0;
+		}
+		spool_unwritable(sp, err);
+	}
+	spool_mem_put(sp, body, len);
+	return 0;
+}
+
+/*
+ * The sweep while messages wait in memory: try the directory (a probe
+ * file), write out what is queued once it works, and resend the rest.
+ */
+static void
+spool_mem_sweep(struct spool *sp)
+{
+	struct spool_item	*si, *next;
+	char			 name[SPOOL_NAME_MAX], err[512];
+	double			 now = now_wall();
+	size_t			 n = 0;
+
+	if (sp->sp_dirfd == -1 && spool_mkdir(sp->sp_dir, err,
+	    sizeof(err)) == 0)
+		sp->sp_dirfd = open(sp->sp_dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (sp->sp_unwritable && spool_write(sp, "probe", 5, 0, name,
+	    sizeof(name), err, sizeof(err)) == 0) {
+		unlinkat(sp->sp_dirfd, name, 0);
+		sp->sp_unwritable = 0;
+		spool_warned = 0;
+		log_notice("spool: %s can be written again after %.0f seconds;"
+		    " %lu error event(s) were kept in memory, %lu dropped",
+		    sp->sp_dir, now - sp->sp_unwritable_since, sp->sp_nkept,
+		    sp->sp_ndropped);
+	}
+	for (si = TAILQ_FIRST(&sp->sp_mem); si != NULL; si = next) {
+		next = TAILQ_NEXT(si, si_entry);
+		if (si->si_inflight)
+			continue;
+		if (!sp->sp_unwritable) {
+			/* Unclaimed: the disk sweep sends it from now on. */
+			if (spool_write(sp, si->si_body, si->si_len, 0, name,
+			    sizeof(name), err, sizeof(err)) == -1) {
+				spool_unwritable(sp, err);
+				continue;
+			}
+			TAILQ_REMOVE(&sp->sp_mem, si, si_entry);
+			sp->sp_nmem--;
+			free(si->si_body);
+			free(si);
+		} else if (now - si->si_sent >= sp->sp_opts.so_retry &&
+		    n++ < sp->sp_opts.so_batch)
+			spool_mem_send(sp, si);
+	}
 }
 
 void
@@ -307,6 +485,23 @@ spool_done(struct spool *sp, void *token, int outcome)
 	char			 claimed[SPOOL_NAME_MAX + 24];
 	char			 dest[SPOOL_NAME_MAX + 16];
 
+	TAILQ_FOREACH(t, &sp->sp_mem, si_entry)
+		if (t == si && si->si_inflight)
+			break;
+	if (t != NULL) {
+		si->si_inflight = 0;
+		sp->sp_ninflight--;
+		if (outcome == SPOOL_RETRY)
+			return;
+		if (outcome == SPOOL_REJECTED)
+			log_warnx("%s: an event kept in memory was refused by "
+			    "the peer; dropped", __func__);
+		TAILQ_REMOVE(&sp->sp_mem, si, si_entry);
+		sp->sp_nmem--;
+		free(si->si_body);
+		free(si);
+		return;
+	}
 	TAILQ_FOREACH(t, &sp->sp_inflight, si_entry)
 		if (t == si)
 			break;
@@ -389,8 +584,10 @@ spool_sweep(struct spool *sp)
 	long		 pid;
 	int		 fd, take;
 
+	if (sp->sp_unwritable || sp->sp_nmem > 0)
+		spool_mem_sweep(sp);
 	/* The peer is slow or down: what is in flight will come back. */
-	if (sp->sp_ninflight >= sp->sp_opts.so_batch)
+	if (sp->sp_ninflight >= sp->sp_opts.so_batch || sp->sp_dirfd == -1)
 		return;
 	if ((fd = dup(sp->sp_dirfd)) == -1)
 		return;

@@ -13,6 +13,13 @@
  * The receiving side must be idempotent (the errdb keys events by their
  * id), so a resend after a lost acknowledgement is stored once.
  *
+ * A directory that cannot be written (read-only, full, missing) is not
+ * fatal: messages wait in a queue in memory (1,000 at most, the oldest
+ * dropped and counted), are sent and resent from there, and go to disk
+ * again once a file can be written there.  One warning when that starts
+ * (per process; children inherit the master's), one notice when it ends.
+ * A message still in memory at exit is lost.
+ *
  * Files: NAME = <sec>.<usec>-<pid>-<counter>.msg; ".tmp-*" while being
  * written; NAME.PID while claimed; NAME.rejected when the peer refused it
  * for good (kept for an operator, never resent).
@@ -47,10 +54,19 @@ struct spool_opts {
 
 /* Create the directory (mode 0700) if needed; 0 or -1 with err filled. */
 int	 spool_mkdir(const char *dir, char *err, size_t errlen);
+/*
+ * The master's check before forking: create the directory if it can, or
+ * log the one warning that messages will wait in memory.
+ */
+void	 spool_prepare(const char *dir);
+/* Never NULL: an unwritable directory means messages wait in memory. */
 struct spool *spool_open(struct event_base *, const char *dir,
 	    const struct spool_opts *, spool_send_fn, void *arg,
 	    char *err, size_t errlen);
-/* Write (durably) and send.  0, or -1 with err filled: nothing stored. */
+/*
+ * Write (durably, or into memory while the directory cannot be written)
+ * and send.  0, or -1 with err filled for a body it refuses.
+ */
 int	 spool_put(struct spool *, const void *body, size_t len,
 	    char *err, size_t errlen);
 void	 spool_done(struct spool *, void *token, int outcome);

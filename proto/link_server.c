@@ -230,8 +230,13 @@ link_server_reply_err(struct link *l, uint64_t id, const char *code,
 {
 	char	esc[256];
 
-	ls_of(l)->ls_errors++;
-	if (strcmp(code, MSG_E_BAD_REQUEST) == 0)
+	struct link_server	*ls = ls_of(l);
+
+	ls->ls_errors++;
+	if (strcmp(code, MSG_E_INTERNAL) == 0 &&
+	    ls->ls_opts.lso_fault != NULL && ls->ls_opts.lso_fault())
+		log_debug("%s: %s: %s", link_peer(l), what, why);
+	else if (strcmp(code, MSG_E_BAD_REQUEST) == 0)
 		log_warnx("%s: %s: %s", link_peer(l), what,
 		    log_escape(why, strlen(why), esc, sizeof(esc)));
 	else

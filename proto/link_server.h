@@ -48,6 +48,9 @@ struct link_server_opts {
 	int	  lso_flags;
 	/* May be NULL.  A link ended: forget what waits on it. */
 	void	(*lso_closed)(struct link *);
+	/* May be NULL.  1 while the daemon's storage fault is already
+	 * logged (once per episode): its `internal` errors go to debug. */
+	int	(*lso_fault)(void);
 };
 
 /* A type not in the table is logged (it is counted as an error and the

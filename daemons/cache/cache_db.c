@@ -115,6 +115,12 @@ cache_db_errmsg(const struct cache_db *db)
 	return db->cd_db.sd_err;
 }
 
+int
+cache_db_fault(const struct cache_db *db)
+{
+	return sqldb_fault(&db->cd_db);
+}
+
 void
 cache_db_set_busy_timeout(struct cache_db *db, int ms)
 {
@@ -145,6 +151,8 @@ cache_db_open(const char *path, char *err, size_t errlen)
 	    (long long)CACHE_DB_MMAP_BYTES, 64 * 1024 * 1024);
 	memset(&sc, 0, sizeof(sc));
 	sc.ss_daemon = "whoisd-cache";
+	sc.ss_what = "cache";
+	sc.ss_loss = "answers are not cached";
 	sc.ss_version = CACHE_DB_VERSION;
 	sc.ss_create = schema_cache_sql;
 	sc.ss_migrations = cache_db_migrations;
@@ -204,6 +212,7 @@ cache_db_write_begin(struct cache_db *db)
 		 * the writes before this one are gone. */
 		db->cd_batch_lost = 1;
 		sqldb_seterr(sd, "begin: the batch was rolled back");
+		sd->sd_fault = sd->sd_ep_start > 0 || sd->sd_damaged;
 		return -1;
 	}
 	if (!db->cd_batch) {
@@ -290,8 +299,12 @@ cache_db_batch_commit(struct cache_db *db)
 	db->cd_batch = 0;
 	lost = db->cd_batch_lost || sqlite3_get_autocommit(db->cd_db.sd_sql);
 	db->cd_batch_lost = 0;
-	if (lost)
+	if (lost) {
 		sqldb_seterr(&db->cd_db, "commit: the batch was rolled back");
+		/* ... by a fault the storage layer has reported already. */
+		db->cd_db.sd_fault = db->cd_db.sd_ep_start > 0 ||
+		    db->cd_db.sd_damaged;
+	}
 	if (lost || sqldb_tx(&db->cd_db, SQLDB_COMMIT, "commit") == -1) {
 		cache_db_write_abort(db);
 		return -1;

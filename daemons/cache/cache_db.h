@@ -134,6 +134,12 @@ struct cache_db;
 struct cache_db	*cache_db_open(const char *path, char *err, size_t errlen);
 void		 cache_db_close(struct cache_db *);
 const char	*cache_db_errmsg(const struct cache_db *);
+/*
+ * 1 when the last error was a storage fault (full disk, I/O error, a
+ * damaged file) that the storage layer has logged already, once per
+ * episode: log it at debug level only.
+ */
+int		 cache_db_fault(const struct cache_db *);
 /* The embedded copy of schema/cache.sql. */
 const char	*cache_db_schema(void);
 /* How long a write waits for another writer (default CACHE_DB_BUSY_MS). */

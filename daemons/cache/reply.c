@@ -92,7 +92,8 @@ cache_batch_commit(void)
 	cache_cnt.cn_commits++;
 	if (rc == -1) {
 		snprintf(why, sizeof(why), "%s", cache_db_errmsg(cache_db()));
-		log_warnx("group commit: %s", why);
+		if (!cache_db_fault(cache_db()))
+			log_warnx("group commit: %s", why);
 	}
 	while ((cp = TAILQ_FIRST(&rp_pending)) != NULL) {
 		TAILQ_REMOVE(&rp_pending, cp, cp_entry);

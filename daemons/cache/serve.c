@@ -267,7 +267,8 @@ cache_put(struct link *l, struct msg *m)
 		 * waiters below get this verdict instead of each asking a
 		 * registry that has just failed us.
 		 */
-		if (cache_db_lease_release(cs_db, ace, 0) == -1)
+		if (cache_db_lease_release(cs_db, ace, 0) == -1 &&
+		    !cache_db_fault(cs_db))
 			log_warnx("put %s: lease release: %s", ace,
 			    cache_db_errmsg(cs_db));
 		cache_cnt.cn_puts_unstored++;
@@ -480,7 +481,7 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd; (void)ev; (void)arg;
 	n = cache_db_expire(cs_db, now_wall(), cc->cc_stale_max,
 	    CACHE_SWEEP_BATCH);
-	if (n == -1)
+	if (n == -1 && !cache_db_fault(cs_db))
 		log_warnx("expiry sweep: %s", cache_db_errmsg(cs_db));
 	else if (n > 0) {
 		cache_cnt.cn_swept += (uint64_t)n;
@@ -491,6 +492,13 @@ cache_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	else
 		tv_from_seconds(&tv, cc->cc_sweep_interval);
 	evtimer_add(cs_sweep_ev, &tv);
+}
+
+/* A storage fault is logged once per episode by the storage layer. */
+static int
+cache_serve_fault(void)
+{
+	return cache_db_fault(cs_db);
 }
 
 void
@@ -506,6 +514,7 @@ cache_serve_init(struct event_base *base, struct cache_db *db)
 	lo.lso_flags = LSO_WARN_UNKNOWN;
 	/* Its waiters will never be read. */
 	lo.lso_closed = cache_wait_link_gone;
+	lo.lso_fault = cache_serve_fault;
 	cs_srv = link_server_new(base, cache_handlers, nitems(cache_handlers),
 	    &lo);
 	cs_db = db;

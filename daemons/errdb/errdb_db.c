@@ -120,6 +120,12 @@ errdb_db_errmsg(const struct errdb_db *db)
 	return db->ed_db.sd_err;
 }
 
+int
+errdb_db_fault(const struct errdb_db *db)
+{
+	return sqldb_fault(&db->ed_db);
+}
+
 void
 errdb_db_set_busy_timeout(struct errdb_db *db, int ms)
 {
@@ -160,6 +166,8 @@ errdb_db_open(const char *path, char *err, size_t errlen)
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.ss_daemon = "whoisd-errdb";
+	sc.ss_what = "errdb";
+	sc.ss_loss = "events are refused (their senders keep them)";
 	sc.ss_version = ERRDB_DB_VERSION;
 	sc.ss_create = schema_errdb_sql;
 	sc.ss_migrations = errdb_db_migrations;

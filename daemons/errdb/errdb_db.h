@@ -89,6 +89,8 @@ struct errdb_db;
 struct errdb_db	*errdb_db_open(const char *path, char *err, size_t errlen);
 void		 errdb_db_close(struct errdb_db *);
 const char	*errdb_db_errmsg(const struct errdb_db *);
+/* 1 when the last error was a storage fault logged already (sqldb.h). */
+int		 errdb_db_fault(const struct errdb_db *);
 const char	*errdb_db_schema(void);	/* embedded schema/errdb.sql */
 /* How long a write waits for another writer (default ERRDB_DB_BUSY_MS). */
 void		 errdb_db_set_busy_timeout(struct errdb_db *, int ms);

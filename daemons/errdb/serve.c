@@ -321,6 +321,13 @@ errdb_prune_cb(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(es_prune_ev, &tv);
 }
 
+/* A storage fault is logged once per episode by the storage layer. */
+static int
+errdb_serve_fault(void)
+{
+	return errdb_db_fault(es_db);
+}
+
 void
 errdb_serve_init(struct event_base *base, struct errdb_db *db)
 {
@@ -332,6 +339,7 @@ errdb_serve_init(struct event_base *base, struct errdb_db *db)
 	lo.lso_max_frame = ec->ec_max_frame;
 	lo.lso_compress_min = ec->ec_compress_min;
 	lo.lso_flags = LSO_WARN_UNKNOWN;
+	lo.lso_fault = errdb_serve_fault;
 	es_srv = link_server_new(base, errdb_handlers, nitems(errdb_handlers),
 	    &lo);
 	es_db = db;

@@ -175,12 +175,8 @@ query_master_init(void *conf, int reload)
 	registries_free(r);
 	if (reload == 2)		/* -n: check only */
 		return 0;
-	if (spool_mkdir(qc->qc_spool_dir, err, sizeof(err)) == -1) {
-		log_errx("spool_dir: %s", err);
-		if (!reload)
-			fprintf(stderr, "whoisd-query: spool_dir: %s\n", err);
-		return -1;
-	}
+	/* An unwritable spool is not fatal: events wait in memory. */
+	spool_prepare(qc->qc_spool_dir);
 	if (budget_init() == -1) {
 		log_errx("cannot map the shared budget table");
 		return -1;

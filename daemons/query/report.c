@@ -77,20 +77,23 @@ report_release(void)
 static void
 report_cb(const struct client_result *r, void *arg)
 {
+	static struct log_limit	 lost, refused;
 	const char	*what = arg;
 	char		 code[32], text[256], err[128];
 
 	/* A lost put costs a registry query later, and its lease holds
-	 * the name's waiters until lease_ttl: worth a warning. */
+	 * the name's waiters until lease_ttl: worth a warning, but one a
+	 * minute, as a cache whose disk is full refuses every put. */
 	if (r->cr_err != NULL && strcmp(what, "put") == 0)
-		log_warnx("cache put not stored: %s: %s", r->cr_err,
-		    r->cr_errmsg);
+		log_warnx_limited(&lost, "cache put not stored: %s: %s",
+		    r->cr_err, r->cr_errmsg);
 	else if (r->cr_err != NULL)
 		log_debug("cache %s: %s %s", what, r->cr_err, r->cr_errmsg);
 	else if (msg_type(r->cr_msg) == MSG_ERR) {
 		msg_read_err(r->cr_msg, code, sizeof(code), text, sizeof(text),
 		    err, sizeof(err));
-		log_warnx("cache %s: %s: %s", what, code, text);
+		log_warnx_limited(&refused, "cache %s: %s: %s", what, code,
+		    text);
 	}
 	report_release();
 }
