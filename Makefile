@@ -252,7 +252,8 @@ install: all
 # from Debian: apt-get install clang).  FUZZ_SECONDS per target.
 FUZZ_SECONDS	?= 60
 FUZZ_SRCS	= daemons/query/classify.c daemons/query/registries.c \
-		  daemons/query/iana_reply.c common/name.c
+		  daemons/query/iana_reply.c common/name.c common/regfile.c \
+		  common/suffix.c
 fuzz:
 	@mkdir -p build/fuzz
 	for t in classify registries; do \
