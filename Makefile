@@ -135,7 +135,9 @@ $(B)/bin/whoisd-loadgen: $(call obj,$(wildcard tests/bench/loadgen*.c)) $(LIBCOM
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 # Unit tests link every archive; only the objects they use are pulled in.
-$(B)/tests/%: $(call obj,tests/unit/%.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
+# tests/unit/unit_util.c holds what several of them share.
+$(B)/tests/%: $(call obj,tests/unit/%.c tests/unit/unit_util.c) $(DLIBS) \
+	    $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 

@@ -4,8 +4,9 @@
  *
  * The front asks about the registrable name ("www.example.co.uk" ->
  * "example.co.uk") and needs nothing else of the file, so it reads the
- * suffixes without compiling any classifier pattern.  The answers are
- * whoisd-query's registries_lookup() answers for every name.
+ * suffixes without compiling any classifier pattern.  whoisd-query keeps
+ * its suffixes in the same table, so the answers are the same for every
+ * name.
  */
 #ifndef WHOISD_SUFFIX_H
 #define WHOISD_SUFFIX_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "common/name.h"
+#include "common/regfile.h"
 
 /* Opaque: the suffixes of one file. */
 struct suffixes;
@@ -21,6 +23,7 @@ struct suffix_match {
 	char	 sm_suffix[NAME_ACE_BUF];	/* "co.uk" (or the TLD) */
 	char	 sm_registrable[NAME_ACE_BUF];	/* "example.co.uk" */
 	int	 sm_below;	/* 1: the name was below it (www.) */
+	const void *sm_data;	/* the suffix's, from suffix_tld() */
 };
 
 /*
@@ -38,10 +41,25 @@ struct suffixes	*suffix_parse(const char *text, size_t len, const char *fname,
 void		 suffix_free(struct suffixes *);
 
 /*
+ * Building a table while reading the file (whoisd-query's parser):
+ * suffix_tld() adds the values of one `tld` line (NULL-terminated), each
+ * with data, refusing a bad or duplicate suffix as an error on rf's line;
+ * suffix_finish() refuses an empty table and makes it ready for lookups.
+ */
+struct suffixes	*suffix_new(void);
+int		 suffix_tld(struct suffixes *, struct regfile *rf, char **val,
+		    const void *data);
+int		 suffix_finish(struct suffixes *, struct regfile *rf);
+
+/* The i-th suffix (sorted) and its data; NULL past the end. */
+const char	*suffix_get(const struct suffixes *, size_t i,
+		    const void **data);
+
+/*
  * Longest-suffix match of a lower-case A-label name (name_normalise()
- * output).  0: under a listed suffix; 1: not listed (sm_suffix is the
- * TLD, sm_registrable its last two labels); -1: the name has no label of
- * its own left of the suffix ("co.uk", "uk").
+ * output).  0: under a listed suffix (sm_data its data); 1: not listed
+ * (sm_suffix is the TLD, sm_registrable its last two labels); -1: the
+ * name has no label of its own left of the suffix ("co.uk", "uk").
  */
 int		 suffix_lookup(const struct suffixes *, const char *ace,
 		    struct suffix_match *m);

@@ -21,25 +21,16 @@
 #include <string.h>
 
 #include "common/name.h"
+#include "common/regfile.h"
+#include "common/suffix.h"
 #include "daemons/query/registries.h"
 
-#define RS_LINE_MAX	4096
-#define RS_TOKENS_MAX	64
-#define RS_FILE_MAX	(8 * 1024 * 1024)
 #define RS_RETRY_MAX	86400
-
-struct registry_suffix {
-	char			*rx_suffix;
-	const struct registry	*rx_reg;
-	int			 rx_line;
-};
 
 struct registries {
 	struct registry		**rs_regs;
 	size_t			  rs_nregs;
-	struct registry_suffix	 *rs_sfx;	/* sorted by rx_suffix */
-	size_t			  rs_nsfx;
-	size_t			  rs_sfxcap;
+	struct suffixes		 *rs_sfx;	/* data: the registry */
 	const struct registry	 *rs_default;
 	char			 *rs_iana;
 	int			  rs_iana_port;
@@ -67,13 +58,10 @@ static const char *const rs_traps[] = {
 };
 
 struct rs_parser {
-	const char		*p_fname;
-	int			 p_line;
-	char			*p_err;
-	size_t			 p_errlen;
+	struct regfile		 p_rf;
 	struct registries	*p_rs;
 	struct registry		*p_cur;		/* block being read */
-	int			 p_cur_ntld;
+	int			 p_cur_ntld;	/* its tld lines */
 	const struct rs_keyword	*p_kw;		/* key of the line being read */
 };
 
@@ -93,21 +81,18 @@ struct rs_keyword {
 };
 
 static int
-rs_error(struct rs_parser *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+rs_error(struct rs_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
+/* An error on the line being read. */
 static int
-rs_error(struct rs_parser *p, int line, const char *fmt, ...)
+rs_error(struct rs_parser *p, const char *fmt, ...)
 {
-	char	 msg[512];
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	regfile_verror(&p->p_rf, p->p_rf.rf_line, fmt, ap);
 	va_end(ap);
-	if (p->p_err != NULL && p->p_errlen > 0)
-		snprintf(p->p_err, p->p_errlen, "%s:%d: %s", p->p_fname, line,
-		    msg);
 	return -1;
 }
 
@@ -150,86 +135,10 @@ registries_free(struct registries *rs)
 		return;
 	for (i = 0; i < rs->rs_nregs; i++)
 		rs_registry_free(rs->rs_regs[i]);
-	for (i = 0; i < rs->rs_nsfx; i++)
-		free(rs->rs_sfx[i].rx_suffix);
+	suffix_free(rs->rs_sfx);
 	free(rs->rs_regs);
-	free(rs->rs_sfx);
 	free(rs->rs_iana);
 	free(rs);
-}
-
-/*
- * Unquote the token that starts at r, just after its opening quote, in
- * place.  Where the next token may start, or NULL with *why set.
- */
-static char *
-rs_token_quoted(char *r, const char **why)
-{
-	char	*w = r;
-
-	for (;;) {
-		if (*r == '\0') {
-			*why = "unterminated quote";
-			return NULL;
-		}
-		if (*r == '"')
-			break;
-		if (r[0] == '\\' && r[1] == '"') {
-			*w++ = '"';
-			r += 2;
-		} else if (r[0] == '\\' && r[1] != '\0') {
-			*w++ = *r++;
-			*w++ = *r++;
-		} else
-			*w++ = *r++;
-	}
-	r++;
-	if (*r != '\0' && *r != ' ' && *r != '\t') {
-		*why = "text right after a closing quote";
-		return NULL;
-	}
-	*w = '\0';
-	return *r != '\0' ? r + 1 : r;
-}
-
-/*
- * Split a line into tokens in place.  Blanks separate tokens; "..." is
- * one token, where \" is a quote and any other backslash is kept with the
- * character after it (so regex escapes pass through unchanged); # outside
- * quotes starts a comment.  Returns the count, or -1 with *why set.
- */
-static int
-rs_tokenize(char *line, char **tok, int max, const char **why)
-{
-	char	*r = line;
-	int	 n = 0;
-
-	for (;;) {
-		while (*r == ' ' || *r == '\t')
-			r++;
-		if (*r == '\0' || *r == '#')
-			return n;
-		if (n == max) {
-			*why = "too many values";
-			return -1;
-		}
-		if (*r == '"') {
-			tok[n++] = r + 1;
-			if ((r = rs_token_quoted(r + 1, why)) == NULL)
-				return -1;
-		} else {
-			tok[n++] = r;
-			while (*r != '\0' && *r != ' ' && *r != '\t') {
-				if (*r == '"') {
-					*why = "quote inside a value";
-					return -1;
-				}
-				r++;
-			}
-			if (*r != '\0')
-				*r++ = '\0';
-		}
-	}
 }
 
 /* A host name as written in the file: LDH labels, at least one dot. */
@@ -270,7 +179,7 @@ rs_check_escapes(struct rs_parser *p, const char *key, const char *src)
 		if (q[0] != '\\' || q[1] == '\0')
 			continue;
 		if (strchr("tnrdDsSwW", q[1]) != NULL)
-			return rs_error(p, p->p_line, "%s: \"\\%c\" is not POSIX "
+			return rs_error(p, "%s: \"\\%c\" is not POSIX "
 			    "regex; use a bracket class like [[:blank:]] or "
 			    "[0-9]", key, q[1]);
 		q++;
@@ -287,31 +196,31 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 	int		 rc;
 
 	if (*src == '\0')
-		return rs_error(p, p->p_line, "%s: empty pattern", key);
+		return rs_error(p, "%s: empty pattern", key);
 	if (rs_check_escapes(p, key, src) == -1)
 		return -1;
 	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
 	if (rc != 0) {
 		regerror(rc, &rp->rp_re, buf, sizeof(buf));
-		return rs_error(p, p->p_line, "%s: bad regex \"%s\": %s", key,
+		return rs_error(p, "%s: bad regex \"%s\": %s", key,
 		    src, buf);
 	}
 	rp->rp_src = strdup(src);
-	rp->rp_line = p->p_line;
+	rp->rp_line = p->p_rf.rf_line;
 	if (rp->rp_src == NULL) {
 		regfree(&rp->rp_re);
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	}
 	if (rp->rp_re.re_nsub < (size_t)ngroups) {
 		rs_pattern_free(rp);
-		return rs_error(p, p->p_line, "%s: pattern needs a capture "
+		return rs_error(p, "%s: pattern needs a capture "
 		    "group", key);
 	}
 	/* A pattern that matches nothing at all would match every reply. */
 	if (regexec(&rp->rp_re, "", 1, m, 0) == 0) {
 		rs_pattern_free(rp);
-		return rs_error(p, p->p_line, "%s: pattern \"%s\" matches an "
+		return rs_error(p, "%s: pattern \"%s\" matches an "
 		    "empty line", key, src);
 	}
 	return 0;
@@ -325,7 +234,7 @@ rs_check_traps(struct rs_parser *p, struct registry_pattern *rp)
 
 	for (i = 0; i < sizeof(rs_traps) / sizeof(rs_traps[0]); i++) {
 		if (regexec(&rp->rp_re, rs_traps[i], 0, NULL, 0) == 0)
-			return rs_error(p, p->p_line, "available: pattern "
+			return rs_error(p, "available: pattern "
 			    "\"%s\" matches the trap line \"%s\"", rp->rp_src,
 			    rs_traps[i]);
 	}
@@ -349,12 +258,12 @@ rs_set_rate(struct rs_parser *p, char **val)
 	size_t		 i;
 
 	if (!isdigit((unsigned char)v[0]) || (slash = strchr(v, '/')) == NULL)
-		return rs_error(p, p->p_line, "rate: expected N/s, N/min, N/h "
+		return rs_error(p, "rate: expected N/s, N/min, N/h "
 		    "or N/day, got \"%s\"", v);
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (end != slash || errno != 0 || n == 0 || n > 1000000)
-		return rs_error(p, p->p_line, "rate: bad count in \"%s\"", v);
+		return rs_error(p, "rate: bad count in \"%s\"", v);
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(slash + 1, units[i].u) == 0) {
 			rg->rg_rate_n = (unsigned int)n;
@@ -363,7 +272,7 @@ rs_set_rate(struct rs_parser *p, char **val)
 			return 0;
 		}
 	}
-	return rs_error(p, p->p_line, "rate: unknown unit in \"%s\"", v);
+	return rs_error(p, "rate: unknown unit in \"%s\"", v);
 }
 
 static int
@@ -386,78 +295,12 @@ rs_check_query(const char *q)
 	return conv == 1 ? 0 : -1;
 }
 
-static int
-rs_sfx_cmp(const void *a, const void *b)
-{
-	const struct registry_suffix *x = a, *y = b;
-
-	return strcmp(x->rx_suffix, y->rx_suffix);
-}
-
-static const struct registry_suffix *
-rs_sfx_find(const struct registries *rs, const char *s)
-{
-	struct registry_suffix	 key;
-
-	if (rs->rs_nsfx == 0)
-		return NULL;
-	key.rx_suffix = (char *)(uintptr_t)s;
-	return bsearch(&key, rs->rs_sfx, rs->rs_nsfx, sizeof(key),
-	    rs_sfx_cmp);
-}
-
-static int
-rs_add_tld(struct rs_parser *p, const char *v)
-{
-	struct registries	*rs = p->p_rs;
-	struct registry_suffix	*sx;
-	char			 buf[NAME_ACE_BUF];
-	size_t			 i, len = strlen(v);
-
-	if (v[0] == '.')
-		v++, len--;
-	if (len == 0 || len >= sizeof(buf))
-		return rs_error(p, p->p_line, "tld: bad suffix \"%s\"", v);
-	for (i = 0; i <= len; i++)
-		buf[i] = (char)tolower((unsigned char)v[i]);
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)buf[i]) && buf[i] != '-' &&
-		    buf[i] != '.')
-			return rs_error(p, p->p_line, "tld: bad suffix \"%s\"",
-			    v);
-		if (buf[i] == '.' && (i == 0 || buf[i - 1] == '.' ||
-		    i == len - 1))
-			return rs_error(p, p->p_line, "tld: bad suffix \"%s\"",
-			    v);
-	}
-	/* Sorted only at the end; a linear scan keeps duplicates exact. */
-	for (i = 0; i < rs->rs_nsfx; i++) {
-		if (strcmp(rs->rs_sfx[i].rx_suffix, buf) == 0)
-			return rs_error(p, p->p_line, "duplicate tld \"%s\" "
-			    "(first at line %d)", buf, rs->rs_sfx[i].rx_line);
-	}
-	if (rs->rs_nsfx == rs->rs_sfxcap) {
-		i = rs->rs_sfxcap == 0 ? 64 : rs->rs_sfxcap * 2;
-		if ((sx = realloc(rs->rs_sfx, i * sizeof(*sx))) == NULL)
-			return rs_error(p, p->p_line, "out of memory");
-		rs->rs_sfx = sx;
-		rs->rs_sfxcap = i;
-	}
-	sx = &rs->rs_sfx[rs->rs_nsfx];
-	if ((sx->rx_suffix = strdup(buf)) == NULL)
-		return rs_error(p, p->p_line, "out of memory");
-	sx->rx_reg = p->p_cur;
-	sx->rx_line = p->p_line;
-	rs->rs_nsfx++;
-	p->p_cur_ntld++;
-	return 0;
-}
-
 /* Checks when a block ends (at the next "registry" or end of file). */
 static int
 rs_end_block(struct rs_parser *p)
 {
 	struct registry	*rg = p->p_cur;
+	struct regfile	*rf = &p->p_rf;
 	int		 isdef, k, npat = 0;
 
 	if (rg == NULL)
@@ -468,33 +311,33 @@ rs_end_block(struct rs_parser *p)
 		npat += rg->rg_npats[k];
 	if (isdef) {
 		if (rg->rg_server != NULL || rg->rg_nowhois)
-			return rs_error(p, rg->rg_line, "registry \"default\": "
-			    "takes its server from IANA; no server or "
-			    "no-whois");
+			return regfile_error(rf, rg->rg_line, "registry "
+			    "\"default\": takes its server from IANA; no "
+			    "server or no-whois");
 		if (p->p_cur_ntld > 0)
-			return rs_error(p, rg->rg_line, "registry \"default\": "
-			    "has no tld");
+			return regfile_error(rf, rg->rg_line, "registry "
+			    "\"default\": has no tld");
 	} else if (rg->rg_nowhois) {
 		if (rg->rg_server != NULL || npat > 0 || rg->rg_nretry > 0 ||
 		    rg->rg_has_referral)
-			return rs_error(p, rg->rg_line, "registry \"%s\": "
+			return regfile_error(rf, rg->rg_line, "registry \"%s\": "
 			    "no-whois takes no server, patterns or referral",
 			    rg->rg_name);
 	} else if (rg->rg_server == NULL)
-		return rs_error(p, rg->rg_line, "registry \"%s\": missing "
-		    "server", rg->rg_name);
+		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+		    "missing server", rg->rg_name);
 	if (!isdef && p->p_cur_ntld == 0)
-		return rs_error(p, rg->rg_line, "registry \"%s\": missing tld",
-		    rg->rg_name);
+		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+		    "missing tld", rg->rg_name);
 	/*
 	 * No available pattern is allowed: such a registry never answers
 	 * "available", which is the safe side while its wording is unknown.
 	 */
 	if (!rg->rg_nowhois && rg->rg_npats[RGK_REGISTERED] == 0)
-		return rs_error(p, rg->rg_line, "registry \"%s\": missing "
-		    "registered pattern", rg->rg_name);
+		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+		    "missing registered pattern", rg->rg_name);
 	if (rg->rg_query == NULL && (rg->rg_query = strdup("%s")) == NULL)
-		return rs_error(p, rg->rg_line, "out of memory");
+		return regfile_error(rf, rg->rg_line, "out of memory");
 	return 0;
 }
 
@@ -509,7 +352,7 @@ rs_pattern_flag(struct rs_parser *p, const char *key, const char *flag,
 		*icase = 1;
 		return 0;
 	}
-	return rs_error(p, p->p_line, "%s: unknown flag \"%s\"", key, flag);
+	return rs_error(p, "%s: unknown flag \"%s\"", key, flag);
 }
 
 /* Append one "REGEX" [icase] to pats, which holds *npats so far. */
@@ -523,7 +366,7 @@ rs_add_pattern(struct rs_parser *p, char **val, struct registry_pattern *pats,
 	if (rs_pattern_flag(p, key, val[1], &icase) == -1)
 		return -1;
 	if (*npats == REGISTRY_PATTERNS_MAX)
-		return rs_error(p, p->p_line, "%s: more than %d patterns", key,
+		return rs_error(p, "%s: more than %d patterns", key,
 		    REGISTRY_PATTERNS_MAX);
 	if (rs_compile(p, &pats[*npats], key, val[0], icase, ngroups) == -1)
 		return -1;
@@ -560,9 +403,9 @@ rs_set_referral(struct rs_parser *p, char **val)
 	struct registry	*rg = p->p_cur;
 
 	if (rg->rg_has_referral)
-		return rs_error(p, p->p_line, "referral: given twice");
+		return rs_error(p, "referral: given twice");
 	if (strcmp(val[1], "text-only") != 0)
-		return rs_error(p, p->p_line, "referral: unknown rule \"%s\" "
+		return rs_error(p, "referral: unknown rule \"%s\" "
 		    "(only text-only: the verdict always comes from the "
 		    "registry)", val[1]);
 	if (rs_compile(p, &rg->rg_referral, "referral", val[0], 0, 1) == -1)
@@ -584,26 +427,26 @@ rs_set_registry(struct rs_parser *p, char **val)
 	for (i = 0; val[0][i] != '\0'; i++)
 		if (!isalnum((unsigned char)val[0][i]) &&
 		    strchr("-_.", val[0][i]) == NULL)
-			return rs_error(p, p->p_line, "registry: bad name "
+			return rs_error(p, "registry: bad name "
 			    "\"%s\"", val[0]);
 	if (i == 0 || i > 64)
-		return rs_error(p, p->p_line, "registry: bad name");
+		return rs_error(p, "registry: bad name");
 	if (registries_find(rs, val[0]) != NULL)
-		return rs_error(p, p->p_line, "duplicate registry \"%s\"",
+		return rs_error(p, "duplicate registry \"%s\"",
 		    val[0]);
 	if ((rg = calloc(1, sizeof(*rg))) == NULL ||
 	    (rg->rg_name = strdup(val[0])) == NULL) {
 		free(rg);
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	}
 	rg->rg_port = 43;
 	rg->rg_rate_n = 1;
 	rg->rg_rate_per = 1;
-	rg->rg_line = p->p_line;
+	rg->rg_line = p->p_rf.rf_line;
 	regs = realloc(rs->rs_regs, (rs->rs_nregs + 1) * sizeof(*regs));
 	if (regs == NULL) {
 		rs_registry_free(rg);
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	}
 	rs->rs_regs = regs;
 	rs->rs_regs[rs->rs_nregs++] = rg;
@@ -623,11 +466,11 @@ rs_set_iana(struct rs_parser *p, char **val)
 
 	if (registries_check_host(val[0], NULL, hbuf, sizeof(hbuf), &port,
 	    NULL, 0) == -1)
-		return rs_error(p, p->p_line, "iana: bad server \"%s\"",
+		return rs_error(p, "iana: bad server \"%s\"",
 		    val[0]);
 	free(rs->rs_iana);
 	if ((rs->rs_iana = strdup(hbuf)) == NULL)
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	rs->rs_iana_port = port;
 	return 0;
 }
@@ -639,14 +482,14 @@ rs_set_server(struct rs_parser *p, char **val)
 	size_t		 i;
 
 	if (rg->rg_server != NULL)
-		return rs_error(p, p->p_line, "server: given twice");
+		return rs_error(p, "server: given twice");
 	for (i = 0; val[0][i] != '\0'; i++)
 		val[0][i] = (char)tolower((unsigned char)val[0][i]);
 	if (!rs_valid_hostname(val[0]))
-		return rs_error(p, p->p_line, "server: bad host name \"%s\"",
+		return rs_error(p, "server: bad host name \"%s\"",
 		    val[0]);
 	if ((rg->rg_server = strdup(val[0])) == NULL)
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	return 0;
 }
 
@@ -659,7 +502,7 @@ rs_set_port(struct rs_parser *p, char **val)
 	errno = 0;
 	v = strtol(val[0], &end, 10);
 	if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
-		return rs_error(p, p->p_line, "port: bad port \"%s\"", val[0]);
+		return rs_error(p, "port: bad port \"%s\"", val[0]);
 	p->p_cur->rg_port = (int)v;
 	return 0;
 }
@@ -670,13 +513,13 @@ rs_set_query(struct rs_parser *p, char **val)
 	struct registry	*rg = p->p_cur;
 
 	if (rg->rg_query != NULL)
-		return rs_error(p, p->p_line, "query: given twice");
+		return rs_error(p, "query: given twice");
 	if (rs_check_query(val[0]) == -1 ||
 	    strlen(val[0]) > REGISTRY_QUERY_MAX - NAME_ACE_BUF - 3)
-		return rs_error(p, p->p_line, "query: \"%s\" needs exactly "
+		return rs_error(p, "query: \"%s\" needs exactly "
 		    "one %%s (and %%%% for a percent sign)", val[0]);
 	if ((rg->rg_query = strdup(val[0])) == NULL)
-		return rs_error(p, p->p_line, "out of memory");
+		return rs_error(p, "out of memory");
 	return 0;
 }
 
@@ -689,7 +532,7 @@ rs_set_charset(struct rs_parser *p, char **val)
 	    strcasecmp(val[0], "latin1") == 0)
 		p->p_cur->rg_charset = RGC_LATIN1;
 	else
-		return rs_error(p, p->p_line, "charset: \"%s\" is not utf-8 "
+		return rs_error(p, "charset: \"%s\" is not utf-8 "
 		    "or iso-8859-1", val[0]);
 	return 0;
 }
@@ -705,10 +548,8 @@ rs_set_nowhois(struct rs_parser *p, char **val)
 static int
 rs_set_tld(struct rs_parser *p, char **val)
 {
-	for (; *val != NULL; val++)
-		if (rs_add_tld(p, *val) == -1)
-			return -1;
-	return 0;
+	p->p_cur_ntld++;
+	return suffix_tld(p->p_rs->rs_sfx, &p->p_rf, val, p->p_cur);
 }
 
 /*
@@ -737,7 +578,7 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "referral",	 2, 2, RS_BLOCK, rs_set_referral, 0 },
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
 	/* The tokenizer's cap bounds a tld line. */
-	{ "tld",	 1, RS_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
+	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
 };
 
 const char *
@@ -764,68 +605,32 @@ static int
 rs_keyword_check(struct rs_parser *p, const struct rs_keyword *kw, int nval)
 {
 	if (p->p_cur == NULL && !(kw->kw_where & RS_TOP))
-		return rs_error(p, p->p_line, "%s: outside a registry block",
+		return rs_error(p, "%s: outside a registry block",
 		    kw->kw_name);
 	if (p->p_cur != NULL && !(kw->kw_where & RS_BLOCK))
-		return rs_error(p, p->p_line, "%s: must come before the first "
+		return rs_error(p, "%s: must come before the first "
 		    "registry block", kw->kw_name);
 	if (nval < kw->kw_min)
-		return rs_error(p, p->p_line, "%s: missing value",
+		return rs_error(p, "%s: missing value",
 		    kw->kw_name);
 	if (nval > kw->kw_max)
-		return rs_error(p, p->p_line, "%s: too many values",
+		return rs_error(p, "%s: too many values",
 		    kw->kw_name);
 	return 0;
 }
 
 static int
-rs_line(struct rs_parser *p, char *line)
+rs_line(void *arg, char **tok, int n)
 {
+	struct rs_parser	*p = arg;
 	const struct rs_keyword	*kw;
-	char			*tok[RS_TOKENS_MAX + 1];
-	const char		*why = NULL;
-	int			 n;
 
-	if ((n = rs_tokenize(line, tok, RS_TOKENS_MAX, &why)) < 0)
-		return rs_error(p, p->p_line, "%s", why);
-	if (n == 0)
-		return 0;
 	if ((kw = rs_keyword_find(tok[0])) == NULL)
-		return rs_error(p, p->p_line, "unknown key \"%s\"", tok[0]);
+		return rs_error(p, "unknown key \"%s\"", tok[0]);
 	if (rs_keyword_check(p, kw, n - 1) == -1)
 		return -1;
-	tok[n] = NULL;
 	p->p_kw = kw;
 	return kw->kw_set(p, tok + 1);
-}
-
-/*
- * Copy the line that starts at text[*pos] into line (CR LF or LF ended)
- * and move *pos past it.  -1 with the error for a line that is too long
- * or holds a NUL or a control character.
- */
-static int
-rs_next_line(struct rs_parser *p, const char *text, size_t len, size_t *pos,
-    char *line, size_t linesz)
-{
-	size_t	 eol, n, i;
-
-	for (eol = *pos; eol < len && text[eol] != '\n'; eol++)
-		;
-	n = eol - *pos;
-	if (n > 0 && text[*pos + n - 1] == '\r')
-		n--;
-	if (n >= linesz)
-		return rs_error(p, p->p_line, "line too long");
-	memcpy(line, text + *pos, n);
-	line[n] = '\0';
-	if (memchr(line, '\0', n) != NULL)
-		return rs_error(p, p->p_line, "NUL byte");
-	for (i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
-			return rs_error(p, p->p_line, "control character");
-	*pos += n + (*pos + n < len && text[*pos + n] == '\r' ? 1 : 0) + 1;
-	return 0;
 }
 
 /* End of file: close the last block, sort the suffixes, default iana. */
@@ -834,101 +639,52 @@ rs_finish(struct rs_parser *p)
 {
 	struct registries	*rs = p->p_rs;
 
-	if (rs_end_block(p) == -1)
+	if (rs_end_block(p) == -1 || suffix_finish(rs->rs_sfx, &p->p_rf) == -1)
 		return -1;
-	if (rs->rs_nsfx == 0)
-		return rs_error(p, p->p_line, "no registry serves any tld");
-	qsort(rs->rs_sfx, rs->rs_nsfx, sizeof(*rs->rs_sfx), rs_sfx_cmp);
 	if (rs->rs_iana == NULL) {
 		if ((rs->rs_iana = strdup("whois.iana.org")) == NULL)
-			return rs_error(p, p->p_line, "out of memory");
+			return rs_error(p, "out of memory");
 		rs->rs_iana_port = 43;
 	}
 	return 0;
+}
+
+/* The file at path, or text when path is NULL. */
+static struct registries *
+rs_read(const char *path, const char *text, size_t len, const char *fname,
+    char *err, size_t errlen)
+{
+	struct rs_parser	 p;
+	struct registries	*rs;
+
+	memset(&p, 0, sizeof(p));
+	regfile_init(&p.p_rf, fname, err, errlen);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
+	    (rs->rs_sfx = suffix_new()) == NULL) {
+		free(rs);
+		regfile_error(&p.p_rf, 0, "out of memory");
+		return NULL;
+	}
+	p.p_rs = rs;
+	if (regfile_parse(&p.p_rf, path, text, len, rs_line, &p) == -1 ||
+	    rs_finish(&p) == -1) {
+		registries_free(rs);
+		return NULL;
+	}
+	return rs;
 }
 
 struct registries *
 registries_parse(const char *text, size_t len, const char *fname, char *err,
     size_t errlen)
 {
-	struct rs_parser	 p;
-	struct registries	*rs;
-	char			 line[RS_LINE_MAX];
-	size_t			 pos = 0;
-
-	memset(&p, 0, sizeof(p));
-	p.p_fname = fname != NULL ? fname : "registries";
-	p.p_err = err;
-	p.p_errlen = errlen;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
-		rs_error(&p, 0, "out of memory");
-		return NULL;
-	}
-	p.p_rs = rs;
-	while (pos < len) {
-		p.p_line++;
-		if (rs_next_line(&p, text, len, &pos, line,
-		    sizeof(line)) == -1 || rs_line(&p, line) == -1)
-			goto fail;
-	}
-	p.p_line++;
-	if (rs_finish(&p) == -1)
-		goto fail;
-	return rs;
-fail:
-	registries_free(rs);
-	return NULL;
+	return rs_read(NULL, text, len, fname, err, errlen);
 }
 
 struct registries *
 registries_load(const char *path, char *err, size_t errlen)
 {
-	struct registries	*rs;
-	FILE			*fp;
-	char			*buf;
-	size_t			 len = 0, cap = 65536, n;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(cap)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
-		len += n;
-		if (len == cap) {
-			char	*nb;
-
-			if (cap >= RS_FILE_MAX) {
-				snprintf(err, errlen, "%s: file too large",
-				    path);
-				goto fail;
-			}
-			if ((nb = realloc(buf, cap * 2)) == NULL) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
-	}
-	fclose(fp);
-	rs = registries_parse(buf, len, path, err, errlen);
-	free(buf);
-	return rs;
-fail:
-	fclose(fp);
-	free(buf);
-	return NULL;
+	return rs_read(path, NULL, 0, path, err, errlen);
 }
 
 size_t
@@ -958,11 +714,12 @@ const char *
 registries_suffix(const struct registries *rs, size_t i,
     const struct registry **rg)
 {
-	if (i >= rs->rs_nsfx)
-		return NULL;
-	if (rg != NULL)
-		*rg = rs->rs_sfx[i].rx_reg;
-	return rs->rs_sfx[i].rx_suffix;
+	const void	*data;
+	const char	*sfx;
+
+	if ((sfx = suffix_get(rs->rs_sfx, i, &data)) != NULL && rg != NULL)
+		*rg = data;
+	return sfx;
 }
 
 const struct registry *
@@ -983,35 +740,16 @@ int
 registries_lookup(const struct registries *rs, const char *ace,
     struct registry_match *m)
 {
-	const struct registry_suffix	*sx = NULL;
-	const char			*p, *reg;
-	size_t				 len;
+	struct suffix_match	 sm;
+	int			 rc;
 
-	memset(m, 0, sizeof(*m));
-	if (ace == NULL || (len = strlen(ace)) == 0 || len > NAME_ACE_MAX)
-		return -1;
-	/* Longest first: try every suffix from the whole name down. */
-	for (p = ace; p != NULL; p = (p = strchr(p, '.')) ? p + 1 : NULL) {
-		if ((sx = rs_sfx_find(rs, p)) != NULL)
-			break;
-	}
-	if (sx != NULL) {
-		if (p == ace)
-			return -1;	/* the name is itself a suffix */
-		m->rm_reg = sx->rx_reg;
-		memcpy(m->rm_suffix, p, strlen(p) + 1);
-		reg = name_suffix(ace, name_labels(p) + 1);
-	} else {
-		if ((p = name_suffix(ace, 1)) == NULL || p == ace)
-			return -1;
-		memcpy(m->rm_suffix, p, strlen(p) + 1);
-		reg = name_suffix(ace, 2);
-	}
-	if (reg == NULL)
-		return -1;
-	memcpy(m->rm_registrable, reg, strlen(reg) + 1);
-	m->rm_below = reg != ace;
-	return sx != NULL ? 0 : 1;
+	rc = suffix_lookup(rs->rs_sfx, ace, &sm);
+	m->rm_reg = sm.sm_data;
+	memcpy(m->rm_suffix, sm.sm_suffix, sizeof(m->rm_suffix));
+	memcpy(m->rm_registrable, sm.sm_registrable,
+	    sizeof(m->rm_registrable));
+	m->rm_below = sm.sm_below;
+	return rc;
 }
 
 int

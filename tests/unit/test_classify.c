@@ -15,9 +15,7 @@
 
 #include "daemons/query/registries.h"
 #include "daemons/query/classify.h"
-
-static struct registries *regs;
-static char srcdir[512];
+#include "tests/unit/unit_util.h"
 
 static char *
 read_file(const char *path, size_t *len)
@@ -66,31 +64,6 @@ subst(char *text, size_t *len, const char *ph, const char *val)
 	return out;
 }
 
-static int
-setup(void **state)
-{
-	char	 path[600], err[512];
-	const char *d = getenv("WHOISD_SRCDIR");
-
-	(void)state;
-	snprintf(srcdir, sizeof(srcdir), "%s", d != NULL ? d : ".");
-	snprintf(path, sizeof(path), "%s/etc/registries.conf", srcdir);
-	regs = registries_load(path, err, sizeof(err));
-	if (regs == NULL) {
-		fprintf(stderr, "registries_load: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	registries_free(regs);
-	return 0;
-}
-
 struct expect {
 	char	 e_file[128];
 	char	 e_status[32];
@@ -107,7 +80,7 @@ read_expect(struct expect **out)
 	struct expect	*e = NULL;
 	int		 n = 0;
 
-	snprintf(path, sizeof(path), "%s/tests/corpus/EXPECT", srcdir);
+	snprintf(path, sizeof(path), "%s/tests/corpus/EXPECT", unit_srcdir());
 	fp = fopen(path, "r");
 	assert_non_null(fp);
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -146,13 +119,14 @@ classify_corpus_file(const struct expect *e, struct verdict *v)
 		    dom[i] - 32 : dom[i]);
 	udom[i] = '\0';
 
-	rc = registries_lookup(regs, dom, &m);
+	rc = registries_lookup(unit_regs, dom, &m);
 	if (rc != 0)
 		fail_msg("%s: no registry entry for %s", e->e_file, dom);
 	rg = m.rm_reg;
 	assert_string_equal(m.rm_registrable, dom);
 
-	snprintf(path, sizeof(path), "%s/tests/corpus/%s", srcdir, e->e_file);
+	snprintf(path, sizeof(path), "%s/tests/corpus/%s", unit_srcdir(),
+	    e->e_file);
 	text = read_file(path, &len);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
@@ -245,7 +219,7 @@ test_corpus_coverage(void **state)
 	int			 bad = 0;
 
 	(void)state;
-	for (i = 0; (sfx = registries_suffix(regs, i, &rg)) != NULL; i++) {
+	for (i = 0; (sfx = registries_suffix(unit_regs, i, &rg)) != NULL; i++) {
 		if (rg->rg_nowhois) {
 			if (strchr(sfx, '.') == NULL && !corpus_has(sfx, "unknown")
 			    && strcmp(sfx, "page") != 0) {
@@ -267,8 +241,8 @@ test_corpus_coverage(void **state)
 		}
 	}
 	/* Throttle wording: at least one file per registry that has one. */
-	for (i = 0; i < registries_count(regs); i++) {
-		const struct registry	*r = registries_get(regs, i);
+	for (i = 0; i < registries_count(unit_regs); i++) {
+		const struct registry	*r = registries_get(unit_regs, i);
 		const struct registry	*r2;
 		size_t			 j;
 		int			 ok = 0;
@@ -276,7 +250,8 @@ test_corpus_coverage(void **state)
 		if (r->rg_npats[RGK_THROTTLE] == 0 ||
 		    strcmp(r->rg_name, "default") == 0)
 			continue;
-		for (j = 0; (sfx = registries_suffix(regs, j, &r2)) != NULL; j++)
+		for (j = 0; (sfx = registries_suffix(unit_regs, j, &r2)) !=
+		    NULL; j++)
 			if (r2 == r && corpus_has(sfx, "throttled"))
 				ok = 1;
 		if (!ok) {
@@ -287,22 +262,13 @@ test_corpus_coverage(void **state)
 	assert_int_equal(bad, 0);
 }
 
-static const struct registry *
-reg(const char *name)
-{
-	const struct registry	*rg = registries_find(regs, name);
-
-	assert_non_null(rg);
-	return rg;
-}
-
 static void
 expect_verdict(const char *regname, const char *reply, size_t len, int tr,
     enum answer_status st, const char *reason, const char *rule)
 {
 	struct verdict	 v;
 
-	classify(reg(regname), reply, len, tr, &v);
+	classify(unit_reg(regname), reply, len, tr, &v);
 	if (v.vd_status != st || strcmp(v.vd_reason, reason) != 0 ||
 	    strcmp(v.vd_rule, rule) != 0)
 		fail_msg("%s: got %s/%s/%s (\"%s\"), want %s/%s/%s", regname,
@@ -411,8 +377,8 @@ test_line_endings(void **state)
 	/* "free" must be the whole line: CR before text is not a line end. */
 	expect_verdict("denic", S("Status: freely\r\n"), CLT_OK, AS_UNKNOWN,
 	    "unrecognised-reply", "denic:unrecognised");
-	classify(reg("eurid"), S("% header\r\nStatus: AVAILABLE\r\n% tail\r\n"),
-	    CLT_OK, &v);
+	classify(unit_reg("eurid"),
+	    S("% header\r\nStatus: AVAILABLE\r\n% tail\r\n"), CLT_OK, &v);
 	assert_int_equal(v.vd_status, AS_AVAILABLE);
 	assert_string_equal(v.vd_matched, "Status: AVAILABLE");
 	/* A NUL byte hides nothing after it. */
@@ -429,13 +395,13 @@ test_charset(void **state)
 
 	(void)state;
 	/* ISO-8859-1 "Bøger" becomes UTF-8. */
-	t = classify_text(reg("punktum-dk"), S("Name: B\xf8ger\r\n"), &n);
+	t = classify_text(unit_reg("punktum-dk"), S("Name: B\xf8ger\r\n"), &n);
 	assert_non_null(t);
 	assert_string_equal(t, "Name: B\xc3\xb8ger\n");
 	assert_int_equal(n, strlen(t));
 	free(t);
 	/* Invalid UTF-8 from a UTF-8 registry becomes U+FFFD. */
-	t = classify_text(reg("denic"), S("a\xff" "b\xc3"), &n);
+	t = classify_text(unit_reg("denic"), S("a\xff" "b\xc3"), &n);
 	assert_string_equal(t, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 	free(t);
 	t = classify_text(NULL, S("\xe2\x80\x99ok\0"), &n);
@@ -446,7 +412,7 @@ test_charset(void **state)
 	assert_int_equal(strspn(t, "\xef\xbf\xbd"), strlen(t));
 	free(t);
 	/* A Latin-1 registered reply matches, and shows UTF-8. */
-	classify(reg("punktum-dk"), S("Domain:               a.dk\n"
+	classify(unit_reg("punktum-dk"), S("Domain:               a.dk\n"
 	    "Status:               Active\nCity: K\xf8" "benhavn\n"), CLT_OK, &v);
 	assert_int_equal(v.vd_status, AS_REGISTERED);
 	/* KISA's available line carries U+2019 in UTF-8. */
@@ -463,21 +429,21 @@ test_matched_line(void **state)
 	size_t		 i;
 
 	(void)state;
-	classify(reg("nominet"), S("\n    Error for \"a.uk\".\n\n    The WHOIS "
-	    "query quota for 192.0.2.1 has been exceeded\n    and will be "
-	    "replenished in 17 seconds.\n"), CLT_OK, &v);
+	classify(unit_reg("nominet"), S("\n    Error for \"a.uk\".\n\n    "
+	    "The WHOIS query quota for 192.0.2.1 has been exceeded\n    "
+	    "and will be replenished in 17 seconds.\n"), CLT_OK, &v);
 	assert_string_equal(v.vd_reason, "rate-limited");
 	assert_int_equal(v.vd_retry_after, 17);
 	assert_string_equal(v.vd_matched, "    The WHOIS query quota for "
 	    "192.0.2.1 has been exceeded");
 	/* A throttle without a figure: retry_after 0, caller's default. */
-	classify(reg("pir"), S("WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS "
-	    "FOR DETAILS\n"), CLT_OK, &v);
+	classify(unit_reg("pir"), S("WHOIS LIMIT EXCEEDED - SEE "
+	    "WWW.PIR.ORG/WHOIS FOR DETAILS\n"), CLT_OK, &v);
 	assert_int_equal(v.vd_retry_after, 0);
 	assert_string_equal(v.vd_rule, "pir:throttle");
 	/* A long matched line is cut on a UTF-8 boundary. */
 	strcpy(buf, "Domain: a.de\nStatus: connect\n");
-	classify(reg("denic"), buf, strlen(buf), CLT_OK, &v);
+	classify(unit_reg("denic"), buf, strlen(buf), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, "Status: connect");
 	strcpy(buf, "Domain Name: a.xyz");
 	for (i = strlen(buf); i < 1100; i += 2)
@@ -485,21 +451,23 @@ test_matched_line(void **state)
 	buf[i] = '\0';
 	memcpy(buf, "% x", 3);		/* not a registered line itself */
 	strcat(buf, "\nDomain Name: A.XYZ\n");
-	classify(reg("centralnic-xyz"), buf, strlen(buf), CLT_OK, &v);
+	classify(unit_reg("centralnic-xyz"), buf, strlen(buf), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, "Domain Name: A.XYZ");
 	strcpy(buf, "WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS FOR DETAILS");
-	classify(reg("pir"), buf, strlen(buf), CLT_OK, &v);
+	classify(unit_reg("pir"), buf, strlen(buf), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, buf);
 	/* Default rules, for TLDs found via IANA. */
-	classify(registries_default(regs), S("Domain not found.\n"), CLT_OK, &v);
+	classify(registries_default(unit_regs), S("Domain not found.\n"),
+	    CLT_OK, &v);
 	assert_int_equal(v.vd_status, AS_AVAILABLE);
 	assert_string_equal(v.vd_rule, "default:available");
-	classify(registries_default(regs), S("% Query rate of 61 per minute "
-	    "exceeded, wait 30 seconds\nDomain not found.\n"), CLT_OK, &v);
+	classify(registries_default(unit_regs), S("% Query rate of 61 per "
+	    "minute exceeded, wait 30 seconds\nDomain not found.\n"), CLT_OK,
+	    &v);
 	assert_string_equal(v.vd_reason, "rate-limited");
 	assert_int_equal(v.vd_retry_after, 30);
-	classify(registries_default(regs), S("The domain may be available.\n"),
-	    CLT_OK, &v);
+	classify(registries_default(unit_regs),
+	    S("The domain may be available.\n"), CLT_OK, &v);
 	assert_string_equal(v.vd_reason, "unrecognised-reply");
 }
 
@@ -516,7 +484,7 @@ test_long_line_boundary(void **state)
 	n = strlen(buf);
 	memset(buf + n, 'A', 300);
 	strcpy(buf + n + 300, ".COM\n");
-	classify(reg("verisign"), buf, strlen(buf), CLT_OK, &v);
+	classify(unit_reg("verisign"), buf, strlen(buf), CLT_OK, &v);
 	assert_int_equal(v.vd_status, AS_REGISTERED);
 	assert_int_equal(strlen(v.vd_matched), VERDICT_MATCHED_MAX - 1);
 	/* Multi-byte text right at the cut: never half a character. */
@@ -525,9 +493,9 @@ test_long_line_boundary(void **state)
 	memset(buf + n, 'A', 238);
 	n += 238;
 	strcpy(buf + n, "\xc3\xa9\xc3\xa9.COM\n");	/* not LDH: no match */
-	classify(reg("verisign"), buf, strlen(buf), CLT_OK, &v);
+	classify(unit_reg("verisign"), buf, strlen(buf), CLT_OK, &v);
 	assert_int_equal(v.vd_status, AS_UNKNOWN);
-	classify(reg("punktum-dk"), S("Domain:               a.dk\n"
+	classify(unit_reg("punktum-dk"), S("Domain:               a.dk\n"
 	    "Status:               Active\n"), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, "Status:               Active");
 }
@@ -546,5 +514,6 @@ main(void)
 		cmocka_unit_test(test_long_line_boundary),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_registries_setup,
+	    unit_registries_teardown);
 }

@@ -150,24 +150,48 @@ srv_listen(struct srv *s, int port)
 	s->s_port = ntohs(sin.sin_port);
 }
 
+/* A server on port (0: a fresh one) answering every request. */
 static struct srv *
-srv_new(struct event_base *base)
+srv_new(struct event_base *base, int port)
 {
 	struct srv	*s = calloc(1, sizeof(*s));
 
 	s->s_base = base;
-	srv_listen(s, 0);
+	s->s_mode = SRV_REPLY;
+	srv_listen(s, port);
 	return s;
 }
 
-/* Answer (or drop) whatever is pending; links then free themselves. */
+/* Answer the requests held, in the order they came. */
 static void
-srv_free(struct srv *s)
+srv_answer(struct srv *s)
+{
+	int	i;
+
+	for (i = 0; i < s->s_npend; i++)
+		srv_reply(s->s_pend[i].p_link, s->s_pend[i].p_id,
+		    s->s_pend[i].p_domain);
+	s->s_npend = 0;
+}
+
+/* Drop the requests held, unanswered. */
+static void
+srv_drop(struct srv *s)
 {
 	int	i;
 
 	for (i = 0; i < s->s_npend; i++)
 		link_reply_drop(s->s_pend[i].p_link);
+	s->s_npend = 0;
+}
+
+/* Drop whatever is pending; links then free themselves. */
+static void
+srv_free(struct srv *s)
+{
+	int	i;
+
+	srv_drop(s);
 	for (i = 0; i < s->s_nlinks; i++)
 		if (s->s_links[i] != NULL)
 			link_close(s->s_links[i]);
@@ -282,254 +306,7 @@ mkclient(struct event_base *base, int port, const struct client_opts *o)
 	return cl;
 }
 
-/* ------------------------------------------------------------------ */
-
-static void
-test_out_of_order(void **state)
-{
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
-	struct client		*cl;
-	struct results		 r;
-	struct client_stats	 st;
-	int			 i, n = 200;
-
-	(void)state;
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	cl = mkclient(base, s->s_port, NULL);
-	/* issued before the connection is up: queued, then sent */
-	for (i = 0; i < n; i++)
-		call_query(cl, &r, i, 5000, 0);
-	run_until(base, &s->s_npend, n, 3);
-	assert_int_equal(s->s_npend, n);
-	assert_int_equal(s->s_accepts, 1);	/* one connection for all */
-	assert_true(client_connected(cl));
-	client_stats(cl, &st);
-	assert_int_equal(st.cs_inflight, (size_t)n);
-	/* answer in reverse order */
-	for (i = n - 1; i >= 0; i--)
-		srv_reply(s->s_pend[i].p_link, s->s_pend[i].p_id,
-		    s->s_pend[i].p_domain);
-	s->s_npend = 0;
-	run_until(base, &r.n, n, 3);
-	assert_int_equal(r.ok, n);
-	assert_int_equal(r.order[0], n - 1);
-	assert_int_equal(r.order[n - 1], 0);
-	client_stats(cl, &st);
-	assert_int_equal(st.cs_replies, (uint64_t)n);
-	assert_int_equal(st.cs_inflight, 0);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
-}
-
-static void
-test_deadline(void **state)
-{
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
-	struct client		*cl;
-	struct results		 r;
-	struct client_stats	 st;
-	double			 t;
-
-	(void)state;
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	cl = mkclient(base, s->s_port, NULL);
-	call_query(cl, &r, 1, 150, 0);
-	call_query(cl, &r, 2, 5000, 0);
-	t = run_until(base, &r.n, 1, 3);
-	assert_int_equal(r.timeout, 1);
-	assert_int_equal(r.order[0], 1);
-	assert_true(t >= 0.14 && t < 1.0);
-	/* the late reply is dropped, the other request is untouched */
-	run_until(base, &s->s_npend, 2, 1);
-	srv_reply(s->s_pend[0].p_link, s->s_pend[0].p_id, "d1.example");
-	srv_reply(s->s_pend[1].p_link, s->s_pend[1].p_id, "d2.example");
-	s->s_npend = 0;
-	run_until(base, &r.n, 2, 2);
-	assert_int_equal(r.ok, 1);
-	run_until(base, NULL, 0, 0.02);
-	client_stats(cl, &st);
-	assert_int_equal(st.cs_late, 1);
-	assert_int_equal(st.cs_timeouts, 1);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
-}
-
-static void
-test_link_drop(void **state)
-{
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
-	struct client		*cl;
-	struct results		 r;
-	double			 t;
-	int			 i;
-
-	(void)state;
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	cl = mkclient(base, s->s_port, NULL);
-	/* one answered request: the link is known healthy */
-	s->s_mode = SRV_REPLY;
-	call_query(cl, &r, 99, 5000, 0);
-	run_until(base, &r.n, 1, 3);
-	assert_int_equal(r.ok, 1);
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	for (i = 0; i < 20; i++)
-		call_query(cl, &r, i, 10000, i % 2 ? CLIENT_IDEMPOTENT : 0);
-	run_until(base, &s->s_npend, 20, 3);
-	/* the server drops the connection (a daemon stopped or crashed):
-	 * the 10 that may not be resent fail at once, long before their
-	 * deadlines */
-	link_close(s->s_links[0]);
-	t = run_until(base, &r.n, 10, 3);
-	assert_int_equal(r.lost, 10);
-	assert_true(t < 1.0);
-	assert_true(r.last_fail - r.first_fail < 0.01);
-	assert_non_null(strstr(r.lasterr, "link-lost"));
-	for (i = 0; i < s->s_npend; i++)
-		link_reply_drop(s->s_pend[i].p_link);
-	s->s_npend = 0;
-	/* a healthy link that dropped is reconnected after the shortest
-	 * back-off (not at once: the server may be exiting), and the 10
-	 * idempotent ones are resent on it */
-	t = run_until(base, &s->s_accepts, 2, 3);
-	assert_int_equal(s->s_accepts, 2);
-	assert_true(t >= 0.04 && t < 0.5);
-	run_until(base, &s->s_npend, 10, 3);
-	assert_int_equal(s->s_npend, 10);
-	for (i = 0; i < 10; i++)
-		srv_reply(s->s_pend[i].p_link, s->s_pend[i].p_id,
-		    s->s_pend[i].p_domain);
-	s->s_npend = 0;
-	run_until(base, &r.n, 20, 3);
-	assert_int_equal(r.ok, 10);
-	assert_int_equal(r.lost, 10);
-	/* resent once only: a second loss fails them */
-	s->s_mode = SRV_HOLD;
-	call_query(cl, &r, 100, 10000, CLIENT_IDEMPOTENT);
-	run_until(base, &s->s_npend, 1, 3);
-	link_close(s->s_links[1]);
-	link_reply_drop(s->s_pend[0].p_link);
-	s->s_npend = 0;
-	run_until(base, &s->s_npend, 1, 3);	/* the resend */
-	assert_int_equal(s->s_accepts, 3);
-	link_close(s->s_links[2]);
-	link_reply_drop(s->s_pend[0].p_link);
-	s->s_npend = 0;
-	run_until(base, &r.n, 21, 3);
-	assert_int_equal(r.lost, 11);
-	s->s_mode = SRV_REPLY;
-	call_query(cl, &r, 101, 2000, 0);
-	run_until(base, &r.n, 22, 3);
-	assert_int_equal(r.n, 22);
-	assert_int_equal(r.ok, 11);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
-}
-
-static void
-test_goaway(void **state)
-{
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
-	struct client		*cl;
-	struct results		 r;
-	struct client_stats	 st;
-	struct link		*old;
-	int			 i;
-
-	(void)state;
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	cl = mkclient(base, s->s_port, NULL);
-	for (i = 0; i < 5; i++)
-		call_query(cl, &r, i, 5000, 0);
-	run_until(base, &s->s_npend, 5, 3);
-	old = s->s_links[0];
-	link_goaway(old);
-	/* the client opens a new connection at once */
-	run_until(base, &s->s_accepts, 2, 3);
-	assert_int_equal(s->s_accepts, 2);
-	run_until(base, NULL, 0, 0.02);
-	/* new requests go to the new connection */
-	for (i = 5; i < 10; i++)
-		call_query(cl, &r, i, 5000, 0);
-	run_until(base, &s->s_npend, 10, 3);
-	for (i = 5; i < 10; i++)
-		assert_ptr_equal(s->s_pend[i].p_link, s->s_links[1]);
-	/* the old ones are still answered on the old one, which then
-	 * closes (the server closes it when the last reply is written) */
-	assert_true(link_alive(old));
-	for (i = 0; i < 10; i++)
-		srv_reply(s->s_pend[i].p_link, s->s_pend[i].p_id,
-		    s->s_pend[i].p_domain);
-	s->s_npend = 0;
-	run_until(base, &r.n, 10, 3);
-	assert_int_equal(r.ok, 10);
-	assert_int_equal(r.lost, 0);
-	run_until(base, &s->s_closed, 1, 2);
-	assert_int_equal(s->s_closed, 1);
-	client_stats(cl, &st);
-	assert_int_equal(st.cs_goaways, 1);
-	assert_true(st.cs_connected);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
-}
-
-/* After goaway, a connection that closes with requests unanswered: the
- * idempotent one is retried once on the new connection, the other fails. */
-static void
-test_goaway_retry(void **state)
-{
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
-	struct client		*cl;
-	struct results		 r;
-	struct client_stats	 st;
-	struct link		*old;
-
-	(void)state;
-	memset(&r, 0, sizeof(r));
-	s->s_mode = SRV_HOLD;
-	cl = mkclient(base, s->s_port, NULL);
-	call_query(cl, &r, 1, 5000, CLIENT_IDEMPOTENT);
-	call_query(cl, &r, 2, 5000, 0);
-	run_until(base, &s->s_npend, 2, 3);
-	old = s->s_links[0];
-	link_goaway(old);
-	run_until(base, &s->s_accepts, 2, 3);
-	run_until(base, NULL, 0, 0.03);	/* goaway written and read */
-	link_reply_drop(old);
-	link_reply_drop(old);
-	s->s_npend = 0;
-	link_close(old);
-	s->s_mode = SRV_REPLY;
-	run_until(base, &r.n, 2, 3);
-	assert_int_equal(r.ok, 1);
-	assert_int_equal(r.lost, 1);
-	assert_int_equal(r.order[0], 2);	/* the failure comes first */
-	assert_int_equal(s->s_requests, 3);	/* 2 + the retry */
-	client_stats(cl, &st);
-	assert_int_equal(st.cs_retries, 1);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
-}
-
+/* A loopback port nothing listens on. */
 static int
 free_port(void)
 {
@@ -546,128 +323,338 @@ free_port(void)
 	return ntohs(sin.sin_port);
 }
 
+/* One test's event loop, server and client. */
+struct fixture {
+	struct event_base	*base;
+	struct srv		*s;	/* NULL while nothing listens */
+	struct client		*cl;
+	struct results		 r;
+};
+
+/*
+ * The loop and a client with options o (NULL: the defaults).  Port 0: to
+ * a server on a fresh port that holds every request; another port has
+ * nothing listening yet.
+ */
+static void
+fx_start(struct fixture *f, int port, const struct client_opts *o)
+{
+	memset(f, 0, sizeof(*f));
+	f->base = event_base_new();
+	if (port == 0) {
+		f->s = srv_new(f->base, 0);
+		f->s->s_mode = SRV_HOLD;
+		port = f->s->s_port;
+	}
+	f->cl = mkclient(f->base, port, o);
+}
+
+/* Free the client and the server, let the links close, free the loop. */
+static void
+fx_end(struct fixture *f)
+{
+	if (f->cl != NULL)
+		client_free(f->cl);
+	if (f->s != NULL)
+		srv_free(f->s);
+	run_until(f->base, NULL, 0, 0.02);
+	event_base_free(f->base);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_out_of_order(void **state)
+{
+	struct fixture		 f;
+	struct client_stats	 st;
+	int			 i, n = 200;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	/* issued before the connection is up: queued, then sent */
+	for (i = 0; i < n; i++)
+		call_query(f.cl, &f.r, i, 5000, 0);
+	run_until(f.base, &f.s->s_npend, n, 3);
+	assert_int_equal(f.s->s_npend, n);
+	assert_int_equal(f.s->s_accepts, 1);	/* one connection for all */
+	assert_true(client_connected(f.cl));
+	client_stats(f.cl, &st);
+	assert_int_equal(st.cs_inflight, (size_t)n);
+	/* answer in reverse order */
+	for (i = n - 1; i >= 0; i--)
+		srv_reply(f.s->s_pend[i].p_link, f.s->s_pend[i].p_id,
+		    f.s->s_pend[i].p_domain);
+	f.s->s_npend = 0;
+	run_until(f.base, &f.r.n, n, 3);
+	assert_int_equal(f.r.ok, n);
+	assert_int_equal(f.r.order[0], n - 1);
+	assert_int_equal(f.r.order[n - 1], 0);
+	client_stats(f.cl, &st);
+	assert_int_equal(st.cs_replies, (uint64_t)n);
+	assert_int_equal(st.cs_inflight, 0);
+	fx_end(&f);
+}
+
+static void
+test_deadline(void **state)
+{
+	struct fixture		 f;
+	struct client_stats	 st;
+	double			 t;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	call_query(f.cl, &f.r, 1, 150, 0);
+	call_query(f.cl, &f.r, 2, 5000, 0);
+	t = run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.timeout, 1);
+	assert_int_equal(f.r.order[0], 1);
+	assert_true(t >= 0.14 && t < 1.0);
+	/* the late reply is dropped, the other request is untouched */
+	run_until(f.base, &f.s->s_npend, 2, 1);
+	srv_answer(f.s);
+	run_until(f.base, &f.r.n, 2, 2);
+	assert_int_equal(f.r.ok, 1);
+	run_until(f.base, NULL, 0, 0.02);
+	client_stats(f.cl, &st);
+	assert_int_equal(st.cs_late, 1);
+	assert_int_equal(st.cs_timeouts, 1);
+	fx_end(&f);
+}
+
+static void
+test_link_drop(void **state)
+{
+	struct fixture	 f;
+	double		 t;
+	int		 i;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	/* one answered request: the link is known healthy */
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 99, 5000, 0);
+	run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.ok, 1);
+	memset(&f.r, 0, sizeof(f.r));
+	f.s->s_mode = SRV_HOLD;
+	for (i = 0; i < 20; i++)
+		call_query(f.cl, &f.r, i, 10000, i % 2 ? CLIENT_IDEMPOTENT : 0);
+	run_until(f.base, &f.s->s_npend, 20, 3);
+	/* the server drops the connection (a daemon stopped or crashed):
+	 * the 10 that may not be resent fail at once, long before their
+	 * deadlines */
+	link_close(f.s->s_links[0]);
+	t = run_until(f.base, &f.r.n, 10, 3);
+	assert_int_equal(f.r.lost, 10);
+	assert_true(t < 1.0);
+	assert_true(f.r.last_fail - f.r.first_fail < 0.01);
+	assert_non_null(strstr(f.r.lasterr, "link-lost"));
+	srv_drop(f.s);
+	/* a healthy link that dropped is reconnected after the shortest
+	 * back-off (not at once: the server may be exiting), and the 10
+	 * idempotent ones are resent on it */
+	t = run_until(f.base, &f.s->s_accepts, 2, 3);
+	assert_int_equal(f.s->s_accepts, 2);
+	assert_true(t >= 0.04 && t < 0.5);
+	run_until(f.base, &f.s->s_npend, 10, 3);
+	assert_int_equal(f.s->s_npend, 10);
+	srv_answer(f.s);
+	run_until(f.base, &f.r.n, 20, 3);
+	assert_int_equal(f.r.ok, 10);
+	assert_int_equal(f.r.lost, 10);
+	/* resent once only: a second loss fails them */
+	f.s->s_mode = SRV_HOLD;
+	call_query(f.cl, &f.r, 100, 10000, CLIENT_IDEMPOTENT);
+	run_until(f.base, &f.s->s_npend, 1, 3);
+	link_close(f.s->s_links[1]);
+	srv_drop(f.s);
+	run_until(f.base, &f.s->s_npend, 1, 3);	/* the resend */
+	assert_int_equal(f.s->s_accepts, 3);
+	link_close(f.s->s_links[2]);
+	srv_drop(f.s);
+	run_until(f.base, &f.r.n, 21, 3);
+	assert_int_equal(f.r.lost, 11);
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 101, 2000, 0);
+	run_until(f.base, &f.r.n, 22, 3);
+	assert_int_equal(f.r.n, 22);
+	assert_int_equal(f.r.ok, 11);
+	fx_end(&f);
+}
+
+static void
+test_goaway(void **state)
+{
+	struct fixture		 f;
+	struct client_stats	 st;
+	struct link		*old;
+	int			 i;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	for (i = 0; i < 5; i++)
+		call_query(f.cl, &f.r, i, 5000, 0);
+	run_until(f.base, &f.s->s_npend, 5, 3);
+	old = f.s->s_links[0];
+	link_goaway(old);
+	/* the client opens a new connection at once */
+	run_until(f.base, &f.s->s_accepts, 2, 3);
+	assert_int_equal(f.s->s_accepts, 2);
+	run_until(f.base, NULL, 0, 0.02);
+	/* new requests go to the new connection */
+	for (i = 5; i < 10; i++)
+		call_query(f.cl, &f.r, i, 5000, 0);
+	run_until(f.base, &f.s->s_npend, 10, 3);
+	for (i = 5; i < 10; i++)
+		assert_ptr_equal(f.s->s_pend[i].p_link, f.s->s_links[1]);
+	/* the old ones are still answered on the old one, which then
+	 * closes (the server closes it when the last reply is written) */
+	assert_true(link_alive(old));
+	srv_answer(f.s);
+	run_until(f.base, &f.r.n, 10, 3);
+	assert_int_equal(f.r.ok, 10);
+	assert_int_equal(f.r.lost, 0);
+	run_until(f.base, &f.s->s_closed, 1, 2);
+	assert_int_equal(f.s->s_closed, 1);
+	client_stats(f.cl, &st);
+	assert_int_equal(st.cs_goaways, 1);
+	assert_true(st.cs_connected);
+	fx_end(&f);
+}
+
+/* After goaway, a connection that closes with requests unanswered: the
+ * idempotent one is retried once on the new connection, the other fails. */
+static void
+test_goaway_retry(void **state)
+{
+	struct fixture		 f;
+	struct client_stats	 st;
+	struct link		*old;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	call_query(f.cl, &f.r, 1, 5000, CLIENT_IDEMPOTENT);
+	call_query(f.cl, &f.r, 2, 5000, 0);
+	run_until(f.base, &f.s->s_npend, 2, 3);
+	old = f.s->s_links[0];
+	link_goaway(old);
+	run_until(f.base, &f.s->s_accepts, 2, 3);
+	run_until(f.base, NULL, 0, 0.03);	/* goaway written and read */
+	srv_drop(f.s);			/* both were sent on old */
+	link_close(old);
+	f.s->s_mode = SRV_REPLY;
+	run_until(f.base, &f.r.n, 2, 3);
+	assert_int_equal(f.r.ok, 1);
+	assert_int_equal(f.r.lost, 1);
+	assert_int_equal(f.r.order[0], 2);	/* the failure comes first */
+	assert_int_equal(f.s->s_requests, 3);	/* 2 + the retry */
+	client_stats(f.cl, &st);
+	assert_int_equal(st.cs_retries, 1);
+	fx_end(&f);
+}
+
 static void
 test_backoff(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct client		*cl;
-	struct results		 r;
+	struct fixture		 f;
 	struct client_stats	 st;
-	struct srv		*s;
 	int			 port = free_port();
 	double			 t;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	cl = mkclient(base, port, NULL);
+	fx_start(&f, port, NULL);
 	/* attempts at 0, 50, 150, 350, 750 ms; the next at 1550 */
-	run_until(base, NULL, 0, 1.0);
-	client_stats(cl, &st);
+	run_until(f.base, NULL, 0, 1.0);
+	client_stats(f.cl, &st);
 	assert_true(st.cs_connect_fails >= 4 && st.cs_connect_fails <= 6);
 	assert_int_equal(st.cs_backoff_ms, 800);
-	assert_false(client_connected(cl));
+	assert_false(client_connected(f.cl));
 	/* a short request cannot outlast the back-off: fails fast */
-	call_query(cl, &r, 1, 100, 0);
-	t = run_until(base, &r.n, 1, 1);
-	assert_int_equal(r.unavail, 1);
+	call_query(f.cl, &f.r, 1, 100, 0);
+	t = run_until(f.base, &f.r.n, 1, 1);
+	assert_int_equal(f.r.unavail, 1);
 	assert_true(t < 0.05);
 	/* a long one waits for the connection */
-	call_query(cl, &r, 2, 5000, 0);
-	s = calloc(1, sizeof(*s));
-	s->s_base = base;
-	srv_listen(s, port);
-	s->s_mode = SRV_REPLY;
-	t = run_until(base, &r.n, 2, 4);
-	assert_int_equal(r.ok, 1);
+	call_query(f.cl, &f.r, 2, 5000, 0);
+	f.s = srv_new(f.base, port);
+	t = run_until(f.base, &f.r.n, 2, 4);
+	assert_int_equal(f.r.ok, 1);
 	assert_true(t < 2.5);	/* the back-off is capped at 2 s */
-	assert_true(client_connected(cl));
-	client_stats(cl, &st);
+	assert_true(client_connected(f.cl));
+	client_stats(f.cl, &st);
 	assert_int_equal(st.cs_connects, 1);
 	assert_int_equal(st.cs_backoff_ms, 0);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
+	fx_end(&f);
 }
 
 /* co_down_wait_ms: a link that stays down stops holding requests. */
 static void
 test_down_wait(void **state)
 {
-	struct event_base	*base = event_base_new();
+	struct fixture		 f;
 	struct client_opts	 o;
-	struct client		*cl;
-	struct results		 r;
-	struct srv		*s;
 	int			 port = free_port();
 	double			 t;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
 	memset(&o, 0, sizeof(o));
 	o.co_down_wait_ms = 300;
-	cl = mkclient(base, port, &o);
+	fx_start(&f, port, &o);
 	/* nothing listens: a long request waits at most 300 ms, not 5 s
 	 * (it gives up at the failed attempt of 150 ms: the next one, at
 	 * 350, is past its wait) */
-	call_query(cl, &r, 1, 5000, CLIENT_IDEMPOTENT);
-	t = run_until(base, &r.n, 1, 3);
-	assert_int_equal(r.unavail, 1);
+	call_query(f.cl, &f.r, 1, 5000, CLIENT_IDEMPOTENT);
+	t = run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.unavail, 1);
 	assert_true(t > 0.1 && t < 1.0);
 	/* still down past the 300 ms: the next fails at once */
-	run_until(base, NULL, 0, 0.3);
-	call_query(cl, &r, 2, 5000, 0);
-	t = run_until(base, &r.n, 2, 1);
-	assert_int_equal(r.unavail, 2);
+	run_until(f.base, NULL, 0, 0.3);
+	call_query(f.cl, &f.r, 2, 5000, 0);
+	t = run_until(f.base, &f.r.n, 2, 1);
+	assert_int_equal(f.r.unavail, 2);
 	assert_true(t < 0.05);
-	assert_non_null(strstr(r.lasterr, "no link"));
+	assert_non_null(strstr(f.r.lasterr, "no link"));
 	/* the server comes up: the client reconnects and serves again */
-	s = calloc(1, sizeof(*s));
-	s->s_base = base;
-	srv_listen(s, port);
-	s->s_mode = SRV_REPLY;
-	run_until(base, &s->s_accepts, 1, 4);
-	run_until(base, NULL, 0, 0.02);
-	assert_true(client_connected(cl));
-	call_query(cl, &r, 3, 5000, 0);
-	run_until(base, &r.n, 3, 2);
-	assert_int_equal(r.ok, 1);
+	f.s = srv_new(f.base, port);
+	run_until(f.base, &f.s->s_accepts, 1, 4);
+	run_until(f.base, NULL, 0, 0.02);
+	assert_true(client_connected(f.cl));
+	call_query(f.cl, &f.r, 3, 5000, 0);
+	run_until(f.base, &f.r.n, 3, 2);
+	assert_int_equal(f.r.ok, 1);
 	/* it drops: a request made at once waits for the reconnect */
-	link_close(s->s_links[0]);
-	run_until(base, NULL, 0, 0.005);
-	call_query(cl, &r, 4, 5000, 0);
-	run_until(base, &r.n, 4, 2);
-	assert_int_equal(r.ok, 2);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
+	link_close(f.s->s_links[0]);
+	run_until(f.base, NULL, 0, 0.005);
+	call_query(f.cl, &f.r, 4, 5000, 0);
+	run_until(f.base, &f.r.n, 4, 2);
+	assert_int_equal(f.r.ok, 2);
+	fx_end(&f);
 }
 
 static void
 test_overloaded_and_shutdown(void **state)
 {
-	struct event_base	*base = event_base_new();
+	struct fixture		 f;
 	struct client_opts	 o;
-	struct client		*cl;
-	struct results		 r;
 	int			 i;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
 	memset(&o, 0, sizeof(o));
 	o.co_max_queue = 4;
-	cl = mkclient(base, free_port(), &o);
-	run_until(base, NULL, 0, 0.01);
+	fx_start(&f, free_port(), &o);
+	run_until(f.base, NULL, 0, 0.01);
 	for (i = 0; i < 6; i++)
-		call_query(cl, &r, i, 10000, 0);
+		call_query(f.cl, &f.r, i, 10000, 0);
 	/* callbacks never run inside client_call() */
-	assert_int_equal(r.n, 0);
-	run_until(base, &r.n, 2, 1);
-	assert_int_equal(r.overloaded, 2);
-	client_free(cl);
-	assert_int_equal(r.shutdown, 4);
-	event_base_free(base);
+	assert_int_equal(f.r.n, 0);
+	run_until(f.base, &f.r.n, 2, 1);
+	assert_int_equal(f.r.overloaded, 2);
+	client_free(f.cl);
+	f.cl = NULL;
+	assert_int_equal(f.r.shutdown, 4);
+	fx_end(&f);
 }
 
 /* A client that speaks one version ahead is answered bad-version and
@@ -675,30 +662,24 @@ test_overloaded_and_shutdown(void **state)
 static void
 test_version_downgrade(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
+	struct fixture		 f;
 	struct client_opts	 o;
-	struct client		*cl;
-	struct results		 r;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
 	memset(&o, 0, sizeof(o));
 	o.co_version = PROTO_VERSION + 1;
-	s->s_mode = SRV_REPLY;
-	cl = mkclient(base, s->s_port, &o);
-	call_query(cl, &r, 1, 2000, 0);
-	run_until(base, &r.n, 1, 3);
-	assert_int_equal(r.ok, 1);
-	call_query(cl, &r, 2, 2000, 0);
-	run_until(base, &r.n, 2, 3);
-	assert_int_equal(r.ok, 2);
-	assert_int_equal(s->s_requests, 2);	/* the v+1 ones never reached it */
-	assert_int_equal(s->s_accepts, 1);
-	client_free(cl);
-	srv_free(s);
-	run_until(base, NULL, 0, 0.02);
-	event_base_free(base);
+	fx_start(&f, 0, &o);
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 1, 2000, 0);
+	run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.ok, 1);
+	call_query(f.cl, &f.r, 2, 2000, 0);
+	run_until(f.base, &f.r.n, 2, 3);
+	assert_int_equal(f.r.ok, 2);
+	/* the v+1 ones never reached it */
+	assert_int_equal(f.s->s_requests, 2);
+	assert_int_equal(f.s->s_accepts, 1);
+	fx_end(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -776,6 +757,54 @@ raw_teardown(struct rawpeer *p)
 	event_base_free(p->base);
 }
 
+/* Send what b holds, as one frame. */
+static void
+raw_send(struct rawpeer *p, struct msgb *b)
+{
+	raw_send_frame(p, msgb_data(b), msgb_len(b));
+}
+
+/* The next message must be of this type and id. */
+static void
+raw_expect(struct rawpeer *p, enum msg_type type, uint64_t id)
+{
+	struct msg	*m;
+	int		 eof;
+
+	m = raw_read_msg(p, &eof);
+	assert_non_null(m);
+	assert_int_equal(msg_type(m), type);
+	assert_int_equal(msg_id(m), id);
+	msg_free(m);
+}
+
+/* The next message must be an err with this code; its text into text. */
+static struct msg *
+raw_expect_err(struct rawpeer *p, const char *code, char *text,
+    size_t textlen)
+{
+	struct msg	*m;
+	char		 c[32], err[128];
+	int		 eof;
+
+	m = raw_read_msg(p, &eof);
+	assert_non_null(m);
+	assert_int_equal(msg_read_err(m, c, sizeof(c), text, textlen, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c, code);
+	return m;
+}
+
+/* The link must close without sending anything more. */
+static void
+raw_expect_eof(struct rawpeer *p)
+{
+	int	 eof;
+
+	assert_null(raw_read_msg(p, &eof));
+	assert_int_equal(eof, 1);
+}
+
 static void
 test_link_answers(void **state)
 {
@@ -783,7 +812,7 @@ test_link_answers(void **state)
 	struct msgb	 b;
 	struct msg	*m;
 	struct msg_query q = { "x.example", 10 };
-	char		 code[32], text[256], err[128];
+	char		 text[256];
 	int		 eof;
 
 	(void)state;
@@ -791,7 +820,7 @@ test_link_answers(void **state)
 	msgb_init(&b);
 	/* ping is answered by the link itself, in the peer's version */
 	msg_pack_ping(&b, 11, PROTO_VERSION_MIN);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
+	raw_send(&p, &b);
 	m = raw_read_msg(&p, &eof);
 	assert_non_null(m);
 	assert_int_equal(msg_type(m), MSG_PONG);
@@ -801,52 +830,35 @@ test_link_answers(void **state)
 	/* unknown type: err unknown-type, the link stays open */
 	msgb_begin(&b, "frobnicate", 12, 0, PROTO_VERSION);
 	msgb_end(&b);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_read_err(m, code, sizeof(code), text,
-	    sizeof(text), err, sizeof(err)), 0);
-	assert_string_equal(code, "unknown-type");
+	raw_send(&p, &b);
+	m = raw_expect_err(&p, "unknown-type", text, sizeof(text));
 	assert_int_equal(msg_id(m), 12);
 	msg_free(m);
 	/* a mistyped field: the handler's bad-request, still open */
 	msgb_begin(&b, "query", 13, 1, PROTO_VERSION);
 	msgb_uint(&b, "domain", 1);
 	msgb_end(&b);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_read_err(m, code, sizeof(code), text,
-	    sizeof(text), err, sizeof(err)), 0);
-	assert_string_equal(code, "bad-request");
+	raw_send(&p, &b);
+	m = raw_expect_err(&p, "bad-request", text, sizeof(text));
 	assert_string_equal(text, "key domain: expected string");
 	msg_free(m);
 	/* a version two ahead: err bad-version, still open */
 	msg_pack_query(&b, 14, PROTO_VERSION + 1, &q);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_read_err(m, code, sizeof(code), text,
-	    sizeof(text), err, sizeof(err)), 0);
-	assert_string_equal(code, "bad-version");
+	raw_send(&p, &b);
+	m = raw_expect_err(&p, "bad-version", text, sizeof(text));
 	assert_int_equal(msg_id(m), 14);
 	assert_int_equal(msg_version(m), PROTO_VERSION);
 	msg_free(m);
 	/* a good query still works */
 	msg_pack_query(&b, 15, PROTO_VERSION, &q);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_type(m), MSG_QUERY_R);
-	assert_int_equal(msg_id(m), 15);
-	msg_free(m);
+	raw_send(&p, &b);
+	raw_expect(&p, MSG_QUERY_R, 15);
 	/* a body that is not a map: err bad-frame, then the link closes */
 	raw_send_frame(&p, "\x93\x01\x02\x03", 4);
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_read_err(m, code, sizeof(code), text,
-	    sizeof(text), err, sizeof(err)), 0);
-	assert_string_equal(code, "bad-frame");
+	m = raw_expect_err(&p, "bad-frame", text, sizeof(text));
 	assert_string_equal(text, "body is not a map");
 	msg_free(m);
-	m = raw_read_msg(&p, &eof);
-	assert_null(m);
-	assert_int_equal(eof, 1);
+	raw_expect_eof(&p);
 	msgb_free(&b);
 	raw_teardown(&p);
 }
@@ -859,21 +871,16 @@ test_link_bad_flags_and_goaway(void **state)
 	struct msgb	 b;
 	struct msg_query q = { "y.example", 10 };
 	const uint8_t	 bad[] = { 0, 0, 0, 2, 0x04, 0xc0 };
-	char		 code[32], text[256], err[128];
-	int		 eof;
+	char		 text[256];
 
 	(void)state;
 	raw_setup(&p);
 	assert_int_equal(write(p.fd, bad, sizeof(bad)), (ssize_t)sizeof(bad));
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_read_err(m, code, sizeof(code), text,
-	    sizeof(text), err, sizeof(err)), 0);
-	assert_string_equal(code, "bad-frame");
+	m = raw_expect_err(&p, "bad-frame", text, sizeof(text));
 	assert_string_equal(text, "bad frame flags 0x04");
 	assert_int_equal(msg_id(m), 0);
 	msg_free(m);
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(eof, 1);
+	raw_expect_eof(&p);
 	raw_teardown(&p);
 
 	/* goaway with a request in flight: goaway first, then the reply,
@@ -882,39 +889,27 @@ test_link_bad_flags_and_goaway(void **state)
 	p.s->s_mode = SRV_HOLD;
 	msgb_init(&b);
 	msg_pack_query(&b, 21, PROTO_VERSION, &q);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
+	raw_send(&p, &b);
 	run_until(p.base, &p.s->s_npend, 1, 1);
 	link_goaway(p.s->s_links[0]);
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_type(m), MSG_GOAWAY);
-	assert_int_equal(msg_id(m), 0);
-	msg_free(m);
+	raw_expect(&p, MSG_GOAWAY, 0);
 	/* a request the peer sent before it saw the goaway is still read
 	 * and answered */
 	msg_pack_query(&b, 22, PROTO_VERSION, &q);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
+	raw_send(&p, &b);
 	run_until(p.base, &p.s->s_requests, 2, 1);
 	assert_int_equal(p.s->s_requests, 2);
 	assert_int_equal(p.s->s_closed, 0);
 	srv_reply(p.s->s_pend[0].p_link, 21, "y.example");
 	srv_reply(p.s->s_pend[1].p_link, 22, "y.example");
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_type(m), MSG_QUERY_R);
-	assert_int_equal(msg_id(m), 21);
-	msg_free(m);
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(msg_type(m), MSG_QUERY_R);
-	assert_int_equal(msg_id(m), 22);
-	msg_free(m);
+	raw_expect(&p, MSG_QUERY_R, 21);
+	raw_expect(&p, MSG_QUERY_R, 22);
 	/* a peer that does not close is closed after the grace, idle */
 	assert_int_equal(p.s->s_closed, 0);
-	m = raw_read_msg(&p, &eof);
-	assert_int_equal(eof, 1);
+	raw_expect_eof(&p);
 	assert_int_equal(p.s->s_closed, 1);
 	msgb_free(&b);
-	close(p.fd);
-	free(p.s);
-	event_base_free(p.base);
+	raw_teardown(&p);
 }
 
 /* A reply for a link whose peer is gone is dropped; the link is freed
@@ -931,7 +926,7 @@ test_link_reply_after_close(void **state)
 	p.s->s_mode = SRV_HOLD;
 	msgb_init(&b);
 	msg_pack_query(&b, 31, PROTO_VERSION, &q);
-	raw_send_frame(&p, msgb_data(&b), msgb_len(&b));
+	raw_send(&p, &b);
 	run_until(p.base, &p.s->s_npend, 1, 1);
 	close(p.fd);
 	run_until(p.base, &p.s->s_closed, 1, 1);

@@ -13,32 +13,7 @@
 #include <cmocka.h>
 
 #include "daemons/query/registries.h"
-
-static struct registries *regs;
-
-static int
-setup(void **state)
-{
-	char		 path[600], err[512];
-	const char	*d = getenv("WHOISD_SRCDIR");
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/etc/registries.conf",
-	    d != NULL ? d : ".");
-	if ((regs = registries_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	registries_free(regs);
-	return 0;
-}
+#include "tests/unit/unit_util.h"
 
 static void
 test_shipped_file(void **state)
@@ -46,15 +21,15 @@ test_shipped_file(void **state)
 	size_t	 n;
 
 	(void)state;
-	for (n = 0; registries_suffix(regs, n, NULL) != NULL; n++)
+	for (n = 0; registries_suffix(unit_regs, n, NULL) != NULL; n++)
 		;
 	assert_true(n >= 60);
-	assert_true(registries_count(regs) >= 40);
-	assert_non_null(registries_default(regs));
-	assert_null(registries_default(regs)->rg_server);
-	assert_non_null(registries_find(regs, "verisign"));
-	assert_null(registries_find(regs, "nosuch"));
-	assert_null(registries_get(regs, registries_count(regs)));
+	assert_true(registries_count(unit_regs) >= 40);
+	assert_non_null(registries_default(unit_regs));
+	assert_null(registries_default(unit_regs)->rg_server);
+	assert_non_null(registries_find(unit_regs, "verisign"));
+	assert_null(registries_find(unit_regs, "nosuch"));
+	assert_null(registries_get(unit_regs, registries_count(unit_regs)));
 }
 
 #define MINI	"registry x\n  server whois.x.test\n" \
@@ -72,12 +47,7 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:3: available: bad regex \"^(a$\": *" },
 	{ "registry x\n  server whois.x.test\n  throttle \"a[\"\n",
 	    "t.conf:3: throttle: bad regex *" },
-	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
-	    "  tld y x\n",
-	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
-	{ MINI "registry y\n  server whois.y.test\n  registered \"^t$\"\n"
-	    "  tld .X\n",
-	    "t.conf:9: duplicate tld \"x\" (first at line 5)" },
+	/* Duplicate tlds: in test_suffix.c, which checks both readers. */
 	{ "registry x\n  available \"^free$\"\n  registered \"^t$\"\n"
 	    "  tld x\n",
 	    "t.conf:1: registry \"x\": missing server" },
@@ -257,50 +227,54 @@ test_lookup(void **state)
 	struct registry_match	 m;
 
 	(void)state;
-	assert_int_equal(registries_lookup(regs, "foo.co.uk", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "foo.co.uk", &m), 0);
 	assert_string_equal(m.rm_reg->rg_name, "nominet");
 	assert_string_equal(m.rm_suffix, "co.uk");
 	assert_string_equal(m.rm_registrable, "foo.co.uk");
 	assert_int_equal(m.rm_below, 0);
 
-	assert_int_equal(registries_lookup(regs, "www.example.co.uk", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "www.example.co.uk", &m),
+	    0);
 	assert_string_equal(m.rm_suffix, "co.uk");
 	assert_string_equal(m.rm_registrable, "example.co.uk");
 	assert_int_equal(m.rm_below, 1);
 
-	assert_int_equal(registries_lookup(regs, "example.uk", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "example.uk", &m), 0);
 	assert_string_equal(m.rm_suffix, "uk");
 	assert_string_equal(m.rm_registrable, "example.uk");
 
-	assert_int_equal(registries_lookup(regs, "a.b.example.com.au", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "a.b.example.com.au", &m),
+	    0);
 	assert_string_equal(m.rm_reg->rg_name, "auda");
 	assert_string_equal(m.rm_registrable, "example.com.au");
 
-	assert_int_equal(registries_lookup(regs, "www.example.com", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "www.example.com", &m),
+	    0);
 	assert_string_equal(m.rm_reg->rg_name, "verisign");
 	assert_string_equal(m.rm_registrable, "example.com");
 	assert_int_equal(m.rm_below, 1);
 
 	/* A suffix the file does not list under uk: falls back to uk. */
-	assert_int_equal(registries_lookup(regs, "x.example.zz.uk", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "x.example.zz.uk", &m),
+	    0);
 	assert_string_equal(m.rm_registrable, "zz.uk");
 
-	assert_int_equal(registries_lookup(regs, "example.info", &m), 0);
+	assert_int_equal(registries_lookup(unit_regs, "example.info", &m), 0);
 	assert_int_equal(m.rm_reg->rg_nowhois, 1);
 
 	/* No entry: IANA + default rules; the TLD and two labels. */
-	assert_int_equal(registries_lookup(regs, "www.example.zz", &m), 1);
+	assert_int_equal(registries_lookup(unit_regs, "www.example.zz", &m), 1);
 	assert_null(m.rm_reg);
 	assert_string_equal(m.rm_suffix, "zz");
 	assert_string_equal(m.rm_registrable, "example.zz");
 	assert_int_equal(m.rm_below, 1);
 
 	/* Nothing left of the suffix. */
-	assert_int_equal(registries_lookup(regs, "co.uk", &m), -1);
-	assert_int_equal(registries_lookup(regs, "uk", &m), -1);
-	assert_int_equal(registries_lookup(regs, "zz", &m), -1);
-	assert_int_equal(registries_lookup(regs, "", &m), -1);
-	assert_int_equal(registries_lookup(regs, NULL, &m), -1);
+	assert_int_equal(registries_lookup(unit_regs, "co.uk", &m), -1);
+	assert_int_equal(registries_lookup(unit_regs, "uk", &m), -1);
+	assert_int_equal(registries_lookup(unit_regs, "zz", &m), -1);
+	assert_int_equal(registries_lookup(unit_regs, "", &m), -1);
+	assert_int_equal(registries_lookup(unit_regs, NULL, &m), -1);
 }
 
 static void
@@ -309,45 +283,45 @@ test_query_lines(void **state)
 	char	 q[REGISTRY_QUERY_MAX];
 
 	(void)state;
-	registry_query(registries_find(regs, "verisign"), "example.com", q,
+	registry_query(unit_reg("verisign"), "example.com", q,
 	    sizeof(q));
 	assert_string_equal(q, "domain example.com\r\n");
-	registry_query(registries_find(regs, "denic"), "xn--bcher-kva.de", q,
+	registry_query(unit_reg("denic"), "xn--bcher-kva.de", q,
 	    sizeof(q));
 	assert_string_equal(q, "-T dn,ace xn--bcher-kva.de\r\n");
-	registry_query(registries_find(regs, "jprs"), "example.jp", q,
+	registry_query(unit_reg("jprs"), "example.jp", q,
 	    sizeof(q));
 	assert_string_equal(q, "example.jp/e\r\n");
-	registry_query(registries_find(regs, "punktum-dk"), "example.dk", q,
+	registry_query(unit_reg("punktum-dk"), "example.dk", q,
 	    sizeof(q));
 	assert_string_equal(q, "--show-handles example.dk\r\n");
-	registry_query(registries_find(regs, "nominet"), "example.co.uk", q,
+	registry_query(unit_reg("nominet"), "example.co.uk", q,
 	    sizeof(q));
 	assert_string_equal(q, "example.co.uk\r\n");
-	assert_int_equal(registries_find(regs, "nominet")->rg_port, 43);
+	assert_int_equal(unit_reg("nominet")->rg_port, 43);
 }
 
 static void
 test_rates(void **state)
 {
 	(void)state;
-	assert_true(registry_rate(registries_find(regs, "nominet")) == 5.0);
-	assert_true(registry_rate(registries_find(regs, "sidn")) == 1.0);
-	assert_true(registry_rate(registries_find(regs, "eurid")) == 0.25);
-	assert_true(registry_rate(registries_find(regs, "tcinet")) == 0.2);
-	assert_int_equal(registries_find(regs, "nask")->rg_rate_n, 100);
-	assert_int_equal(registries_find(regs, "nask")->rg_rate_per, 86400);
+	assert_true(registry_rate(unit_reg("nominet")) == 5.0);
+	assert_true(registry_rate(unit_reg("sidn")) == 1.0);
+	assert_true(registry_rate(unit_reg("eurid")) == 0.25);
+	assert_true(registry_rate(unit_reg("tcinet")) == 0.2);
+	assert_int_equal(unit_reg("nask")->rg_rate_n, 100);
+	assert_int_equal(unit_reg("nask")->rg_rate_per, 86400);
 	/* No published budget: the cautious default. */
-	assert_int_equal(registries_find(regs, "verisign")->rg_rate_set, 0);
-	assert_true(registry_rate(registries_find(regs, "verisign")) == 1.0);
+	assert_int_equal(unit_reg("verisign")->rg_rate_set, 0);
+	assert_true(registry_rate(unit_reg("verisign")) == 1.0);
 }
 
 static void
 test_retry_after(void **state)
 {
-	const struct registry	*nom = registries_find(regs, "nominet");
-	const struct registry	*eu = registries_find(regs, "eurid");
-	const struct registry	*be = registries_find(regs, "dns-be");
+	const struct registry	*nom = unit_reg("nominet");
+	const struct registry	*eu = unit_reg("eurid");
+	const struct registry	*be = unit_reg("dns-be");
 
 	(void)state;
 	assert_int_equal(registry_retry_after(nom, "    The WHOIS query quota "
@@ -365,9 +339,9 @@ test_retry_after(void **state)
 	assert_int_equal(registry_retry_after(nom,
 	    "replenished in 99999999999999999999 seconds"), 86400);
 	assert_int_equal(registry_retry_after(nom, "no figure here\n"), -1);
-	assert_int_equal(registry_retry_after(registries_find(regs, "pir"),
+	assert_int_equal(registry_retry_after(unit_reg("pir"),
 	    "replenished in 5 seconds"), -1);
-	assert_int_equal(registry_retry_after(registries_default(regs),
+	assert_int_equal(registry_retry_after(registries_default(unit_regs),
 	    "wait 30 seconds"), 30);
 }
 
@@ -468,7 +442,7 @@ test_check_host(void **state)
 static void
 test_referral(void **state)
 {
-	const struct registry	*vs = registries_find(regs, "verisign");
+	const struct registry	*vs = unit_reg("verisign");
 	char			 host[256], err[256];
 	int			 port;
 
@@ -498,7 +472,7 @@ test_referral(void **state)
 	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
 	assert_string_equal(err, "no referral in reply");
 	/* A registry without a referral rule. */
-	assert_int_equal(registry_referral(registries_find(regs, "denic"),
+	assert_int_equal(registry_referral(unit_reg("denic"),
 	    "Registrar WHOIS Server: whois.example.com\n", NULL, host,
 	    sizeof(host), &port, err, sizeof(err)), -1);
 	assert_string_equal(err, "no referral rule");
@@ -539,5 +513,6 @@ main(void)
 		cmocka_unit_test(test_reload_swap),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_registries_setup,
+	    unit_registries_teardown);
 }

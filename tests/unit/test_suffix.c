@@ -14,35 +14,7 @@
 
 #include "common/suffix.h"
 #include "daemons/query/registries.h"
-
-static struct registries	*regs;
-static struct suffixes		*sfx;
-
-static int
-setup(void **state)
-{
-	char		 path[600], err[512];
-	const char	*d = getenv("WHOISD_SRCDIR");
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/etc/registries.conf",
-	    d != NULL ? d : ".");
-	if ((regs = registries_load(path, err, sizeof(err))) == NULL ||
-	    (sfx = suffix_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	registries_free(regs);
-	suffix_free(sfx);
-	return 0;
-}
+#include "tests/unit/unit_util.h"
 
 /* Both answers for one name; 1 if they agree. */
 static int
@@ -52,8 +24,8 @@ same(const char *ace)
 	struct suffix_match	sm;
 	int			rc, sc;
 
-	rc = registries_lookup(regs, ace, &rm);
-	sc = suffix_lookup(sfx, ace, &sm);
+	rc = registries_lookup(unit_regs, ace, &rm);
+	sc = suffix_lookup(unit_sfx, ace, &sm);
 	if (rc == sc && (rc == -1 ||
 	    (strcmp(rm.rm_suffix, sm.sm_suffix) == 0 &&
 	    strcmp(rm.rm_registrable, sm.sm_registrable) == 0 &&
@@ -76,7 +48,7 @@ test_every_suffix(void **state)
 	int		 bad = 0;
 
 	(void)state;
-	for (i = 0; (s = registries_suffix(regs, i, NULL)) != NULL; i++)
+	for (i = 0; (s = registries_suffix(unit_regs, i, NULL)) != NULL; i++)
 		for (j = 0; j < sizeof(pre) / sizeof(pre[0]); j++) {
 			snprintf(name, sizeof(name), "%s%s", pre[j], s);
 			bad += !same(name);
@@ -119,18 +91,18 @@ test_lookup(void **state)
 	struct suffix_match	m;
 
 	(void)state;
-	assert_int_equal(suffix_lookup(sfx, "www.example.co.uk", &m), 0);
+	assert_int_equal(suffix_lookup(unit_sfx, "www.example.co.uk", &m), 0);
 	assert_string_equal(m.sm_suffix, "co.uk");
 	assert_string_equal(m.sm_registrable, "example.co.uk");
 	assert_int_equal(m.sm_below, 1);
-	assert_int_equal(suffix_lookup(sfx, "example.com", &m), 0);
+	assert_int_equal(suffix_lookup(unit_sfx, "example.com", &m), 0);
 	assert_int_equal(m.sm_below, 0);
-	assert_int_equal(suffix_lookup(sfx, "www.example.zz", &m), 1);
+	assert_int_equal(suffix_lookup(unit_sfx, "www.example.zz", &m), 1);
 	assert_string_equal(m.sm_suffix, "zz");
 	assert_string_equal(m.sm_registrable, "example.zz");
-	assert_int_equal(suffix_lookup(sfx, "co.uk", &m), -1);
-	assert_int_equal(suffix_lookup(sfx, "zz", &m), -1);
-	assert_int_equal(suffix_lookup(sfx, NULL, &m), -1);
+	assert_int_equal(suffix_lookup(unit_sfx, "co.uk", &m), -1);
+	assert_int_equal(suffix_lookup(unit_sfx, "zz", &m), -1);
+	assert_int_equal(suffix_lookup(unit_sfx, NULL, &m), -1);
 }
 
 /* The file's forms: comments, CRLF, quotes, a leading dot, case. */
@@ -169,7 +141,10 @@ test_forms(void **state)
 #define MINI	"registry x\n  server whois.x.test\n" \
 		"  available \"^free$\"\n  registered \"^taken$\"\n  tld x\n"
 
-/* Errors of the lines the suffix list reads, as whoisd-query words them. */
+/*
+ * Errors of the lines the suffix list reads: whoisd-query refuses the
+ * same text in the same words.
+ */
 static const struct {
 	const char	*text;
 	const char	*err;
@@ -196,9 +171,10 @@ static const struct {
 	    "t.conf:2: control character" },
 	{ "", "t.conf:1: no registry serves any tld" },
 	{ "# only a comment\n", "t.conf:2: no registry serves any tld" },
-	{ "registry x\n  server whois.x.test\n  registered \"^a$\"\n",
-	    "t.conf:4: no registry serves any tld" },
 };
+
+/* A block without a tld: whoisd-query names the block, the front the end. */
+#define NO_TLD	"registry x\n  server whois.x.test\n  registered \"^a$\"\n"
 
 static void
 test_errors(void **state)
@@ -212,22 +188,30 @@ test_errors(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		strcpy(err, "untouched");
+		strcpy(rerr, "untouched");
 		sx = suffix_parse(bad_cases[i].text, strlen(bad_cases[i].text),
 		    "t.conf", err, sizeof(err));
 		rs = registries_parse(bad_cases[i].text,
 		    strlen(bad_cases[i].text), "t.conf", rerr, sizeof(rerr));
-		if (sx != NULL || strcmp(err, bad_cases[i].err) != 0 ||
-		    rs != NULL) {
-			fprintf(stderr, "case %zu: got \"%s\"%s, want \"%s\"%s\n",
-			    i, err, sx != NULL ? " (loaded!)" : "",
-			    bad_cases[i].err, rs != NULL ?
-			    " (and whoisd-query loads it)" : "");
+		if (sx != NULL || rs != NULL ||
+		    strcmp(err, bad_cases[i].err) != 0 ||
+		    strcmp(rerr, bad_cases[i].err) != 0) {
+			fprintf(stderr, "case %zu: got \"%s\"%s, whoisd-query "
+			    "\"%s\"%s, want \"%s\"\n", i, err,
+			    sx != NULL ? " (loaded!)" : "", rerr,
+			    rs != NULL ? " (loaded!)" : "", bad_cases[i].err);
 			bad++;
 		}
 		suffix_free(sx);
 		registries_free(rs);
 	}
 	assert_int_equal(bad, 0);
+	assert_null(suffix_parse(NO_TLD, strlen(NO_TLD), "t.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "t.conf:4: no registry serves any tld");
+	assert_null(registries_parse(NO_TLD, strlen(NO_TLD), "t.conf", rerr,
+	    sizeof(rerr)));
+	assert_string_equal(rerr, "t.conf:1: registry \"x\": missing tld");
 
 	/* A NUL byte and a line over 4095 bytes, anywhere. */
 	assert_null(suffix_parse("registry x\n\0\n", 13, "t.conf", err,
@@ -263,5 +247,6 @@ main(void)
 		cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_registries_setup,
+	    unit_registries_teardown);
 }
