@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_DB_VERSION	1	/* PRAGMA user_version of schema/cache.sql */
+#define CACHE_DB_VERSION	2	/* PRAGMA user_version of schema/cache.sql */
 #define CACHE_DB_BUSY_MS	5000
 #define CACHE_DB_MMAP_BYTES	(512LL * 1024 * 1024)
 
