@@ -67,7 +67,7 @@ static const char *const cache_db_migrations[CACHE_DB_VERSION] = {
 	"INSERT INTO texts (id, dict, data) SELECT n.text_id, 0, o.text"
 	" FROM answers o JOIN answers_2 n USING (ace)"
 	" WHERE o.text IS NOT NULL;"
-	"DROP VIEW answers_v;"
+	"DROP VIEW IF EXISTS answers_v;"
 	"DROP TABLE answers;"
 	"ALTER TABLE answers_2 RENAME TO answers;"
 	"CREATE INDEX answers_expires ON answers (expires);"

@@ -22,7 +22,7 @@
 #define FILL_REGISTRY	"whois.bulk.test"
 #define FILL_RULE	"bulk"
 
-/* The answers table and its index as schema version 1 defined them. */
+/* Schema version 1, as schema/cache.sql had it (less its comments). */
 static const char fill_v1_schema[] =
 	"CREATE TABLE atoms (id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);"
 	"CREATE TABLE answers (ace TEXT PRIMARY KEY,"
@@ -31,6 +31,18 @@ static const char fill_v1_schema[] =
 	" registry INTEGER, latency_ms INTEGER, rule INTEGER, reason TEXT,"
 	" matched TEXT, text BLOB, text_len INTEGER) WITHOUT ROWID;"
 	"CREATE INDEX answers_expires ON answers (expires);"
+	"CREATE TABLE leases (ace TEXT PRIMARY KEY, holder INTEGER NOT NULL,"
+	" expires REAL NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE timing (registry INTEGER PRIMARY KEY,"
+	" next_slot INTEGER NOT NULL, ok INTEGER NOT NULL,"
+	" fail INTEGER NOT NULL, ratelimited INTEGER NOT NULL,"
+	" last_ratelimit REAL);"
+	"CREATE TABLE timing_samples (registry INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL, t REAL NOT NULL, ms INTEGER NOT NULL,"
+	" outcome INTEGER NOT NULL, PRIMARY KEY (registry, slot))"
+	" WITHOUT ROWID;"
+	"CREATE VIEW answers_v AS SELECT a.ace, a.status, a.text_len"
+	" FROM answers a;"
 	"PRAGMA user_version = 1;";
 
 /*
@@ -80,8 +92,28 @@ bulk_cmp(const void *a, const void *b)
 }
 
 /*
- * A text with {{domain}} and {{DOMAIN}} replaced by name, into *buf
- * (grown as needed); its length, or -1 out of memory.
+ * Copy len bytes of a reply template, every digit drawn anew from *x:
+ * dates, ids and phone numbers then differ from name to name as they do
+ * between real replies, and a dictionary cannot just match them.
+ */
+static void
+copy_vary(char *dst, const char *src, size_t len, uint32_t *x)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (src[i] >= '0' && src[i] <= '9') {
+			*x = *x * 1103515245 + 12345;
+			dst[i] = (char)('0' + (*x >> 16) % 10);
+		} else
+			dst[i] = src[i];
+	}
+}
+
+/*
+ * A text with {{domain}} and {{DOMAIN}} replaced by name and its digits
+ * varied (copy_vary) with a seed from the name, into *buf (grown as
+ * needed); its length, or -1 out of memory.
  */
 static ssize_t
 text_expand(const struct cache_fill_text *ft, const char *name, char **buf,
@@ -89,9 +121,12 @@ text_expand(const struct cache_fill_text *ft, const char *name, char **buf,
 {
 	const char	*p = ft->ft_text, *end = p + ft->ft_len, *q;
 	size_t		 nl = strlen(name), o = 0, need, i;
+	uint32_t	 x = 2166136261u;
 	char		*nb;
 	int		 upper;
 
+	for (i = 0; i < nl; i++)
+		x = (x ^ (unsigned char)name[i]) * 16777619u;
 	need = ft->ft_len + 16 * nl + 1;
 	if (need > *cap) {
 		if ((nb = realloc(*buf, need)) == NULL)
@@ -104,12 +139,12 @@ text_expand(const struct cache_fill_text *ft, const char *name, char **buf,
 		if (q == NULL || end - q < 10 || (memcmp(q, "{{domain}}", 10)
 		    != 0 && memcmp(q, "{{DOMAIN}}", 10) != 0)) {
 			q = q == NULL ? end : q + 2;
-			memcpy(*buf + o, p, (size_t)(q - p));
+			copy_vary(*buf + o, p, (size_t)(q - p), &x);
 			o += (size_t)(q - p);
 			p = q;
 			continue;
 		}
-		memcpy(*buf + o, p, (size_t)(q - p));
+		copy_vary(*buf + o, p, (size_t)(q - p), &x);
 		o += (size_t)(q - p);
 		if (o + nl + (size_t)(end - q) + 1 > *cap) {
 			if ((nb = realloc(*buf, *cap * 2 + nl)) == NULL)

@@ -11,7 +11,8 @@
 #include "daemons/cache/cache_db.h"
 
 /* A registry reply to store with the filled names ({{domain}} and
- * {{DOMAIN}} replaced by the name), and the registry it came from. */
+ * {{DOMAIN}} replaced by the name, every digit drawn per name), and the
+ * registry it came from. */
 struct cache_fill_text {
 	char	*ft_registry;
 	char	*ft_text;
