@@ -311,6 +311,16 @@ dict_fill(struct cache_db *db, struct cache_dict *dc, int64_t id,
 	return 0;
 }
 
+/* Is dc the dictionary of puts of this registry and status? */
+static int
+dict_is_for(const struct cache_dict *dc, const char *reg, size_t reglen,
+    int status)
+{
+	return dc->dc_registry != NULL && dc->dc_status == status &&
+	    strncmp(dc->dc_registry, reg, reglen) == 0 &&
+	    dc->dc_registry[reglen] == '\0';
+}
+
 /* Dictionary id for a read: 1 *out set, 0 no such row, -1 error. */
 static int
 dict_by_id(struct cache_db *db, int64_t id, struct cache_dict **out)
@@ -358,9 +368,7 @@ dict_for_put(struct cache_db *db, const char *reg, size_t reglen,
 	*idx = -1;
 	for (i = 0; i < db->cd_ndicts; i++) {
 		dc = &db->cd_dicts[i];
-		if (dc->dc_registry != NULL && dc->dc_status == status &&
-		    strncmp(dc->dc_registry, reg, reglen) == 0 &&
-		    dc->dc_registry[reglen] == '\0') {
+		if (dict_is_for(dc, reg, reglen, status)) {
 			if (!dc->dc_stale)
 				*idx = i;
 			return 0;
@@ -412,9 +420,7 @@ dict_add(struct cache_db *db, const struct cache_entry *e, int64_t reg,
 	reglen = strnlen(e->ce_registry, sizeof(e->ce_registry));
 	for (i = 0; i < db->cd_ndicts; i++) {
 		dc = &db->cd_dicts[i];
-		if (dc->dc_registry != NULL && dc->dc_status == e->ce_status &&
-		    strncmp(dc->dc_registry, e->ce_registry, reglen) == 0 &&
-		    dc->dc_registry[reglen] == '\0') {
+		if (dict_is_for(dc, e->ce_registry, reglen, e->ce_status)) {
 			free(dc->dc_registry);
 			dc->dc_registry = NULL;
 		}
