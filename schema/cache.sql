@@ -1,6 +1,6 @@
 -- schema/cache.sql: the SQLite database of whoisd-cache (db_path).
 --
--- This file is the only copy of the schema, version 1: the Makefile
+-- This file is the only copy of the schema, version 2: the Makefile
 -- turns it into $(B)/gen/schema/cache_sql.h, which daemons/cache/cache_db.c
 -- embeds byte for byte.  A fresh database gets this text whole; an older
 -- one gets the migrations in cache_db.c, which must end at the same tables.
@@ -9,13 +9,15 @@
 --
 -- One file holds three things, each child of whoisd-cache opening its own
 -- connection (WAL mode, so readers never wait for the writer):
---   answers          the verdict cache, one row per ACE name
+--   answers, texts   the verdict cache, one row per ACE name, and the
+--                    registry replies (deflated against dicts)
 --   leases           coalescing: which request is asking the registry
 --   timing*          the timing DB, per registry server
 -- Times are seconds since the epoch.  Rows are kept small on purpose
 -- (at most 100 bytes per name without registry text at 10 million
 -- names): WITHOUT ROWID, integer times, strings that repeat on
--- every row (registry, rule) interned in atoms.
+-- every row (registry, rule) interned in atoms, the registry text in a
+-- table of its own.
 
 -- Interned strings: registry servers and classifier rules.  Rows are
 -- never deleted, so an id stays valid forever.
@@ -24,10 +26,37 @@ CREATE TABLE atoms (
 	s		TEXT NOT NULL UNIQUE
 );
 
+-- Preset dictionaries for the registry texts: a reply of the registry
+-- itself (one per registry and status), so a stored text costs little
+-- more than what differs from it.  A registry whose replies drift from
+-- its dictionary gets a new one; rows are never changed or deleted, so
+-- every text can name the dictionary it was deflated with, forever.
+CREATE TABLE dicts (
+	id		INTEGER PRIMARY KEY,
+	registry	INTEGER NOT NULL,	-- atoms.id
+	status		INTEGER NOT NULL,
+	data		BLOB NOT NULL
+);
+
+-- Registry replies, in a rowid table so that ids grow and rows are
+-- appended to full pages (in the WITHOUT ROWID answers, a reply over a
+-- quarter page took an overflow page of its own).  data is a zlib
+-- stream, deflated with dicts.id = dict as preset dictionary, or with
+-- none when dict is NULL.  dict 0 marks a text moved from version 1 as
+-- it was: raw when length(data) = answers.text_len, else a zlib stream.
+CREATE TABLE texts (
+	id		INTEGER PRIMARY KEY,
+	dict		INTEGER,	-- dicts.id
+	data		BLOB NOT NULL
+);
+
 -- The answer cache.  status: 1 available, 2 registered, 3 reserved
--- (unknown and invalid are never cached).  text is the registry's reply,
--- deflated with zlib when that makes it smaller, stored as is otherwise;
--- text_len is its inflated length, so length(text) = text_len means raw.
+-- (unknown and invalid are never cached).  text_len is the length of the
+-- registry text texts.text_id (NULL: none).  crc is a CRC-32 over the row
+-- as cache_store.c reads it (registry and rule as strings) and is checked
+-- on every read: a row that does not match is dropped, never served.
+-- It is NULL only in a file just migrated from version 1, until the
+-- open that migrated it has sealed the old rows.
 CREATE TABLE answers (
 	ace		TEXT PRIMARY KEY,
 	status		INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),
@@ -38,12 +67,27 @@ CREATE TABLE answers (
 	rule		INTEGER,	-- atoms.id
 	reason		TEXT,
 	matched		TEXT,
-	text		BLOB,
-	text_len	INTEGER
+	text_id		INTEGER,	-- texts.id
+	text_len	INTEGER,
+	crc		INTEGER
 ) WITHOUT ROWID;
 
 -- Expiry sweeps and the fresh/expired counts of stats read this index.
 CREATE INDEX answers_expires ON answers (expires);
+
+-- A text lives as long as the answer naming it, however the answer goes
+-- (purge, expiry sweep, a put replacing it, or the sqlite3 shell).
+CREATE TRIGGER answers_text_delete AFTER DELETE ON answers
+WHEN old.text_id IS NOT NULL
+BEGIN
+	DELETE FROM texts WHERE id = old.text_id;
+END;
+
+CREATE TRIGGER answers_text_update AFTER UPDATE OF text_id ON answers
+WHEN old.text_id IS NOT NULL AND old.text_id IS NOT new.text_id
+BEGIN
+	DELETE FROM texts WHERE id = old.text_id;
+END;
 
 -- One live lease per name being filled.  holder is the caller's id;
 -- a lease past its expiry is free for the next asker, so a holder that
@@ -89,4 +133,4 @@ FROM answers a
 LEFT JOIN atoms r ON r.id = a.registry
 LEFT JOIN atoms u ON u.id = a.rule;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

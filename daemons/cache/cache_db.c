@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include "common/sqldb.h"
 #include "daemons/cache/cache_db.h"
@@ -36,26 +35,88 @@
 /*
  * Forward migrations: cache_db_migrations[v] takes version v to v + 1.
  * Version 0 is an empty file and gets schema_cache_sql whole, so [0]
- * is unused.  Version 1 is the first schema; the next change adds [1].
+ * is unused.
+ *
+ * 1 -> 2: the registry texts move to the table texts as they were
+ * (dict 0, read in the old form), and the answers get text_id and crc.
+ * SQL cannot compute the checksums: the rows are left with crc NULL and
+ * the table answers_unsealed says so, until cache_store_seal() (at the
+ * end of cache_db_open) fills them in and drops it.
  */
 static const char *const cache_db_migrations[CACHE_DB_VERSION] = {
 	NULL,
+	"CREATE TABLE dicts ("
+	" id INTEGER PRIMARY KEY, registry INTEGER NOT NULL,"
+	" status INTEGER NOT NULL, data BLOB NOT NULL);"
+	"CREATE TABLE texts ("
+	" id INTEGER PRIMARY KEY, dict INTEGER, data BLOB NOT NULL);"
+	"CREATE TABLE answers_2 ("
+	" ace TEXT PRIMARY KEY,"
+	" status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),"
+	" checked INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	" registry INTEGER, latency_ms INTEGER, rule INTEGER, reason TEXT,"
+	" matched TEXT, text_id INTEGER, text_len INTEGER, crc INTEGER"
+	") WITHOUT ROWID;"
+	/* The rows with a text are numbered first: those are the ids. */
+	"INSERT INTO answers_2 SELECT ace, status, checked, expires, registry,"
+	" latency_ms, rule, reason, matched,"
+	" CASE WHEN text IS NULL THEN NULL"
+	" ELSE row_number() OVER (ORDER BY text IS NULL, ace) END,"
+	" CASE WHEN text IS NULL THEN NULL ELSE text_len END, NULL"
+	" FROM answers;"
+	"INSERT INTO texts (id, dict, data) SELECT n.text_id, 0, o.text"
+	" FROM answers o JOIN answers_2 n USING (ace)"
+	" WHERE o.text IS NOT NULL;"
+	"DROP VIEW IF EXISTS answers_v;"
+	"DROP TABLE answers;"
+	"ALTER TABLE answers_2 RENAME TO answers;"
+	"CREATE INDEX answers_expires ON answers (expires);"
+	"CREATE TRIGGER answers_text_delete AFTER DELETE ON answers"
+	" WHEN old.text_id IS NOT NULL"
+	" BEGIN DELETE FROM texts WHERE id = old.text_id; END;"
+	"CREATE TRIGGER answers_text_update AFTER UPDATE OF text_id ON answers"
+	" WHEN old.text_id IS NOT NULL AND old.text_id IS NOT new.text_id"
+	" BEGIN DELETE FROM texts WHERE id = old.text_id; END;"
+	"CREATE VIEW answers_v AS"
+	" SELECT a.ace,"
+	" CASE a.status WHEN 1 THEN 'available' WHEN 2 THEN 'registered'"
+	" WHEN 3 THEN 'reserved' END AS status,"
+	" datetime(a.checked, 'unixepoch') AS checked,"
+	" datetime(a.expires, 'unixepoch') AS expires,"
+	" r.s AS registry, a.latency_ms, u.s AS rule, a.reason, a.matched,"
+	" a.text_len"
+	" FROM answers a"
+	" LEFT JOIN atoms r ON r.id = a.registry"
+	" LEFT JOIN atoms u ON u.id = a.rule;"
+	"CREATE TABLE answers_unsealed (x);"
+	"PRAGMA user_version = 2;",
 };
 
 static const char *const cache_db_sql[CACHE_ST__N] = {
 	[CACHE_ST_ATOM_GET] = "SELECT id FROM atoms WHERE s = ?1",
 	[CACHE_ST_ATOM_ADD] = "INSERT INTO atoms (s) VALUES (?1)",
 	[CACHE_ST_GET] =
-	    "SELECT a.status, a.checked, a.expires, r.s, a.latency_ms, u.s,"
-	    " a.reason, a.matched, a.text, a.text_len"
-	    " FROM answers a"
-	    " LEFT JOIN atoms r ON r.id = a.registry"
-	    " LEFT JOIN atoms u ON u.id = a.rule"
-	    " WHERE a.ace = ?1",
+	    "SELECT " CACHE_ROW_COLS CACHE_ROW_FROM " WHERE a.ace = ?1",
+	/* An upsert, not a REPLACE: the update fires the trigger that
+	 * deletes the old text (a REPLACE's delete would not). */
 	[CACHE_ST_PUT] =
-	    "INSERT OR REPLACE INTO answers (ace, status, checked, expires,"
-	    " registry, latency_ms, rule, reason, matched, text, text_len)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    "INSERT INTO answers (ace, status, checked, expires, registry,"
+	    " latency_ms, rule, reason, matched, text_id, text_len, crc)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	    " ON CONFLICT (ace) DO UPDATE SET status = excluded.status,"
+	    " checked = excluded.checked, expires = excluded.expires,"
+	    " registry = excluded.registry, latency_ms = excluded.latency_ms,"
+	    " rule = excluded.rule, reason = excluded.reason,"
+	    " matched = excluded.matched, text_id = excluded.text_id,"
+	    " text_len = excluded.text_len, crc = excluded.crc",
+	[CACHE_ST_TEXT_GET] = "SELECT dict, data FROM texts WHERE id = ?1",
+	[CACHE_ST_TEXT_ADD] = "INSERT INTO texts (dict, data) VALUES (?1, ?2)",
+	[CACHE_ST_DICT_GET] = "SELECT data FROM dicts WHERE id = ?1",
+	[CACHE_ST_DICT_FIND] =
+	    "SELECT d.id, d.data FROM dicts d JOIN atoms a ON a.id = d.registry"
+	    " WHERE a.s = ?1 AND d.status = ?2 ORDER BY d.id DESC LIMIT 1",
+	[CACHE_ST_DICT_ADD] =
+	    "INSERT INTO dicts (registry, status, data) VALUES (?1, ?2, ?3)",
 	[CACHE_ST_PURGE_ONE] = "DELETE FROM answers WHERE ace = ?1",
 	[CACHE_ST_PURGE_ALL] = "DELETE FROM answers",
 	[CACHE_ST_EXPIRE] =
@@ -164,6 +225,12 @@ cache_db_open(const char *path, char *err, size_t errlen)
 		free(db);
 		return NULL;
 	}
+	/* The second half of the migration from version 1. */
+	if (cache_store_seal(db) == -1) {
+		snprintf(err, errlen, "%s: %s", path, db->cd_db.sd_err);
+		cache_db_close(db);
+		return NULL;
+	}
 	return db;
 }
 
@@ -175,6 +242,8 @@ atoms_forget(struct cache_db *db)
 	for (i = 0; i < db->cd_natoms; i++)
 		free(db->cd_atoms[i].at_s);
 	db->cd_natoms = 0;
+	/* So may the dictionaries added with them. */
+	cache_store_forget(db);
 }
 
 void
@@ -183,9 +252,7 @@ cache_db_close(struct cache_db *db)
 	if (db == NULL)
 		return;
 	atoms_forget(db);
-	if (db->cd_z_ready)
-		deflateEnd(&db->cd_z);
-	free(db->cd_zbuf);
+	cache_store_free(db);
 	sqldb_close(&db->cd_db);
 	free(db->cd_path);
 	free(db);

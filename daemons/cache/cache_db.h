@@ -33,7 +33,7 @@
 
 #include "proto/msg.h"
 
-#define CACHE_DB_VERSION	1	/* PRAGMA user_version of schema/cache.sql */
+#define CACHE_DB_VERSION	2	/* PRAGMA user_version of schema/cache.sql */
 #define CACHE_DB_BUSY_MS	5000
 #define CACHE_DB_MMAP_BYTES	(512LL * 1024 * 1024)
 
@@ -167,8 +167,10 @@ int		 cache_db_batch_commit(struct cache_db *);
 #define CACHE_GET_TEXT	0x01	/* also read and inflate the registry text */
 /*
  * 1 found and fresh (expires > now), 2 found but expired (serve it as
- * `stale` when the registry cannot be asked), 0 absent, -1 error.  *out
- * is overwritten whole: cache_entry_clear() a previous text first.
+ * `stale` when the registry cannot be asked), 0 absent, -1 error.  A row
+ * that fails its checksum, or whose text (when asked for) does not read
+ * back, is absent: it is deleted and logged, never returned.  *out is
+ * overwritten whole: cache_entry_clear() a previous text first.
  */
 int		 cache_db_get(struct cache_db *, const char *ace, double now,
 		    int flags, struct cache_entry *out);

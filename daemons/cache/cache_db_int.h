@@ -22,9 +22,14 @@ enum cache_st {
 	/* atoms: cache_db.c */
 	CACHE_ST_ATOM_GET,
 	CACHE_ST_ATOM_ADD,
-	/* answers: cache_store.c */
+	/* answers, texts, dicts: cache_store.c */
 	CACHE_ST_GET,
 	CACHE_ST_PUT,
+	CACHE_ST_TEXT_GET,
+	CACHE_ST_TEXT_ADD,
+	CACHE_ST_DICT_GET,
+	CACHE_ST_DICT_FIND,
+	CACHE_ST_DICT_ADD,
 	CACHE_ST_PURGE_ONE,
 	CACHE_ST_PURGE_ALL,
 	CACHE_ST_EXPIRE,
@@ -52,6 +57,39 @@ enum cache_st {
 	CACHE_ST__N
 };
 
+/*
+ * The columns of an answer row in the order cache_store.c reads (and
+ * checksums) them: CACHE_ST_GET selects them, the seal of rows migrated
+ * from version 1 too.
+ */
+#define CACHE_ROW_COLS							\
+	"a.status, a.checked, a.expires, r.s, a.latency_ms, u.s,"	\
+	" a.reason, a.matched, a.text_id, a.text_len, a.crc"
+#define CACHE_ROW_FROM							\
+	" FROM answers a"						\
+	" LEFT JOIN atoms r ON r.id = a.registry"			\
+	" LEFT JOIN atoms u ON u.id = a.rule"
+
+/*
+ * Preset dictionaries this connection knows (table dicts).  An entry with
+ * dc_registry set is the one its puts of that registry and status use;
+ * the others were loaded to read a text.  dc_raw, dc_zip and dc_n sum up
+ * the current window of puts, dc_base is the ratio of the first one.
+ */
+#define CACHE_DICTS		64
+#define CACHE_DICT_MAX		16384	/* bytes of a reply kept as dictionary */
+struct cache_dict {
+	int64_t		 dc_id;
+	char		*dc_registry;
+	int		 dc_status;
+	unsigned char	*dc_data;
+	size_t		 dc_len;
+	uint64_t	 dc_raw, dc_zip;
+	unsigned	 dc_n;
+	double		 dc_base;
+	int		 dc_stale;	/* the next put makes a new one */
+};
+
 /* Interned strings seen by this connection; ids never change. */
 #define CACHE_ATOMS	256
 struct cache_atom {
@@ -74,6 +112,11 @@ struct cache_db {
 	int			 cd_z_ready;
 	unsigned char		*cd_zbuf;
 	size_t			 cd_zcap;
+	z_stream		 cd_zi;		/* the same for reads */
+	int			 cd_zi_ready;
+	struct cache_dict	 cd_dicts[CACHE_DICTS];
+	int			 cd_ndicts;
+	int			 cd_dict_next;	/* the slot to reuse when full */
 	/* Group commit (cache_db_set_batching). */
 	void			(*cd_batch_cb)(void *);
 	void			*cd_batch_arg;
@@ -103,9 +146,32 @@ int	 cache_db_atom(struct cache_db *, const char *s, size_t size,
 	    int create, int64_t *id);
 
 /* cache_store.c */
-/* Bind every column of CACHE_ST_PUT but the text (10, 11). */
-void	 cache_store_bind(sqlite3_stmt *, const struct cache_entry *,
-	    size_t acelen, int64_t checked, int64_t expires, int64_t reg,
-	    int64_t rule);
+/*
+ * A registry text made ready for the store by cache_store_prepare():
+ * deflated into cd_zbuf (tx_zlen bytes) with the dictionary cd_dicts
+ * [tx_dict] (-1: none), or, with tx_new, with its own head as dictionary,
+ * which cache_store_write() adds to dicts first.
+ */
+struct cache_text {
+	int	 tx_dict;
+	int	 tx_new;
+	size_t	 tx_zlen;
+};
+/* Deflate e's text, if any, outside the write lock; 0 or -1. */
+int	 cache_store_prepare(struct cache_db *, const struct cache_entry *,
+	    struct cache_text *);
+/*
+ * Inside a write: store e (its text as prepared) with these times, its
+ * row checksummed; the name's lease is left alone.  0 or -1.
+ */
+int	 cache_store_write(struct cache_db *, const struct cache_entry *,
+	    size_t acelen, const struct cache_text *, int64_t checked,
+	    int64_t expires);
+/* Checksum the rows a migration from version 1 left without; 0 or -1. */
+int	 cache_store_seal(struct cache_db *);
+/* Forget the dictionaries (a rollback may have removed some). */
+void	 cache_store_forget(struct cache_db *);
+/* Free the zlib streams and the dictionaries (cache_db_close). */
+void	 cache_store_free(struct cache_db *);
 
 #endif

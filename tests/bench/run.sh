@@ -34,7 +34,7 @@ if stale "$H/limitd" tests/bench/limitd.c; then
 	cc $CFLAGS -o "$H/limitd" tests/bench/limitd.c
 fi
 if [ -f "$B/lib/libd_cache.a" ] && nm "$B/lib/libd_cache.a" 2>/dev/null |
-    grep -q ' T cache_store_bind$'; then
+    grep -q ' T cache_store_write$'; then
 	if stale "$H/bulkfill" tests/bench/bulkfill.c tests/bench/cache_fill.c \
 	    "$B/lib/libd_cache.a" "$B/lib/libcommon.a"; then
 		cc $CFLAGS -o "$H/bulkfill" tests/bench/bulkfill.c \
@@ -42,7 +42,7 @@ if [ -f "$B/lib/libd_cache.a" ] && nm "$B/lib/libd_cache.a" 2>/dev/null |
 		    "$B/lib/libd_cache.a" "$B/lib/libcommon.a" $LIBS
 	fi
 else
-	echo "bench: $B/lib/libd_cache.a has no cache_store_bind();" \
+	echo "bench: $B/lib/libd_cache.a has no cache_store_write();" \
 	    "no scale scenario" >&2
 	rm -f "$H/bulkfill"
 fi

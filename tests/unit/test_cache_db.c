@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "daemons/cache/cache_db.h"
 #include "tests/bench/cache_fill.h"
@@ -130,6 +131,81 @@ sql_exec(const char *path, const char *sql)
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(s);
+}
+
+/* A file of the source tree (e.g. "schema/cache.sql"), found from
+ * WHOISD_SRCDIR, __FILE__ or the cwd, into path. */
+static void
+src_path(const char *rel, char *path, size_t len)
+{
+	const char	*src = getenv("WHOISD_SRCDIR");
+	const char	*me = __FILE__, *cut;
+
+	if (src != NULL) {
+		snprintf(path, len, "%s/%s", src, rel);
+		if (access(path, R_OK) == 0)
+			return;
+	}
+	if ((cut = strstr(me, "tests/unit/")) != NULL) {
+		snprintf(path, len, "%.*s%s", (int)(cut - me), me, rel);
+		if (access(path, R_OK) == 0)
+			return;
+	}
+	snprintf(path, len, "%s", rel);
+	if (access(path, R_OK) != 0)
+		fail_msg("%s not found: run from the top of the tree"
+		    " or set WHOISD_SRCDIR", rel);
+}
+
+static char *
+read_src(const char *rel, size_t *lenp)
+{
+	char		 path[1024];
+	FILE		*fp;
+	char		*buf;
+	long		 n;
+
+	src_path(rel, path, sizeof(path));
+	assert_non_null(fp = fopen(path, "r"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	if (lenp != NULL)
+		*lenp = (size_t)n;
+	return buf;
+}
+
+static char *
+read_schema(const char *name)
+{
+	char	 rel[256];
+
+	snprintf(rel, sizeof(rel), "schema/%s", name);
+	return read_src(rel, NULL);
+}
+
+/* cache_fill of n names <prefix><i>.com without text. */
+static int64_t
+fill_names(struct cache_db *db, uint64_t n, const char *prefix, int status,
+    double now, double ttl, void (*progress)(uint64_t, uint64_t, void *),
+    void *arg)
+{
+	struct cache_fill_opts	 fo;
+
+	memset(&fo, 0, sizeof(fo));
+	fo.fo_prefix = prefix;
+	fo.fo_suffix = ".com";
+	fo.fo_status = status;
+	fo.fo_now = now;
+	fo.fo_ttl = ttl;
+	fo.fo_progress = progress;
+	fo.fo_arg = arg;
+	return cache_fill(db, n, &fo);
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,7 +349,7 @@ test_text_roundtrip(void **state)
 	/* Whois-like lines: compressible. */
 	for (i = 0; i < len; i++)
 		text[i] = "Registrar: Example Inc.\nStatus: ok\n"[i % 35];
-	/* Noise: deflate cannot shrink it, so it is stored raw. */
+	/* Noise: deflate cannot shrink it (stored blocks). */
 	for (i = 0; i < len; i++) {
 		x = x * 1103515245 + 12345;
 		noise[i] = (char)(x >> 16);
@@ -306,25 +382,401 @@ test_text_roundtrip(void **state)
 	assert_null(g.ce_text);
 	assert_int_equal(g.ce_text_len, 0);
 
-	/* Deflated at rest, and much smaller; the noise stayed raw. */
-	assert_true(sql_int(f->path, "SELECT length(text) FROM answers"
-	    " WHERE ace = 'text.com'") < 4096);
-	assert_int_equal(sql_int(f->path, "SELECT length(text) FROM answers"
-	    " WHERE ace = 'noise.com'"), (int64_t)len);
+	/* Deflated at rest, and much smaller; the noise barely grew. */
+	assert_true(sql_int(f->path, "SELECT length(t.data) FROM answers a"
+	    " JOIN texts t ON t.id = a.text_id WHERE ace = 'text.com'") < 4096);
+	assert_true(sql_int(f->path, "SELECT length(t.data) FROM answers a"
+	    " JOIN texts t ON t.id = a.text_id WHERE ace = 'noise.com'") <
+	    (int64_t)len + 64);
 	assert_int_equal(sql_int(f->path, "SELECT text_len FROM answers"
 	    " WHERE ace = 'text.com'"), (int64_t)len);
 
-	/* Corruption is an error, not a crash or garbage. */
+	/* A damaged text is not served: the name is a miss, its row gone. */
 	cache_db_close(db);
-	sql_exec(f->path, "UPDATE answers SET text = x'0102030405'"
-	    " WHERE ace = 'text.com'");
+	sql_exec(f->path, "UPDATE texts SET data = x'0102030405'"
+	    " WHERE id = (SELECT text_id FROM answers WHERE ace = 'text.com')");
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, "text.com", T0, CACHE_GET_TEXT,
-	    &g), -1);
+	    &g), 0);
 	assert_null(g.ce_text);
-	assert_non_null(strstr(cache_db_errmsg(db), "corrupt"));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"
+	    " WHERE ace = 'text.com'"), 0);
+	/* Its text went with it (trigger); the other one is left. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 1);
 	free(text);
 	free(noise);
+	cache_db_close(db);
+}
+
+/* Corpus replies, several registries: the texts of the tests below. */
+static const char *const corpus_files[] = {
+	"tests/corpus/xyz/registered.txt",
+	"tests/corpus/co/registered.txt",
+	"tests/corpus/net/registered.txt",
+	"tests/corpus/de/registered.txt",
+	"tests/corpus/fr/registered.txt",
+	"tests/corpus/uk/registered.txt",
+};
+#define NCORPUS	(sizeof(corpus_files) / sizeof(corpus_files[0]))
+
+static struct cache_fill_text *
+load_corpus(void)
+{
+	struct cache_fill_text	*t;
+	char			*paths[NCORPUS];
+	char			 err[512];
+	size_t			 i;
+
+	for (i = 0; i < NCORPUS; i++) {
+		assert_non_null(paths[i] = malloc(1024));
+		src_path(corpus_files[i], paths[i], 1024);
+	}
+	if (cache_fill_texts_load(paths, NCORPUS, &t, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	for (i = 0; i < NCORPUS; i++)
+		free(paths[i]);
+	return t;
+}
+
+/* A reply of registry ft for name: the corpus text, and the name. */
+static size_t
+mktext(char *buf, size_t len, const char *tmpl, const char *name, int k)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s\nDomain: %s\nCreated: 20%02d-%02d-%02d\n",
+	    tmpl, name, k % 30, 1 + k % 12, 1 + k % 28);
+	assert_true(n > 0 && (size_t)n < len);
+	return (size_t)n;
+}
+
+static void
+put_text(struct cache_db *db, const char *ace, int status, const char *reg,
+    const char *text, size_t len)
+{
+	struct cache_entry	 e;
+
+	mkentry(&e, ace, status, T0);
+	snprintf(e.ce_registry, sizeof(e.ce_registry), "%s", reg);
+	e.ce_text = (char *)(uintptr_t)text;
+	e.ce_text_len = len;
+	put_ok(db, &e, 86400);
+}
+
+static void
+get_text_is(struct cache_db *db, const char *ace, const char *text,
+    size_t len)
+{
+	struct cache_entry	 g;
+
+	if (cache_db_get(db, ace, T0, CACHE_GET_TEXT, &g) != 1)
+		fail_msg("get %s: %s", ace, cache_db_errmsg(db));
+	assert_int_equal(g.ce_text_len, len);
+	assert_memory_equal(g.ce_text, text, len);
+	cache_entry_clear(&g);
+}
+
+/*
+ * Texts of several registries, each deflated against a dictionary of its
+ * own (one per registry and status), read back by a connection that has
+ * never seen the dictionaries; a registry whose replies change gets a new
+ * one and the texts of the old stay readable.
+ */
+static void
+test_text_dicts(void **state)
+{
+	struct fixture		*f = *state;
+	struct cache_db		*db = open_db(f);
+	struct cache_fill_text	*ct = load_corpus();
+	static char		 text[8192];
+	char			 name[64], q[256];
+	unsigned char		*z;
+	uLongf			 zlen;
+	size_t			 i, len;
+	int			 k;
+
+	for (i = 0; i < NCORPUS; i++)
+		for (k = 0; k < 6; k++) {
+			snprintf(name, sizeof(name), "n%d-%zu.test", k, i);
+			len = mktext(text, sizeof(text), ct[i].ft_text, name,
+			    k);
+			put_text(db, name, k == 5 ? CACHE_AVAILABLE :
+			    CACHE_REGISTERED, ct[i].ft_registry, text, len);
+		}
+	cache_db_close(db);
+	/* One dictionary per registry and status, every text names one. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts"),
+	    (int64_t)NCORPUS * 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"
+	    " WHERE dict IS NULL OR dict NOT IN (SELECT id FROM dicts)"), 0);
+	db = open_db(f);
+	for (i = 0; i < NCORPUS; i++)
+		for (k = 0; k < 6; k++) {
+			snprintf(name, sizeof(name), "n%d-%zu.test", k, i);
+			len = mktext(text, sizeof(text), ct[i].ft_text, name,
+			    k);
+			get_text_is(db, name, text, len);
+			if (k == 0 || k == 5 || len < 400)
+				continue;
+			/* Against the dictionary, a fraction of plain zlib. */
+			zlen = compressBound(len);
+			assert_non_null(z = malloc(zlen));
+			assert_int_equal(compress(z, &zlen,
+			    (const Bytef *)text, len), Z_OK);
+			snprintf(q, sizeof(q), "SELECT length(t.data) FROM"
+			    " answers a JOIN texts t ON t.id = a.text_id"
+			    " WHERE a.ace = '%s'", name);
+			if (sql_int(f->path, q) * 3 > (int64_t)zlen)
+				fail_msg("%s: %lld bytes stored, zlib alone"
+				    " %lu", name, (long long)sql_int(f->path,
+				    q), (unsigned long)zlen);
+			free(z);
+		}
+
+	/* The registry changes format: a new dictionary, the old kept. */
+	for (k = 0; k < 1200; k++) {
+		snprintf(name, sizeof(name), "d%d.test", k);
+		len = mktext(text, sizeof(text),
+		    ct[k < 300 ? 0 : 1].ft_text, name, k);
+		put_text(db, name, CACHE_REGISTERED, "whois.drift.test", text,
+		    len);
+	}
+	cache_db_close(db);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts d"
+	    " JOIN atoms a ON a.id = d.registry"
+	    " WHERE a.s = 'whois.drift.test'"), 2);
+	db = open_db(f);
+	for (k = 0; k < 1200; k += 7) {
+		snprintf(name, sizeof(name), "d%d.test", k);
+		len = mktext(text, sizeof(text),
+		    ct[k < 300 ? 0 : 1].ft_text, name, k);
+		get_text_is(db, name, text, len);
+	}
+	/* Texts go with their answers; dictionaries stay. */
+	assert_true(cache_db_purge(db, NULL) > 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts"),
+	    (int64_t)NCORPUS * 2 + 2);
+	cache_db_close(db);
+	cache_fill_texts_free(ct, NCORPUS);
+}
+
+/* The first column of every row, joined by '|', of a query. */
+static char *
+sql_str(const char *path, const char *sql)
+{
+	sqlite3		*s;
+	sqlite3_stmt	*st;
+	char		*out;
+	size_t		 o = 0, cap = 65536;
+	const char	*v;
+
+	assert_non_null(out = calloc(1, cap));
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		o += (size_t)snprintf(out + o, cap - o, "%s|", v ? v : "");
+		assert_true(o < cap);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	return out;
+}
+
+#define SCHEMA_SHAPE							\
+	"SELECT m.type || ' ' || m.name || ' ' || coalesce(p.name, '')"	\
+	" || ' ' || coalesce(p.type, '') || ' ' || coalesce(p.pk, '')"	\
+	" || ' ' || coalesce(p.\"notnull\", '')"			\
+	" FROM sqlite_schema m LEFT JOIN pragma_table_info(m.name) p"	\
+	" ORDER BY m.name, p.cid"
+
+/*
+ * A file written by version 1 (tests/unit/cache_v1.sql): migrated on
+ * open, its answers and texts read back as they were, its rows sealed
+ * (checked like new ones), and its tables those of a new file.
+ */
+static void
+test_migrate_from_v1(void **state)
+{
+	struct fixture		*f = *state;
+	struct cache_db		*db;
+	struct cache_entry	 e, g;
+	struct cache_fill_opts	 fo;
+	struct cache_fill_text	*ct;
+	char			*sql, *xyz, *fresh, *migrated;
+	char			 fresh_path[256], err[512], name[64];
+	size_t			 xyzlen;
+	int			 i;
+
+	sql = read_src("tests/unit/cache_v1.sql", NULL);
+	xyz = read_src("tests/corpus/xyz/registered.txt", &xyzlen);
+	sql_exec(f->path, sql);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	db = open_db(f);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
+	    " WHERE name = 'answers_unsealed'"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"
+	    " WHERE crc IS NULL"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"
+	    " WHERE dict = 0"), 2);
+
+	/* Deflated and raw texts, and none, as version 1 stored them. */
+	assert_int_equal(cache_db_get(db, "example.de", T0, CACHE_GET_TEXT,
+	    &g), 1);
+	assert_int_equal(g.ce_status, CACHE_REGISTERED);
+	assert_string_equal(g.ce_registry, "whois.denic.de");
+	assert_string_equal(g.ce_rule, "de-registered");
+	assert_string_equal(g.ce_matched, "Status: connect");
+	assert_int_equal(g.ce_latency_ms, 42);
+	assert_true(g.ce_checked == 1700000000.0);
+	assert_int_equal(g.ce_text_len, xyzlen);
+	assert_memory_equal(g.ce_text, xyz, xyzlen);
+	cache_entry_clear(&g);
+	get_text_is(db, "free-name.de", "Status: free", 12);
+	assert_int_equal(cache_db_get(db, "reserved.com", T0, CACHE_GET_TEXT,
+	    &g), 1);
+	assert_int_equal(g.ce_status, CACHE_RESERVED);
+	assert_string_equal(g.ce_reason, "policy");
+	assert_null(g.ce_text);
+
+	/* A new put replaces an old text (and drops it). */
+	mkentry(&e, "example.de", CACHE_REGISTERED, T0);
+	snprintf(e.ce_registry, sizeof(e.ce_registry), "whois.denic.de");
+	e.ce_text = xyz;
+	e.ce_text_len = xyzlen;
+	put_ok(db, &e, 600);
+	get_text_is(db, "example.de", xyz, xyzlen);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 2);
+	cache_db_close(db);
+
+	/* The migrated rows are checked too. */
+	sql_exec(f->path, "UPDATE answers SET status = 2"
+	    " WHERE ace = 'free-name.de'");
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, "free-name.de", T0, 0, &g), 0);
+	cache_db_close(db);
+
+	/* The same tables, columns and triggers as a new file. */
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->dir);
+	assert_non_null(db = cache_db_open(fresh_path, err, sizeof(err)));
+	cache_db_close(db);
+	fresh = sql_str(fresh_path, SCHEMA_SHAPE);
+	migrated = sql_str(f->path, SCHEMA_SHAPE);
+	assert_string_equal(migrated, fresh);
+	free(fresh);
+	free(migrated);
+	unlink(fresh_path);
+
+	/* A bigger one: a version-1 fill of corpus replies. */
+	snprintf(fresh_path, sizeof(fresh_path), "%s/v1fill.db", f->dir);
+	ct = load_corpus();
+	memset(&fo, 0, sizeof(fo));
+	fo.fo_prefix = "v";
+	fo.fo_suffix = ".test";
+	fo.fo_status = CACHE_REGISTERED;
+	fo.fo_now = T0;
+	fo.fo_ttl = 86400;
+	fo.fo_texts = ct;
+	fo.fo_ntexts = NCORPUS;
+	if (cache_fill_v1(fresh_path, 2000, &fo, err, sizeof(err)) != 2000)
+		fail_msg("%s", err);
+	assert_non_null(db = cache_db_open(fresh_path, err, sizeof(err)));
+	for (i = 0; i < 2000; i += 13) {
+		snprintf(name, sizeof(name), "v%d.test", i);
+		assert_int_equal(cache_db_get(db, name, T0, CACHE_GET_TEXT,
+		    &g), 1);
+		assert_string_equal(g.ce_registry,
+		    ct[i % (int)NCORPUS].ft_registry);
+		assert_true(g.ce_text_len > 100);
+		assert_non_null(strcasestr(g.ce_text, name));
+		cache_entry_clear(&g);
+	}
+	cache_db_close(db);
+	cache_fill_texts_free(ct, NCORPUS);
+	free(sql);
+	free(xyz);
+}
+
+/*
+ * A row changed behind the cache's back (the sqlite3 shell, a hex
+ * editor) is never served: above all not a registered name as
+ * available.  It is a miss, and the row is gone.
+ */
+static void
+test_checksum(void **state)
+{
+	struct fixture		*f = *state;
+	struct cache_db		*db;
+	struct cache_entry	 e, g;
+	static const char *const edits[] = {
+		"UPDATE answers SET status = 1",
+		"UPDATE answers SET expires = expires + 86400",
+		"UPDATE answers SET checked = checked - 1",
+		"UPDATE answers SET latency_ms = 7",
+		"UPDATE answers SET matched = 'No match for'",
+		"UPDATE answers SET reason = 'x'",
+		"UPDATE answers SET text_len = text_len - 1",
+		"UPDATE answers SET crc = NULL",
+		"UPDATE answers SET crc = crc + 1",
+		"UPDATE answers SET rule = NULL",
+		"UPDATE atoms SET s = 'whois.evil.net'"
+		    " WHERE s = 'whois.example.net'",
+	};
+	unsigned char		*buf;
+	const char		*ace = "patch-me-registered.com";
+	size_t			 i, n, hits;
+	FILE			*fp;
+	long			 sz;
+
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		db = open_db(f);
+		assert_true(cache_db_purge(db, NULL) >= 0);
+		mkentry(&e, "edited.com", CACHE_REGISTERED, T0);
+		e.ce_text = "Domain Name: EDITED.COM";
+		e.ce_text_len = strlen(e.ce_text);
+		put_ok(db, &e, 600);
+		cache_db_close(db);
+		sql_exec(f->path, edits[i]);
+		db = open_db(f);
+		if (cache_db_get(db, "edited.com", T0, 0, &g) != 0)
+			fail_msg("served after \"%s\": %s", edits[i],
+			    answer_status_name(cache_status_answer(g.ce_status)));
+		assert_int_equal(sql_int(f->path, "SELECT count(*)"
+		    " FROM answers"), 0);
+		cache_db_close(db);
+		sql_exec(f->path, "UPDATE atoms SET s = 'whois.example.net'"
+		    " WHERE s = 'whois.evil.net'");
+	}
+
+	/* A byte of the file: the status of the row, 2 -> 1. */
+	db = open_db(f);
+	mkentry(&e, ace, CACHE_REGISTERED, T0);
+	put_ok(db, &e, 600);
+	cache_db_close(db);	/* folds the WAL back into the file */
+	assert_non_null(fp = fopen(f->path, "r+b"));
+	fseek(fp, 0, SEEK_END);
+	sz = ftell(fp);
+	rewind(fp);
+	assert_non_null(buf = malloc((size_t)sz));
+	assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
+	n = strlen(ace);
+	/* In the table's record the status follows the key; the index's
+	 * record has the key last. */
+	for (i = 0, hits = 0; i + n < (size_t)sz; i++)
+		if (memcmp(buf + i, ace, n) == 0 && buf[i + n] == 2) {
+			fseek(fp, (long)(i + n), SEEK_SET);
+			fputc(1, fp);
+			hits++;
+		}
+	fclose(fp);
+	free(buf);
+	assert_int_equal(hits, 1);
+	assert_int_equal(sql_int(f->path, "SELECT status FROM answers"), 1);
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, ace, T0, 0, &g), 0);
+	assert_int_equal(cache_db_get(db, ace, T0, 0, &g), 0);
 	cache_db_close(db);
 }
 
@@ -469,44 +921,6 @@ test_newer_refused(void **state)
 		closedir(d);
 		assert_int_equal(aside, 1);
 	}
-}
-
-/* schema/cache.sql, found from WHOISD_SRCDIR, __FILE__ or the cwd. */
-static char *
-read_schema(const char *name)
-{
-	const char	*src = getenv("WHOISD_SRCDIR");
-	const char	*me = __FILE__, *cut;
-	char		 path[1024];
-	FILE		*fp = NULL;
-	char		*buf;
-	long		 n;
-
-	if (src != NULL) {
-		snprintf(path, sizeof(path), "%s/schema/%s", src, name);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL && (cut = strstr(me, "tests/unit/")) != NULL) {
-		snprintf(path, sizeof(path), "%.*sschema/%s", (int)(cut - me),
-		    me, name);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL) {
-		snprintf(path, sizeof(path), "schema/%s", name);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL)
-		fail_msg("schema/%s not found: run from the top of the tree"
-		    " or set WHOISD_SRCDIR", name);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
 }
 
 static void
@@ -928,8 +1342,8 @@ test_bulk_fill(void **state)
 	char			 name[64];
 	int			 i;
 
-	assert_int_equal(cache_fill(db, 1000, "bulk", ".com",
-	    CACHE_REGISTERED, T0, 86400, progress_cb, &last), 1000);
+	assert_int_equal(fill_names(db, 1000, "bulk", CACHE_REGISTERED, T0,
+	    86400, progress_cb, &last), 1000);
 	assert_int_equal(last, 1000);
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "bulk%d.com", i);
@@ -939,8 +1353,8 @@ test_bulk_fill(void **state)
 	}
 	assert_int_equal(cache_db_get(db, "bulk1000.com", T0, 0, &g), 0);
 	/* Again: replaces, no duplicates. */
-	assert_int_equal(cache_fill(db, 1000, "bulk", ".com",
-	    CACHE_AVAILABLE, T0, 600, NULL, NULL), 1000);
+	assert_int_equal(fill_names(db, 1000, "bulk", CACHE_AVAILABLE, T0,
+	    600, NULL, NULL), 1000);
 	assert_int_equal(cache_db_stats(db, T0, &cs), 0);
 	assert_int_equal(cs.cs_entries, 1000);
 	/* checked is within the hour before T0, so all are fresh then. */
@@ -948,8 +1362,8 @@ test_bulk_fill(void **state)
 	assert_int_equal(g.ce_status, CACHE_AVAILABLE);
 	assert_true(g.ce_checked <= T0 && g.ce_checked > T0 - 3600);
 	assert_true(g.ce_expires == g.ce_checked + 600);
-	assert_int_equal(cache_fill(db, 10, "b", ".com", CACHE_UNKNOWN,
-	    T0, 600, NULL, NULL), -1);
+	assert_int_equal(fill_names(db, 10, "b", CACHE_UNKNOWN, T0, 600,
+	    NULL, NULL), -1);
 	cache_db_close(db);
 }
 
@@ -992,8 +1406,8 @@ test_bytes_per_row(void **state)
 	int			 k;
 
 	t0 = mono();
-	assert_int_equal(cache_fill(db, n, "name-", ".com",
-	    CACHE_REGISTERED, T0, 86400, NULL, NULL), (int64_t)n);
+	assert_int_equal(fill_names(db, n, "name-", CACHE_REGISTERED, T0,
+	    86400, NULL, NULL), (int64_t)n);
 	fill = mono() - t0;
 	assert_int_equal(cache_db_stats(db, T0, &cs), 0);
 	assert_int_equal(cs.cs_entries, n);
@@ -1017,6 +1431,46 @@ test_bytes_per_row(void **state)
 	cache_db_close(db);
 }
 
+/*
+ * Bytes per name with real-length registry texts (corpus replies, the
+ * name substituted), against the version-1 layout of the same rows.
+ */
+static void
+test_bytes_per_name_text(void **state)
+{
+	struct fixture		*f = *state;
+	struct cache_db		*db = open_db(f);
+	struct cache_fill_opts	 fo;
+	struct cache_fill_text	*ct = load_corpus();
+	struct stat		 sb;
+	char			 v1[256], err[512];
+	double			 per, per1;
+	uint64_t		 n = 10000;
+
+	memset(&fo, 0, sizeof(fo));
+	fo.fo_prefix = "name-";
+	fo.fo_suffix = ".com";
+	fo.fo_status = CACHE_REGISTERED;
+	fo.fo_now = T0;
+	fo.fo_ttl = 86400;
+	fo.fo_texts = ct;
+	fo.fo_ntexts = NCORPUS;
+	assert_int_equal(cache_fill(db, n, &fo), (int64_t)n);
+	cache_db_close(db);
+	assert_int_equal(stat(f->path, &sb), 0);
+	per = (double)sb.st_size / (double)n;
+	snprintf(v1, sizeof(v1), "%s/v1.db", f->dir);
+	if (cache_fill_v1(v1, n, &fo, err, sizeof(err)) != (int64_t)n)
+		fail_msg("%s", err);
+	assert_int_equal(stat(v1, &sb), 0);
+	per1 = (double)sb.st_size / (double)n;
+	print_message("cache_db: %llu names with texts: %.1f bytes/name"
+	    " (version 1 layout: %.1f)\n", (unsigned long long)n, per, per1);
+	assert_true(per < 400);
+	assert_true(per * 3 < per1);
+	cache_fill_texts_free(ct, NCORPUS);
+}
+
 int
 main(void)
 {
@@ -1027,6 +1481,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_text_roundtrip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_text_dicts, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_checksum, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
@@ -1051,6 +1511,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bulk_fill, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bytes_per_row, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bytes_per_name_text, setup,
 		    teardown),
 	};
 
