@@ -5,8 +5,8 @@
  * cache_lease.c (leases) and cache_timing.c (the timing DB); the API of
  * all four is cache_db.h.
  *
- * These files are the only ones of whoisd-cache that talk to SQLite
- * (STYLE.md); the plumbing shared with whoisd-errdb is common/sqldb.c.
+ * These files are the only ones of whoisd-cache that talk to SQLite; the
+ * plumbing shared with whoisd-errdb is common/sqldb.c.
  *
  * Durability: WAL with synchronous=NORMAL.  A commit returns once its
  * frames are written to the -wal file; they are in the OS page cache, so

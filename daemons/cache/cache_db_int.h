@@ -104,9 +104,8 @@ struct cache_db {
 	int			 cd_natoms;
 	/*
 	 * One deflate stream for every put, reset between texts: a
-	 * compress2() per put allocates and clears ~270 KB of zlib state,
-	 * and freeing it trims the heap (brk) every time; that was 38% of
-	 * the cache child's CPU on a burst of misses.
+	 * compress2() per put would allocate and clear ~270 KB of zlib
+	 * state, and freeing it would trim the heap every time.
 	 */
 	z_stream		 cd_z;
 	int			 cd_z_ready;

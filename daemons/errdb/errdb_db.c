@@ -2,9 +2,9 @@
  * errdb_db.c: whoisd-errdb's SQLite store: error events, and the health
  * and back-off of each registry derived from them.
  *
- * The only file of whoisd-errdb that talks to SQLite (STYLE.md); the
- * plumbing it shares with whoisd-cache (open, migrate, transactions,
- * errors) is common/sqldb.c, and this file keeps only its statements.
+ * The only file of whoisd-errdb that talks to SQLite; the plumbing it
+ * shares with whoisd-cache (open, migrate, transactions, errors) is
+ * common/sqldb.c, and this file keeps only its statements.
  *
  * Durability: WAL with synchronous=NORMAL; a commit is in the -wal file
  * when the call returns, so kill -9 loses no stored event (see

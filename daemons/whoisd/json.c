@@ -3,7 +3,7 @@
  * (registry text can hold anything; control bytes become \u00XX and
  * invalid UTF-8 becomes U+FFFD, so the output is always valid JSON), and
  * plain strings and numbers without printf (every answer is built from a
- * dozen of them, and vfprintf was the front's largest user-space cost).
+ * dozen of them, and printf's parsing of its format would be paid on each).
  */
 #include <stdio.h>
 #include <string.h>

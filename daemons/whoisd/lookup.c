@@ -67,11 +67,10 @@ static struct event_base	*lk_base;
  * Flights: the cache gets under way in this child, one per name and text
  * wish.  A lookup of a name already in flight joins it instead of asking
  * again, so a hot name whose memo entry just expired costs one cache round
- * trip, not one per client asking at that moment (100-name HTTP requests
- * at c=128 fell to half their rate and a p99 of 0.6 s without this).
- * Only a hit is shared.  On a miss the first member goes on with the lease
- * the get was granted, and the others ask again together, in a new flight
- * that the cache parks behind that lease until the answer is put.
+ * trip, not one per client asking at that moment.  Only a hit is shared.
+ * On a miss the first member goes on with the lease the get was granted,
+ * and the others ask again together, in a new flight that the cache parks
+ * behind that lease until the answer is put.
  */
 #define FLIGHT_BUCKETS	256
 
@@ -136,20 +135,18 @@ flight_leave(struct lookup *lk)
  * The memo: each child remembers its cache hits for memo_ttl seconds (1 by
  * default), so a name asked many times a second costs one cache round
  * trip a second.  Set-associative: a name hashes to one set of MEMO_WAYS
- * entries and, when the set is full, replaces the oldest of them.  (A
- * direct-mapped table of 1,024 entries held only ~40% of 1,000 busy names:
- * two names sharing a slot evicted each other on every ask.)  Never holds
- * an unknown or a stale answer.  Entries are touched only when used, so
- * an idle child pays for the table's address space, not its memory.
+ * entries and, when the set is full, replaces the oldest of them, so two
+ * busy names sharing a slot do not evict each other on every ask.  Never
+ * holds an unknown or a stale answer.  Entries are touched only when used,
+ * so an idle child pays for the table's address space, not its memory.
  */
 #define MEMO_SETS	512
 #define MEMO_WAYS	8
 
 /*
  * A set's tags are 8 x 16 bytes, two cache lines: looking a name up reads
- * those and, on a tag match, one entry.  (Scanning the entries themselves,
- * 1.4 KB apart, cost a cache miss a way and was the front's largest
- * user-space cost.)
+ * those and, on a tag match, one entry; the entries themselves are 1.4 KB
+ * apart, a cache miss a way to scan.
  */
 struct memo_tag {
 	uint32_t	 mt_hash;

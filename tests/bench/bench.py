@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The benchmark behind `make bench` (issue 6); run.sh builds the helpers
-and runs this.
+"""The benchmark behind `make bench` (docs/performance.md); run.sh builds
+the helpers and runs this.
 
     tests/bench/bench.py --build build [--quick] [--out tests/bench/results]
 

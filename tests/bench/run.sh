@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What `make bench` runs (issue 6): build the helper programs that are not
-# in the Makefile, then run tests/bench/bench.py, which starts every
+# What `make bench` runs (docs/performance.md): rebuild the helper
+# programs when stale, then run tests/bench/bench.py, which starts every
 # server by pid, measures, stops them all and writes
 # tests/bench/results/YYYY-MM-DD-HHMM.{md,json,png}.
 #

@@ -1,4 +1,4 @@
-"""Smoke version of `make bench` scenario 1 (issue 6): whoisd-loadgen
+"""Smoke version of `make bench` scenario 1: whoisd-loadgen
 against the whole suite for ~2 s at c=8, cache hits over whois one-shot.
 It asserts only that the load generator runs and reports zero errors;
 the figures themselves belong to `make bench` (tests/bench/)."""

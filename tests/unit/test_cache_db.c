@@ -6,7 +6,7 @@
  *
  * Needs schema/cache.sql: run from the top of the tree, or set
  * WHOISD_SRCDIR.  CACHE_DB_BENCH_N=10000000 makes test_bytes_per_row
- * fill that many names instead of 100000 (the issue 6 figure).
+ * fill that many names instead of 100000 (the scale of docs/performance.md).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1387,7 +1387,8 @@ dbl_cmp(const void *a, const void *b)
 }
 
 /*
- * Bytes per name without registry text (issue 6: <= 100 at 10 million).
+ * Bytes per name without registry text (the target: <= 100 at 10 million,
+ * docs/performance.md).
  * The figure is printed; the bound asserted is generous.
  */
 static void
