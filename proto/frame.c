@@ -1,8 +1,8 @@
 /*
  * frame.c — length/flags/zlib framing over libevent evbuffers.
  *
- * The only file of whoisd that uses zlib.  Limits are checked before any
- * allocation: a header announcing 4 GB is refused from its five bytes, and
+ * zlib for the wire (the cache's store deflates texts at rest on its own).
+ * Limits are checked before any allocation: a header announcing 4 GB is refused from its five bytes, and
  * an inflating body is refused as soon as its output passes max_frame.
  */
 #include <sys/uio.h>

@@ -36,10 +36,10 @@ fi
 if [ -f "$B/lib/libd_cache.a" ] && nm "$B/lib/libd_cache.a" 2>/dev/null |
     grep -q ' T cache_store_write$'; then
 	if stale "$H/bulkfill" tests/bench/bulkfill.c tests/bench/cache_fill.c \
-	    "$B/lib/libd_cache.a" "$B/lib/libcommon.a"; then
+	    "$B/lib/libd_cache.a" "$B/lib/libproto.a" "$B/lib/libcommon.a"; then
 		cc $CFLAGS -o "$H/bulkfill" tests/bench/bulkfill.c \
-		    tests/bench/cache_fill.c \
-		    "$B/lib/libd_cache.a" "$B/lib/libcommon.a" $LIBS
+		    tests/bench/cache_fill.c "$B/lib/libd_cache.a" \
+		    "$B/lib/libproto.a" "$B/lib/libcommon.a" $LIBS
 	fi
 else
 	echo "bench: $B/lib/libd_cache.a has no cache_store_write();" \
