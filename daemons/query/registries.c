@@ -389,6 +389,29 @@ rs_set_pattern(struct rs_parser *p, char **val)
 	return 0;
 }
 
+/*
+ * available_despite KIND...: the registry's real available reply also
+ * carries a reserved or registered line (.ai prints "Domain Name:").
+ */
+static int
+rs_set_avail_despite(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	int		 k;
+
+	for (; *val != NULL; val++) {
+		if (strcmp(*val, registry_kind_name(RGK_RESERVED)) == 0)
+			k = RGK_RESERVED;
+		else if (strcmp(*val, registry_kind_name(RGK_REGISTERED)) == 0)
+			k = RGK_REGISTERED;
+		else
+			return rs_error(p, "available_despite: \"%s\" is not "
+			    "reserved or registered", *val);
+		rg->rg_avail_despite |= 1 << k;
+	}
+	return 0;
+}
+
 static int
 rs_set_retry_after(struct rs_parser *p, char **val)
 {
@@ -567,6 +590,7 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "reserved",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_RESERVED },
 	[RGK_REGISTERED] =
 	{ "registered",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_REGISTERED },
+	{ "available_despite", 1, 2, RS_BLOCK, rs_set_avail_despite, 0 },
 	{ "registry",	 1, 1, RS_TOP | RS_BLOCK, rs_set_registry, 0 },
 	{ "iana",	 1, 1, RS_TOP, rs_set_iana, 0 },
 	{ "server",	 1, 1, RS_BLOCK, rs_set_server, 0 },

@@ -49,6 +49,11 @@ struct registry {
 	int		 rg_line;	/* line of the "registry" key */
 	struct registry_pattern rg_pats[RGK_NKINDS][REGISTRY_PATTERNS_MAX];
 	int		 rg_npats[RGK_NKINDS];
+	/*
+	 * Bits 1 << RGK_RESERVED, 1 << RGK_REGISTERED: kinds whose match
+	 * does not veto an available match ("available_despite").
+	 */
+	int		 rg_avail_despite;
 	struct registry_pattern rg_retry[REGISTRY_PATTERNS_MAX];
 	int		 rg_nretry;
 	struct registry_pattern rg_referral;	/* group 1: the server */

@@ -102,6 +102,11 @@ static const struct bad_case bad_cases[] = {
 	{ "registry x\n  available \"^a$\n", "t.conf:2: unterminated quote" },
 	{ "registry x\n  available \"^a$\"x\n",
 	    "t.conf:2: text right after a closing quote" },
+	{ "registry x\n  available_despite free\n",
+	    "t.conf:2: available_despite: \"free\" is not reserved or "
+	    "registered" },
+	{ "registry x\n  available_despite registered reserved x\n",
+	    "t.conf:2: available_despite: too many values" },
 	{ "registry x\n  referral \"^R: (.*)$\" follow\n",
 	    "t.conf:2: referral: unknown rule \"follow\" *" },
 	{ "registry x\n  referral \"^R: .*$\" text-only\n",
