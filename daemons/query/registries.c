@@ -27,6 +27,19 @@
 
 #define RS_RETRY_MAX	86400
 
+/*
+ * Pattern budget.  glibc's regcomp copies a parse tree once per
+ * repetition and keeps an epsilon closure per node, so a short pattern
+ * can cost gigabytes; rs_pattern_cost() estimates the size first.  The
+ * shipped file's largest pattern is about 200, its total about 250000.
+ */
+#define RS_PATTERN_LEN_MAX	1024	/* bytes */
+#define RS_DUP_MAX		255	/* bound in {m,n} */
+#define RS_NEST_MAX		32	/* ( depth */
+#define RS_COST_MAX		2048	/* estimated nodes, one pattern */
+#define RS_COST_FILE_MAX	((uint64_t)1 << 24)	/* sum of squares */
+#define RS_COST_SAT		((uint64_t)1 << 40)
+
 struct registries {
 	struct registry		**rs_regs;
 	size_t			  rs_nregs;
@@ -63,6 +76,7 @@ struct rs_parser {
 	struct registry		*p_cur;		/* block being read */
 	int			 p_cur_ntld;	/* its tld lines */
 	const struct rs_keyword	*p_kw;		/* key of the line being read */
+	uint64_t		 p_cost;	/* patterns so far: sum of cost^2 */
 };
 
 /* Where a key may appear. */
@@ -187,6 +201,194 @@ rs_check_escapes(struct rs_parser *p, const char *key, const char *src)
 	return 0;
 }
 
+static uint64_t
+rs_cost_add(uint64_t a, uint64_t b)
+{
+	return a + b > RS_COST_SAT ? RS_COST_SAT : a + b;
+}
+
+static uint64_t
+rs_cost_mul(uint64_t a, uint64_t b)
+{
+	if (a != 0 && b > RS_COST_SAT / a)
+		return RS_COST_SAT;
+	return a * b;
+}
+
+/* Past a bracket expression at q ('['): its classes may hold ']'. */
+static const char *
+rs_skip_bracket(const char *q)
+{
+	const char	*e;
+
+	q++;
+	if (*q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	while (*q != '\0' && *q != ']') {
+		if (q[0] == '[' && strchr(":.=", q[1]) != NULL &&
+		    q[1] != '\0') {
+			for (e = q + 2; *e != '\0' && !(e[0] == q[1] &&
+			    e[1] == ']'); e++)
+				;
+			q = *e != '\0' ? e + 2 : q + 1;
+		} else
+			q++;
+	}
+	return *q == ']' ? q + 1 : q;
+}
+
+/*
+ * An interval at q ('{'): "{m}", "{m,}", "{m,n}", "{,n}" as glibc reads
+ * them.  0 and *end past it, *max -1 when unbounded; -1 if not one.
+ */
+static int
+rs_interval(const char *q, long *min, long *max, const char **end)
+{
+	long	*v = min;
+	int	 digits = 0, comma = 0;
+
+	*min = 0;
+	*max = -1;
+	for (q++; *q != '}'; q++) {
+		if (isdigit((unsigned char)*q)) {
+			if (*v < 0)
+				*v = 0;
+			if (*v <= RS_DUP_MAX)
+				*v = *v * 10 + (*q - '0');
+			digits = 1;
+		} else if (*q == ',' && !comma) {
+			comma = 1;
+			v = max;
+		} else
+			return -1;
+	}
+	if (!digits && !comma)
+		return -1;
+	if (!comma)
+		*max = *min;
+	*end = q + 1;
+	return 0;
+}
+
+/*
+ * Estimated size of src once compiled: atoms count 1, a repetition
+ * multiplies what it repeats ("+" by 2, "*" and "?" by 2, "{m,n}" by
+ * n + 1), stacked and nested repetitions multiply again.  Fills why and
+ * returns RS_COST_SAT for what is refused outright.
+ */
+static uint64_t
+rs_pattern_cost(const char *src, char *why, size_t whylen)
+{
+	struct {
+		uint64_t	 alt;	/* finished branches of the group */
+		uint64_t	 seq;	/* the branch being read */
+		uint64_t	 last;	/* its last atom, for a repetition */
+	}		 st[RS_NEST_MAX + 1];
+	const char	*q = src, *end;
+	uint64_t	 t, mult;
+	long		 min, max;
+	int		 d = 0;
+
+	memset(st, 0, sizeof(st));
+	while (*q != '\0') {
+		mult = 0;
+		t = 1;
+		switch (*q) {
+		case '\\':
+			q += q[1] != '\0' ? 2 : 1;
+			break;
+		case '[':
+			q = rs_skip_bracket(q);
+			break;
+		case '(':
+			if (d == RS_NEST_MAX) {
+				snprintf(why, whylen, "groups nested over %d "
+				    "deep", RS_NEST_MAX);
+				return RS_COST_SAT;
+			}
+			memset(&st[++d], 0, sizeof(st[0]));
+			q++;
+			continue;
+		case ')':
+			if (d > 0) {
+				t = rs_cost_add(rs_cost_add(st[d].alt,
+				    st[d].seq), 1);
+				d--;
+			}
+			q++;
+			break;
+		case '|':
+			st[d].alt = rs_cost_add(st[d].alt, st[d].seq);
+			st[d].seq = st[d].last = 0;
+			q++;
+			continue;
+		case '*':
+		case '?':
+		case '+':
+			mult = 2;
+			q++;
+			break;
+		case '{':
+			if (rs_interval(q, &min, &max, &end) == -1) {
+				q++;
+				break;
+			}
+			if (min > RS_DUP_MAX || max > RS_DUP_MAX) {
+				snprintf(why, whylen, "repetition bound over "
+				    "%d", RS_DUP_MAX);
+				return RS_COST_SAT;
+			}
+			mult = (uint64_t)(max < 0 ? min + 2 : max + 1);
+			q = end;
+			break;
+		default:
+			q++;
+			break;
+		}
+		if (mult == 0) {
+			st[d].last = t;
+			st[d].seq = rs_cost_add(st[d].seq, t);
+		} else {
+			st[d].seq -= st[d].last;
+			st[d].last = rs_cost_add(rs_cost_mul(st[d].last, mult),
+			    1);
+			st[d].seq = rs_cost_add(st[d].seq, st[d].last);
+		}
+	}
+	/* An unclosed group: regcomp refuses it, count it anyway. */
+	for (; d > 0; d--)
+		st[d - 1].seq = rs_cost_add(st[d - 1].seq,
+		    rs_cost_add(st[d].alt, st[d].seq));
+	return rs_cost_add(st[0].alt, st[0].seq);
+}
+
+/* Refuse, before regcomp sees it, a pattern too costly to compile. */
+static int
+rs_check_cost(struct rs_parser *p, const char *key, const char *src)
+{
+	char		 why[64] = "";
+	size_t		 len = strlen(src);
+	uint64_t	 c;
+
+	if (len > RS_PATTERN_LEN_MAX)
+		return rs_error(p, "%s: pattern too complex (%zu bytes, over "
+		    "%d)", key, len, RS_PATTERN_LEN_MAX);
+	c = rs_pattern_cost(src, why, sizeof(why));
+	if (why[0] != '\0')
+		return rs_error(p, "%s: pattern too complex (%s)", key, why);
+	if (c > RS_COST_MAX)
+		return rs_error(p, "%s: pattern too complex (size estimate "
+		    "%llu, over %d)", key, (unsigned long long)c, RS_COST_MAX);
+	/* Memory grows with the square of the size: bound the file too. */
+	p->p_cost = rs_cost_add(p->p_cost, c * c);
+	if (p->p_cost > RS_COST_FILE_MAX)
+		return rs_error(p, "%s: pattern too complex (the file's "
+		    "patterns together are over budget)", key);
+	return 0;
+}
+
 static int
 rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
     const char *src, int icase, int ngroups)
@@ -197,7 +399,8 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 
 	if (*src == '\0')
 		return rs_error(p, "%s: empty pattern", key);
-	if (rs_check_escapes(p, key, src) == -1)
+	if (rs_check_escapes(p, key, src) == -1 ||
+	    rs_check_cost(p, key, src) == -1)
 		return -1;
 	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
