@@ -532,6 +532,9 @@ rs_end_block(struct rs_parser *p)
 	if (!isdef && p->p_cur_ntld == 0)
 		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
 		    "missing tld", rg->rg_name);
+	if (rg->rg_nref_ports > 0 && !rg->rg_has_referral)
+		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+		    "referral_port without a referral rule", rg->rg_name);
 	/*
 	 * No available pattern is allowed: such a registry never answers
 	 * "available", which is the safe side while its wording is unknown.
@@ -637,6 +640,30 @@ rs_set_referral(struct rs_parser *p, char **val)
 	if (rs_compile(p, &rg->rg_referral, "referral", val[0], 0, 1) == -1)
 		return -1;
 	rg->rg_has_referral = 1;
+	return 0;
+}
+
+/*
+ * referral_port PORT...: whois is port 43; a registry whose registrars
+ * really answer elsewhere lists the ports its referrals may name.
+ */
+static int
+rs_set_referral_port(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	char		*end;
+	long		 v;
+
+	if (rg->rg_nref_ports > 0)
+		return rs_error(p, "referral_port: given twice");
+	for (; *val != NULL; val++) {
+		errno = 0;
+		v = strtol(*val, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+			return rs_error(p, "referral_port: bad port \"%s\"",
+			    *val);
+		rg->rg_ref_ports[rg->rg_nref_ports++] = (int)v;
+	}
 	return 0;
 }
 
@@ -803,6 +830,8 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "no-whois",	 0, 0, RS_BLOCK, rs_set_nowhois, 0 },
 	{ "retry_after", 1, 2, RS_BLOCK, rs_set_retry_after, 0 },
 	{ "referral",	 2, 2, RS_BLOCK, rs_set_referral, 0 },
+	{ "referral_port", 1, REGISTRY_REF_PORTS_MAX, RS_BLOCK,
+	    rs_set_referral_port, 0 },
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
 	/* The tokenizer's cap bounds a tld line. */
 	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
@@ -1299,6 +1328,7 @@ registry_referral(const struct registry *rg, const char *text,
 	regmatch_t	 m[2];
 	char		 val[NAME_ACE_BUF + 64];
 	size_t		 n;
+	int		 i, p;
 
 	if (!rg->rg_has_referral)
 		return rs_host_error(err, errlen, "no referral rule%s", "");
@@ -1310,6 +1340,20 @@ registry_referral(const struct registry *rg, const char *text,
 		return rs_host_error(err, errlen, "referral too long%s", "");
 	memcpy(val, text + m[1].rm_so, n);
 	val[n] = '\0';
-	return registries_check_host(val, server != NULL ? server :
-	    rg->rg_server, host, hostlen, port, err, errlen);
+	if (registries_check_host(val, server != NULL ? server :
+	    rg->rg_server, host, hostlen, &p, err, errlen) == -1)
+		return -1;
+	if (port != NULL)
+		*port = p;
+	if (p == 43)
+		return 0;
+	for (i = 0; i < rg->rg_nref_ports; i++)
+		if (rg->rg_ref_ports[i] == p)
+			return 0;
+	/* A reply must not steer whoisd-query to any service on a host. */
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "referral to port %d, not 43", p);
+	return -1;
 }

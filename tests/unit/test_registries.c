@@ -124,6 +124,15 @@ static const struct bad_case bad_cases[] = {
 	{ "registry x\n  referral \"^((a|b)+(c|d)+(e|f)+){1,200}(.*)$\" "
 	    "text-only\n",
 	    "t.conf:2: referral: pattern too complex (size estimate *" },
+	{ "registry x\n  referral_port 0\n",
+	    "t.conf:2: referral_port: bad port \"0\"" },
+	{ "registry x\n  referral_port 43 4321x\n",
+	    "t.conf:2: referral_port: bad port \"4321x\"" },
+	{ "registry x\n  referral_port 4321\n  referral_port 4322\n",
+	    "t.conf:3: referral_port: given twice" },
+	{ "registry x\n  server whois.x.test\n  registered \"^t$\"\n"
+	    "  referral_port 4321\n  tld x\n",
+	    "t.conf:1: registry \"x\": referral_port without a referral rule" },
 	{ "registry x\n  available_despite free\n",
 	    "t.conf:2: available_despite: \"free\" is not reserved or "
 	    "registered" },
@@ -581,7 +590,8 @@ test_check_host(void **state)
 static void
 test_referral(void **state)
 {
-	const struct registry	*vs = unit_reg("verisign");
+	const struct registry	*vs = unit_reg("verisign"), *rx;
+	struct registries	*rs;
 	char			 host[256], err[256];
 	int			 port;
 
@@ -610,6 +620,42 @@ test_referral(void **state)
 	assert_int_equal(registry_referral(vs, "No match for \"A.COM\".\n",
 	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
 	assert_string_equal(err, "no referral in reply");
+	/* whois is port 43: a reply may not pick another service. */
+	strcpy(host, "untouched");
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:4343\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "referral to port 4343, not 43");
+	assert_string_equal(host, "");
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "https://whois.example.com:8043/whois\n", NULL, host, sizeof(host),
+	    &port, err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:25\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "[2001:4860:4860::8888]:443\n", NULL, host, sizeof(host), &port,
+	    err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:43\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), 0);
+	assert_int_equal(port, 43);
+	/* Unless the block lists the port. */
+	rs = registries_parse(S("registry x\n  server whois.x.test\n"
+	    "  registered \"^t$\"\n  referral \"^R: (.*)$\" text-only\n"
+	    "  referral_port 4321\n  tld x\n"), "t.conf", err, sizeof(err));
+	assert_non_null(rs);
+	rx = registries_find(rs, "x");
+	assert_int_equal(registry_referral(rx, "R: rwhois://rwhois.example.net"
+	    ":4321\n", NULL, host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "rwhois.example.net");
+	assert_int_equal(port, 4321);
+	assert_int_equal(registry_referral(rx, "R: whois.example.net\n", NULL,
+	    host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_int_equal(port, 43);
+	assert_int_equal(registry_referral(rx, "R: whois.example.net:4322\n",
+	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
+	registries_free(rs);
 	/* A registry without a referral rule. */
 	assert_int_equal(registry_referral(unit_reg("denic"),
 	    "Registrar WHOIS Server: whois.example.com\n", NULL, host,
