@@ -1,10 +1,11 @@
 /*
  * classify.c — the verdict on a registry reply.
  *
- * The order of the checks is the contract (SPEC.md, issue 4): a reply
- * that is a throttle and also says "not found" (AFNIC does that) must be
- * read as a throttle, so throttle and error patterns are tried before the
- * available ones, and "available" is never a default.
+ * The order of the checks is the contract (SPEC.md): a reply that is a
+ * throttle and also says "not found" (AFNIC does that) must be read as a
+ * throttle, so throttle and error patterns are tried before the available
+ * ones, and "available" is never a default.  An available line next to a
+ * registered or reserved line is a conflict, not a verdict.
  */
 #include <regex.h>
 #include <stdio.h>
@@ -102,6 +103,25 @@ cl_match(const struct registry *rg, enum registry_kind k, const char *text,
 	return -1;
 }
 
+/*
+ * Does the text also match a reserved or registered pattern the registry
+ * has not declared compatible with its available reply?
+ */
+static int
+cl_conflict(const struct registry *rg, const char *text)
+{
+	static const enum registry_kind	 against[] = {
+		RGK_RESERVED, RGK_REGISTERED
+	};
+	size_t				 i, off;
+
+	for (i = 0; i < sizeof(against) / sizeof(against[0]); i++)
+		if (!(rg->rg_avail_despite & (1 << against[i])) &&
+		    cl_match(rg, against[i], text, &off) >= 0)
+			return 1;
+	return 0;
+}
+
 static int
 cl_blank(const char *s, size_t len)
 {
@@ -185,10 +205,17 @@ classify(const struct registry *rg, const char *reply, size_t len,
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		if ((r = cl_match(rg, order[i].k, text, &off)) < 0)
 			continue;
+		cl_matched(out, text, off);
+		/* A broken or hostile reply saying both is no "available". */
+		if (order[i].k == RGK_AVAILABLE && cl_conflict(rg, text)) {
+			out->vd_reason = "conflicting-reply";
+			cl_rule(out, rg, "conflict");
+			free(text);
+			return out->vd_status;
+		}
 		out->vd_status = order[i].s;
 		out->vd_reason = order[i].reason;
 		cl_rule(out, rg, registry_kind_name(order[i].k));
-		cl_matched(out, text, off);
 		if (order[i].k == RGK_THROTTLE) {
 			r = registry_retry_after(rg, text);
 			out->vd_retry_after = r > 0 ? r : 0;

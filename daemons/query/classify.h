@@ -4,7 +4,9 @@
  * Checks run in this order only: transport outcome, throttle, error,
  * available, reserved, registered; anything else is unknown
  * ("unrecognised-reply").  Nothing but a match of the registry's own
- * available pattern yields "available".
+ * available pattern yields "available", and not when a reserved or
+ * registered pattern matches too ("conflicting-reply") unless the
+ * registry's available_despite names that kind.
  */
 #ifndef WHOISD_CLASSIFY_H
 #define WHOISD_CLASSIFY_H
@@ -32,10 +34,11 @@ struct verdict {
 	/*
 	 * Static string, "" for a decided verdict; for unknown one of
 	 * timeout, reset, empty-reply, truncated, rate-limited,
-	 * registry-error, unrecognised-reply, no-whois-service, internal.
+	 * registry-error, conflicting-reply, unrecognised-reply,
+	 * no-whois-service, internal.
 	 */
 	const char	*vd_reason;
-	char		 vd_rule[VERDICT_RULE_MAX];	/* "de:available" */
+	char		 vd_rule[VERDICT_RULE_MAX];	/* "denic:available" */
 	char		 vd_matched[VERDICT_MATCHED_MAX]; /* the whole line, UTF-8 */
 	int		 vd_retry_after;	/* seconds; 0 = none given */
 };

@@ -27,6 +27,19 @@
 
 #define RS_RETRY_MAX	86400
 
+/*
+ * Pattern budget.  glibc's regcomp copies a parse tree once per
+ * repetition and keeps an epsilon closure per node, so a short pattern
+ * can cost gigabytes; rs_pattern_cost() estimates the size first.  The
+ * shipped file's largest pattern is about 200, its total about 250000.
+ */
+#define RS_PATTERN_LEN_MAX	1024	/* bytes */
+#define RS_DUP_MAX		255	/* bound in {m,n} */
+#define RS_NEST_MAX		32	/* ( depth */
+#define RS_COST_MAX		2048	/* estimated nodes, one pattern */
+#define RS_COST_FILE_MAX	((uint64_t)1 << 24)	/* sum of squares */
+#define RS_COST_SAT		((uint64_t)1 << 40)
+
 struct registries {
 	struct registry		**rs_regs;
 	size_t			  rs_nregs;
@@ -63,6 +76,7 @@ struct rs_parser {
 	struct registry		*p_cur;		/* block being read */
 	int			 p_cur_ntld;	/* its tld lines */
 	const struct rs_keyword	*p_kw;		/* key of the line being read */
+	uint64_t		 p_cost;	/* patterns so far: sum of cost^2 */
 };
 
 /* Where a key may appear. */
@@ -187,6 +201,194 @@ rs_check_escapes(struct rs_parser *p, const char *key, const char *src)
 	return 0;
 }
 
+static uint64_t
+rs_cost_add(uint64_t a, uint64_t b)
+{
+	return a + b > RS_COST_SAT ? RS_COST_SAT : a + b;
+}
+
+static uint64_t
+rs_cost_mul(uint64_t a, uint64_t b)
+{
+	if (a != 0 && b > RS_COST_SAT / a)
+		return RS_COST_SAT;
+	return a * b;
+}
+
+/* Past a bracket expression at q ('['): its classes may hold ']'. */
+static const char *
+rs_skip_bracket(const char *q)
+{
+	const char	*e;
+
+	q++;
+	if (*q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	while (*q != '\0' && *q != ']') {
+		if (q[0] == '[' && strchr(":.=", q[1]) != NULL &&
+		    q[1] != '\0') {
+			for (e = q + 2; *e != '\0' && !(e[0] == q[1] &&
+			    e[1] == ']'); e++)
+				;
+			q = *e != '\0' ? e + 2 : q + 1;
+		} else
+			q++;
+	}
+	return *q == ']' ? q + 1 : q;
+}
+
+/*
+ * An interval at q ('{'): "{m}", "{m,}", "{m,n}", "{,n}" as glibc reads
+ * them.  0 and *end past it, *max -1 when unbounded; -1 if not one.
+ */
+static int
+rs_interval(const char *q, long *min, long *max, const char **end)
+{
+	long	*v = min;
+	int	 digits = 0, comma = 0;
+
+	*min = 0;
+	*max = -1;
+	for (q++; *q != '}'; q++) {
+		if (isdigit((unsigned char)*q)) {
+			if (*v < 0)
+				*v = 0;
+			if (*v <= RS_DUP_MAX)
+				*v = *v * 10 + (*q - '0');
+			digits = 1;
+		} else if (*q == ',' && !comma) {
+			comma = 1;
+			v = max;
+		} else
+			return -1;
+	}
+	if (!digits && !comma)
+		return -1;
+	if (!comma)
+		*max = *min;
+	*end = q + 1;
+	return 0;
+}
+
+/*
+ * Estimated size of src once compiled: atoms count 1, a repetition
+ * multiplies what it repeats ("+" by 2, "*" and "?" by 2, "{m,n}" by
+ * n + 1), stacked and nested repetitions multiply again.  Fills why and
+ * returns RS_COST_SAT for what is refused outright.
+ */
+static uint64_t
+rs_pattern_cost(const char *src, char *why, size_t whylen)
+{
+	struct {
+		uint64_t	 alt;	/* finished branches of the group */
+		uint64_t	 seq;	/* the branch being read */
+		uint64_t	 last;	/* its last atom, for a repetition */
+	}		 st[RS_NEST_MAX + 1];
+	const char	*q = src, *end;
+	uint64_t	 t, mult;
+	long		 min, max;
+	int		 d = 0;
+
+	memset(st, 0, sizeof(st));
+	while (*q != '\0') {
+		mult = 0;
+		t = 1;
+		switch (*q) {
+		case '\\':
+			q += q[1] != '\0' ? 2 : 1;
+			break;
+		case '[':
+			q = rs_skip_bracket(q);
+			break;
+		case '(':
+			if (d == RS_NEST_MAX) {
+				snprintf(why, whylen, "groups nested over %d "
+				    "deep", RS_NEST_MAX);
+				return RS_COST_SAT;
+			}
+			memset(&st[++d], 0, sizeof(st[0]));
+			q++;
+			continue;
+		case ')':
+			if (d > 0) {
+				t = rs_cost_add(rs_cost_add(st[d].alt,
+				    st[d].seq), 1);
+				d--;
+			}
+			q++;
+			break;
+		case '|':
+			st[d].alt = rs_cost_add(st[d].alt, st[d].seq);
+			st[d].seq = st[d].last = 0;
+			q++;
+			continue;
+		case '*':
+		case '?':
+		case '+':
+			mult = 2;
+			q++;
+			break;
+		case '{':
+			if (rs_interval(q, &min, &max, &end) == -1) {
+				q++;
+				break;
+			}
+			if (min > RS_DUP_MAX || max > RS_DUP_MAX) {
+				snprintf(why, whylen, "repetition bound over "
+				    "%d", RS_DUP_MAX);
+				return RS_COST_SAT;
+			}
+			mult = (uint64_t)(max < 0 ? min + 2 : max + 1);
+			q = end;
+			break;
+		default:
+			q++;
+			break;
+		}
+		if (mult == 0) {
+			st[d].last = t;
+			st[d].seq = rs_cost_add(st[d].seq, t);
+		} else {
+			st[d].seq -= st[d].last;
+			st[d].last = rs_cost_add(rs_cost_mul(st[d].last, mult),
+			    1);
+			st[d].seq = rs_cost_add(st[d].seq, st[d].last);
+		}
+	}
+	/* An unclosed group: regcomp refuses it, count it anyway. */
+	for (; d > 0; d--)
+		st[d - 1].seq = rs_cost_add(st[d - 1].seq,
+		    rs_cost_add(st[d].alt, st[d].seq));
+	return rs_cost_add(st[0].alt, st[0].seq);
+}
+
+/* Refuse, before regcomp sees it, a pattern too costly to compile. */
+static int
+rs_check_cost(struct rs_parser *p, const char *key, const char *src)
+{
+	char		 why[64] = "";
+	size_t		 len = strlen(src);
+	uint64_t	 c;
+
+	if (len > RS_PATTERN_LEN_MAX)
+		return rs_error(p, "%s: pattern too complex (%zu bytes, over "
+		    "%d)", key, len, RS_PATTERN_LEN_MAX);
+	c = rs_pattern_cost(src, why, sizeof(why));
+	if (why[0] != '\0')
+		return rs_error(p, "%s: pattern too complex (%s)", key, why);
+	if (c > RS_COST_MAX)
+		return rs_error(p, "%s: pattern too complex (size estimate "
+		    "%llu, over %d)", key, (unsigned long long)c, RS_COST_MAX);
+	/* Memory grows with the square of the size: bound the file too. */
+	p->p_cost = rs_cost_add(p->p_cost, c * c);
+	if (p->p_cost > RS_COST_FILE_MAX)
+		return rs_error(p, "%s: pattern too complex (the file's "
+		    "patterns together are over budget)", key);
+	return 0;
+}
+
 static int
 rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
     const char *src, int icase, int ngroups)
@@ -197,7 +399,8 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 
 	if (*src == '\0')
 		return rs_error(p, "%s: empty pattern", key);
-	if (rs_check_escapes(p, key, src) == -1)
+	if (rs_check_escapes(p, key, src) == -1 ||
+	    rs_check_cost(p, key, src) == -1)
 		return -1;
 	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
@@ -329,6 +532,9 @@ rs_end_block(struct rs_parser *p)
 	if (!isdef && p->p_cur_ntld == 0)
 		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
 		    "missing tld", rg->rg_name);
+	if (rg->rg_nref_ports > 0 && !rg->rg_has_referral)
+		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+		    "referral_port without a referral rule", rg->rg_name);
 	/*
 	 * No available pattern is allowed: such a registry never answers
 	 * "available", which is the safe side while its wording is unknown.
@@ -389,6 +595,29 @@ rs_set_pattern(struct rs_parser *p, char **val)
 	return 0;
 }
 
+/*
+ * available_despite KIND...: the registry's real available reply also
+ * carries a reserved or registered line (.ai prints "Domain Name:").
+ */
+static int
+rs_set_avail_despite(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	int		 k;
+
+	for (; *val != NULL; val++) {
+		if (strcmp(*val, registry_kind_name(RGK_RESERVED)) == 0)
+			k = RGK_RESERVED;
+		else if (strcmp(*val, registry_kind_name(RGK_REGISTERED)) == 0)
+			k = RGK_REGISTERED;
+		else
+			return rs_error(p, "available_despite: \"%s\" is not "
+			    "reserved or registered", *val);
+		rg->rg_avail_despite |= 1 << k;
+	}
+	return 0;
+}
+
 static int
 rs_set_retry_after(struct rs_parser *p, char **val)
 {
@@ -411,6 +640,30 @@ rs_set_referral(struct rs_parser *p, char **val)
 	if (rs_compile(p, &rg->rg_referral, "referral", val[0], 0, 1) == -1)
 		return -1;
 	rg->rg_has_referral = 1;
+	return 0;
+}
+
+/*
+ * referral_port PORT...: whois is port 43; a registry whose registrars
+ * really answer elsewhere lists the ports its referrals may name.
+ */
+static int
+rs_set_referral_port(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	char		*end;
+	long		 v;
+
+	if (rg->rg_nref_ports > 0)
+		return rs_error(p, "referral_port: given twice");
+	for (; *val != NULL; val++) {
+		errno = 0;
+		v = strtol(*val, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+			return rs_error(p, "referral_port: bad port \"%s\"",
+			    *val);
+		rg->rg_ref_ports[rg->rg_nref_ports++] = (int)v;
+	}
 	return 0;
 }
 
@@ -567,6 +820,7 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "reserved",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_RESERVED },
 	[RGK_REGISTERED] =
 	{ "registered",	 1, 2, RS_BLOCK, rs_set_pattern, RGK_REGISTERED },
+	{ "available_despite", 1, 2, RS_BLOCK, rs_set_avail_despite, 0 },
 	{ "registry",	 1, 1, RS_TOP | RS_BLOCK, rs_set_registry, 0 },
 	{ "iana",	 1, 1, RS_TOP, rs_set_iana, 0 },
 	{ "server",	 1, 1, RS_BLOCK, rs_set_server, 0 },
@@ -576,6 +830,8 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "no-whois",	 0, 0, RS_BLOCK, rs_set_nowhois, 0 },
 	{ "retry_after", 1, 2, RS_BLOCK, rs_set_retry_after, 0 },
 	{ "referral",	 2, 2, RS_BLOCK, rs_set_referral, 0 },
+	{ "referral_port", 1, REGISTRY_REF_PORTS_MAX, RS_BLOCK,
+	    rs_set_referral_port, 0 },
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
 	/* The tokenizer's cap bounds a tld line. */
 	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
@@ -1072,6 +1328,7 @@ registry_referral(const struct registry *rg, const char *text,
 	regmatch_t	 m[2];
 	char		 val[NAME_ACE_BUF + 64];
 	size_t		 n;
+	int		 i, p;
 
 	if (!rg->rg_has_referral)
 		return rs_host_error(err, errlen, "no referral rule%s", "");
@@ -1083,6 +1340,20 @@ registry_referral(const struct registry *rg, const char *text,
 		return rs_host_error(err, errlen, "referral too long%s", "");
 	memcpy(val, text + m[1].rm_so, n);
 	val[n] = '\0';
-	return registries_check_host(val, server != NULL ? server :
-	    rg->rg_server, host, hostlen, port, err, errlen);
+	if (registries_check_host(val, server != NULL ? server :
+	    rg->rg_server, host, hostlen, &p, err, errlen) == -1)
+		return -1;
+	if (port != NULL)
+		*port = p;
+	if (p == 43)
+		return 0;
+	for (i = 0; i < rg->rg_nref_ports; i++)
+		if (rg->rg_ref_ports[i] == p)
+			return 0;
+	/* A reply must not steer whoisd-query to any service on a host. */
+	if (host != NULL && hostlen > 0)
+		host[0] = '\0';
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "referral to port %d, not 43", p);
+	return -1;
 }

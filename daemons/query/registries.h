@@ -32,6 +32,7 @@ enum registry_charset {
 
 #define REGISTRY_PATTERNS_MAX	16	/* per kind, per registry */
 #define REGISTRY_QUERY_MAX	512	/* a built query line, CRLF included */
+#define REGISTRY_REF_PORTS_MAX	8	/* referral_port values */
 
 struct registry_pattern {
 	regex_t		 rp_re;
@@ -49,10 +50,18 @@ struct registry {
 	int		 rg_line;	/* line of the "registry" key */
 	struct registry_pattern rg_pats[RGK_NKINDS][REGISTRY_PATTERNS_MAX];
 	int		 rg_npats[RGK_NKINDS];
+	/*
+	 * Bits 1 << RGK_RESERVED, 1 << RGK_REGISTERED: kinds whose match
+	 * does not veto an available match ("available_despite").
+	 */
+	int		 rg_avail_despite;
 	struct registry_pattern rg_retry[REGISTRY_PATTERNS_MAX];
 	int		 rg_nretry;
 	struct registry_pattern rg_referral;	/* group 1: the server */
 	int		 rg_has_referral;
+	/* Ports a referral may name; none listed: 43 only. */
+	int		 rg_ref_ports[REGISTRY_REF_PORTS_MAX];
+	int		 rg_nref_ports;
 	unsigned int	 rg_rate_n;	/* budget: rg_rate_n queries ... */
 	unsigned int	 rg_rate_per;	/* ... per rg_rate_per seconds */
 	int		 rg_rate_set;	/* 0: the cautious default 1/s */
@@ -120,9 +129,10 @@ int	 registry_retry_after(const struct registry *, const char *text);
 /*
  * The registrar referral in a reply: 0 with host and *port filled (port
  * 43 unless the value says otherwise), -1 with err filled if the registry
- * has no referral rule, the reply has none, or the value is refused by
- * registries_check_host().  The verdict never comes from the referral:
- * follow it once, for the text only.
+ * has no referral rule, the reply has none, the value is refused by
+ * registries_check_host(), or it names a port other than 43 that the
+ * block's referral_port does not list.  The verdict never comes from the
+ * referral: follow it once, for the text only.
  */
 int	 registry_referral(const struct registry *, const char *text,
 	    const char *server, char *host, size_t hostlen, int *port,

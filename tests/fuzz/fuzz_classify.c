@@ -5,7 +5,9 @@
  * $WHOISD_REGISTRIES), byte 1 the transport outcome, the rest is the
  * reply.  Besides memory errors it checks the one invariant that matters:
  * "available" only from a completed reply, with no throttle or error
- * line, through an available pattern.  Build and run: make fuzz.
+ * line, through an available pattern, and with no reserved or registered
+ * line unless the registry's available_despite names that kind.  Build
+ * and run: make fuzz.
  */
 #include <regex.h>
 #include <stdint.h>
@@ -74,7 +76,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !any_match(rg, RGK_AVAILABLE, text) ||
 		    strstr(v.vd_rule, ":available") == NULL)
 			abort();
+		if ((!(rg->rg_avail_despite & (1 << RGK_RESERVED)) &&
+		    any_match(rg, RGK_RESERVED, text)) ||
+		    (!(rg->rg_avail_despite & (1 << RGK_REGISTERED)) &&
+		    any_match(rg, RGK_REGISTERED, text)))
+			abort();
 	}
+	/* A conflict is only ever an available line beside another. */
+	if (strcmp(v.vd_reason, "conflicting-reply") == 0 &&
+	    (v.vd_status != AS_UNKNOWN || !any_match(rg, RGK_AVAILABLE, text)))
+		abort();
 	if (v.vd_status == AS_UNKNOWN && v.vd_reason[0] == '\0')
 		abort();
 	(void)registry_retry_after(rg, text);

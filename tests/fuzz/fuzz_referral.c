@@ -12,7 +12,8 @@
  * Besides memory safety it checks that an accepted host is lower-case, is
  * a bare host (no scheme, port, path, user info, brackets or blanks), is
  * not the asking server nor a loopback, private or local name, fits the
- * buffer, and is accepted again as itself (the check is idempotent).
+ * buffer, and is accepted again as itself (the check is idempotent); and
+ * that a referral from a reply names port 43 or one its block lists.
  */
 #include <arpa/inet.h>
 
@@ -102,6 +103,20 @@ check_host(const char *host, const char *server, int port)
 		abort();
 }
 
+/* whois is port 43, unless the block lists another. */
+static int
+referral_port_ok(const struct registry *rg, int port)
+{
+	int	 i;
+
+	if (port == 43)
+		return 1;
+	for (i = 0; i < rg->rg_nref_ports; i++)
+		if (rg->rg_ref_ports[i] == port)
+			return 1;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -124,9 +139,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		r = registry_referral(rg, text, NULL, host, sizeof(host), &port,
 		    err, sizeof(err));
-		if (r == 0)
+		if (r == 0) {
 			check_host(host, rg->rg_server, port);
-		else if (err[0] == '\0')
+			if (!referral_port_ok(rg, port))
+				abort();
+		} else if (err[0] == '\0')
 			abort();
 		free(text);
 		return 0;

@@ -98,15 +98,17 @@ read_expect(struct expect **out)
 	return n;
 }
 
-/* Classify one corpus file as the query daemon would. */
-static void
-classify_corpus_file(const struct expect *e, struct verdict *v)
+/*
+ * A corpus file's text, placeholders filled in, and the registry the
+ * query daemon would ask for its directory's suffix.
+ */
+static char *
+corpus_text(const struct expect *e, size_t *len, const struct registry **rg)
 {
 	struct registry_match	 m;
 	char			 path[800], dir[128], dom[300], udom[300];
 	char			*text, *slash;
-	size_t			 len, i;
-	const struct registry	*rg;
+	size_t			 i;
 	int			 rc;
 
 	snprintf(dir, sizeof(dir), "%s", e->e_file);
@@ -122,18 +124,30 @@ classify_corpus_file(const struct expect *e, struct verdict *v)
 	rc = registries_lookup(unit_regs, dom, &m);
 	if (rc != 0)
 		fail_msg("%s: no registry entry for %s", e->e_file, dom);
-	rg = m.rm_reg;
+	*rg = m.rm_reg;
 	assert_string_equal(m.rm_registrable, dom);
 
 	snprintf(path, sizeof(path), "%s/tests/corpus/%s", unit_srcdir(),
 	    e->e_file);
-	text = read_file(path, &len);
+	text = read_file(path, len);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
-	text = subst(text, &len, "{{domain}}", dom);
-	text = subst(text, &len, "{{DOMAIN}}", udom);
-	text = subst(text, &len, "{{seconds}}", "42");
+	text = subst(text, len, "{{domain}}", dom);
+	text = subst(text, len, "{{DOMAIN}}", udom);
+	text = subst(text, len, "{{seconds}}", "42");
 	assert_null(strstr(text, "{{"));
+	return text;
+}
+
+/* Classify one corpus file as the query daemon would. */
+static void
+classify_corpus_file(const struct expect *e, struct verdict *v)
+{
+	const struct registry	*rg;
+	char			*text;
+	size_t			 len;
+
+	text = corpus_text(e, &len, &rg);
 	classify(rg, text, len, CLT_OK, v);
 	free(text);
 }
@@ -360,6 +374,120 @@ test_traps(void **state)
 	assert_string_equal(v.vd_reason, "internal");
 }
 
+/* An available line beside a registered or reserved one: no verdict. */
+static void
+test_conflict(void **state)
+{
+	struct verdict	 v;
+
+	(void)state;
+	expect_verdict("denic", S("Domain: a.de\nStatus: free\n"
+	    "Status: connect\n"), CLT_OK, AS_UNKNOWN, "conflicting-reply",
+	    "denic:conflict");
+	/* Either order, and the available line is the one shown. */
+	classify(unit_reg("denic"), S("Status: connect\nStatus: free\n"),
+	    CLT_OK, &v);
+	assert_string_equal(v.vd_reason, "conflicting-reply");
+	assert_string_equal(v.vd_matched, "Status: free");
+	expect_verdict("verisign", S("No match for \"A.COM\".\n"
+	    "   Domain Name: A.COM\n"), CLT_OK, AS_UNKNOWN, "conflicting-reply",
+	    "verisign:conflict");
+	expect_verdict("eurid", S("Domain: a.eu\nStatus: AVAILABLE\n"
+	    "Registrar:\n        Name: Example\n"), CLT_OK, AS_UNKNOWN,
+	    "conflicting-reply", "eurid:conflict");
+	expect_verdict("nominet", S("    No match for \"a.co.uk\".\n"
+	    "    Registrant:\n        Example Ltd\n"), CLT_OK,
+	    AS_UNKNOWN, "conflicting-reply", "nominet:conflict");
+	/* Reserved vetoes too. */
+	expect_verdict("dns-be", S("Domain:\ta.be\nStatus:\tAVAILABLE\n"
+	    "Status:\tNOT ALLOWED\n"), CLT_OK, AS_UNKNOWN, "conflicting-reply",
+	    "dns-be:conflict");
+	expect_verdict("verisign-name", S("No match for \"A.NAME\".\n"
+	    "Not available for registration.\n"), CLT_OK, AS_UNKNOWN,
+	    "conflicting-reply", "verisign-name:conflict");
+	/* IANA-found TLDs get no benefit of the doubt either. */
+	expect_verdict("default", S("Domain Name: a.example\n"
+	    "Domain not found.\n"), CLT_OK, AS_UNKNOWN, "conflicting-reply",
+	    "default:conflict");
+	/* Throttle and error still come first. */
+	expect_verdict("afnic", S("%% Too many requests...\n"
+	    "%% No entries found in the AFNIC Database.\n"
+	    "domain:      a.fr\nstatus:      ACTIVE\n"), CLT_OK, AS_UNKNOWN,
+	    "rate-limited", "afnic:throttle");
+	/* Reserved beside registered stays reserved (.it prints "Domain:"). */
+	expect_verdict("nic-it", S("Domain:             a.it\n"
+	    "Status:             UNASSIGNABLE\n"), CLT_OK, AS_RESERVED, "",
+	    "nic-it:reserved");
+	/*
+	 * available_despite registered: .ai and .it print a registered line
+	 * in a real free reply, and stay available; a reserved line still
+	 * vetoes for .it, which names only registered.
+	 */
+	expect_verdict("nic-ai", S("Domain Name: a.ai\n"
+	    "Domain Status: No Object Found\n"), CLT_OK, AS_AVAILABLE, "",
+	    "nic-ai:available");
+	expect_verdict("nic-it", S("Domain:             a.it\n"
+	    "Status:             AVAILABLE\n"), CLT_OK, AS_AVAILABLE, "",
+	    "nic-it:available");
+	expect_verdict("nic-it", S("Domain:             a.it\n"
+	    "Status:             AVAILABLE\nStatus:             RESERVED\n"),
+	    CLT_OK, AS_UNKNOWN, "conflicting-reply", "nic-it:conflict");
+}
+
+/*
+ * Every registry that names available_despite KIND shows, with a real
+ * reply in the corpus, that its free reply carries such a line: without
+ * that kind the file would be a conflict.
+ */
+static void
+test_available_despite_proved(void **state)
+{
+	static const enum registry_kind	 kinds[] = {
+		RGK_RESERVED, RGK_REGISTERED
+	};
+	const struct registry		*rg, *frg;
+	struct registry			 bare;
+	struct expect			*e;
+	struct verdict			 v;
+	char				*text;
+	size_t				 i, k, len;
+	int				 n, j, users = 0, bad = 0, proved;
+
+	(void)state;
+	n = read_expect(&e);
+	for (i = 0; (rg = registries_get(unit_regs, i)) != NULL; i++) {
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			if (!(rg->rg_avail_despite & (1 << kinds[k])))
+				continue;
+			users++;
+			bare = *rg;	/* shares the compiled patterns */
+			bare.rg_avail_despite &= ~(1 << kinds[k]);
+			proved = 0;
+			for (j = 0; j < n && !proved; j++) {
+				if (strcmp(e[j].e_status, "available") != 0 ||
+				    strstr(e[j].e_file, "/trap-") != NULL)
+					continue;
+				text = corpus_text(&e[j], &len, &frg);
+				if (frg == rg) {
+					classify(&bare, text, len, CLT_OK, &v);
+					proved = strcmp(v.vd_reason,
+					    "conflicting-reply") == 0;
+				}
+				free(text);
+			}
+			if (!proved) {
+				fprintf(stderr, "%s: available_despite %s with "
+				    "no corpus reply that needs it\n",
+				    rg->rg_name, registry_kind_name(kinds[k]));
+				bad++;
+			}
+		}
+	}
+	free(e);
+	assert_true(users >= 2);	/* nic-ai and nic-it */
+	assert_int_equal(bad, 0);
+}
+
 static void
 test_line_endings(void **state)
 {
@@ -508,6 +636,8 @@ main(void)
 		cmocka_unit_test(test_corpus_coverage),
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_traps),
+		cmocka_unit_test(test_conflict),
+		cmocka_unit_test(test_available_despite_proved),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_charset),
 		cmocka_unit_test(test_matched_line),

@@ -3,6 +3,7 @@
  * error with its line, longest-suffix match, registrable names, query
  * lines, rates, retry-after and referrals.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "daemons/query/registries.h"
@@ -102,6 +104,40 @@ static const struct bad_case bad_cases[] = {
 	{ "registry x\n  available \"^a$\n", "t.conf:2: unterminated quote" },
 	{ "registry x\n  available \"^a$\"x\n",
 	    "t.conf:2: text right after a closing quote" },
+	/* Patterns whose compilation would cost too much, refused first. */
+	{ "registry x\n  registered \"^((a{1,100}){1,100}){1,100}$\"\n",
+	    "t.conf:2: registered: pattern too complex (size estimate *" },
+	{ "registry x\n  available \"^a++++++++++++++++++++++$\"\n",
+	    "t.conf:2: available: pattern too complex (size estimate *" },
+	{ "registry x\n  registered \"^a{1,256}$\"\n",
+	    "t.conf:2: registered: pattern too complex (repetition bound "
+	    "over 255)" },
+	{ "registry x\n  registered \"^(a?){,999}$\"\n",
+	    "t.conf:2: registered: pattern too complex (repetition bound "
+	    "over 255)" },
+	{ "registry x\n  registered \"^((a?){,200}){,200}$\"\n",
+	    "t.conf:2: registered: pattern too complex (size estimate *" },
+	{ "registry x\n  error \"^(((((((((((((((((((((((((((((((((a"
+	    "))))))))))))))))))))))))))))))))$\"\n",
+	    "t.conf:2: error: pattern too complex (groups nested over 32 "
+	    "deep)" },
+	{ "registry x\n  referral \"^((a|b)+(c|d)+(e|f)+){1,200}(.*)$\" "
+	    "text-only\n",
+	    "t.conf:2: referral: pattern too complex (size estimate *" },
+	{ "registry x\n  referral_port 0\n",
+	    "t.conf:2: referral_port: bad port \"0\"" },
+	{ "registry x\n  referral_port 43 4321x\n",
+	    "t.conf:2: referral_port: bad port \"4321x\"" },
+	{ "registry x\n  referral_port 4321\n  referral_port 4322\n",
+	    "t.conf:3: referral_port: given twice" },
+	{ "registry x\n  server whois.x.test\n  registered \"^t$\"\n"
+	    "  referral_port 4321\n  tld x\n",
+	    "t.conf:1: registry \"x\": referral_port without a referral rule" },
+	{ "registry x\n  available_despite free\n",
+	    "t.conf:2: available_despite: \"free\" is not reserved or "
+	    "registered" },
+	{ "registry x\n  available_despite registered reserved x\n",
+	    "t.conf:2: available_despite: too many values" },
 	{ "registry x\n  referral \"^R: (.*)$\" follow\n",
 	    "t.conf:2: referral: unknown rule \"follow\" *" },
 	{ "registry x\n  referral \"^R: .*$\" text-only\n",
@@ -165,6 +201,118 @@ test_errors(void **state)
 	    sizeof(err)));
 	assert_string_equal(err, "/nonexistent/registries.conf: No such file "
 	    "or directory");
+}
+
+#define S(x)	x, sizeof(x) - 1
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Refused quickly, with the refusal naming file, line and key. */
+static void
+expect_too_complex(const char *text, size_t len, const char *what)
+{
+	struct registries	*rs;
+	struct timespec		 t0;
+	char			 err[512];
+	double			 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rs = registries_parse(text, len, "t.conf", err, sizeof(err));
+	ms = ms_since(&t0);
+	if (rs != NULL || strncmp(err, "t.conf:", 7) != 0 ||
+	    strstr(err, ": pattern too complex (") == NULL || ms >= 100)
+		fail_msg("%s: %s after %.1f ms: \"%s\"", what,
+		    rs != NULL ? "loaded" : "refused", ms, err);
+	registries_free(rs);
+}
+
+/*
+ * glibc's regcomp can take gigabytes for a short pattern: the loader's
+ * estimate refuses those before compiling them, the fuzzer's finds too.
+ */
+static void
+test_pattern_budget(void **state)
+{
+	struct registries	*rs;
+	struct dirent		*de;
+	DIR			*dir;
+	FILE			*fp;
+	char			 path[600], err[512], *text, *big;
+	size_t			 len, n;
+	int			 files = 0, i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/fuzz/crashes/registries",
+	    unit_srcdir());
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/tests/fuzz/crashes/"
+		    "registries/%s", unit_srcdir(), de->d_name);
+		assert_non_null(fp = fopen(path, "rb"));
+		text = malloc(65536);
+		assert_non_null(text);
+		len = fread(text, 1, 65536, fp);
+		fclose(fp);
+		expect_too_complex(text, len, de->d_name);
+		free(text);
+		files++;
+	}
+	closedir(dir);
+	assert_true(files >= 3);
+
+	/* Nested bounds: 1.77 GB in regcomp. */
+	expect_too_complex(S("registry x\n  registered "
+	    "\"^((a{1,100}){1,100}){1,100}$\"\n"), "nested bounds");
+	/* Over 1 KiB. */
+	big = malloc(2048);
+	assert_non_null(big);
+	n = (size_t)snprintf(big, 2048, "registry x\n  registered \"^");
+	memset(big + n, 'a', 1100);
+	n += 1100;
+	n += (size_t)snprintf(big + n, 2048 - n, "$\"\n");
+	expect_too_complex(big, n, "long pattern");
+	assert_null(registries_parse(big, n, "t.conf", err, sizeof(err)));
+	assert_string_equal(err, "t.conf:2: registered: pattern too complex "
+	    "(1102 bytes, over 1024)");
+	free(big);
+	/* Each pattern within bounds, together too much (memory is ~n^2). */
+	big = malloc(8192);
+	assert_non_null(big);
+	n = (size_t)snprintf(big, 8192, "registry x\n  server whois.x.test\n");
+	for (i = 0; i < 16; i++) {
+		n += (size_t)snprintf(big + n, 8192 - n,
+		    "  throttle \"^a+++++++++b%d$\"\n", i);
+		n += (size_t)snprintf(big + n, 8192 - n,
+		    "  registered \"^a+++++++++c%d$\"\n", i);
+	}
+	n += (size_t)snprintf(big + n, 8192 - n, "  tld x\n");
+	expect_too_complex(big, n, "file total");
+	assert_null(registries_parse(big, n, "t.conf", err, sizeof(err)));
+	assert_true(strstr(err, "(the file's patterns together are over "
+	    "budget)") != NULL);
+	free(big);
+
+	/* What real files use stays well inside. */
+	rs = registries_parse(S("registry x\n  server whois.x.test\n"
+	    "  registered \"^[a-z]{1,255}$\"\n"
+	    "  registered \"^(Status|State): +[A-Za-z ]+( \\(.*\\))?$\"\n"
+	    "  registered \"^x[]{}(]+[{]{2,3}$\"\n"
+	    "  registered \"^[[:alpha:]]{1,3}[[.-.]]?(a|b?){40}$\"\n"
+	    "  tld x\n"), "t.conf", err, sizeof(err));
+	if (rs == NULL)
+		fail_msg("%s", err);
+	registries_free(rs);
 }
 
 static void
@@ -442,7 +590,8 @@ test_check_host(void **state)
 static void
 test_referral(void **state)
 {
-	const struct registry	*vs = unit_reg("verisign");
+	const struct registry	*vs = unit_reg("verisign"), *rx;
+	struct registries	*rs;
 	char			 host[256], err[256];
 	int			 port;
 
@@ -471,6 +620,42 @@ test_referral(void **state)
 	assert_int_equal(registry_referral(vs, "No match for \"A.COM\".\n",
 	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
 	assert_string_equal(err, "no referral in reply");
+	/* whois is port 43: a reply may not pick another service. */
+	strcpy(host, "untouched");
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:4343\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "referral to port 4343, not 43");
+	assert_string_equal(host, "");
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "https://whois.example.com:8043/whois\n", NULL, host, sizeof(host),
+	    &port, err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:25\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "[2001:4860:4860::8888]:443\n", NULL, host, sizeof(host), &port,
+	    err, sizeof(err)), -1);
+	assert_int_equal(registry_referral(vs, "   Registrar WHOIS Server: "
+	    "whois.example.com:43\n", NULL, host, sizeof(host), &port, err,
+	    sizeof(err)), 0);
+	assert_int_equal(port, 43);
+	/* Unless the block lists the port. */
+	rs = registries_parse(S("registry x\n  server whois.x.test\n"
+	    "  registered \"^t$\"\n  referral \"^R: (.*)$\" text-only\n"
+	    "  referral_port 4321\n  tld x\n"), "t.conf", err, sizeof(err));
+	assert_non_null(rs);
+	rx = registries_find(rs, "x");
+	assert_int_equal(registry_referral(rx, "R: rwhois://rwhois.example.net"
+	    ":4321\n", NULL, host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "rwhois.example.net");
+	assert_int_equal(port, 4321);
+	assert_int_equal(registry_referral(rx, "R: whois.example.net\n", NULL,
+	    host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_int_equal(port, 43);
+	assert_int_equal(registry_referral(rx, "R: whois.example.net:4322\n",
+	    NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
+	registries_free(rs);
 	/* A registry without a referral rule. */
 	assert_int_equal(registry_referral(unit_reg("denic"),
 	    "Registrar WHOIS Server: whois.example.com\n", NULL, host,
@@ -503,6 +688,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pattern_budget),
 		cmocka_unit_test(test_parse_forms),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_query_lines),
