@@ -375,8 +375,11 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 			    "%.0fs", vd.vd_retry_after > 0 ? "retry-after given" :
 			    "default back-off", secs);
 		} else {
-			kind = strcmp(vd.vd_reason, "registry-error") == 0 ?
-			    "registry-error" : "unrecognised-reply";
+			if (strcmp(vd.vd_reason, "registry-error") == 0 ||
+			    strcmp(vd.vd_reason, "conflicting-reply") == 0)
+				kind = vd.vd_reason;
+			else
+				kind = "unrecognised-reply";
 			snprintf(msg, sizeof(msg), "%s: %s", vd.vd_rule,
 			    log_escape(vd.vd_matched, strlen(vd.vd_matched),
 			    esc, sizeof(esc)));
