@@ -23,8 +23,10 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -58,7 +60,7 @@ struct cl_entry {
 };
 
 struct cl_group {
-	atomic_flag	cg_lock;
+	_Atomic pid_t	cg_lock;	/* the holder, 0 if none */
 	struct cl_entry	cg_e[CL_WAYS];
 };
 
@@ -77,6 +79,7 @@ struct log_limit {
 
 static struct cl_table		*cl_tab;	/* inherited from the master */
 static uint32_t			*cl_row;	/* this child's row, or NULL */
+static pid_t			 cl_pid;
 static long			 cl_max_conn;
 static double			 cl_rate, cl_burst;
 
@@ -157,21 +160,37 @@ limits_master_init(void)
 	return 0;
 }
 
+/*
+ * A spinlock that names its holder: a child killed while it holds one
+ * (child_timeout) must not stop every other child at that group for
+ * good, so a waiter takes over the lock of a holder that is gone.
+ */
 static void
 cl_lock(struct cl_group *g)
 {
+	pid_t	owner;
 	int	spins = 0;
 
-	while (atomic_flag_test_and_set_explicit(&g->cg_lock,
-	    memory_order_acquire))
-		if (++spins % 64 == 0)
-			sched_yield();	/* the holder lost its CPU */
+	for (;;) {
+		owner = 0;
+		if (atomic_compare_exchange_weak_explicit(&g->cg_lock, &owner,
+		    cl_pid, memory_order_acquire, memory_order_relaxed))
+			return;
+		if (++spins % 64 != 0)
+			continue;
+		sched_yield();		/* the holder lost its CPU */
+		if (owner != 0 && spins % 4096 == 0 && kill(owner, 0) == -1 &&
+		    errno == ESRCH && atomic_compare_exchange_strong_explicit(
+		    &g->cg_lock, &owner, cl_pid, memory_order_acquire,
+		    memory_order_relaxed))
+			return;
+	}
 }
 
 static void
 cl_unlock(struct cl_group *g)
 {
-	atomic_flag_clear_explicit(&g->cg_lock, memory_order_release);
+	atomic_store_explicit(&g->cg_lock, 0, memory_order_release);
 }
 
 /* The address a limit counts: an IPv4 address, an IPv6 /64. */
@@ -245,6 +264,7 @@ cl_child_init(void)
 	struct cl_group	*g;
 	int		 slot = pool_child_slot(), i;
 
+	cl_pid = getpid();
 	if (cl_tab == NULL || slot < 0 || slot >= CL_ROWS)
 		return;
 	cl_row = cl_tab->ct_rows[slot];
@@ -274,7 +294,7 @@ limits_conn_open(const struct sockaddr *sa, int *ref)
 
 	*ref = -1;
 	if (cl_tab == NULL || (cl_max_conn == 0 && cl_rate <= 0) ||
-	    cl_key(sa, k) == -1)
+	    sa == NULL || cl_key(sa, k) == -1)
 		return 0;
 	now = now_mono();
 	gi = (int)cl_hash(k);
