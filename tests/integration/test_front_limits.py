@@ -21,7 +21,7 @@ import socket
 import struct
 import time
 
-from conftest import live_children
+from conftest import BUILD, live_children
 from suite import Suite
 
 HOST = "127.0.0.1"
@@ -30,6 +30,7 @@ TCP_ESTABLISHED = 1
 # Peak RSS of the front's children (sum) under the slow-reader attack.
 # Measured: 360-540 MB before http_max_unsent; with it (8m here), 55-60 MB.
 RSS_BOUND_KB = 120 * 1024
+SANITIZED = "san" in os.path.basename(BUILD)
 
 
 def rss_kb(pid):
@@ -142,7 +143,10 @@ def test_slow_readers_bounded(procs, tmpdir_path):
     text = s.p["front"].logtext()
     print("clients %d, base RSS %d kB, peak %d kB, closed at once %d"
           % (nclients, base_rss, peak, closed))
-    assert peak < RSS_BOUND_KB, (peak, base_rss)
+    # (AddressSanitizer's quarantine and shadow memory make RSS say
+    # nothing about what the front holds.)
+    if not SANITIZED:
+        assert peak < RSS_BOUND_KB, (peak, base_rss)
     # The largest were closed at once, the rest hold what is left of the
     # budget until http_idle_timeout passes without a write.
     assert closed > 0, closed
