@@ -71,7 +71,7 @@ struct cl_table {
 };
 
 /* A rate-limited warning: one line, then a count of those held back. */
-struct log_limit {
+struct front_log_limit {
 	double		 ll_start;	/* monotonic: the line logged */
 	unsigned	 ll_more;
 	struct event	*ll_ev;		/* reports ll_more after the minute */
@@ -91,14 +91,14 @@ static struct event		*unsent_ev;
 static int			 unsent_pending;
 static struct event_base	*limits_base;
 
-static struct log_limit		 ll_shed, ll_conn, ll_req, ll_full;
+static struct front_log_limit		 ll_shed, ll_conn, ll_req, ll_full;
 
 /* ------------------------------------------------------------- logging */
 
 static void
 log_limit_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct log_limit	*ll = arg;
+	struct front_log_limit	*ll = arg;
 
 	(void)fd; (void)ev;
 	if (ll->ll_more > 0)
@@ -108,11 +108,11 @@ log_limit_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-limits_warnx(struct log_limit *ll, const char *fmt, ...)
+limits_warnx(struct front_log_limit *ll, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-limits_warnx(struct log_limit *ll, const char *fmt, ...)
+limits_warnx(struct front_log_limit *ll, const char *fmt, ...)
 {
 	struct timeval	 tv = { 60, 0 };
 	double		 now = now_mono();
