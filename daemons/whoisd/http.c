@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@
 #define HTTP_READ_CHUNK		4096
 #define HTTP_MIN_HEAD_MAX	(64 * 1024)	/* request head limit, at least */
 #define HTTP_OUT_HIGH		(256 * 1024)	/* stop parsing above this */
+#define HTTP_COPY_MAX		4096	/* smaller bodies are copied */
 
 enum hc_state {
 	HC_READING,		/* waiting for a request head */
@@ -62,6 +64,7 @@ struct hconn {
 	enum hc_state		 hc_state;
 	int			 hc_closing;	/* close once the output is out */
 	int			 hc_eof;	/* the client will send nothing more */
+	int			 hc_abort;	/* shed: close with a reset */
 	int			 hc_error;	/* answered a request with an error */
 	int			 hc_keepalive;	/* of the request being answered */
 	int			 hc_head;	/* ... which is a HEAD */
@@ -77,6 +80,8 @@ struct hconn {
 	size_t			 hc_off, hc_len, hc_cap;
 	struct evbuffer		*hc_out;
 	struct hreq		*hc_req;	/* HC_BUSY */
+	int			 hc_cl;		/* limits.c entry, or -1 */
+	struct unsent		 hc_us;		/* hc_out not yet written */
 	LIST_ENTRY(hconn)	 hc_entry;
 };
 
@@ -158,6 +163,8 @@ http_close(struct hconn *hc)
 
 	if (hr != NULL)
 		hreq_free(hr);	/* the client went away mid-request */
+	unsent_update(&hc->hc_us, 0);
+	limits_conn_close(hc->hc_cl);
 	LIST_REMOVE(hc, hc_entry);
 	event_free(hc->hc_rev);
 	event_free(hc->hc_wev);
@@ -171,7 +178,9 @@ http_close(struct hconn *hc)
 	 * always, else when input is waiting, close half-way and let the
 	 * rest drain.  A client that sent EOF has nothing more to send.
 	 */
-	if (!hc->hc_eof && (unread > 0 || hc->hc_error ||
+	if (hc->hc_abort)
+		limits_abort_close(hc->hc_fd);
+	else if (!hc->hc_eof && (unread > 0 || hc->hc_error ||
 	    ioctl(hc->hc_fd, FIONREAD, &pending) == -1 || pending > 0))
 		pool_conn_linger(hc->hc_fd, 2.0);
 	else {
@@ -239,9 +248,23 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
+ * No more answers for this connection now: its output is above
+ * HTTP_OUT_HIGH, or the child is over http_max_unsent and the client has
+ * not taken its last answer yet (its write event resumes it).
+ */
+static int
+http_out_full(struct hconn *hc)
+{
+	size_t	len = evbuffer_get_length(hc->hc_out);
+
+	return len >= HTTP_OUT_HIGH || (len > 0 && unsent_over());
+}
+
+/*
  * Read only while there is a use for it: not once the connection is
  * closing or the client sent EOF, not while the input buffer is full of
- * pipelined requests, not while the output waits above HTTP_OUT_HIGH (a
+ * pipelined requests (grown only for a head that does not fit, never
+ * while a request is under way), not while the output is full (a
  * client that pipelines without reading its answers gets no more of our
  * memory).  The read event is level-triggered: left on with nothing read,
  * it would spin.
@@ -250,9 +273,9 @@ static void
 http_want_read(struct hconn *hc)
 {
 	int	room = hc->hc_len < hc->hc_cap || hc->hc_off > 0 ||
-		    hc->hc_cap < http_head_max;
+		    (hc->hc_cap < http_head_max && hc->hc_state == HC_READING);
 	int	on = !hc->hc_closing && !hc->hc_eof && room &&
-		    evbuffer_get_length(hc->hc_out) < HTTP_OUT_HIGH;
+		    !http_out_full(hc);
 
 	if (on && !hc->hc_rev_on)
 		event_add(hc->hc_rev, NULL);
@@ -350,6 +373,7 @@ http_flush(struct hconn *hc)
 	while (evbuffer_get_length(out) > 0)
 		if ((n = evbuffer_write(out, hc->hc_fd)) <= 0)
 			break;
+	unsent_update(&hc->hc_us, evbuffer_get_length(out));
 	if (evbuffer_get_length(out) > 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR)) {
@@ -378,14 +402,29 @@ http_flush(struct hconn *hc)
 	http_want_read(hc);
 }
 
+/* Over http_max_unsent, this connection is among those with the most
+ * waiting. */
+static void
+http_shed(struct unsent *u)
+{
+	struct hconn	*hc = (struct hconn *)(void *)((char *)u -
+			    offsetof(struct hconn, hc_us));
+
+	http_now = now_mono();
+	hc->hc_abort = 1;
+	http_close(hc);
+}
+
 void
-http_accept(int fd)
+http_accept(int fd, int ref)
 {
 	struct hconn	*hc;
 
 	http_now = now_mono();
 	hc = xcalloc(1, sizeof(*hc));
 	hc->hc_fd = fd;
+	hc->hc_cl = ref;
+	hc->hc_us.us_shed = http_shed;
 	hc->hc_state = HC_READING;
 	hc->hc_keepalive = 1;
 	hc->hc_cap = HTTP_READ_CHUNK;
@@ -450,6 +489,25 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 		hc->hc_closing = 1;	/* http_flush() stops reading */
 }
 
+/*
+ * Append all of `b` to the output (it is left empty).  A small body is
+ * copied rather than its chain moved: a queue of small answers then
+ * costs about its bytes, not a mostly empty chain each, which is what
+ * http_max_unsent counts.
+ */
+static void
+http_out_add(struct hconn *hc, struct evbuffer *b)
+{
+	size_t	len = evbuffer_get_length(b);
+
+	if (len > HTTP_COPY_MAX) {
+		evbuffer_add_buffer(hc->hc_out, b);
+		return;
+	}
+	evbuffer_add(hc->hc_out, evbuffer_pullup(b, -1), len);
+	evbuffer_drain(b, len);
+}
+
 /* Queue one response whose body is all of `body` (moved out of it). */
 static void
 http_respond(struct hconn *hc, int code, const char *reason,
@@ -458,7 +516,7 @@ http_respond(struct hconn *hc, int code, const char *reason,
 	http_respond_head(hc, code, reason, ctype,
 	    body != NULL ? evbuffer_get_length(body) : 0, extra);
 	if (body != NULL && !hc->hc_head)
-		evbuffer_add_buffer(hc->hc_out, body);
+		http_out_add(hc, body);
 }
 
 static void
@@ -504,8 +562,7 @@ hreq_finish(struct hreq *hr)
 			for (i = 0; i < hr->hr_n; i++) {
 				if (i > 0)
 					evbuffer_add(hc->hc_out, ",", 1);
-				evbuffer_add_buffer(hc->hc_out,
-				    hr->hr_parts[i]);
+				http_out_add(hc, hr->hr_parts[i]);
 			}
 			evbuffer_add(hc->hc_out, "]}\n", 3);
 		}
@@ -900,6 +957,10 @@ parse_head(char *head, size_t len, struct hhead *hh)
 		if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') ||
 		    c == 0x7f)
 			return 400;
+		/* A bare CR: a proxy in front may end the line there where
+		 * we would not, and see another request than we do. */
+		if (c == '\r' && (i + 1 == len || head[i + 1] != '\n'))
+			return 400;
 	}
 	while (p < end && (*p == '\r' || *p == '\n'))
 		p++;
@@ -929,10 +990,17 @@ static void
 http_route(struct hconn *hc, struct hhead *hh)
 {
 	const char	*path = hh->hh_path;
-	int		 get = strcmp(hh->hh_method, "GET") == 0;
+	int		 get = strcmp(hh->hh_method, "GET") == 0, wait;
+	char		 extra[48];
 
 	front_stats.fs_http_requests++;
 	hc->hc_head = strcmp(hh->hh_method, "HEAD") == 0;
+	if ((wait = limits_req(hc->hc_cl, http_now)) > 0) {
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
+		http_respond_error_extra(hc, 429, "Too Many Requests",
+		    "too many requests from your address", extra);
+		return;
+	}
 	if (!get && !hc->hc_head) {
 		http_respond_error_extra(hc, 405, "Method Not Allowed",
 		    "only GET and HEAD", "Allow: GET, HEAD\r\n");
@@ -970,8 +1038,7 @@ http_process(struct hconn *hc)
 		    hc->hc_in[hc->hc_off] == '\n'))
 			hc->hc_off++;
 		if (hc->hc_state != HC_READING || hc->hc_closing ||
-		    hc->hc_len == hc->hc_off ||
-		    evbuffer_get_length(hc->hc_out) >= HTTP_OUT_HIGH)
+		    hc->hc_len == hc->hc_off || http_out_full(hc))
 			break;
 		if ((n = head_end(hc)) == 0) {
 			if (hc->hc_len - hc->hc_off >= http_head_max) {

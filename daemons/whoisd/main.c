@@ -54,6 +54,19 @@ static const struct conf_key whoisd_keys[] = {
 	  "internal frame bodies above this are deflated" },
 	{ "memo_ttl", CONF_DOUBLE, WCOFF(wc_memo_ttl), 0, 60, "1",
 	  "seconds a child reuses a cache hit without asking again (0 = off)" },
+	{ "http_max_unsent", CONF_BYTES, WCOFF(wc_http_max_unsent), 0,
+	  (double)(1L << 40), "64M",
+	  "answer bytes a child holds for clients that do not read them (both "
+	  "ports); over it, those with the most waiting are closed (0 = off)" },
+	{ "limit_conn_per_client", CONF_INT, WCOFF(wc_limit_conn), 0, 1000000,
+	  "1024", "connections one address (IPv4, IPv6 /64) may hold open on "
+	  "both ports together; more are answered 429 and closed (0 = off)" },
+	{ "limit_req_per_client", CONF_DOUBLE, WCOFF(wc_limit_req), 0, 1e6,
+	  "0", "requests a second one address may make on both ports; more "
+	  "are answered 429 with Retry-After (0 = off)" },
+	{ "limit_req_burst", CONF_INT, WCOFF(wc_limit_burst), 1, 1000000,
+	  "100", "requests over limit_req_per_client one address may make at "
+	  "once" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -123,6 +136,9 @@ whoisd_master_init(void *conf, int reload)
 	char			 err[512];
 
 	(void)reload;
+	/* Shared by every child: made before the first fork. */
+	if (limits_master_init() == -1)
+		return -1;
 	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
 		fprintf(stderr, "whoisd: registries: %s\n", err);
@@ -165,6 +181,7 @@ whoisd_child_init(struct event_base *base, void *conf)
 	    sizeof(err))) == NULL)
 		fatalx("query_addr: %s", err);
 	lookup_init(base);
+	limits_child_init(base);
 	whois_init(base);
 	http_init(base);
 }
@@ -173,11 +190,15 @@ static void
 whoisd_child_accept(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
-	(void)sa; (void)salen;
-	if (strcmp(l->l_name, "http") == 0)
-		http_accept(fd);
+	int	http = strcmp(l->l_name, "http") == 0, ref;
+
+	(void)salen;
+	if (limits_conn_open(sa, &ref) == -1)
+		limits_refuse(fd, http);
+	else if (http)
+		http_accept(fd, ref);
 	else
-		whois_accept(fd);
+		whois_accept(fd, ref);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@ struct whois_conn {
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
 	struct evbuffer		*wc_out;	/* what the socket did not take */
+	int			 wc_cl;		/* limits.c entry, or -1 */
+	int			 wc_abort;	/* close without lingering */
+	struct unsent		 wc_us;		/* wc_out's length */
 };
 
 static struct event_base	*whois_base;
@@ -91,6 +95,8 @@ whois_close(struct whois_conn *c)
 	free(c->wc_in);
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
+	unsent_update(&c->wc_us, 0);
+	limits_conn_close(c->wc_cl);
 	/*
 	 * Linger only if the client sent more than we read: else a plain
 	 * close cannot reset anything.  (Bytes landing between this check
@@ -100,7 +106,9 @@ whois_close(struct whois_conn *c)
 	 * and a shutdown() per connection to close that window would cost
 	 * every well-behaved client a system call.)
 	 */
-	if (c->wc_extra || ioctl(c->wc_fd, FIONREAD, &pending) == -1 ||
+	if (c->wc_abort)
+		limits_abort_close(c->wc_fd);
+	else if (c->wc_extra || ioctl(c->wc_fd, FIONREAD, &pending) == -1 ||
 	    pending > 0)
 		pool_conn_linger(c->wc_fd, 2.0);
 	else {
@@ -213,6 +221,7 @@ whois_write(struct whois_conn *c, struct evbuffer *out)
 			fatalx("out of memory");
 		evbuffer_add_buffer(c->wc_out, out);
 	}
+	unsent_update(&c->wc_us, evbuffer_get_length(c->wc_out));
 	/* Each write that makes progress gives the client idle_timeout more
 	 * to read the rest. */
 	whois_wait(c, EV_WRITE, whois_write_cb, &whois_idle_tv);
@@ -286,6 +295,7 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 {
 	char	key[SB_KEYLEN];
 	size_t	i;
+	int	wait;
 
 	for (i = 0; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
@@ -295,6 +305,13 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 		}
 	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
+	if ((wait = limits_req(c->wc_cl, 0)) > 0) {
+		evbuffer_add_printf(whois_scratch, "status: unknown\nreason: "
+		    "too many requests from your address; retry in %d s\n",
+		    wait);
+		whois_write(c, whois_scratch);
+		return;
+	}
 	/* "whois NAME" for the scoreboard, without printf's cost. */
 	memcpy(key, "whois ", 6);
 	i = len < sizeof(key) - 7 ? len : sizeof(key) - 7;
@@ -390,14 +407,27 @@ whois_read_cb(evutil_socket_t fd, short ev, void *arg)
 	whois_input(c, c->wc_in, c->wc_len + (size_t)n, n == 0);
 }
 
+/* Over http_max_unsent, this answer is among the largest waiting. */
+static void
+whois_shed(struct unsent *u)
+{
+	struct whois_conn	*c = (struct whois_conn *)(void *)((char *)u -
+				    offsetof(struct whois_conn, wc_us));
+
+	c->wc_abort = 1;
+	whois_close(c);
+}
+
 void
-whois_accept(int fd)
+whois_accept(int fd, int ref)
 {
 	struct whois_conn	*c;
 	ssize_t			 n;
 
 	c = xcalloc(1, sizeof(*c));
 	c->wc_fd = fd;
+	c->wc_cl = ref;
+	c->wc_us.us_shed = whois_shed;
 	c->wc_state = WS_READING;
 	c->wc_deadline = now_mono() + front_conf()->wc_idle_timeout;
 	/*

@@ -6,6 +6,8 @@
 #ifndef WHOISD_FRONT_H
 #define WHOISD_FRONT_H
 
+#include <sys/queue.h>
+
 #include <stdint.h>
 
 #include "common/config.h"
@@ -31,6 +33,10 @@ struct whoisd_conf {
 	long			 wc_max_frame;
 	long			 wc_compress_min;
 	double			 wc_memo_ttl;
+	long			 wc_http_max_unsent;
+	long			 wc_limit_conn;
+	double			 wc_limit_req;
+	long			 wc_limit_burst;
 };
 
 /* Counters for /metrics, per child. */
@@ -84,12 +90,56 @@ void		 answer_whois(struct evbuffer *, const struct answer *,
 void		 answer_json(struct evbuffer *, const struct answer *,
 		    const char *note);
 
+/*
+ * limits.c: per client address limits shared by all children (`ref` is
+ * a connection's entry, -1 for none), and the child's budget of answer
+ * bytes queued for clients that do not read them.
+ */
+int		 limits_master_init(void);
+void		 limits_child_init(struct event_base *);
+/* 0 (counted in *ref), or -1: over limit_conn_per_client. */
+struct sockaddr;
+int		 limits_conn_open(const struct sockaddr *, int *ref);
+void		 limits_conn_close(int ref);
+/* 0, or the seconds to wait: over limit_req_per_client.  `now`: the
+ * monotonic clock, or 0 to read it only when the limit is on. */
+int		 limits_req(int ref, double now);
+/* Answer a connection over the limit on its port, and close it. */
+void		 limits_refuse(int fd, int http);
+/* Close a connection shed for http_max_unsent, with a reset. */
+void		 limits_abort_close(int fd);
+
+/* A connection's answer bytes not yet taken by its socket. */
+struct unsent {
+	size_t			 us_bytes;
+	double			 us_since;	/* monotonic: began waiting */
+	void			(*us_shed)(struct unsent *);	/* close it */
+	LIST_ENTRY(unsent)	 us_entry;	/* while us_bytes > 0 */
+};
+extern size_t	 front_unsent, front_max_unsent;
+void		 unsent_update_slow(struct unsent *, size_t);
+
+/* Cheap when nothing waits: the common case after a write. */
+static inline void
+unsent_update(struct unsent *u, size_t bytes)
+{
+	if (bytes != u->us_bytes)
+		unsent_update_slow(u, bytes);
+}
+
+/* Is the child over http_max_unsent? */
+static inline int
+unsent_over(void)
+{
+	return front_max_unsent > 0 && front_unsent > front_max_unsent;
+}
+
 /* whois.c: the RFC 3912 port. */
-void		 whois_accept(int fd);
+void		 whois_accept(int fd, int ref);
 void		 whois_init(struct event_base *);
 
 /* http.c: the HTTP/JSON API, our own HTTP/1.1 keep-alive server. */
-void		 http_accept(int fd);
+void		 http_accept(int fd, int ref);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
 
