@@ -111,6 +111,14 @@ void	 pool_req_end(void);
  * ends it.  It is always counted; returns -1 if that puts the child over
  * max_clients_per_child. */
 int	 pool_conn_add(void);
+/*
+ * Making room at max_clients_per_child: fn closes (or starts closing)
+ * one idle connection and returns 0, or -1 if none is idle.  With it, a
+ * full child keeps accepting and each connection over the limit makes
+ * room, so idle sockets cannot lock real peers out; without it (NULL), a
+ * full child stops accepting until a connection ends.
+ */
+void	 pool_set_make_room(int (*fn)(void *), void *arg);
 /* Is this connection's peer allowed by cidr_allow/cidr_deny? */
 int	 pool_client_allowed(const struct sockaddr *sa, const char *where);
 /* Is this child draining (retiring, HUP or QUIT)? */
