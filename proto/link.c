@@ -535,6 +535,7 @@ link_readcb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 fr;
 	struct msg	*m;
+	struct timeval	 tv;
 	const char	*code;
 	char		 err[256];
 	uint64_t	 id;
@@ -567,8 +568,13 @@ link_readcb(struct bufferevent *bev, void *arg)
 			link_bad(l, id, v, code, err);
 			break;
 		}
-		l->l_spoke = 1;
 		l->l_last = now_mono();
+		if (!l->l_spoke) {
+			/* From the hello timeout to the idle one. */
+			l->l_spoke = 1;
+			tv_from_ms(&tv, l->l_opts.lo_idle_timeout_ms);
+			evtimer_add(l->l_idle_ev, &tv);
+		}
 		link_dispatch(l, m);
 		msg_free(m);
 		if (!link_over_hard(l))

@@ -180,10 +180,9 @@ link_server_accept(struct link_server *ls, int fd, const struct sockaddr *sa,
  * link idle longest says goaway (a request racing it is still answered).
  * Links that never sent a frame go first: our clients speak at once.
  */
-static int
-ls_make_room(void *arg)
+int
+link_server_make_room(struct link_server *ls)
 {
-	struct link_server	*ls = arg;
 	struct lsconn		*c, *best = NULL;
 	double			 since, best_since = 0;
 	int			 spoke, best_spoke = 1;
@@ -207,6 +206,12 @@ ls_make_room(void *arg)
 	    now_mono() - best_since);
 	link_goaway(best->lc_link);
 	return 0;
+}
+
+static int
+ls_make_room(void *arg)
+{
+	return link_server_make_room(arg);
 }
 
 /* Every link says goaway, finishes what it has in flight, and closes. */

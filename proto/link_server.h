@@ -71,6 +71,9 @@ void		 link_server_free(struct link_server *);
  * link ends). */
 void		 link_server_accept(struct link_server *, int fd,
 		    const struct sockaddr *, socklen_t);
+/* goaway to the link idle longest, silent ones first: 0, or -1 if no
+ * link is idle (registered with the pool as its make-room hook). */
+int		 link_server_make_room(struct link_server *);
 /* goaway on every link: each answers what it has and closes. */
 void		 link_server_drain(struct link_server *);
 size_t		 link_server_links(const struct link_server *);

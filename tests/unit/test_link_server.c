@@ -1,8 +1,8 @@
 /*
  * test_link_server.c — proto/link_server.c over a socketpair, in one
  * event loop: dispatch by the table, unknown types, replies over
- * max_frame, drain (goaway), the closed hook, and a reply that arrives
- * after its link ended.
+ * max_frame, drain (goaway), the closed hook, a reply that arrives
+ * after its link ended, and making room at the connection limit.
  */
 #include <sys/socket.h>
 
@@ -303,6 +303,78 @@ test_reply_after_close(void **state)
 	t_held = NULL;
 }
 
+/*
+ * At the connection limit the link idle longest gets goaway, one that
+ * never sent a frame before one that did; busy ones are never chosen.
+ */
+static void
+test_make_room(void **state)
+{
+	struct tls	*t = *state;
+	struct msgb	 b;
+	struct msg	*m;
+	int		 sv[2];
+	uint8_t		 buf[256];
+	ssize_t		 n;
+
+	/* A second link that speaks; the setup's link stays silent. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	link_server_accept(t->t_srv, sv[1], NULL, 0);
+	msgb_init(&b);
+	msg_pack_ping(&b, 3, PROTO_VERSION);
+	frame_write(t->t_in, msgb_data(&b), msgb_len(&b), NULL);
+	n = evbuffer_remove(t->t_in, buf, sizeof(buf));
+	assert_int_equal(write(sv[0], buf, (size_t)n), n);
+	msgb_free(&b);
+	run_for(t->t_base, 0.05);
+	n = recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n > 0);		/* its pong */
+
+	/* The silent one goes first... */
+	assert_int_equal(link_server_make_room(t->t_srv), 0);
+	m = read_msg(t);
+	assert_non_null(m);
+	assert_int_equal(msg_type(m), MSG_GOAWAY);
+	msg_free(m);
+	/* ...then the idle one; then nothing is left to close. */
+	assert_int_equal(link_server_make_room(t->t_srv), 0);
+	run_for(t->t_base, 0.05);
+	n = recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n > 0);		/* its goaway */
+	assert_int_equal(link_server_make_room(t->t_srv), -1);
+	close(sv[0]);
+	run_for(t->t_base, 0.05);
+	assert_int_equal(link_server_links(t->t_srv), 1);
+}
+
+/* A link with a request in flight is not idle. */
+static void
+test_make_room_skips_busy(void **state)
+{
+	struct tls		*t = *state;
+	struct msgb		 b;
+	struct msg		*m;
+	struct msg_purge	 pg = { "x.example", 0 };
+
+	msgb_init(&b);
+	msg_pack_purge(&b, 9, PROTO_VERSION, &pg);
+	send_msg(t, &b);
+	run_for(t->t_base, 0.05);
+	assert_non_null(t_held);
+	assert_int_equal(link_server_make_room(t->t_srv), -1);
+	msgb_init(&b);
+	msg_pack_ok(&b, t_held_id, PROTO_VERSION);
+	assert_int_equal(link_server_reply(t_held, t_held_id, &b), 0);
+	msgb_free(&b);
+	t_held = NULL;
+	msg_free(read_msg(t));
+	assert_int_equal(link_server_make_room(t->t_srv), 0);
+	m = read_msg(t);
+	assert_non_null(m);
+	assert_int_equal(msg_type(m), MSG_GOAWAY);
+	msg_free(m);
+}
+
 int
 main(void)
 {
@@ -315,6 +387,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drain_and_close, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reply_after_close, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_make_room, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_make_room_skips_busy, setup,
 		    teardown),
 	};
 
