@@ -64,6 +64,7 @@ struct link {
 	int			 l_version;
 	int			 l_grace_over;	/* draining: stop waiting for EOF */
 	int			 l_spoke;	/* a frame was read */
+	struct log_limit	 l_ll_version;	/* bad versions from this peer */
 	size_t			 l_out_hard;	/* unsent bytes that close the link */
 	double			 l_last;	/* mono: last frame in or last reply
 						 * with nothing left in flight */
@@ -75,11 +76,11 @@ struct link {
 };
 
 /*
- * Per process (one link server per child), not per link: a peer that
- * opens many links would otherwise still get a line per link.
+ * What ends a link is logged once per link at most, and then rate-limited
+ * per process (one link server per child): a peer opening many links must
+ * not get a line for each.  A bad frame keeps its line per link.
  */
-static struct log_limit	ll_bad_frame, ll_bad_version, ll_not_reading,
-			ll_frame_stall, ll_silent;
+static struct log_limit	ll_not_reading, ll_frame_stall, ll_silent;
 
 static void	link_readcb(struct bufferevent *, void *);
 static void	link_writecb(struct bufferevent *, void *);
@@ -493,8 +494,8 @@ link_bad(struct link *l, uint64_t id, int version, const char *code,
 {
 	char	esc[256];
 
-	log_warnx_limited(&ll_bad_frame, "%s: %s: %s, closing", __func__,
-	    l->l_peer, log_escape(why, strlen(why), esc, sizeof(esc)));
+	log_warnx("%s: %s: %s, closing", __func__, l->l_peer,
+	    log_escape(why, strlen(why), esc, sizeof(esc)));
 	link_send_err(l, id, PROTO_VERSION_OK(version) ? version : PROTO_VERSION,
 	    code, why);
 	link_stop_reading(l, LINK_CLOSING);
@@ -557,8 +558,9 @@ link_readcb(struct bufferevent *bev, void *arg)
 		if (m == NULL) {
 			if (strcmp(code, MSG_E_BAD_VERSION) == 0) {
 				/* Readable, just not ours: answer, keep open;
-				 * the answer counts like any other reply. */
-				log_warnx_limited(&ll_bad_version, "%s: %s: %s",
+				 * the answer counts like any other reply.  The
+				 * link stays, so its repeats are rate-limited. */
+				log_warnx_limited(&l->l_ll_version, "%s: %s: %s",
 				    __func__, l->l_peer, err);
 				link_send_err(l, id, PROTO_VERSION, code, err);
 				if (!link_over_hard(l))

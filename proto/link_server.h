@@ -71,9 +71,14 @@ void		 link_server_free(struct link_server *);
  * link ends). */
 void		 link_server_accept(struct link_server *, int fd,
 		    const struct sockaddr *, socklen_t);
-/* goaway to the link idle longest, silent ones first: 0, or -1 if no
- * link is idle (registered with the pool as its make-room hook). */
-int		 link_server_make_room(struct link_server *);
+/*
+ * goaway to the link idle longest, 0, or -1 if none may go; dry: only
+ * say.  A link that never sent a frame goes first, once a second old
+ * (our clients speak as soon as they connect); one that did, only once idle
+ * for link_hello_timeout, so two clients cannot keep pushing each other
+ * out.  The pool's make-room hook (pool_set_make_room()).
+ */
+int		 link_server_make_room(struct link_server *, int dry);
 /* goaway on every link: each answers what it has and closes. */
 void		 link_server_drain(struct link_server *);
 size_t		 link_server_links(const struct link_server *);

@@ -303,57 +303,78 @@ test_reply_after_close(void **state)
 	t_held = NULL;
 }
 
+/* Write one ping frame to fd. */
+static void
+ping_fd(int fd, uint64_t id)
+{
+	struct evbuffer	*out = evbuffer_new();
+	struct msgb	 b;
+	uint8_t		 buf[256];
+	int		 n;
+
+	msgb_init(&b);
+	msg_pack_ping(&b, id, PROTO_VERSION);
+	frame_write(out, msgb_data(&b), msgb_len(&b), NULL);
+	msgb_free(&b);
+	n = evbuffer_remove(out, buf, sizeof(buf));
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	evbuffer_free(out);
+}
+
 /*
- * At the connection limit the link idle longest gets goaway, one that
- * never sent a frame before one that did; busy ones are never chosen.
+ * At the connection limit a link that never sent a frame goes first,
+ * once a second old; one that did only once idle for link_hello_timeout.
  */
 static void
 test_make_room(void **state)
 {
-	struct tls	*t = *state;
-	struct msgb	 b;
-	struct msg	*m;
-	int		 sv[2];
-	uint8_t		 buf[256];
-	ssize_t		 n;
+	struct event_base	*base = event_base_new();
+	struct link_server_opts	 lo;
+	struct link_server	*ls;
+	int			 silent[2], spoke[2];
+	uint8_t			 buf[256];
 
-	/* A second link that speaks; the setup's link stays silent. */
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	link_server_accept(t->t_srv, sv[1], NULL, 0);
-	msgb_init(&b);
-	msg_pack_ping(&b, 3, PROTO_VERSION);
-	frame_write(t->t_in, msgb_data(&b), msgb_len(&b), NULL);
-	n = evbuffer_remove(t->t_in, buf, sizeof(buf));
-	assert_int_equal(write(sv[0], buf, (size_t)n), n);
-	msgb_free(&b);
-	run_for(t->t_base, 0.05);
-	n = recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT);
-	assert_true(n > 0);		/* its pong */
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.lso_hello_timeout = 2;
+	ls = link_server_new(base, t_handlers, nitems(t_handlers), &lo);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, silent), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, spoke), 0);
+	link_server_accept(ls, silent[1], NULL, 0);
+	link_server_accept(ls, spoke[1], NULL, 0);
+	ping_fd(spoke[0], 3);
+	run_for(base, 0.05);
+	assert_true(recv(spoke[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	/* Both just connected: neither may go yet. */
+	assert_int_equal(link_server_make_room(ls, 1), -1);
 
-	/* The silent one goes first... */
-	assert_int_equal(link_server_make_room(t->t_srv), 0);
-	m = read_msg(t);
-	assert_non_null(m);
-	assert_int_equal(msg_type(m), MSG_GOAWAY);
-	msg_free(m);
-	/* ...then the idle one; then nothing is left to close. */
-	assert_int_equal(link_server_make_room(t->t_srv), 0);
-	run_for(t->t_base, 0.05);
-	n = recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT);
-	assert_true(n > 0);		/* its goaway */
-	assert_int_equal(link_server_make_room(t->t_srv), -1);
-	close(sv[0]);
-	run_for(t->t_base, 0.05);
-	assert_int_equal(link_server_links(t->t_srv), 1);
+	run_for(base, 1.05);
+	assert_int_equal(link_server_make_room(ls, 1), 0);
+	assert_int_equal(link_server_make_room(ls, 0), 0);
+	run_for(base, 0.05);
+	assert_true(recv(silent[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	/* The other one was active a second ago. */
+	assert_int_equal(link_server_make_room(ls, 0), -1);
+	run_for(base, 1.0);
+	assert_int_equal(link_server_make_room(ls, 1), 0);
+	assert_int_equal(link_server_make_room(ls, 0), 0);
+	run_for(base, 0.05);
+	assert_true(recv(spoke[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	assert_int_equal(link_server_make_room(ls, 0), -1);
+	close(silent[0]);
+	close(spoke[0]);
+	run_for(base, 0.05);
+	assert_int_equal(link_server_links(ls), 0);
+	link_server_free(ls);
+	event_base_free(base);
 }
 
-/* A link with a request in flight is not idle. */
+/* A link with a request in flight, or just answered, does not go. */
 static void
 test_make_room_skips_busy(void **state)
 {
 	struct tls		*t = *state;
 	struct msgb		 b;
-	struct msg		*m;
 	struct msg_purge	 pg = { "x.example", 0 };
 
 	msgb_init(&b);
@@ -361,18 +382,14 @@ test_make_room_skips_busy(void **state)
 	send_msg(t, &b);
 	run_for(t->t_base, 0.05);
 	assert_non_null(t_held);
-	assert_int_equal(link_server_make_room(t->t_srv), -1);
+	assert_int_equal(link_server_make_room(t->t_srv, 1), -1);
 	msgb_init(&b);
 	msg_pack_ok(&b, t_held_id, PROTO_VERSION);
 	assert_int_equal(link_server_reply(t_held, t_held_id, &b), 0);
 	msgb_free(&b);
 	t_held = NULL;
 	msg_free(read_msg(t));
-	assert_int_equal(link_server_make_room(t->t_srv), 0);
-	m = read_msg(t);
-	assert_non_null(m);
-	assert_int_equal(msg_type(m), MSG_GOAWAY);
-	msg_free(m);
+	assert_int_equal(link_server_make_room(t->t_srv, 0), -1);
 }
 
 int
@@ -388,8 +405,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reply_after_close, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_make_room, setup,
-		    teardown),
+		cmocka_unit_test(test_make_room),
 		cmocka_unit_test_setup_teardown(test_make_room_skips_busy, setup,
 		    teardown),
 	};
