@@ -17,8 +17,9 @@
  * (bad-frame) and the connection is closed once that is written.  A
  * version outside PROTO_VERSION_MIN..PROTO_VERSION gets `err`
  * (bad-version) and the link stays open; an unknown `t` gets `err`
- * (unknown-type) and the link stays open.  Warnings about a peer's bad
- * input are rate-limited per process (log_warnx_limited).
+ * (unknown-type) and the link stays open.  Their warnings are
+ * rate-limited per link (log_warnx_limited); closes for the limits below
+ * per process.
  *
  * Limits against broken or hostile peers: every reply, `err` included,
  * counts against lo_out_high (reading pauses past it); a peer that reads
