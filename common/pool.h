@@ -111,6 +111,16 @@ void	 pool_req_end(void);
  * ends it.  It is always counted; returns -1 if that puts the child over
  * max_clients_per_child. */
 int	 pool_conn_add(void);
+/*
+ * Making room at max_clients_per_child: fn(arg, 0) closes (or starts
+ * closing) one idle connection and returns 0, or -1 if none may be
+ * closed; fn(arg, 1) only says whether one may.  With it, a full child
+ * keeps accepting while it has such a connection (checked again every
+ * second) and each connection over the limit closes one, so idle sockets
+ * cannot lock real peers out.  Without it (NULL), a full child stops
+ * accepting until a connection ends.
+ */
+void	 pool_set_make_room(int (*fn)(void *arg, int dry), void *arg);
 /* Is this connection's peer allowed by cidr_allow/cidr_deny? */
 int	 pool_client_allowed(const struct sockaddr *sa, const char *where);
 /* Is this child draining (retiring, HUP or QUIT)? */

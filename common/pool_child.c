@@ -40,6 +40,8 @@ static unsigned long		 c_clients;
 static uint64_t			 c_max_req;	/* max_requests + jitter, 0 = never */
 static struct event		*c_alive_ev, *c_quit_ev, *c_usr1_ev, *c_tick_ev;
 static struct event		*c_drain_timer;
+static int			(*c_make_room)(void *, int);
+static void			*c_make_room_arg;
 
 static void	child_stop_accepting(void);
 static void	child_start_accepting(void);
@@ -104,6 +106,21 @@ pool_conn_done(void)
 	    c_clients < (unsigned long)pc()->pc_max_clients_per_child)
 		child_start_accepting();
 	child_maybe_exit();
+}
+
+void
+pool_set_make_room(int (*fn)(void *, int), void *arg)
+{
+	c_make_room = fn;
+	c_make_room_arg = arg;
+}
+
+static int
+child_make_room(int dry)
+{
+	if (c_make_room == NULL)
+		return -1;
+	return c_make_room(c_make_room_arg, dry);
 }
 
 static void
@@ -251,12 +268,18 @@ static void
 child_handle_conn(struct listener *l, int fd, struct sockaddr *sa,
     socklen_t salen)
 {
+	int	over;
+
 	if (!pool_client_allowed(sa, l->l_name)) {
 		linger_close(c_base, fd, 1.0);
 		return;
 	}
-	if (pool_conn_add() == -1 ||
-	    c_clients >= (unsigned long)pc()->pc_max_clients_per_child)
+	over = pool_conn_add() == -1;
+	/* Over the limit: room is made before the new one is listed. */
+	if (over && child_make_room(0) == 0)
+		over = 0;
+	if (over || (c_clients >= (unsigned long)pc()->pc_max_clients_per_child &&
+	    child_make_room(1) == -1))
 		child_stop_accepting();
 	pool_pd->pd_child_accept(l, fd, sa, salen);
 }
@@ -386,6 +409,11 @@ child_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd; (void)ev; (void)arg;
 	pool_sb_priv[c_slot].sp_heartbeat = now_mono();
+	/* Full: a connection may have become idle enough to make room. */
+	if (!c_accepting && !c_draining &&
+	    c_clients >= (unsigned long)pc()->pc_max_clients_per_child &&
+	    child_make_room(1) == 0)
+		child_start_accepting();
 }
 
 /*

@@ -32,6 +32,8 @@
 #define CLIENT_BACKOFF_MAX_MS	2000
 #define CLIENT_CONNECT_MS	1000
 #define CLIENT_DEADLINE_MS	5000
+/* A fifth of the servers' default link_idle_timeout (300 s). */
+#define CLIENT_PING_MS		60000
 
 enum creq_where {
 	RQ_NONE,	/**< failure decided, callback deferred */
@@ -79,7 +81,10 @@ struct cconn {
 	enum cconn_state	 cn_state;
 	struct creq_list	 cn_sent;
 	struct event		*cn_ctimer;	/* connect timeout */
+	struct event		*cn_ping_ev;	/* keep-alive */
 	int			 cn_version;
+	uint64_t		 cn_ping_id;	/* last ping sent */
+	double			 cn_last_send;	/* mono */
 	double			 cn_since;
 	uint64_t		 cn_frames;	/* frames received */
 };
@@ -265,6 +270,7 @@ creq_send(struct creq *r, struct cconn *cn)
 	r->r_where = RQ_SENT;
 	r->r_conn = cn;
 	c->c_nsent++;
+	cn->cn_last_send = now_mono();
 }
 
 static void
@@ -296,7 +302,50 @@ cconn_free(struct cconn *cn)
 		bufferevent_free(cn->cn_bev);
 	if (cn->cn_ctimer != NULL)
 		event_free(cn->cn_ctimer);
+	if (cn->cn_ping_ev != NULL)
+		event_free(cn->cn_ping_ev);
 	free(cn);
+}
+
+/*
+ * A ping outside the request accounting: it has no callback, deadline
+ * or stats; its answer (pong, or `err` from an older server) is matched
+ * by cn_ping_id.  Any id will do, so it comes from the requests' count.
+ */
+static void
+cconn_ping(struct cconn *cn)
+{
+	struct client	*c = cn->cn_c;
+	struct msgb	 b;
+
+	msgb_init(&b);
+	cn->cn_ping_id = ++c->c_nextid;
+	if (msg_pack_ping(&b, cn->cn_ping_id, cn->cn_version) == 0)
+		(void)frame_write(bufferevent_get_output(cn->cn_bev),
+		    msgb_data(&b), msgb_len(&b), &c->c_opts.co_limits);
+	msgb_free(&b);
+	cn->cn_last_send = now_mono();
+}
+
+static void
+cconn_ping_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct cconn	*cn = arg;
+	struct timeval	 tv;
+	double		 every, left;
+
+	(void)fd;
+	(void)ev;
+	if (cn->cn_state != CN_UP)
+		return;
+	every = cn->cn_c->c_opts.co_ping_ms / 1000.0;
+	left = cn->cn_last_send + every - now_mono();
+	if (left <= 0) {
+		cconn_ping(cn);
+		left = every;
+	}
+	tv_from_seconds(&tv, left);
+	evtimer_add(cn->cn_ping_ev, &tv);
 }
 
 static void
@@ -407,9 +456,11 @@ client_connect(struct client *c)
 	TAILQ_INIT(&cn->cn_sent);
 	c->c_cur = cn;
 	cn->cn_ctimer = evtimer_new(c->c_base, cconn_ctimeout, cn);
+	cn->cn_ping_ev = evtimer_new(c->c_base, cconn_ping_cb, cn);
 	cn->cn_bev = bufferevent_socket_new(c->c_base, -1,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (cn->cn_bev == NULL || cn->cn_ctimer == NULL) {
+	if (cn->cn_bev == NULL || cn->cn_ctimer == NULL ||
+	    cn->cn_ping_ev == NULL) {
 		cconn_connect_failed(cn, "out of memory");
 		return;
 	}
@@ -452,6 +503,7 @@ cconn_up(struct cconn *cn)
 {
 	struct client	*c = cn->cn_c;
 	struct creq	*r;
+	struct timeval	 tv;
 
 	evtimer_del(cn->cn_ctimer);
 	cn->cn_state = CN_UP;
@@ -462,6 +514,13 @@ cconn_up(struct cconn *cn)
 	log_debug("%s: %s: connected to %s", __func__, c->c_name, c->c_addr);
 	while ((r = TAILQ_FIRST(&c->c_queue)) != NULL)
 		creq_send(r, cn);
+	if (c->c_opts.co_ping_ms < 0)
+		return;
+	/* A link with nothing to say still says hello. */
+	if (TAILQ_EMPTY(&cn->cn_sent))
+		cconn_ping(cn);
+	tv_from_ms(&tv, c->c_opts.co_ping_ms);
+	evtimer_add(cn->cn_ping_ev, &tv);
 }
 
 /*
@@ -561,6 +620,19 @@ cconn_reply(struct cconn *cn, struct msg *m)
 	if (msg_type(m) == MSG_GOAWAY)
 		return cconn_goaway(cn) ? -1 : 0;
 	c->c_backoff_ms = 0;	/* the server answers: it is healthy */
+	if (msg_type(m) == MSG_PONG || (cn->cn_ping_id != 0 &&
+	    msg_id(m) == cn->cn_ping_id)) {
+		/* An older server: new requests go out in its version. */
+		if (msg_type(m) == MSG_ERR && msg_version(m) < cn->cn_version &&
+		    msg_read_err(m, code, sizeof(code), text, sizeof(text),
+		    err, sizeof(err)) == 0 &&
+		    strcmp(code, MSG_E_BAD_VERSION) == 0) {
+			log_info("%s: %s: %s speaks protocol version %d",
+			    __func__, c->c_name, c->c_addr, msg_version(m));
+			cn->cn_version = msg_version(m);
+		}
+		return 0;
+	}
 	if ((r = client_find(c, msg_id(m))) == NULL || r->r_conn != cn) {
 		c->c_st.cs_late++;
 		return 0;
@@ -681,6 +753,8 @@ client_new(struct event_base *base, const char *hostport,
 		c->c_opts.co_connect_timeout_ms = CLIENT_CONNECT_MS;
 	if (c->c_opts.co_default_deadline_ms <= 0)
 		c->c_opts.co_default_deadline_ms = CLIENT_DEADLINE_MS;
+	if (c->c_opts.co_ping_ms == 0)
+		c->c_opts.co_ping_ms = CLIENT_PING_MS;
 	c->c_version = c->c_opts.co_version > 0 ? c->c_opts.co_version :
 	    PROTO_VERSION;
 	TAILQ_INIT(&c->c_draining);

@@ -30,6 +30,12 @@
  * and resends the request once (readers ignore unknown keys, so a newer
  * body is readable by an older server).
  *
+ * Keep-alive: a connection that comes up with nothing to send sends a
+ * `ping` at once, and one that has sent nothing for co_ping_ms sends
+ * another, so a server's hello and idle timeouts never end a link that
+ * is in use.  A server that still closes an idle link sends `goaway`:
+ * the client reconnects at once and loses nothing.
+ *
  * Callbacks are never called from inside client_call(); they may call
  * client_call() again.  client_free() must not be called from a callback.
  */
@@ -66,6 +72,7 @@ struct client_opts {
 	 * it and fail "unavailable" at once until it is back; 0: they wait
 	 * until their deadline. */
 	int			 co_down_wait_ms;
+	int			 co_ping_ms;	/* 0: 60000; < 0: never */
 };
 
 struct client_result {

@@ -7,6 +7,10 @@
  * reply is written; CLOSING (after a bad frame) reads nothing and closes
  * once its err reply is written; CLOSED has no socket and only waits for
  * the pending replies to be dropped before the struct is freed.
+ *
+ * A reply is sent from the daemon's code, which may hold the link in its
+ * own lists: nothing that ends the connection (and calls lc_closed back
+ * into the daemon) runs inside link_reply(); it is deferred to l_later_ev.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -30,6 +34,9 @@
 #define LINK_MAX_INFLIGHT	1024
 #define LINK_OUT_HIGH		(8u * 1024 * 1024)
 #define LINK_FLUSH_TIMEOUT_MS	10000
+#define LINK_FRAME_TIMEOUT_MS	10000
+#define LINK_HELLO_TIMEOUT_MS	10000
+#define LINK_IDLE_TIMEOUT_MS	300000
 /*
  * After goaway, requests the peer sent before it read the goaway are
  * still on their way (or already in our socket buffer): they are read
@@ -56,13 +63,32 @@ struct link {
 	int			 l_paused;	/* reading paused for back-pressure */
 	int			 l_version;
 	int			 l_grace_over;	/* draining: stop waiting for EOF */
+	int			 l_spoke;	/* a frame was read */
+	struct log_limit	 l_ll_version;	/* bad versions from this peer */
+	size_t			 l_out_hard;	/* unsent bytes that close the link */
+	double			 l_last;	/* mono: last frame in or last reply
+						 * with nothing left in flight */
 	struct event		*l_grace_ev;
+	struct event		*l_idle_ev;	/* hello, then idle timeout */
+	struct event		*l_frame_ev;	/* a frame begun, not yet whole */
+	struct event		*l_later_ev;	/* re-check after a reply */
 	char			 l_peer[96];
 };
+
+/*
+ * What ends a link is logged once per link at most, and then rate-limited
+ * per process (one link server per child): a peer opening many links must
+ * not get a line for each.  A bad frame keeps its line per link.
+ */
+static struct log_limit	ll_not_reading, ll_frame_stall, ll_silent;
 
 static void	link_readcb(struct bufferevent *, void *);
 static void	link_writecb(struct bufferevent *, void *);
 static void	link_eventcb(struct bufferevent *, short, void *);
+static void	link_idle_cb(evutil_socket_t, short, void *);
+static void	link_frame_cb(evutil_socket_t, short, void *);
+static void	link_later_cb(evutil_socket_t, short, void *);
+static void	link_arm_flush_timeout(struct link *);
 
 static void
 link_peer_str(const struct sockaddr *sa, socklen_t salen, char *buf,
@@ -91,6 +117,7 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
     void *arg)
 {
 	struct link	*l;
+	struct timeval	 tv;
 	int		 one = 1;
 
 	l = xcalloc(1, sizeof(*l));
@@ -102,6 +129,17 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
 		l->l_opts.lo_out_high = LINK_OUT_HIGH;
 	if (l->l_opts.lo_flush_timeout_ms <= 0)
 		l->l_opts.lo_flush_timeout_ms = LINK_FLUSH_TIMEOUT_MS;
+	if (l->l_opts.lo_frame_timeout_ms <= 0)
+		l->l_opts.lo_frame_timeout_ms = LINK_FRAME_TIMEOUT_MS;
+	if (l->l_opts.lo_hello_timeout_ms <= 0)
+		l->l_opts.lo_hello_timeout_ms = LINK_HELLO_TIMEOUT_MS;
+	if (l->l_opts.lo_idle_timeout_ms <= 0)
+		l->l_opts.lo_idle_timeout_ms = LINK_IDLE_TIMEOUT_MS;
+	/* Past the pause point, only replies to requests already taken in
+	 * can add output: a frame's worth of slack covers a big one. */
+	l->l_out_hard = 2 * l->l_opts.lo_out_high +
+	    frame_max(&l->l_opts.lo_limits) + FRAME_HDRLEN;
+	l->l_last = now_mono();
 	l->l_cb = *cb;
 	l->l_arg = arg;
 	l->l_version = PROTO_VERSION;
@@ -118,8 +156,18 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
 		free(l);
 		return NULL;
 	}
+	l->l_idle_ev = evtimer_new(base, link_idle_cb, l);
+	l->l_frame_ev = evtimer_new(base, link_frame_cb, l);
+	l->l_later_ev = evtimer_new(base, link_later_cb, l);
+	if (l->l_idle_ev == NULL || l->l_frame_ev == NULL ||
+	    l->l_later_ev == NULL)
+		fatalx("%s: evtimer_new", __func__);
 	bufferevent_setcb(l->l_bev, link_readcb, link_writecb, link_eventcb, l);
 	bufferevent_enable(l->l_bev, EV_READ | EV_WRITE);
+	/* A peer that stops reading is closed whatever the state. */
+	link_arm_flush_timeout(l);
+	tv_from_ms(&tv, l->l_opts.lo_hello_timeout_ms);
+	evtimer_add(l->l_idle_ev, &tv);
 	return l;
 }
 
@@ -146,6 +194,10 @@ link_shut(struct link *l)
 		event_free(l->l_grace_ev);
 		l->l_grace_ev = NULL;
 	}
+	event_free(l->l_idle_ev);
+	event_free(l->l_frame_ev);
+	event_free(l->l_later_ev);
+	l->l_idle_ev = l->l_frame_ev = l->l_later_ev = NULL;
 	l->l_busy++;
 	if (l->l_cb.lc_closed != NULL)
 		l->l_cb.lc_closed(l, l->l_arg);
@@ -192,13 +244,14 @@ link_stop_reading(struct link *l, enum link_state st)
 static void
 link_flow(struct link *l)
 {
+	size_t	out;
 	int	pause;
 
 	if (l->l_state != LINK_OPEN && l->l_state != LINK_DRAINING)
 		return;
+	out = evbuffer_get_length(bufferevent_get_output(l->l_bev));
 	pause = l->l_inflight >= l->l_opts.lo_max_inflight ||
-	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) >
-	    l->l_opts.lo_out_high;
+	    out > l->l_opts.lo_out_high;
 	if (pause && !l->l_paused) {
 		bufferevent_disable(l->l_bev, EV_READ);
 		l->l_paused = 1;
@@ -209,6 +262,131 @@ link_flow(struct link *l)
 		if (evbuffer_get_length(bufferevent_get_input(l->l_bev)) > 0)
 			bufferevent_trigger(l->l_bev, EV_READ, 0);
 	}
+}
+
+/*
+ * Reading stops at lo_out_high, but replies to requests already taken
+ * in still add output: a peer that lets it pass the hard limit is not
+ * reading and is closed.  Only from the link's own callbacks.
+ */
+static int
+link_over_hard(struct link *l)
+{
+	size_t	out;
+
+	if (l->l_state != LINK_OPEN && l->l_state != LINK_DRAINING)
+		return 0;
+	out = evbuffer_get_length(bufferevent_get_output(l->l_bev));
+	if (out <= l->l_out_hard)
+		return 0;
+	log_warnx_limited(&ll_not_reading, "%s: %s: %zu bytes of replies "
+	    "unread, closing", __func__, l->l_peer, out);
+	link_shut(l);
+	return 1;
+}
+
+/* Work that may end the connection, run outside the daemon's code. */
+static void
+link_later(struct link *l)
+{
+	if (l->l_later_ev != NULL)
+		event_active(l->l_later_ev, EV_TIMEOUT, 0);
+}
+
+static void
+link_later_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd;
+	(void)ev;
+	l->l_busy++;
+	if (!link_over_hard(l)) {
+		link_flow(l);
+		link_check_done(l);
+	}
+	l->l_busy--;
+	link_maybe_free(l);
+}
+
+/*
+ * The frame clock runs from a frame's first byte to its last; it is
+ * stopped while reading is paused (the rest may be waiting in the
+ * socket for us, not for the peer).  `fresh`: a frame was read since
+ * the clock started, so what is left began later.
+ */
+static void
+link_frame_clock(struct link *l, int fresh)
+{
+	struct timeval	tv;
+
+	if ((l->l_state != LINK_OPEN && l->l_state != LINK_DRAINING) ||
+	    l->l_paused ||
+	    evbuffer_get_length(bufferevent_get_input(l->l_bev)) == 0) {
+		evtimer_del(l->l_frame_ev);
+		return;
+	}
+	if (fresh || !evtimer_pending(l->l_frame_ev, NULL)) {
+		tv_from_ms(&tv, l->l_opts.lo_frame_timeout_ms);
+		evtimer_add(l->l_frame_ev, &tv);
+	}
+}
+
+static void
+link_frame_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd;
+	(void)ev;
+	log_warnx_limited(&ll_frame_stall, "%s: %s: frame not whole %d ms "
+	    "after its first byte, closing", __func__, l->l_peer,
+	    l->l_opts.lo_frame_timeout_ms);
+	l->l_busy++;
+	link_shut(l);
+	l->l_busy--;
+	link_maybe_free(l);
+}
+
+/*
+ * A link that never sent a frame (lo_hello_timeout_ms), or has had
+ * nothing in flight for lo_idle_timeout_ms, gets goaway: a request
+ * the peer sends meanwhile is still answered, so a client loses
+ * nothing and just reconnects.
+ */
+static void
+link_idle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l = arg;
+	struct timeval	 tv;
+	double		 limit, left;
+
+	(void)fd;
+	(void)ev;
+	if (l->l_state != LINK_OPEN)
+		return;
+	limit = (l->l_spoke ? l->l_opts.lo_idle_timeout_ms :
+	    l->l_opts.lo_hello_timeout_ms) / 1000.0;
+	if (l->l_inflight > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) > 0)
+		left = limit;
+	else
+		left = l->l_last + limit - now_mono();
+	if (left > 0) {
+		tv_from_seconds(&tv, left);
+		evtimer_add(l->l_idle_ev, &tv);
+		return;
+	}
+	if (l->l_spoke)
+		log_debug("%s: %s: idle for %.0f s, goaway", __func__,
+		    l->l_peer, limit);
+	else
+		log_warnx_limited(&ll_silent, "%s: %s: no frame %.0f s after "
+		    "connecting, goaway", __func__, l->l_peer, limit);
+	l->l_busy++;
+	link_goaway(l);
+	l->l_busy--;
+	link_maybe_free(l);
 }
 
 static int
@@ -248,12 +426,18 @@ link_done_one(struct link *l)
 		return;
 	}
 	l->l_inflight--;
+	if (l->l_inflight == 0)
+		l->l_last = now_mono();
 	if (l->l_state == LINK_CLOSED) {
 		link_maybe_free(l);
 		return;
 	}
 	link_flow(l);
-	link_check_done(l);
+	/* Ending the connection calls back into the daemon: not from here. */
+	if (l->l_state != LINK_OPEN ||
+	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) >
+	    l->l_out_hard)
+		link_later(l);
 }
 
 int
@@ -352,10 +536,11 @@ link_readcb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 fr;
 	struct msg	*m;
+	struct timeval	 tv;
 	const char	*code;
 	char		 err[256];
 	uint64_t	 id;
-	int		 r, v;
+	int		 r, v, fresh = 0;
 
 	l->l_busy++;
 	while ((l->l_state == LINK_OPEN || l->l_state == LINK_DRAINING) &&
@@ -363,6 +548,7 @@ link_readcb(struct bufferevent *bev, void *arg)
 		r = frame_read(in, &l->l_opts.lo_limits, &fr, err, sizeof(err));
 		if (r == 0)
 			break;
+		fresh = 1;
 		if (r == -1) {
 			link_bad(l, 0, 0, MSG_E_BAD_FRAME, err);
 			break;
@@ -371,19 +557,33 @@ link_readcb(struct bufferevent *bev, void *arg)
 		    sizeof(err));
 		if (m == NULL) {
 			if (strcmp(code, MSG_E_BAD_VERSION) == 0) {
-				/* Readable, just not ours: answer, keep open. */
-				log_warnx("%s: %s: %s", __func__, l->l_peer,
-				    err);
+				/* Readable, just not ours: answer, keep open;
+				 * the answer counts like any other reply.  The
+				 * link stays, so its repeats are rate-limited. */
+				log_warnx_limited(&l->l_ll_version, "%s: %s: %s",
+				    __func__, l->l_peer, err);
 				link_send_err(l, id, PROTO_VERSION, code, err);
+				if (!link_over_hard(l))
+					link_flow(l);
 				continue;
 			}
 			link_bad(l, id, v, code, err);
 			break;
 		}
+		l->l_last = now_mono();
+		if (!l->l_spoke) {
+			/* From the hello timeout to the idle one. */
+			l->l_spoke = 1;
+			tv_from_ms(&tv, l->l_opts.lo_idle_timeout_ms);
+			evtimer_add(l->l_idle_ev, &tv);
+		}
 		link_dispatch(l, m);
 		msg_free(m);
-		link_flow(l);
+		if (!link_over_hard(l))
+			link_flow(l);
 	}
+	if (l->l_state != LINK_CLOSED)
+		link_frame_clock(l, fresh);
 	l->l_busy--;
 	link_maybe_free(l);
 }
@@ -396,6 +596,8 @@ link_writecb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	l->l_busy++;
 	link_flow(l);
+	if (l->l_state != LINK_CLOSED)
+		link_frame_clock(l, 0);
 	link_check_done(l);
 	l->l_busy--;
 	link_maybe_free(l);
@@ -411,8 +613,9 @@ link_eventcb(struct bufferevent *bev, short what, void *arg)
 		log_info("%s: %s: connection error: %s", __func__, l->l_peer,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	else if (what & BEV_EVENT_TIMEOUT)
-		log_warnx("%s: %s: peer not reading, closing", __func__,
-		    l->l_peer);
+		log_warnx_limited(&ll_not_reading, "%s: %s: peer not reading "
+		    "for %d ms, closing", __func__, l->l_peer,
+		    l->l_opts.lo_flush_timeout_ms);
 	else
 		log_debug("%s: %s: peer closed", __func__, l->l_peer);
 	l->l_busy++;
@@ -454,6 +657,7 @@ link_goaway(struct link *l)
 	link_send(l, msgb_data(&b), msgb_len(&b));
 	msgb_free(&b);
 	l->l_state = LINK_DRAINING;
+	evtimer_del(l->l_idle_ev);
 	link_arm_flush_timeout(l);
 	l->l_grace_ev = evtimer_new(bufferevent_get_base(l->l_bev),
 	    link_grace_cb, l);
@@ -496,6 +700,17 @@ size_t
 link_inflight(const struct link *l)
 {
 	return l->l_inflight;
+}
+
+double
+link_idle_since(const struct link *l, int *spoke)
+{
+	*spoke = l->l_spoke;
+	if (l->l_state != LINK_OPEN || l->l_inflight > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_input(l->l_bev)) > 0)
+		return 0;
+	return l->l_last;
 }
 
 void *

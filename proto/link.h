@@ -17,7 +17,17 @@
  * (bad-frame) and the connection is closed once that is written.  A
  * version outside PROTO_VERSION_MIN..PROTO_VERSION gets `err`
  * (bad-version) and the link stays open; an unknown `t` gets `err`
- * (unknown-type) and the link stays open.
+ * (unknown-type) and the link stays open.  Their warnings are
+ * rate-limited per link (log_warnx_limited); closes for the limits below
+ * per process.
+ *
+ * Limits against broken or hostile peers: every reply, `err` included,
+ * counts against lo_out_high (reading pauses past it); a peer that reads
+ * nothing for lo_flush_timeout_ms while output waits, or lets more than
+ * twice lo_out_high plus one frame pile up, is closed.  A frame must be
+ * whole lo_frame_timeout_ms after its first byte.  A link that sent no
+ * frame lo_hello_timeout_ms after connecting, or has had nothing in
+ * flight for lo_idle_timeout_ms, gets `goaway` (see link_goaway()).
  */
 #ifndef WHOISD_PROTO_LINK_H
 #define WHOISD_PROTO_LINK_H
@@ -55,7 +65,10 @@ struct link_opts {
 	struct frame_limits	lo_limits;
 	size_t			lo_max_inflight;	/* 0: 1024; then reading pauses */
 	size_t			lo_out_high;		/* 0: 8 MiB unsent; then reading pauses */
-	int			lo_flush_timeout_ms;	/* 0: 10000; closing/draining links */
+	int			lo_flush_timeout_ms;	/* 0: 10000; output left unread */
+	int			lo_frame_timeout_ms;	/* 0: 10000; first byte to whole frame */
+	int			lo_hello_timeout_ms;	/* 0: 10000; connect to first frame */
+	int			lo_idle_timeout_ms;	/* 0: 300000; nothing in flight */
 };
 
 /* Takes the (connected) fd; NULL opts mean the defaults. */
@@ -83,6 +96,12 @@ void		 link_close(struct link *);
 int		 link_version(const struct link *);
 const char	*link_peer(const struct link *);	/* "127.0.0.1:4711" */
 int		 link_alive(const struct link *);
+/*
+ * For making room at the connection limit: 0 unless the link is open
+ * with nothing in flight, unsent or half-read; else when it became idle
+ * (monotonic seconds).  *spoke: whether the peer ever sent a frame.
+ */
+double		 link_idle_since(const struct link *, int *spoke);
 size_t		 link_inflight(const struct link *);
 void		*link_arg(const struct link *);
 

@@ -5,6 +5,10 @@
  * Each link's arg is its lsconn, which outlives the connection until the
  * link itself is freed (lc_free): a reply that arrives after the close
  * still finds its server through link_arg().
+ *
+ * An unknown type is logged once per link, then rate-limited per link:
+ * a peer repeating it must not write a line per frame, and every peer
+ * still gets its first line.  Making room is rate-limited per process.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -18,9 +22,16 @@
 #include "common/util.h"
 #include "proto/link_server.h"
 
+/* link.c's default link_hello_timeout, for a server without one. */
+#define LS_HELLO_DEFAULT	10.0
+/* Our clients speak within a round trip of connecting: a link silent
+ * this long is not about to. */
+#define LS_SILENT_MIN_AGE	1.0
+
 struct lsconn {
 	struct link		*lc_link;
 	struct link_server	*lc_srv;
+	struct log_limit	 lc_ll_unknown;	/* unknown types from this peer */
 	LIST_ENTRY(lsconn)	 lc_entry;
 };
 
@@ -35,7 +46,10 @@ struct link_server {
 	uint64_t			 ls_errors;
 };
 
+static struct log_limit	ll_evict;
+
 static int	ls_request(struct link *, struct msg *, void *);
+static int	ls_make_room(void *, int);
 static void	ls_closed(struct link *, void *);
 static void	ls_free(struct link *, void *);
 
@@ -59,7 +73,14 @@ link_server_new(struct event_base *base, const struct link_handler *h,
 	    (size_t)ls->ls_opts.lso_max_frame : 0;
 	ls->ls_link.lo_limits.fl_compress_min =
 	    frame_compress_min_conf(ls->ls_opts.lso_compress_min);
+	ls->ls_link.lo_frame_timeout_ms =
+	    (int)(ls->ls_opts.lso_frame_timeout * 1000);
+	ls->ls_link.lo_hello_timeout_ms =
+	    (int)(ls->ls_opts.lso_hello_timeout * 1000);
+	ls->ls_link.lo_idle_timeout_ms =
+	    (int)(ls->ls_opts.lso_idle_timeout * 1000);
 	LIST_INIT(&ls->ls_conns);
+	pool_set_make_room(ls_make_room, ls);
 	return ls;
 }
 
@@ -70,6 +91,7 @@ link_server_free(struct link_server *ls)
 
 	if (ls == NULL)
 		return;
+	pool_set_make_room(NULL, NULL);
 	while ((c = LIST_FIRST(&ls->ls_conns)) != NULL)
 		link_close(c->lc_link);
 	free(ls);
@@ -101,9 +123,10 @@ ls_request(struct link *l, struct msg *m, void *arg)
 	if (h == NULL) {
 		ls->ls_errors++;
 		if (ls->ls_opts.lso_flags & LSO_WARN_UNKNOWN)
-			log_warnx("%s: unknown message type \"%s\"",
-			    link_peer(l), log_escape(msg_tname(m),
-			    strlen(msg_tname(m)), key, sizeof(key)));
+			log_warnx_limited(&c->lc_ll_unknown, "%s: unknown "
+			    "message type \"%s\"", link_peer(l),
+			    log_escape(msg_tname(m), strlen(msg_tname(m)), key,
+			    sizeof(key)));
 		return -1;	/* link.c answers unknown-type */
 	}
 	req = h->lh_flags & (LH_REQ | LH_REQ_LATER);
@@ -158,6 +181,52 @@ link_server_accept(struct link_server *ls, int fd, const struct sockaddr *sa,
 		free(c);
 		pool_conn_done();
 	}
+}
+
+/*
+ * The pool is at max_clients_per_child and a new connection came: the
+ * link idle longest says goaway (a request racing it is still answered).
+ * Links that never sent a frame go first: our clients speak at once.
+ */
+int
+link_server_make_room(struct link_server *ls, int dry)
+{
+	struct lsconn		*c, *best = NULL;
+	double			 since, best_since = 0, hello, silent, now;
+	int			 spoke, best_spoke = 1;
+
+	now = now_mono();
+	hello = ls->ls_link.lo_hello_timeout_ms > 0 ?
+	    ls->ls_link.lo_hello_timeout_ms / 1000.0 : LS_HELLO_DEFAULT;
+	/* Before its own hello timeout would end it. */
+	silent = hello / 2 < LS_SILENT_MIN_AGE ? hello / 2 : LS_SILENT_MIN_AGE;
+	LIST_FOREACH(c, &ls->ls_conns, lc_entry) {
+		if (c->lc_link == NULL ||
+		    (since = link_idle_since(c->lc_link, &spoke)) == 0 ||
+		    now - since < (spoke ? hello : silent))
+			continue;
+		if (best == NULL || spoke < best_spoke ||
+		    (spoke == best_spoke && since < best_since)) {
+			best = c;
+			best_since = since;
+			best_spoke = spoke;
+		}
+	}
+	if (best == NULL)
+		return -1;
+	if (dry)
+		return 0;
+	log_warnx_limited(&ll_evict, "at max_clients_per_child: goaway to "
+	    "%s, %s for %.0f s", link_peer(best->lc_link),
+	    best_spoke ? "idle" : "silent since connecting", now - best_since);
+	link_goaway(best->lc_link);
+	return 0;
+}
+
+static int
+ls_make_room(void *arg, int dry)
+{
+	return link_server_make_room(arg, dry);
 }
 
 /* Every link says goaway, finishes what it has in flight, and closes. */

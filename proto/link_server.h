@@ -4,7 +4,9 @@
  * types it serves and their handlers, and the link server accepts the
  * connections, keeps their list, dispatches, sends goaway on drain,
  * answers the pool (pool_conn_done()) when a link ends, and counts the
- * requests answered `err`.
+ * requests answered `err`.  At max_clients_per_child it makes room for a
+ * new connection by sending goaway to the longest-idle link (one that
+ * never sent a frame first): idle sockets cannot lock out a real peer.
  *
  *	static const struct link_handler cache_handlers[] = {
  *		{ MSG_GET,	cache_get,	LH_REQ_LATER },
@@ -45,6 +47,9 @@ struct link_handler {
 struct link_server_opts {
 	long	  lso_max_frame;	/* max_frame */
 	long	  lso_compress_min;	/* compress_min, 0: never deflate */
+	double	  lso_frame_timeout;	/* link_frame_timeout, s; 0: 10 */
+	double	  lso_hello_timeout;	/* link_hello_timeout, s; 0: 10 */
+	double	  lso_idle_timeout;	/* link_idle_timeout, s; 0: 300 */
 	int	  lso_flags;
 	/* May be NULL.  A link ended: forget what waits on it. */
 	void	(*lso_closed)(struct link *);
@@ -53,8 +58,8 @@ struct link_server_opts {
 	int	(*lso_fault)(void);
 };
 
-/* A type not in the table is logged (it is counted as an error and the
- * link answers it `err` unknown-type either way). */
+/* A type not in the table is logged, rate-limited (it is counted as an
+ * error and the link answers it `err` unknown-type either way). */
 #define LSO_WARN_UNKNOWN	0x01
 
 struct link_server *link_server_new(struct event_base *,
@@ -66,6 +71,14 @@ void		 link_server_free(struct link_server *);
  * link ends). */
 void		 link_server_accept(struct link_server *, int fd,
 		    const struct sockaddr *, socklen_t);
+/*
+ * goaway to the link idle longest, 0, or -1 if none may go; dry: only
+ * say.  A link that never sent a frame goes first, once a second old
+ * (our clients speak as soon as they connect); one that did, only once idle
+ * for link_hello_timeout, so two clients cannot keep pushing each other
+ * out.  The pool's make-room hook (pool_set_make_room()).
+ */
+int		 link_server_make_room(struct link_server *, int dry);
 /* goaway on every link: each answers what it has and closes. */
 void		 link_server_drain(struct link_server *);
 size_t		 link_server_links(const struct link_server *);

@@ -34,6 +34,9 @@ struct cache_conf {
 	double			 cc_sweep_interval;
 	long			 cc_max_frame;
 	long			 cc_compress_min;
+	double			 cc_link_frame_timeout;
+	double			 cc_link_hello_timeout;
+	double			 cc_link_idle_timeout;
 };
 
 /* This child's counters (stats_r reports them with the DB's figures;

@@ -42,6 +42,14 @@ static const struct conf_key cache_keys[] = {
 	  "largest internal frame" },
 	{ "compress_min", CONF_BYTES, CCOFF(cc_compress_min), 0, 1 << 30,
 	  "8k", "frame bodies above this are deflated (0 = never)" },
+	{ "link_frame_timeout", CONF_DOUBLE, CCOFF(cc_link_frame_timeout), 0.1,
+	  3600, "10", "seconds an internal frame may take from its first byte "
+	  "to its last" },
+	{ "link_hello_timeout", CONF_DOUBLE, CCOFF(cc_link_hello_timeout), 0.1,
+	  3600, "10", "seconds a new link may stay silent before goaway" },
+	{ "link_idle_timeout", CONF_DOUBLE, CCOFF(cc_link_idle_timeout), 0.1,
+	  86400, "300", "seconds a link with nothing in flight is kept (clients "
+	  "ping theirs every 60)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

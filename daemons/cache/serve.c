@@ -511,6 +511,9 @@ cache_serve_init(struct event_base *base, struct cache_db *db)
 	memset(&lo, 0, sizeof(lo));
 	lo.lso_max_frame = cc->cc_max_frame;
 	lo.lso_compress_min = cc->cc_compress_min;
+	lo.lso_frame_timeout = cc->cc_link_frame_timeout;
+	lo.lso_hello_timeout = cc->cc_link_hello_timeout;
+	lo.lso_idle_timeout = cc->cc_link_idle_timeout;
 	lo.lso_flags = LSO_WARN_UNKNOWN;
 	/* Its waiters will never be read. */
 	lo.lso_closed = cache_wait_link_gone;

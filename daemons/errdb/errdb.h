@@ -26,6 +26,9 @@ struct errdb_conf {
 	double			 ec_prune_interval;	/* seconds */
 	long			 ec_max_frame;
 	long			 ec_compress_min;
+	double			 ec_link_frame_timeout;
+	double			 ec_link_hello_timeout;
+	double			 ec_link_idle_timeout;
 };
 
 /* main.c */

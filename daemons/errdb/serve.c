@@ -338,6 +338,9 @@ errdb_serve_init(struct event_base *base, struct errdb_db *db)
 	memset(&lo, 0, sizeof(lo));
 	lo.lso_max_frame = ec->ec_max_frame;
 	lo.lso_compress_min = ec->ec_compress_min;
+	lo.lso_frame_timeout = ec->ec_link_frame_timeout;
+	lo.lso_hello_timeout = ec->ec_link_hello_timeout;
+	lo.lso_idle_timeout = ec->ec_link_idle_timeout;
 	lo.lso_flags = LSO_WARN_UNKNOWN;
 	lo.lso_fault = errdb_serve_fault;
 	es_srv = link_server_new(base, errdb_handlers, nitems(errdb_handlers),

@@ -45,6 +45,9 @@ struct query_conf {
 	double			 qc_health_refresh;
 	long			 qc_max_frame;
 	long			 qc_compress_min;
+	double			 qc_link_frame_timeout;
+	double			 qc_link_hello_timeout;
+	double			 qc_link_idle_timeout;
 };
 
 /* main.c */

@@ -667,6 +667,9 @@ serve_init(struct event_base *base)
 	memset(&lo, 0, sizeof(lo));
 	lo.lso_max_frame = qc->qc_max_frame;
 	lo.lso_compress_min = qc->qc_compress_min;
+	lo.lso_frame_timeout = qc->qc_link_frame_timeout;
+	lo.lso_hello_timeout = qc->qc_link_hello_timeout;
+	lo.lso_idle_timeout = qc->qc_link_idle_timeout;
 	sv_srv = link_server_new(base, serve_handlers, nitems(serve_handlers),
 	    &lo);
 }

@@ -2,7 +2,8 @@
  * test_client.c — proto/client.c against a real loopback server built on
  * proto/link.c, in the same event loop: requests matched by id out of
  * order, deadlines, link loss, goaway, reconnect back-off, the bounded
- * queue, version downgrade, and the link's answers to bad input.
+ * queue, version downgrade, the link's answers to bad input, and the
+ * link's timeouts and output limit against the client's keep-alive.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -51,6 +52,7 @@ struct srv {
 	int			 s_nlinks;
 	struct pend		 s_pend[512];
 	int			 s_npend;
+	const struct link_opts	*s_opts;	/* NULL: the defaults */
 };
 
 static int
@@ -124,7 +126,8 @@ srv_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	struct link	*l;
 
 	(void)lis;
-	l = link_new(s->s_base, fd, sa, (socklen_t)salen, &srv_cb, NULL, s);
+	l = link_new(s->s_base, fd, sa, (socklen_t)salen, &srv_cb, s->s_opts,
+	    s);
 	assert_non_null(l);
 	s->s_accepts++;
 	if (s->s_nlinks < (int)nitems(s->s_links))
@@ -692,7 +695,7 @@ struct rawpeer {
 };
 
 static void
-raw_setup(struct rawpeer *p)
+raw_setup_opts(struct rawpeer *p, const struct link_opts *o)
 {
 	int	sv[2];
 
@@ -703,7 +706,13 @@ raw_setup(struct rawpeer *p)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	p->fd = sv[0];
 	p->s->s_links[p->s->s_nlinks++] = link_new(p->base, sv[1], NULL, 0,
-	    &srv_cb, NULL, p->s);
+	    &srv_cb, o, p->s);
+}
+
+static void
+raw_setup(struct rawpeer *p)
+{
+	raw_setup_opts(p, NULL);
 }
 
 static void
@@ -939,6 +948,151 @@ test_link_reply_after_close(void **state)
 	event_base_free(p.base);
 }
 
+/* ------------------------------------------------------------------ */
+/* Timeouts and limits against the keep-alive */
+
+/* A client with nothing to send still says hello, then keeps its link
+ * alive: the server's short hello and idle timeouts never end it. */
+static void
+test_keepalive(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct srv		*s = srv_new(base);
+	struct link_opts	 lo;
+	struct client_opts	 o;
+	struct client		*cl;
+	struct client_stats	 st;
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_hello_timeout_ms = 300;
+	lo.lo_idle_timeout_ms = 500;
+	s->s_opts = &lo;
+	memset(&o, 0, sizeof(o));
+	o.co_ping_ms = 150;
+	cl = mkclient(base, s->s_port, &o);
+	run_until(base, NULL, 0, 1.5);
+	assert_int_equal(s->s_accepts, 1);
+	assert_int_equal(s->s_closed, 0);
+	client_stats(cl, &st);
+	assert_true(st.cs_connected);
+	assert_int_equal(st.cs_goaways, 0);
+	assert_int_equal(st.cs_requests, 0);	/* pings are not requests */
+	assert_int_equal(st.cs_late, 0);
+	client_free(cl);
+	srv_free(s);
+	run_until(base, NULL, 0, 0.02);
+	event_base_free(base);
+}
+
+/* A server that closes idle links (goaway) loses no request: the client
+ * reconnects at once, without a failure. */
+static void
+test_idle_goaway_loses_nothing(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct srv		*s = srv_new(base);
+	struct link_opts	 lo;
+	struct client_opts	 o;
+	struct client		*cl;
+	struct client_stats	 st;
+	struct results		 r;
+	int			 i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_idle_timeout_ms = 100;
+	s->s_opts = &lo;
+	s->s_mode = SRV_REPLY;
+	memset(&o, 0, sizeof(o));
+	o.co_ping_ms = -1;
+	o.co_down_wait_ms = 50;
+	cl = mkclient(base, s->s_port, &o);
+	for (i = 0; i < 5; i++) {
+		call_query(cl, &r, i, 2000, 0);
+		run_until(base, &r.n, i + 1, 2);
+		run_until(base, NULL, 0, 0.25);
+	}
+	assert_int_equal(r.ok, 5);
+	assert_int_equal(r.lost + r.unavail + r.timeout, 0);
+	assert_true(s->s_accepts >= 3);
+	client_stats(cl, &st);
+	assert_true(st.cs_goaways >= 2);
+	assert_int_equal(st.cs_link_lost, 0);
+	client_free(cl);
+	srv_free(s);
+	run_until(base, NULL, 0, 0.02);
+	event_base_free(base);
+}
+
+/* Half a frame, then nothing: closed after lo_frame_timeout_ms. */
+static void
+test_link_frame_timeout(void **state)
+{
+	struct rawpeer		 p;
+	struct link_opts	 lo;
+	const uint8_t		 half[] = { 0, 0, 0, 9, 0, 0x83 };
+	double			 t0;
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_frame_timeout_ms = 200;
+	raw_setup_opts(&p, &lo);
+	t0 = now_mono();
+	assert_int_equal(write(p.fd, half, sizeof(half)),
+	    (ssize_t)sizeof(half));
+	run_until(p.base, &p.s->s_closed, 1, 2);
+	assert_int_equal(p.s->s_closed, 1);
+	assert_true(now_mono() - t0 >= 0.15);
+	close(p.fd);
+	free(p.s);
+	event_base_free(p.base);
+}
+
+/* Frames of an unknown version from a peer that never reads: the err
+ * replies count against lo_out_high, reading pauses, and the peer is
+ * closed once it has read nothing for the flush timeout. */
+static void
+test_link_unread_err_replies(void **state)
+{
+	struct rawpeer		 p;
+	struct link_opts	 lo;
+	struct evbuffer		*out = evbuffer_new();
+	struct msgb		 b;
+	size_t			 len, off = 0;
+	uint8_t			*data;
+	ssize_t			 n;
+	int			 i;
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_out_high = 4096;
+	lo.lo_flush_timeout_ms = 200;
+	raw_setup_opts(&p, &lo);
+	msgb_init(&b);
+	msg_pack_ping(&b, 1, 99);
+	for (i = 0; i < 50000; i++)
+		frame_write(out, msgb_data(&b), msgb_len(&b), NULL);
+	msgb_free(&b);
+	len = evbuffer_get_length(out);
+	data = evbuffer_pullup(out, -1);
+	while (off < len && p.s->s_closed == 0) {
+		n = send(p.fd, data + off, len - off, MSG_DONTWAIT);
+		if (n > 0)
+			off += (size_t)n;
+		run_until(p.base, NULL, 0, 0.01);
+	}
+	run_until(p.base, &p.s->s_closed, 1, 2);
+	assert_int_equal(p.s->s_closed, 1);
+	/* It stopped reading long before the end of the flood. */
+	assert_true(off < len);
+	evbuffer_free(out);
+	close(p.fd);
+	free(p.s);
+	event_base_free(p.base);
+}
+
 int
 main(void)
 {
@@ -955,6 +1109,10 @@ main(void)
 		cmocka_unit_test(test_link_answers),
 		cmocka_unit_test(test_link_bad_flags_and_goaway),
 		cmocka_unit_test(test_link_reply_after_close),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_idle_goaway_loses_nothing),
+		cmocka_unit_test(test_link_frame_timeout),
+		cmocka_unit_test(test_link_unread_err_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

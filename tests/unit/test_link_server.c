@@ -1,8 +1,8 @@
 /*
  * test_link_server.c — proto/link_server.c over a socketpair, in one
  * event loop: dispatch by the table, unknown types, replies over
- * max_frame, drain (goaway), the closed hook, and a reply that arrives
- * after its link ended.
+ * max_frame, drain (goaway), the closed hook, a reply that arrives
+ * after its link ended, and making room at the connection limit.
  */
 #include <sys/socket.h>
 
@@ -303,6 +303,95 @@ test_reply_after_close(void **state)
 	t_held = NULL;
 }
 
+/* Write one ping frame to fd. */
+static void
+ping_fd(int fd, uint64_t id)
+{
+	struct evbuffer	*out = evbuffer_new();
+	struct msgb	 b;
+	uint8_t		 buf[256];
+	int		 n;
+
+	msgb_init(&b);
+	msg_pack_ping(&b, id, PROTO_VERSION);
+	frame_write(out, msgb_data(&b), msgb_len(&b), NULL);
+	msgb_free(&b);
+	n = evbuffer_remove(out, buf, sizeof(buf));
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	evbuffer_free(out);
+}
+
+/*
+ * At the connection limit a link that never sent a frame goes first,
+ * once a second old; one that did only once idle for link_hello_timeout.
+ */
+static void
+test_make_room(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct link_server_opts	 lo;
+	struct link_server	*ls;
+	int			 silent[2], spoke[2];
+	uint8_t			 buf[256];
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.lso_hello_timeout = 2;
+	ls = link_server_new(base, t_handlers, nitems(t_handlers), &lo);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, silent), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, spoke), 0);
+	link_server_accept(ls, silent[1], NULL, 0);
+	link_server_accept(ls, spoke[1], NULL, 0);
+	ping_fd(spoke[0], 3);
+	run_for(base, 0.05);
+	assert_true(recv(spoke[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	/* Both just connected: neither may go yet. */
+	assert_int_equal(link_server_make_room(ls, 1), -1);
+
+	run_for(base, 1.05);
+	assert_int_equal(link_server_make_room(ls, 1), 0);
+	assert_int_equal(link_server_make_room(ls, 0), 0);
+	run_for(base, 0.05);
+	assert_true(recv(silent[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	/* The other one was active a second ago. */
+	assert_int_equal(link_server_make_room(ls, 0), -1);
+	run_for(base, 1.0);
+	assert_int_equal(link_server_make_room(ls, 1), 0);
+	assert_int_equal(link_server_make_room(ls, 0), 0);
+	run_for(base, 0.05);
+	assert_true(recv(spoke[0], buf, sizeof(buf), MSG_DONTWAIT) > 0);
+	assert_int_equal(link_server_make_room(ls, 0), -1);
+	close(silent[0]);
+	close(spoke[0]);
+	run_for(base, 0.05);
+	assert_int_equal(link_server_links(ls), 0);
+	link_server_free(ls);
+	event_base_free(base);
+}
+
+/* A link with a request in flight, or just answered, does not go. */
+static void
+test_make_room_skips_busy(void **state)
+{
+	struct tls		*t = *state;
+	struct msgb		 b;
+	struct msg_purge	 pg = { "x.example", 0 };
+
+	msgb_init(&b);
+	msg_pack_purge(&b, 9, PROTO_VERSION, &pg);
+	send_msg(t, &b);
+	run_for(t->t_base, 0.05);
+	assert_non_null(t_held);
+	assert_int_equal(link_server_make_room(t->t_srv, 1), -1);
+	msgb_init(&b);
+	msg_pack_ok(&b, t_held_id, PROTO_VERSION);
+	assert_int_equal(link_server_reply(t_held, t_held_id, &b), 0);
+	msgb_free(&b);
+	t_held = NULL;
+	msg_free(read_msg(t));
+	assert_int_equal(link_server_make_room(t->t_srv, 0), -1);
+}
+
 int
 main(void)
 {
@@ -315,6 +404,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drain_and_close, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reply_after_close, setup,
+		    teardown),
+		cmocka_unit_test(test_make_room),
+		cmocka_unit_test_setup_teardown(test_make_room_skips_busy, setup,
 		    teardown),
 	};
 
