@@ -957,7 +957,7 @@ static void
 test_keepalive(void **state)
 {
 	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
+	struct srv		*s = srv_new(base, 0);
 	struct link_opts	 lo;
 	struct client_opts	 o;
 	struct client		*cl;
@@ -991,7 +991,7 @@ static void
 test_idle_goaway_loses_nothing(void **state)
 {
 	struct event_base	*base = event_base_new();
-	struct srv		*s = srv_new(base);
+	struct srv		*s = srv_new(base, 0);
 	struct link_opts	 lo;
 	struct client_opts	 o;
 	struct client		*cl;
