@@ -543,7 +543,7 @@ pool_child_main(int slot)
 	 * and page buffers per write) and frees it again; with glibc's
 	 * 128 KB trim threshold the break then went down and up with every
 	 * burst, each shrink a TLB shoot-down across cores and each regrowth
-	 * page faults (perf: ~10% of the cache's CPU in a miss burst).
+	 * page faults (docs/performance.md has the measurement).
 	 * Setting the trim threshold pins glibc's mmap threshold, so that is
 	 * set too, or every large buffer would be an mmap/munmap pair.
 	 */

@@ -69,7 +69,7 @@ static const struct conf_key query_keys[] = {
 	{ "max_frame", CONF_BYTES, QCOFF(qc_max_frame), 1024, 1 << 30, "16M",
 	  "largest internal frame" },
 	{ "compress_min", CONF_BYTES, QCOFF(qc_compress_min), 0, 1 << 30,
-	  "8k", "internal frame bodies above this are deflated" },
+	  "8k", "internal frame bodies above this are deflated (0 = never)" },
 	{ "link_frame_timeout", CONF_DOUBLE, QCOFF(qc_link_frame_timeout), 0.1,
 	  3600, "10", "seconds an internal frame may take from its first byte "
 	  "to its last" },

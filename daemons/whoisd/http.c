@@ -9,7 +9,7 @@
  *
  * Why not evhttp: it costs four epoll_ctl() calls, a readv, a writev and
  * an ioctl per keep-alive request plus malloc'd header lists and request
- * objects, which held the front to half of nginx's rate.  This server
+ * objects (docs/performance.md has the comparison).  This server
  * reads with one read(), parses the request in place, answers memo hits
  * at once and writes with one writev(); a connection's read event is
  * added once, when it is accepted.

@@ -51,7 +51,7 @@ static const struct conf_key whoisd_keys[] = {
 	{ "max_frame", CONF_BYTES, WCOFF(wc_max_frame), 1024, 1 << 30, "16M",
 	  "largest internal frame" },
 	{ "compress_min", CONF_BYTES, WCOFF(wc_compress_min), 0, 1 << 30, "8k",
-	  "internal frame bodies above this are deflated" },
+	  "internal frame bodies above this are deflated (0 = never)" },
 	{ "memo_ttl", CONF_DOUBLE, WCOFF(wc_memo_ttl), 0, 60, "1",
 	  "seconds a child reuses a cache hit without asking again (0 = off)" },
 	{ "http_max_unsent", CONF_BYTES, WCOFF(wc_http_max_unsent), 0,
@@ -78,9 +78,9 @@ static int	whoisd_check(void *, char *, size_t);
  * children and one cache child use the machine without oversubscribing.
  * 4,000 clients a child: a client waiting on a slow registry costs a
  * socket and a few hundred bytes, not CPU, so a child must not stop
- * accepting at 256 of them (a burst of 1,000 misses then waited a whole
- * registry round trip for a free slot: p99 2x the round trip).  4,000
- * and the pool's 64 spare descriptors fit a 4,096 open-files limit.
+ * accepting at 256 of them (a burst of misses would wait a registry
+ * round trip for a free slot).  4,000 and the pool's 64 spare
+ * descriptors fit a 4,096 open-files limit.
  */
 static const struct conf_spec whoisd_spec = {
 	"whoisd", whoisd_keys, sizeof(struct whoisd_conf),
