@@ -4,10 +4,14 @@ The internal ports take any local peer: a forged put or error event must
 not plant an answer or a back-off that outlives its sense, and a stalled
 cache must not cost each front request its whole request_timeout.
 """
+import os
+import subprocess
 import time
 
 import frames as F
+from conftest import BIN
 from test_cache import start_cache
+from test_errdb import errors, health, send_error, start_errdb
 
 DAY = 86400
 
@@ -50,3 +54,65 @@ def test_put_checked_far_ahead_is_refused_and_leaves_the_lease(
                               checked=time.time() + 60))
         assert r["t"] == "ok", r
         assert F.get(c, "forged.com")["found"]
+
+
+def test_forged_year_long_retry_after_backs_off_a_day_at_most(
+        procs, tmpdir_path):
+    p = start_errdb(procs, tmpdir_path)
+    now = time.time()
+    with F.Conn(p.port) as c:
+        r = send_error(c, F.error_event("forged-1", kind="ratelimited",
+                                        registry="whois.victim.test", t=now,
+                                        retry_after=365 * DAY))
+        assert r["t"] == "ok", r
+        h = health(c, "whois.victim.test")["whois.victim.test"]
+        assert h["state"] == "backoff", h
+        assert h["until"] <= now + DAY + 5, (h["until"] - now) / DAY
+        # An event from the far future would stretch it: refused.
+        for t in (now + 3600, now + 1000 * 365 * DAY):
+            r = send_error(c, F.error_event("forged-%d" % t,
+                                            kind="ratelimited",
+                                            registry="whois.victim2.test",
+                                            t=t, retry_after=DAY))
+            assert r["t"] == "err" and r["code"] == "bad-request", r
+        assert health(c, "whois.victim2.test")["whois.victim2.test"][
+            "state"] == "ok"
+        assert errors(c, registry="whois.victim2.test") == []
+        # A real rate limit, a little skewed, still counts.
+        r = send_error(c, F.error_event("real-1", kind="ratelimited",
+                                        registry="whois.real.test",
+                                        t=now + 60, retry_after=120))
+        assert r["t"] == "ok", r
+        assert health(c, "whois.real.test")["whois.real.test"][
+            "state"] == "backoff"
+
+
+def test_whoisctl_health_clear_ends_a_backoff(procs, tmpdir_path):
+    p = start_errdb(procs, tmpdir_path)
+    now = time.time()
+    with F.Conn(p.port) as c:
+        for i, reg in enumerate(("whois.stuck.test", "whois.other.test")):
+            send_error(c, F.error_event("rl-%d" % i, kind="ratelimited",
+                                        registry=reg, t=now,
+                                        retry_after=DAY))
+        send_error(c, F.error_event("to-1", kind="timeout",
+                                    registry="whois.stuck.test", t=now))
+        assert health(c, "whois.stuck.test")["whois.stuck.test"][
+            "state"] == "backoff"
+    ctl = [os.path.join(BIN, "whoisctl"), "--errdb=127.0.0.1:%d" % p.port]
+    out = subprocess.run(ctl + ["health", "--clear", "whois.stuck.test"],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out
+    assert "1 rate-limit event(s) removed" in out.stdout, out.stdout
+    with F.Conn(p.port) as c:
+        assert health(c, "whois.stuck.test")["whois.stuck.test"][
+            "state"] == "ok"
+        # Only the rate limits go; the other registry keeps its back-off.
+        kinds = [e["kind"] for e in errors(c, registry="whois.stuck.test")]
+        assert kinds == ["timeout"], kinds
+        assert health(c, "whois.other.test")["whois.other.test"][
+            "state"] == "backoff"
+    out = subprocess.run(ctl + ["health", "--clear"], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 2, out
+    assert "back-off of whois.stuck.test cleared" in p.logtext()
