@@ -4,14 +4,18 @@ The internal ports take any local peer: a forged put or error event must
 not plant an answer or a back-off that outlives its sense, and a stalled
 cache must not cost each front request its whole request_timeout.
 """
+import asyncio
 import os
+import signal
 import subprocess
 import time
 
 import frames as F
-from conftest import BIN
+from conftest import BIN, children_of
+from suite import Suite
 from test_cache import start_cache
 from test_errdb import errors, health, send_error, start_errdb
+from test_suite import _many
 
 DAY = 86400
 
@@ -116,3 +120,50 @@ def test_whoisctl_health_clear_ends_a_backoff(procs, tmpdir_path):
                          text=True, timeout=10)
     assert out.returncode == 2, out
     assert "back-off of whois.stuck.test cleared" in p.logtext()
+
+
+def _stall(pid, sig):
+    for p in [pid] + children_of(pid):
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+
+
+def test_stalled_cache_costs_cache_timeout_not_request_timeout(
+        procs, tmpdir_path):
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=200"]).start()
+    assert s.whois("free-warm.com")["status"] == "available"
+    cache = s.p["cache"].pid
+    stalled = [cache] + children_of(cache)
+    _stall(cache, signal.SIGSTOP)
+    try:
+        for name in ("free-stalled.com", "example.com"):
+            t0 = time.monotonic()
+            a = s.whois(name, timeout=15)
+            took = time.monotonic() - t0
+            # cache_timeout (1 s) and the registry, not request_timeout.
+            assert took < 4.0, (name, took, a)
+            assert a["source"] == "registry", a
+        assert a["status"] == "registered", a
+        assert s.sim_count("free-stalled.com") == 1
+    finally:
+        for p in stalled:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    # Back to normal: the cache answers again, its leases intact.
+    assert s.whois("free-warm.com")["source"] == "cache"
+
+
+def test_cache_parking_behind_a_slow_registry_is_not_a_stall(
+        procs, tmpdir_path):
+    """A get parked behind another asker's lease outlives cache_timeout
+    while its cache is alive: the names still cost one registry query."""
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=2500"]).start()
+    names = ["free-slow.com"] * 20
+    answers = asyncio.run(_many(s.port["whois"], names))
+    assert [a.get("status") for a in answers] == ["available"] * 20, \
+        answers[:2]
+    assert s.sim_count("free-slow.com") == 1
