@@ -47,6 +47,7 @@ static const char *msg_names[MSG_NTYPES] = {
 	[MSG_HEALTH_R] = "health_r",
 	[MSG_ERRORS] = "errors",
 	[MSG_ERRORS_R] = "errors_r",
+	[MSG_HEALTH_CLEAR] = "health_clear",
 };
 
 const char *

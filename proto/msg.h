@@ -54,6 +54,7 @@ enum msg_type {
 	MSG_HEALTH_R,
 	MSG_ERRORS,
 	MSG_ERRORS_R,
+	MSG_HEALTH_CLEAR,
 	MSG_NTYPES
 };
 
@@ -412,6 +413,19 @@ int	msg_pack_health_r(struct msgb *, uint64_t id, int version,
 	    const struct reghealth *, size_t n);
 int	msg_read_health_r(const struct msg *, struct reghealth **out, size_t *n,
 	    char *err, size_t errlen);
+
+/*
+ * errdb: health_clear {registry} -> ok {n}: ends the registry's back-off
+ * (an operator's command); n is the number of events that were holding it.
+ */
+int	msg_pack_health_clear(struct msgb *, uint64_t id, int version,
+	    const char *registry);
+/* registry is required and not empty. */
+int	msg_read_health_clear(const struct msg *, char *registry, size_t len,
+	    char *err, size_t errlen);
+int	msg_pack_ok_n(struct msgb *, uint64_t id, int version, uint64_t n);
+int	msg_read_ok_n(const struct msg *, uint64_t *n, char *err,
+	    size_t errlen);
 
 /* errdb: errors {registry?, kind?, since?, limit?} -> errors_r {events}. */
 struct msg_errors {

@@ -1,7 +1,8 @@
 /*
  * msg_error.c — whoisd-errdb's messages: whoisd-query reports a registry
  * failure with error and asks health before it tries a registry;
- * whoisctl lists the recorded events with errors.
+ * whoisctl lists the recorded events with errors, and ends a registry's
+ * back-off with health_clear.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +133,46 @@ msg_read_health_r(const struct msg *m, struct reghealth **out, size_t *n,
 	    sizeof(**out), NULL, &p, n, err, errlen);
 	*out = p;
 	return r;
+}
+
+int
+msg_pack_health_clear(struct msgb *b, uint64_t id, int version,
+    const char *registry)
+{
+	msgb_begin(b, "health_clear", id, 1, version);
+	msgb_str(b, "registry", registry != NULL ? registry : "");
+	return msgb_end(b);
+}
+
+int
+msg_read_health_clear(const struct msg *m, char *registry, size_t len,
+    char *err, size_t errlen)
+{
+	if (msg_expect(m, MSG_HEALTH_CLEAR, err, errlen) == -1 ||
+	    mo_str(m->m_map, "registry", registry, len, 0, err, errlen) == -1)
+		return -1;
+	if (registry[0] == '\0') {
+		snprintf(err, errlen, "key registry: empty");
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_pack_ok_n(struct msgb *b, uint64_t id, int version, uint64_t n)
+{
+	msgb_begin(b, "ok", id, 1, version);
+	msgb_uint(b, "n", n);
+	return msgb_end(b);
+}
+
+int
+msg_read_ok_n(const struct msg *m, uint64_t *n, char *err, size_t errlen)
+{
+	*n = 0;
+	if (msg_expect(m, MSG_OK, err, errlen) == -1)
+		return -1;
+	return mo_uint(m->m_map, "n", n, 0, err, errlen);
 }
 
 int

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
 #include "daemons/cache/cache.h"
@@ -34,6 +35,12 @@
 #define CACHE_SWEEP_PAUSE_MS	10
 /* A `checked` time beyond this (year 5138) is a bad request. */
 #define CACHE_CHECKED_MAX	1e11
+/* Clock skew allowed between hosts: a put checked later than this ahead
+ * of our clock would stay "fresh" past its ttl, so it is refused. */
+#define CACHE_CHECKED_SKEW	300
+/* The most a put's `expires` may lie ahead of its `checked` (a year):
+ * the cache sets the expiry itself, anything beyond is not an answer. */
+#define CACHE_EXPIRES_SPAN	(366.0 * 86400)
 
 static struct link_server	*cs_srv;
 static struct cache_db		*cs_db;
@@ -195,16 +202,59 @@ cache_get(struct link *l, struct msg *m)
 		pool_req_end();
 }
 
+/*
+ * Why a put's answer may not be stored or released, or NULL.  A put comes
+ * from any local peer, so what it says is checked where it enters: a name
+ * that is not a normalised domain, or times far off ours, would sit in
+ * the cache as a forged answer.
+ */
+static const char *
+cache_put_refuse(struct answer *a, const char *ace, double now, char *why,
+    size_t whylen)
+{
+	char	norm[NAME_ACE_BUF], reason[NAME_REASON_BUF];
+
+	if (ace[0] == '\0' || strlen(ace) >= CACHE_ACE_LEN)
+		return "no name";
+	/* An invalid verdict is about a string that is no name: it is never
+	 * stored, and only frees that string's lease. */
+	if (a->a_status != AS_INVALID) {
+		if (name_normalise(ace, norm, sizeof(norm), reason,
+		    sizeof(reason)) == -1) {
+			snprintf(why, whylen, "not a domain name: %s", reason);
+			return why;
+		}
+		if (strcmp(norm, ace) != 0)
+			return "name not in its normalised A-label form";
+	}
+	if (a->a_text_len > CACHE_TEXT_MAX)
+		return "text over 4 MiB";
+	if (!(a->a_checked > 0))
+		a->a_checked = now;
+	else if (!(a->a_checked < CACHE_CHECKED_MAX))
+		/* Also keeps checked + ttl within an int64 in cache_db.c. */
+		return "checked out of range";
+	else if (a->a_checked > now + CACHE_CHECKED_SKEW)
+		return "checked in the future";
+	/* Never stored (the ttl is ours), but a nonsense value is no answer. */
+	if (a->a_expires != 0 && !(a->a_expires >= 0 &&
+	    a->a_expires <= a->a_checked + CACHE_EXPIRES_SPAN))
+		return "expires out of range";
+	return NULL;
+}
+
 static void
 cache_put(struct link *l, struct msg *m)
 {
+	static struct log_limit	refused;
 	struct answer		a;
 	struct cache_entry	e;
 	struct cache_ttl	ttls = cache_ttls();
 	uint64_t		id = msg_id(m);
-	const char		*ace;
+	const char		*ace, *why;
 	double			ttl;
-	char			err[256];
+	char			err[256], buf[NAME_REASON_BUF + 32];
+	char			esc[NAME_ACE_BUF];
 	int			status;
 
 	memset(&a, 0, sizeof(a));
@@ -214,23 +264,12 @@ cache_put(struct link *l, struct msg *m)
 		return;
 	}
 	ace = a.a_ace[0] != '\0' ? a.a_ace : a.a_domain;
-	if (ace[0] == '\0' || strlen(ace) >= CACHE_ACE_LEN) {
-		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "put", "no name");
-		answer_free(&a);
-		return;
-	}
-	if (a.a_text_len > CACHE_TEXT_MAX) {
-		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "put",
-		    "text over 4 MiB");
-		answer_free(&a);
-		return;
-	}
-	if (!(a.a_checked > 0))
-		a.a_checked = now_wall();
-	else if (!(a.a_checked < CACHE_CHECKED_MAX)) {
-		/* Also keeps checked + ttl within an int64 in cache_db.c. */
-		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "put",
-		    "checked out of range");
+	if ((why = cache_put_refuse(&a, ace, now_wall(), buf,
+	    sizeof(buf))) != NULL) {
+		/* Nothing stored, and the name's lease stays its holder's. */
+		log_warnx_limited(&refused, "put %s refused: %s",
+		    log_escape(ace, strlen(ace), esc, sizeof(esc)), why);
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "put", why);
 		answer_free(&a);
 		return;
 	}

@@ -51,6 +51,7 @@ enum {
 	ST_LIST_BOTH,
 	ST_PRUNE,
 	ST_COUNT,
+	ST_CLEAR,
 	ST__N
 };
 
@@ -88,6 +89,10 @@ static const char *const errdb_db_sql[ST__N] = {
 	    "DELETE FROM events WHERE id IN (SELECT id FROM events"
 	    " WHERE time < ?1 LIMIT ?2)",
 	[ST_COUNT] = "SELECT count(*) FROM events",
+	[ST_CLEAR] =
+	    "DELETE FROM events"
+	    " WHERE registry = ?1 AND kind = '" ERRDB_KIND_RATELIMIT "'"
+	    " AND time >= ?2",
 };
 
 /* A connection of common/sqldb.c, with the statements above. */
@@ -295,8 +300,10 @@ health_backoff(struct errdb_db *db, const char *registry, double now,
 			h->eh_ratelimits++;
 		if (level > 0 && t[i] < until) {
 			/* Sent before the back-off began; no doubling. */
-			if (ra[i] > 0 && t[i] + ra[i] > until)
-				until = t[i] + ra[i];
+			if (ra[i] > 0 && t[i] + fmin(ra[i],
+			    ERRDB_RETRY_AFTER_CAP) > until)
+				until = t[i] + fmin(ra[i],
+				    ERRDB_RETRY_AFTER_CAP);
 			continue;
 		}
 		if (level > 0 && t[i] - until <= ERRDB_BACKOFF_CHAIN)
@@ -304,7 +311,7 @@ health_backoff(struct errdb_db *db, const char *registry, double now,
 		else
 			level = 1;
 		if (ra[i] > 0)
-			b = ra[i];
+			b = fmin(ra[i], ERRDB_RETRY_AFTER_CAP);
 		else if (level > 5)
 			b = ERRDB_BACKOFF_MAX;
 		else
@@ -476,4 +483,26 @@ errdb_db_count(struct errdb_db *db, int64_t *n)
 {
 	return sqldb_int64(&db->ed_db, sqldb_stmt(&db->ed_db, ST_COUNT), n,
 	    "count");
+}
+
+int64_t
+errdb_db_clear_backoff(struct errdb_db *db, const char *registry, double now)
+{
+	struct sqldb	*sd = &db->ed_db;
+	sqlite3_stmt	*st;
+	int64_t		 n;
+
+	if (sqldb_begin(sd) == -1)
+		return -1;
+	st = sqldb_stmt(sd, ST_CLEAR);
+	sqlite3_bind_text(st, 1, registry, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, now - ERRDB_LOOKBACK);
+	if (sqldb_run(sd, st, "clear") == -1) {
+		sqldb_rollback(sd);
+		return -1;
+	}
+	n = sqlite3_changes64(sd->sd_sql);
+	if (sqldb_commit(sd) == -1)
+		return -1;
+	return n;
 }

@@ -12,7 +12,8 @@
  *
  * Health of a registry, derived from its events when asked:
  *   backoff   until T, while a rate limit is in force: an event of kind
- *             "ratelimited" with retry_after R holds until time + R;
+ *             "ratelimited" with retry_after R holds until time + R (R at
+ *             most ERRDB_RETRY_AFTER_CAP);
  *             without R the back-off is 30 s, doubled for each further
  *             rate limit that arrives within 10 min after the previous
  *             back-off ended, capped at 15 min.  Rate limits arriving
@@ -39,6 +40,9 @@
 
 #define ERRDB_BACKOFF_BASE	30.0	/* first default back-off, s */
 #define ERRDB_BACKOFF_MAX	900.0	/* cap, s */
+/* A retry_after holds a registry at most this long: one event (any local
+ * peer may send one) must not stop every host for longer. */
+#define ERRDB_RETRY_AFTER_CAP	86400.0
 #define ERRDB_BACKOFF_CHAIN	600.0	/* rate limits this close double */
 #define ERRDB_DEGRADED_WINDOW	300.0
 #define ERRDB_DEGRADED_ERRORS	3
@@ -119,6 +123,13 @@ int		 errdb_db_list(struct errdb_db *, const char *registry,
 /* Delete events older than older_than (an epoch time), in batches of
  * 10000 per transaction.  The count, or -1. */
 int64_t		 errdb_db_prune(struct errdb_db *, double older_than);
+/*
+ * End the registry's back-off: its rate-limit events of the last
+ * ERRDB_LOOKBACK (all that back-off derives from) are deleted.  The
+ * count, or -1.
+ */
+int64_t		 errdb_db_clear_backoff(struct errdb_db *, const char *registry,
+		    double now);
 /* Events stored. */
 int		 errdb_db_count(struct errdb_db *, int64_t *n);
 

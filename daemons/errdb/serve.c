@@ -1,6 +1,6 @@
 /*
  * serve.c — whoisd-errdb's requests, one child: error, health, errors,
- * stats; plus the retention prune of the slot-0 child.
+ * stats, health_clear; plus the retention prune of the slot-0 child.
  *
  * The link server (proto/link_server.c) accepts the connections and
  * hands each request to its row of errdb_handlers; proto/link.c reads
@@ -27,9 +27,13 @@
 #include "daemons/errdb/errdb_db.h"
 #include "proto/link_server.h"
 
-/* Bounds on what a peer may send: year 5138, and one year of back-off. */
+/* Bounds on what a peer may send: year 5138, and one year of retry_after
+ * (stored as sent; the back-off it causes is capped, errdb_db.h). */
 #define ERRDB_TIME_MAX		1e11
 #define ERRDB_RETRY_AFTER_MAX	(365ULL * 86400)
+/* Clock skew allowed between hosts: a later event time would stretch the
+ * back-off it causes, so it is refused. */
+#define ERRDB_TIME_SKEW		300
 
 /* This child's counters (errors: link_server_errors()). */
 static struct {
@@ -38,6 +42,7 @@ static struct {
 	uint64_t	health;
 	uint64_t	lists;
 	uint64_t	pruned;
+	uint64_t	cleared;
 } es_cnt;
 
 static struct link_server	*es_srv;
@@ -62,6 +67,7 @@ copy_utf8(char *dst, size_t len, const char *s)
 static void
 errdb_error(struct link *l, struct msg *m)
 {
+	static struct log_limit	future;
 	struct errevent		ev;
 	struct errdb_event	ee;
 	struct msgb		b;
@@ -83,6 +89,13 @@ errdb_error(struct link *l, struct msg *m)
 	    ev.ev_retry_after > ERRDB_RETRY_AFTER_MAX) {
 		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
 		    "time or retry_after out of range");
+		return;
+	}
+	if (ev.ev_time > now_wall() + ERRDB_TIME_SKEW) {
+		log_warnx_limited(&future, "event %s refused: time %.0f s "
+		    "ahead of ours", ev.ev_eid, ev.ev_time - now_wall());
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "error",
+		    "time in the future");
 		return;
 	}
 	memset(&ee, 0, sizeof(ee));
@@ -169,6 +182,35 @@ errdb_health(struct link *l, struct msg *m)
 	free(ha.ha_v);
 }
 
+/* An operator ends a registry's back-off (whoisctl health --clear). */
+static void
+errdb_health_clear(struct link *l, struct msg *m)
+{
+	struct msgb	b;
+	uint64_t	id = msg_id(m);
+	int64_t		n;
+	char		reg[ANSWER_REGISTRY_LEN], err[256];
+
+	if (msg_read_health_clear(m, reg, sizeof(reg), err,
+	    sizeof(err)) == -1) {
+		link_server_reply_err(l, id, MSG_E_BAD_REQUEST, "health_clear",
+		    err);
+		return;
+	}
+	if ((n = errdb_db_clear_backoff(es_db, reg, now_wall())) == -1) {
+		link_server_reply_err(l, id, MSG_E_INTERNAL, "health_clear",
+		    errdb_db_errmsg(es_db));
+		return;
+	}
+	es_cnt.cleared++;
+	log_notice("back-off of %s cleared: %lld rate-limit event(s) removed",
+	    reg, (long long)n);
+	msgb_init(&b);
+	msg_pack_ok_n(&b, id, msg_version(m), (uint64_t)n);
+	link_server_reply(l, id, &b);
+	msgb_free(&b);
+}
+
 struct list_acc {
 	struct errevent	*la_v;
 	size_t		 la_n, la_cap;
@@ -249,7 +291,7 @@ errdb_errors(struct link *l, struct msg *m)
 static void
 errdb_stats(struct link *l, struct msg *m)
 {
-	struct msg_counter	c[8];
+	struct msg_counter	c[9];
 	struct msgb		b;
 	uint64_t		id = msg_id(m);
 	int64_t			events = 0;
@@ -271,6 +313,7 @@ errdb_stats(struct link *l, struct msg *m)
 	CNT("health", es_cnt.health);
 	CNT("lists", es_cnt.lists);
 	CNT("pruned", es_cnt.pruned);
+	CNT("cleared", es_cnt.cleared);
 	CNT("errors", link_server_errors(es_srv));
 #undef CNT
 	msgb_init(&b);
@@ -284,6 +327,7 @@ static const struct link_handler errdb_handlers[] = {
 	{ MSG_HEALTH,	errdb_health,	LH_REQ },
 	{ MSG_ERRORS,	errdb_errors,	LH_REQ },
 	{ MSG_STATS,	errdb_stats,	LH_REQ },
+	{ MSG_HEALTH_CLEAR, errdb_health_clear, LH_REQ },
 };
 
 void

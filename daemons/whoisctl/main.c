@@ -7,6 +7,7 @@
  *	  stats                  whoisd-cache's counters
  *	  purge NAME | --all     drop cached answers
  *	  health [REGISTRY]      registry health and back-off from whoisd-errdb
+ *	  health --clear REGISTRY  end the registry's back-off
  *	  errors [REGISTRY]      recent error events from whoisd-errdb
  *	  reload PID STATUSFILE  HUP a daemon and wait until the reload is done
  *
@@ -48,6 +49,7 @@ usage(void)
 	    "  stats                  whoisd-cache counters\n"
 	    "  purge NAME | --all     drop cached answers\n"
 	    "  health [REGISTRY]      registry health and back-off\n"
+	    "  health --clear REGISTRY  end the registry's back-off\n"
 	    "  errors [REGISTRY]      recent error events\n"
 	    "  reload PID STATUSFILE  HUP a daemon, wait for the reload\n");
 	exit(2);
@@ -276,6 +278,17 @@ print_purge(const struct msg *m)
 }
 
 static void
+print_cleared(const struct msg *m)
+{
+	uint64_t	n = 0;
+	char		err[256];
+
+	msg_read_ok_n(m, &n, err, sizeof(err));
+	printf("back-off cleared: %llu rate-limit event(s) removed\n",
+	    (unsigned long long)n);
+}
+
+static void
 print_health(const struct msg *m)
 {
 	struct reghealth	*h;
@@ -376,6 +389,12 @@ main(int argc, char **argv)
 			    argv[1]);
 		msg_pack_purge(&b, 0, PROTO_VERSION, &pg);
 		rc = call(ctl_cache, &b, MSG_PURGE_R, print_purge);
+	} else if (strcmp(argv[0], "health") == 0 && argc > 1 &&
+	    strcmp(argv[1], "--clear") == 0) {
+		if (argc != 3 || argv[2][0] == '\0')
+			usage();
+		msg_pack_health_clear(&b, 0, PROTO_VERSION, argv[2]);
+		rc = call(ctl_errdb, &b, MSG_OK, print_cleared);
 	} else if (strcmp(argv[0], "health") == 0) {
 		msg_pack_health(&b, 0, PROTO_VERSION, argc > 1 ? argv[1] : NULL);
 		rc = call(ctl_errdb, &b, MSG_HEALTH_R, print_health);

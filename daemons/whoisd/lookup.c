@@ -3,7 +3,7 @@
  * (through whoisd-query), within request_timeout.
  *
  *	LK_CACHE --hit--------------------------------------> answer (cache)
- *	   |  miss (lease granted), expired, or cache down
+ *	   |  miss (lease granted), expired, or cache down or stalled
  *	   v
  *	LK_QUERY --verdict----------------------------------> answer (registry)
  *	   |  unknown verdict, query daemon down, or deadline
@@ -80,6 +80,8 @@ struct flight {
 	int			 f_have_ok;	/* f_have was offered as "if" */
 	struct answer		 f_have;	/* the expired memo entry, copied */
 	uint64_t		 f_call;
+	struct event		*f_probe;	/* cache_timeout: is the cache alive? */
+	uint64_t		 f_ping;	/* the probe's ping in flight */
 	int			 f_landed;	/* reply in hand, members being served */
 	TAILQ_HEAD(, lookup)	 f_members;
 	LIST_ENTRY(flight)	 f_entry;
@@ -111,6 +113,10 @@ flight_find(const char *ace, int notext)
 static void
 flight_free(struct flight *f)
 {
+	if (f->f_ping != 0)
+		client_cancel(front_cache(), f->f_ping);
+	if (f->f_probe != NULL)
+		event_free(f->f_probe);
 	answer_free(&f->f_have);
 	free(f);
 }
@@ -456,6 +462,8 @@ lookup_query_cb(const struct client_result *r, void *arg)
 }
 
 static int	lookup_cache_get(struct lookup *);
+static void	flight_land(struct flight *, const struct msg_get_r *,
+		    const char *);
 
 /*
  * One member's share of its flight's reply.  `gr` is NULL when the cache
@@ -506,13 +514,15 @@ flight_cb(const struct client_result *r, void *arg)
 {
 	struct flight		*f = arg;
 	struct msg_get_r	 gr, *grp = NULL;
-	struct lookup		*lk;
 	const char		*cerr = NULL;
 	char			 err[256];
-	int			 first = 1;
 
 	LIST_REMOVE(f, f_entry);	/* new lookups start a new flight */
 	f->f_landed = 1;
+	if (f->f_ping != 0) {
+		client_cancel(front_cache(), f->f_ping);
+		f->f_ping = 0;
+	}
 	memset(&gr, 0, sizeof(gr));
 	if (r->cr_err != NULL || msg_type(r->cr_msg) != MSG_GET_R) {
 		front_stats.fs_cache_errors++;
@@ -541,19 +551,72 @@ flight_cb(const struct client_result *r, void *arg)
 			memo_put(f->f_ace, &gr.gr_answer, f->f_notext &&
 			    gr.gr_answer.a_text == NULL);
 	}
-	/*
-	 * Serve the members one at a time, taking each off the list first:
-	 * a member's callback may cancel another (lookup_free() then takes it
-	 * off this list, and the flight stays until the loop ends).
-	 */
+	flight_land(f, grp, cerr);
+	answer_free(&gr.gr_answer);
+}
+
+/*
+ * Serve the members one at a time, taking each off the list first: a
+ * member's callback may cancel another (lookup_free() then takes it off
+ * this list, and the flight stays until the loop ends).  Frees f.
+ */
+static void
+flight_land(struct flight *f, const struct msg_get_r *grp, const char *cerr)
+{
+	struct lookup	*lk;
+	int		 first = 1;
+
 	while ((lk = TAILQ_FIRST(&f->f_members)) != NULL) {
 		TAILQ_REMOVE(&f->f_members, lk, lk_fentry);
 		lk->lk_flight = NULL;
 		flight_serve(lk, grp, cerr, first);
 		first = 0;
 	}
-	answer_free(&gr.gr_answer);
 	flight_free(f);
+}
+
+/*
+ * The probe's ping: a pong says the cache's loop runs, and the get is
+ * parked behind another asker's lease (its fill is worth waiting for);
+ * no pong says the cache is stalled, and the members go to whoisd-query
+ * as if it were down.  A lease it may still grant us is released by
+ * whoisd-query's put, as after a lost link.
+ */
+static void
+flight_ping_cb(const struct client_result *r, void *arg)
+{
+	struct flight	*f = arg;
+	struct timeval	 tv;
+
+	f->f_ping = 0;
+	if (r->cr_err == NULL && msg_type(r->cr_msg) == MSG_PONG) {
+		tv_from_seconds(&tv, front_conf()->wc_cache_timeout / 2);
+		evtimer_add(f->f_probe, &tv);
+		return;
+	}
+	front_stats.fs_cache_errors++;
+	log_debug("cache get %s: no pong within cache_timeout: %s", f->f_ace,
+	    r->cr_err != NULL ? r->cr_err : msg_tname(r->cr_msg));
+	client_cancel(front_cache(), f->f_call);
+	LIST_REMOVE(f, f_entry);	/* new lookups start a new flight */
+	f->f_landed = 1;
+	flight_land(f, NULL, "cache-stalled");
+}
+
+/* The get is unanswered after half of cache_timeout: ping the cache, on
+ * the same link, with the other half. */
+static void
+flight_probe_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct flight	*f = arg;
+	struct msgb	 b;
+
+	(void)fd; (void)ev;
+	msgb_init(&b);
+	msg_pack_ping(&b, 0, PROTO_VERSION);
+	f->f_ping = client_call(front_cache(), &b,
+	    (int)(front_conf()->wc_cache_timeout * 500), 0, flight_ping_cb, f);
+	msgb_free(&b);
 }
 
 /*
@@ -568,6 +631,8 @@ lookup_cache_get(struct lookup *lk)
 	struct memo	*mo;
 	struct msgb	 b;
 	struct msg_get	 g;
+	struct timeval	 tv;
+	double		 ct;
 	int		 notext = !(lk->lk_flags & LOOKUP_TEXT), expired;
 
 	lk->lk_state = LK_CACHE;
@@ -601,7 +666,8 @@ lookup_cache_get(struct lookup *lk)
 		 * granted the lease and died before the reply, and a resend
 		 * would be parked behind that orphan lease for lease_ttl.
 		 * The lookup goes to whoisd-query instead, whose put
-		 * releases it.
+		 * releases it.  So does a get whose cache does not answer
+		 * a ping within cache_timeout (flight_ping_cb()).
 		 */
 		f->f_call = client_call(front_cache(), &b,
 		    lookup_remaining_ms(lk), 0, flight_cb, f);
@@ -612,6 +678,12 @@ lookup_cache_get(struct lookup *lk)
 		}
 		LIST_INSERT_HEAD(&lk_flights[flight_bucket(lk->lk_ace,
 		    notext)], f, f_entry);
+		ct = front_conf()->wc_cache_timeout;
+		if (ct > 0 && ct < front_conf()->wc_request_timeout) {
+			f->f_probe = evtimer_new(lk_base, flight_probe_cb, f);
+			tv_from_seconds(&tv, ct / 2);
+			evtimer_add(f->f_probe, &tv);
+		}
 	}
 	TAILQ_INSERT_TAIL(&f->f_members, lk, lk_fentry);
 	lk->lk_flight = f;

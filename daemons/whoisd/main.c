@@ -40,6 +40,9 @@ static const struct conf_key whoisd_keys[] = {
 	{ "link_down_wait", CONF_DOUBLE, WCOFF(wc_link_down_wait), 0, 300, "1",
 	  "seconds requests wait for a lost cache or query link to come back "
 	  "(0 = until request_timeout)" },
+	{ "cache_timeout", CONF_DOUBLE, WCOFF(wc_cache_timeout), 0, 300, "1",
+	  "seconds a stalled cache (no pong) holds a lookup before the "
+	  "registry is asked without it (0 = until request_timeout)" },
 	{ "max_query_len", CONF_INT, WCOFF(wc_max_query_len), 16, 65536, "1024",
 	  "longest whois query line accepted" },
 	{ "http_max_names", CONF_INT, WCOFF(wc_http_max_names), 1, 10000, "100",

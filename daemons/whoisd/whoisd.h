@@ -26,6 +26,7 @@ struct whoisd_conf {
 	char			*wc_registries;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
+	double			 wc_cache_timeout;
 	long			 wc_max_query_len;
 	long			 wc_http_max_names;
 	double			 wc_idle_timeout;

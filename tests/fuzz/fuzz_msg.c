@@ -149,6 +149,11 @@ relay(enum msg_type t, const struct msg *m, struct msgb *b)
 		if (msg_read_health(m, reg, sizeof(reg), err, sizeof(err)) == -1)
 			return 1;
 		return built(msg_pack_health(b, id, v, reg));
+	case MSG_HEALTH_CLEAR:
+		if (msg_read_health_clear(m, reg, sizeof(reg), err,
+		    sizeof(err)) == -1)
+			return 1;
+		return built(msg_pack_health_clear(b, id, v, reg));
 	case MSG_HEALTH_R:
 		if (msg_read_health_r(m, &rh, &cnt, err, sizeof(err)) == -1)
 			return 1;

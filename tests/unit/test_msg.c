@@ -164,7 +164,10 @@ build_sample(const char *name, struct msgb *b)
 		sample_event(&ev[0], 0);
 		sample_event(&ev[1], 1);
 		r = msg_pack_errors_r(b, 54, 2, ev, 2);
-	}
+	} else if (strcmp(name, "health_clear") == 0)
+		r = msg_pack_health_clear(b, 55, 2, "whois.example.net");
+	else if (strcmp(name, "ok_n") == 0)
+		r = msg_pack_ok_n(b, 55, 2, 3);
 	answer_free(&a);
 	return r;
 }
@@ -175,7 +178,7 @@ static const char *vector_names[] = {
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
 	"query_r_v1", "error", "health", "health_all", "health_r", "errors",
-	"errors_r", NULL
+	"errors_r", "health_clear", "ok_n", NULL
 };
 
 static char *
@@ -592,6 +595,31 @@ test_roundtrip_all(void **state)
 		assert_int_equal(h[0].rh_recent, 12);
 		assert_string_equal(h[1].rh_registry, "whois.example.org");
 		free(h);
+		msg_free(m);
+	}
+	{
+		build_sample("health_clear", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_health_clear(m, s1, sizeof(s1), err,
+		    sizeof(err)), 0);
+		assert_string_equal(s1, "whois.example.net");
+		msg_free(m);
+		/* The registry is what is cleared: none is a bad request. */
+		msgb_begin(&b, "health_clear", 56, 0, 2);
+		assert_int_equal(msgb_end(&b), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_health_clear(m, s1, sizeof(s1), err,
+		    sizeof(err)), -1);
+		msg_free(m);
+		assert_int_equal(msg_pack_health_clear(&b, 57, 2, ""), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_health_clear(m, s1, sizeof(s1), err,
+		    sizeof(err)), -1);
+		msg_free(m);
+		build_sample("ok_n", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_ok_n(m, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 3);
 		msg_free(m);
 	}
 	answer_free(&a);
