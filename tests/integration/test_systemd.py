@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import BIN, BUILD, TOP, free_port, port_open, wait_for
+from conftest import BIN, BUILD, TOP, free_port, port_open, read_all, wait_for
 from nspawn import Machine, NspawnUnavailable, nspawn_problem
 from suite import Answer
 
@@ -68,22 +68,17 @@ class Load(threading.Thread):
         with self.lock:
             self.failures.append((time.monotonic(), self.phase, what))
 
+    def refused_by(self, what):
+        with self.lock:
+            self.refused += 1
+        self.fail(what + ": refused")
+
     def whois(self, rnd):
         name, want = self.next_name(rnd)
         try:
-            s = socket.create_connection(("127.0.0.1", self.wport), timeout=15)
-            s.sendall(name.encode() + b"\r\n")
-            buf = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
-            s.close()
+            buf = read_all(self.wport, name.encode() + b"\r\n", timeout=15)
         except ConnectionRefusedError:
-            with self.lock:
-                self.refused += 1
-            self.fail("whois %s: refused" % name)
+            self.refused_by("whois %s" % name)
             return
         except OSError as e:
             self.fail("whois %s: %r" % (name, e))
@@ -124,9 +119,7 @@ class Load(threading.Thread):
                     r = conn.getresponse()
                     body = r.read().decode()
                 except ConnectionRefusedError:
-                    with self.lock:
-                        self.refused += 1
-                    self.fail("http %s: refused" % name)
+                    self.refused_by("http %s" % name)
                     conn = None
                     continue
                 except OSError as e2:
@@ -134,9 +127,7 @@ class Load(threading.Thread):
                     conn = None
                     continue
             except ConnectionRefusedError:
-                with self.lock:
-                    self.refused += 1
-                self.fail("http %s: refused" % name)
+                self.refused_by("http %s" % name)
                 conn = None
                 continue
             except OSError as e:
@@ -360,16 +351,8 @@ def test_restarts_reloads_upgrades_kills_under_load(world):
 
     # Everything cached and every error event is still there.
     for name, want in list(load.known.items())[:200]:
-        s = socket.create_connection(("127.0.0.1", ports["whois"]), timeout=15)
-        s.sendall(name.encode() + b"\r\n")
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        s.close()
-        a = Answer(buf.decode())
+        a = Answer(read_all(ports["whois"], name.encode() + b"\r\n",
+                            timeout=15).decode())
         assert a["status"] == want and a["source"] == "cache", (name, a)
     out = m.run("/opt/whoisd/bin/whoisctl",
                 "--errdb=127.0.0.1:%d" % ports["errdb"], "errors").stdout
