@@ -29,7 +29,8 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The integration tests' helpers for ports, sockets and /proc.
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from conftest import free_port, port_open, proc_stat, read_all  # noqa: E402
+from conftest import (free_port, port_open, proc_stat, read_all,  # noqa: E402
+                      stop_process)
 
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
@@ -72,22 +73,7 @@ class Procs:
         """Stop p and everything left in its session, by pid."""
         if p.pid not in self.live:
             return
-        kids = descendants(p.pid)
-        if p.poll() is None:
-            try:
-                os.kill(p.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(5)
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_process(p, descendants(p.pid), sig, timeout)
         p.logf.close()
         del self.live[p.pid]
 

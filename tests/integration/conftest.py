@@ -96,6 +96,26 @@ def pid_alive(pid):
     return st is not None and st != "Z"
 
 
+def stop_process(p, kids, sig=signal.SIGTERM, timeout=5.0):
+    """Stop p (a Popen) with sig, SIGKILL once timeout has passed; then
+    SIGKILL kids (whatever it left behind), by pid."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class Proc:
     """A started daemon: its pid, its log file, and a clean stop."""
 
@@ -136,22 +156,7 @@ class Proc:
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         kids = children_of(self.pid) if self.running() else []
-        if self.running():
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.p.wait(5)
-        # Whatever the master left behind goes too, by pid.
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_process(self.p, kids, sig, timeout)
         self.logf.close()
         return self.p.returncode
 
@@ -254,6 +259,31 @@ def check_malformed(p, max_frame, link_serves, serves):
         assert p.running(), name
         with F.Conn(p.port) as ok:
             serves(ok, name)
+
+
+class LoadThreads(threading.Thread):
+    """A steady load from several threads until finish(): run() starts
+    the threads a subclass's workers() makes and waits for them.  They
+    count ok and failures under lock and stop once stop_ev is set."""
+
+    def __init__(self, threads):
+        super().__init__(daemon=True)
+        self.nthreads = threads
+        self.ok = 0
+        self.failures = []
+        self.stop_ev = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self):
+        ts = self.workers()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    def finish(self, timeout=30):
+        self.stop_ev.set()
+        self.join(timeout)
 
 
 def remove_tmp(d):
