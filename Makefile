@@ -217,7 +217,7 @@ $(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
 $(B)/bench/bulkfill: $(call obj,tests/bench/bulkfill.c tests/bench/cache_fill.c) $(call dlib,cache) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/tests/test_cache_db: $(call obj,tests/unit/test_cache_db.c tests/bench/cache_fill.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/tests/test_cache_db: $(call obj,tests/unit/test_cache_db.c tests/unit/unit_util.c tests/bench/cache_fill.c) $(DLIBS) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 

@@ -43,13 +43,20 @@ net_resolve(const char *hostport, struct addrinfo **res, int passive,
 	return 0;
 }
 
-int
-net_listen(const char *hostport, int backlog, char *err, size_t errlen)
+/*
+ * A non-blocking socket on the first address of hostport that setup()
+ * takes (it returns 0, or -1 with errno set), or -1 with err saying what
+ * failed ("listen on", "connect to") and why.
+ */
+static int
+net_socket(const char *hostport, int passive,
+    int (*setup)(int, const struct addrinfo *, int), int arg,
+    const char *what, char *err, size_t errlen)
 {
 	struct addrinfo	*res, *ai;
-	int		 fd = -1, one = 1, saved = 0;
+	int		 fd = -1, saved = 0;
 
-	if (net_resolve(hostport, &res, 1, err, errlen) == -1)
+	if (net_resolve(hostport, &res, passive, err, errlen) == -1)
 		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
@@ -58,13 +65,7 @@ net_listen(const char *hostport, int backlog, char *err, size_t errlen)
 			saved = errno;
 			continue;
 		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
-		net_nodelay(fd);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, backlog) == 0)
+		if (setup(fd, ai, arg) == 0)
 			break;
 		saved = errno;
 		close(fd);
@@ -72,9 +73,42 @@ net_listen(const char *hostport, int backlog, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
-		snprintf(err, errlen, "listen on %s: %s", hostport,
+		snprintf(err, errlen, "%s %s: %s", what, hostport,
 		    strerror(saved));
 	return fd;
+}
+
+static int
+net_setup_listen(int fd, const struct addrinfo *ai, int backlog)
+{
+	int	one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	net_nodelay(fd);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+net_setup_connect(int fd, const struct addrinfo *ai, int unused)
+{
+	(void)unused;
+	net_nodelay(fd);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS)
+		return -1;
+	return 0;
+}
+
+int
+net_listen(const char *hostport, int backlog, char *err, size_t errlen)
+{
+	return net_socket(hostport, 1, net_setup_listen, backlog, "listen on",
+	    err, errlen);
 }
 
 /*
@@ -94,31 +128,8 @@ net_nodelay(int fd)
 int
 net_connect(const char *hostport, char *err, size_t errlen)
 {
-	struct addrinfo	*res, *ai;
-	int		 fd = -1, one = 1, saved = 0;
-
-	if (net_resolve(hostport, &res, 0, err, errlen) == -1)
-		return -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			saved = errno;
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		snprintf(err, errlen, "connect to %s: %s", hostport,
-		    strerror(saved));
-	return fd;
+	return net_socket(hostport, 0, net_setup_connect, 0, "connect to",
+	    err, errlen);
 }
 
 int

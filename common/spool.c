@@ -248,8 +248,7 @@ spool_read_file(int dirfd, const char *name, size_t max_body, size_t *lenp)
 {
 	struct stat	 st;
 	char		*buf;
-	size_t		 off = 0;
-	ssize_t		 n;
+	size_t		 off;
 	int		 fd;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
@@ -261,14 +260,7 @@ spool_read_file(int dirfd, const char *name, size_t max_body, size_t *lenp)
 		return NULL;
 	}
 	buf = xmalloc((size_t)st.st_size);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	off = fd_read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (off != (size_t)st.st_size) {
 		free(buf);

@@ -29,6 +29,11 @@ size_t	 fmt_u64(uint64_t v, char *buf);
 
 int	 fd_nonblock(int fd);
 int	 fd_cloexec(int fd);
+/* Read len bytes, or up to EOF or an error; returns how many it got. */
+size_t	 fd_read_full(int fd, void *buf, size_t len);
+
+/* FNV-1a (32 bits) of a string, for the hash tables. */
+uint32_t str_hash(const char *s);
 
 /* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
 size_t	 utf8_seqlen(const unsigned char *s, size_t n);

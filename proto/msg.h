@@ -355,6 +355,12 @@ struct msg_counter {
 	char		mc_name[64];
 	uint64_t	mc_value;
 };
+/* A daemon's counters, added one by one; more than fit is a bug (fatal). */
+struct msg_counters {
+	struct msg_counter	mcs_c[32];
+	size_t			mcs_n;
+};
+void	msg_counters_add(struct msg_counters *, const char *name, uint64_t);
 int	msg_pack_stats(struct msgb *, uint64_t id, int version);
 int	msg_pack_stats_r(struct msgb *, uint64_t id, int version,
 	    const struct msg_counter *, size_t n);

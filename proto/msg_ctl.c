@@ -10,6 +10,7 @@
 
 #include <msgpack.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "proto/msg.h"
 #include "proto/msg_priv.h"
@@ -28,6 +29,18 @@ msg_pack_stats(struct msgb *b, uint64_t id, int version)
 {
 	msgb_begin(b, "stats", id, 0, version);
 	return msgb_end(b);
+}
+
+void
+msg_counters_add(struct msg_counters *cs, const char *name, uint64_t v)
+{
+	struct msg_counter	*c;
+
+	if (cs->mcs_n == nitems(cs->mcs_c))
+		fatalx("%s: no room for %s", __func__, name);
+	c = &cs->mcs_c[cs->mcs_n++];
+	snprintf(c->mc_name, sizeof(c->mc_name), "%s", name);
+	c->mc_value = v;
 }
 
 int

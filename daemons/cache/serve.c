@@ -392,19 +392,13 @@ cache_timing_get(struct link *l, struct msg *m)
 	msgb_free(&b);
 }
 
-#define CNT(n, v)	do {						\
-	snprintf(c[nc].mc_name, sizeof(c[nc].mc_name), "%s", (n));	\
-	c[nc++].mc_value = (uint64_t)(v);				\
-} while (0)
-
 static void
 cache_stats(struct link *l, struct msg *m)
 {
 	struct cache_stats	st;
-	struct msg_counter	c[32];
+	struct msg_counters	cnt = { .mcs_n = 0 };
 	struct msgb		b;
 	uint64_t		id = msg_id(m);
-	size_t			nc = 0;
 
 	if (cache_db_stats(cs_db, now_wall(), &st) == -1) {
 		link_server_reply_err(l, id, MSG_E_INTERNAL, "stats",
@@ -412,40 +406,38 @@ cache_stats(struct link *l, struct msg *m)
 		return;
 	}
 	/* The database, shared by every child. */
-	CNT("entries", st.cs_entries);
-	CNT("fresh", st.cs_fresh);
-	CNT("expired", st.cs_expired);
-	CNT("leases", st.cs_leases);
-	CNT("db_bytes", st.cs_db_bytes);
-	CNT("free_bytes", st.cs_free_bytes);
-	CNT("wal_bytes", st.cs_wal_bytes);
+	msg_counters_add(&cnt, "entries", st.cs_entries);
+	msg_counters_add(&cnt, "fresh", st.cs_fresh);
+	msg_counters_add(&cnt, "expired", st.cs_expired);
+	msg_counters_add(&cnt, "leases", st.cs_leases);
+	msg_counters_add(&cnt, "db_bytes", st.cs_db_bytes);
+	msg_counters_add(&cnt, "free_bytes", st.cs_free_bytes);
+	msg_counters_add(&cnt, "wal_bytes", st.cs_wal_bytes);
 	/* This child. */
-	CNT("pid", getpid());
-	CNT("slot", pool_child_slot());
-	CNT("hits", cache_cnt.cn_hits);
-	CNT("same", cache_cnt.cn_same);
-	CNT("misses", cache_cnt.cn_misses);
-	CNT("stale", cache_cnt.cn_stale);
-	CNT("puts", cache_cnt.cn_puts);
-	CNT("puts_unstored", cache_cnt.cn_puts_unstored);
-	CNT("lease_granted", cache_cnt.cn_lease_granted);
-	CNT("lease_waits", cache_cnt.cn_lease_waits);
-	CNT("waiters", cache_wait_count());
-	CNT("wait_filled", cache_cnt.cn_wait_filled);
-	CNT("wait_timeouts", cache_cnt.cn_wait_timeouts);
-	CNT("timings", cache_cnt.cn_timings);
-	CNT("purged", cache_cnt.cn_purged);
-	CNT("swept", cache_cnt.cn_swept);
-	CNT("errors", link_server_errors(cs_srv));
-	CNT("commits", cache_cnt.cn_commits);
-	CNT("committed", cache_cnt.cn_committed);
+	msg_counters_add(&cnt, "pid", getpid());
+	msg_counters_add(&cnt, "slot", pool_child_slot());
+	msg_counters_add(&cnt, "hits", cache_cnt.cn_hits);
+	msg_counters_add(&cnt, "same", cache_cnt.cn_same);
+	msg_counters_add(&cnt, "misses", cache_cnt.cn_misses);
+	msg_counters_add(&cnt, "stale", cache_cnt.cn_stale);
+	msg_counters_add(&cnt, "puts", cache_cnt.cn_puts);
+	msg_counters_add(&cnt, "puts_unstored", cache_cnt.cn_puts_unstored);
+	msg_counters_add(&cnt, "lease_granted", cache_cnt.cn_lease_granted);
+	msg_counters_add(&cnt, "lease_waits", cache_cnt.cn_lease_waits);
+	msg_counters_add(&cnt, "waiters", cache_wait_count());
+	msg_counters_add(&cnt, "wait_filled", cache_cnt.cn_wait_filled);
+	msg_counters_add(&cnt, "wait_timeouts", cache_cnt.cn_wait_timeouts);
+	msg_counters_add(&cnt, "timings", cache_cnt.cn_timings);
+	msg_counters_add(&cnt, "purged", cache_cnt.cn_purged);
+	msg_counters_add(&cnt, "swept", cache_cnt.cn_swept);
+	msg_counters_add(&cnt, "errors", link_server_errors(cs_srv));
+	msg_counters_add(&cnt, "commits", cache_cnt.cn_commits);
+	msg_counters_add(&cnt, "committed", cache_cnt.cn_committed);
 	msgb_init(&b);
-	msg_pack_stats_r(&b, id, msg_version(m), c, nc);
+	msg_pack_stats_r(&b, id, msg_version(m), cnt.mcs_c, cnt.mcs_n);
 	link_server_reply(l, id, &b);
 	msgb_free(&b);
 }
-
-#undef CNT
 
 static void
 cache_purge(struct link *l, struct msg *m)

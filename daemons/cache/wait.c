@@ -73,11 +73,7 @@ static uint32_t		 wt_holder_seq;
 static unsigned
 wait_hash(const char *s)
 {
-	unsigned	h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CACHE_WAIT_BUCKETS;
+	return str_hash(s) % CACHE_WAIT_BUCKETS;
 }
 
 static struct wname *

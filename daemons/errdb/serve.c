@@ -291,33 +291,27 @@ errdb_errors(struct link *l, struct msg *m)
 static void
 errdb_stats(struct link *l, struct msg *m)
 {
-	struct msg_counter	c[9];
+	struct msg_counters	cnt = { .mcs_n = 0 };
 	struct msgb		b;
 	uint64_t		id = msg_id(m);
 	int64_t			events = 0;
-	size_t			nc = 0;
 
 	if (errdb_db_count(es_db, &events) == -1) {
 		link_server_reply_err(l, id, MSG_E_INTERNAL, "stats",
 		    errdb_db_errmsg(es_db));
 		return;
 	}
-#define CNT(nm, v)	do {						\
-	snprintf(c[nc].mc_name, sizeof(c[nc].mc_name), "%s", (nm));	\
-	c[nc++].mc_value = (uint64_t)(v);				\
-} while (0)
-	CNT("events", events);
-	CNT("pid", getpid());
-	CNT("added", es_cnt.added);
-	CNT("dups", es_cnt.dups);
-	CNT("health", es_cnt.health);
-	CNT("lists", es_cnt.lists);
-	CNT("pruned", es_cnt.pruned);
-	CNT("cleared", es_cnt.cleared);
-	CNT("errors", link_server_errors(es_srv));
-#undef CNT
+	msg_counters_add(&cnt, "events", events);
+	msg_counters_add(&cnt, "pid", getpid());
+	msg_counters_add(&cnt, "added", es_cnt.added);
+	msg_counters_add(&cnt, "dups", es_cnt.dups);
+	msg_counters_add(&cnt, "health", es_cnt.health);
+	msg_counters_add(&cnt, "lists", es_cnt.lists);
+	msg_counters_add(&cnt, "pruned", es_cnt.pruned);
+	msg_counters_add(&cnt, "cleared", es_cnt.cleared);
+	msg_counters_add(&cnt, "errors", link_server_errors(es_srv));
 	msgb_init(&b);
-	msg_pack_stats_r(&b, id, msg_version(m), c, nc);
+	msg_pack_stats_r(&b, id, msg_version(m), cnt.mcs_c, cnt.mcs_n);
 	link_server_reply(l, id, &b);
 	msgb_free(&b);
 }

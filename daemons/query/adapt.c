@@ -37,12 +37,9 @@ static struct adapt	adapt_tab[ADAPT_SLOTS];
 static struct adapt *
 adapt_slot(const char *registry)
 {
-	uint32_t	h = 2166136261u;
-	const char	*p;
+	uint32_t	h = str_hash(registry);
 	int		i, idx;
 
-	for (p = registry; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
 	/* Linear probing; a full table reuses the home slot. */
 	for (i = 0; i < ADAPT_SLOTS; i++) {
 		idx = (h + i) % ADAPT_SLOTS;

@@ -103,18 +103,6 @@ budget_unlock(void)
 	pthread_mutex_unlock(&budget->bs_mu);
 }
 
-static uint32_t
-budget_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* The entry of name, created if needed; called locked. */
 static struct budget_entry *
 budget_entry(const char *name)
@@ -122,7 +110,7 @@ budget_entry(const char *name)
 	struct budget_entry	*e;
 	uint32_t		 h, i;
 
-	h = budget_hash(name);
+	h = str_hash(name);
 	for (i = 0; i < BUDGET_SLOTS; i++) {
 		e = &budget->bs_e[(h + i) % BUDGET_SLOTS];
 		if (e->be_name[0] == '\0') {

@@ -613,31 +613,28 @@ serve_request(struct link *l, struct msg *m)
 static void
 serve_stats_reply(struct link *l, struct msg *m)
 {
-	struct msg_counter	c[16];
+	struct msg_counters	cnt = { .mcs_n = 0 };
 	struct msgb		b;
-	size_t			n = 0;
 	int			i;
 
-#define CNT(name, v) do {						\
-	snprintf(c[n].mc_name, sizeof(c[n].mc_name), "%s", name);	\
-	c[n++].mc_value = (uint64_t)(v);				\
-} while (0)
-	CNT("queries", sv_stats.ss_queries);
+	msg_counters_add(&cnt, "queries", sv_stats.ss_queries);
 	for (i = 0; i < AS_NSTATUS; i++)
-		CNT(answer_status_name(i), sv_stats.ss_status[i]);
-	CNT("conversations", sv_stats.ss_conversations);
-	CNT("throttled", sv_stats.ss_throttled);
-	CNT("backoff_answers", sv_stats.ss_backoff);
-	CNT("budget_answers", sv_stats.ss_budget);
-	CNT("timeouts", sv_stats.ss_timeouts);
-	CNT("referrals", sv_stats.ss_referrals);
-	CNT("error_events", report_stats()->rs_events);
-	CNT("error_events_failed", report_stats()->rs_events_failed);
-	CNT("spool_inflight", spool_inflight(query_spool()));
-	CNT("pid", getpid());
-#undef CNT
+		msg_counters_add(&cnt, answer_status_name(i),
+		    sv_stats.ss_status[i]);
+	msg_counters_add(&cnt, "conversations", sv_stats.ss_conversations);
+	msg_counters_add(&cnt, "throttled", sv_stats.ss_throttled);
+	msg_counters_add(&cnt, "backoff_answers", sv_stats.ss_backoff);
+	msg_counters_add(&cnt, "budget_answers", sv_stats.ss_budget);
+	msg_counters_add(&cnt, "timeouts", sv_stats.ss_timeouts);
+	msg_counters_add(&cnt, "referrals", sv_stats.ss_referrals);
+	msg_counters_add(&cnt, "error_events", report_stats()->rs_events);
+	msg_counters_add(&cnt, "error_events_failed",
+	    report_stats()->rs_events_failed);
+	msg_counters_add(&cnt, "spool_inflight", spool_inflight(query_spool()));
+	msg_counters_add(&cnt, "pid", getpid());
 	msgb_init(&b);
-	if (msg_pack_stats_r(&b, msg_id(m), link_version(l), c, n) == 0)
+	if (msg_pack_stats_r(&b, msg_id(m), link_version(l), cnt.mcs_c,
+	    cnt.mcs_n) == 0)
 		link_reply(l, &b);
 	else
 		link_reply_err(l, msg_id(m), MSG_E_INTERNAL, "stats");

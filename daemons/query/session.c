@@ -156,13 +156,24 @@ session_timer_set(struct session *s, double secs)
 	evtimer_add(s->s_timer, &tv);
 }
 
+/* Drop the connection, if any: its event and its socket. */
+static void
+session_disconnect(struct session *s)
+{
+	if (s->s_io != NULL) {
+		event_free(s->s_io);
+		s->s_io = NULL;
+	}
+	if (s->s_fd != -1) {
+		close(s->s_fd);
+		s->s_fd = -1;
+	}
+}
+
 static void
 session_free(struct session *s)
 {
-	if (s->s_io != NULL)
-		event_free(s->s_io);
-	if (s->s_fd != -1)
-		close(s->s_fd);
+	session_disconnect(s);
 	event_free(s->s_timer);
 	event_free(s->s_kick);
 	free(s->s_server);
@@ -187,14 +198,7 @@ session_finish(struct session *s, int transport, const char *kind,
 	if (s->s_state == SS_DONE)
 		return;
 	s->s_state = SS_DONE;
-	if (s->s_io != NULL) {
-		event_free(s->s_io);
-		s->s_io = NULL;
-	}
-	if (s->s_fd != -1) {
-		close(s->s_fd);
-		s->s_fd = -1;
-	}
+	session_disconnect(s);
 	evtimer_del(s->s_timer);
 	if (transport == CLT_OK && s->s_len == 0) {
 		transport = CLT_EMPTY;
@@ -360,14 +364,7 @@ session_release(struct session *s)
 
 	evtimer_del(s->s_timer);
 	event_del(s->s_kick);
-	if (s->s_io != NULL) {
-		event_free(s->s_io);
-		s->s_io = NULL;
-	}
-	if (s->s_fd != -1) {
-		close(s->s_fd);
-		s->s_fd = -1;
-	}
+	session_disconnect(s);
 	if (s->s_dnsreq != NULL) {
 		if (!s->s_cancelled) {
 			s->s_cancelled = 1;
@@ -525,10 +522,7 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		break;
 	case SS_CONNECTING:
 		/* Another address may answer; the total bound still holds. */
-		close(s->s_fd);
-		s->s_fd = -1;
-		event_free(s->s_io);
-		s->s_io = NULL;
+		session_disconnect(s);
 		snprintf(s->s_msg, sizeof(s->s_msg), "connect to %s:%s took "
 		    "over %.1fs", s->s_host, s->s_port, s->s_connect_to);
 		if (s->s_cur < s->s_naddrs &&
@@ -656,10 +650,7 @@ session_io_cb(evutil_socket_t fd, short ev, void *arg)
 		if (err != 0) {
 			snprintf(s->s_msg, sizeof(s->s_msg), "connect to %s:%s:"
 			    " %s", s->s_host, s->s_port, strerror(err));
-			event_free(s->s_io);
-			s->s_io = NULL;
-			close(s->s_fd);
-			s->s_fd = -1;
+			session_disconnect(s);
 			session_connect_next(s);
 			return;
 		}

@@ -92,11 +92,7 @@ static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
 static unsigned
 flight_bucket(const char *ace, int notext)
 {
-	uint32_t	h = 2166136261u;
-
-	for (; *ace != '\0'; ace++)
-		h = (h ^ (uint8_t)*ace) * 16777619u;
-	return (h ^ (uint32_t)notext) % FLIGHT_BUCKETS;
+	return (str_hash(ace) ^ (uint32_t)notext) % FLIGHT_BUCKETS;
 }
 
 static struct flight *
@@ -176,10 +172,8 @@ static size_t		 lk_memo_text;	/* bytes of registry text held */
 static uint32_t
 memo_hash(const char *ace)
 {
-	uint32_t	h = 2166136261u;	/* FNV-1a */
+	uint32_t	h = str_hash(ace);
 
-	for (; *ace != '\0'; ace++)
-		h = (h ^ (uint8_t)*ace) * 16777619u;
 	/* FNV's low bits mix poorly for names differing only at the end
 	 * (bench-0001.com, bench-0002.com...): finish with murmur3's mixer. */
 	h ^= h >> 16;

@@ -21,13 +21,17 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The integration tests' helpers for ports, sockets and /proc.
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from conftest import (free_port, port_open, proc_stat, read_all,  # noqa: E402
+                      stop_process)
+
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
               "whoisd-regsim")
@@ -69,22 +73,7 @@ class Procs:
         """Stop p and everything left in its session, by pid."""
         if p.pid not in self.live:
             return
-        kids = descendants(p.pid)
-        if p.poll() is None:
-            try:
-                os.kill(p.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(5)
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_process(p, descendants(p.pid), sig, timeout)
         p.logf.close()
         del self.live[p.pid]
 
@@ -102,16 +91,9 @@ def logtext(p):
 def ppid_map():
     m = {}
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rfind(")") + 2:].split()
-        if rest[0] != "Z":
-            m.setdefault(int(rest[1]), []).append(int(d))
+        st = proc_stat(d) if d.isdigit() else None
+        if st is not None and st[0] != "Z":
+            m.setdefault(int(st[1]), []).append(int(d))
     return m
 
 
@@ -138,10 +120,8 @@ def pss_kb(pid):
 def proc_cpu(pid, children=False):
     """CPU seconds (user + system) of pid; with children, also what its
     reaped children used (a pool's master reaps the children that exit)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read().rsplit(")", 1)[1].split()
-    except OSError:
+    st = proc_stat(pid)
+    if st is None:
         return 0.0
     t = int(st[11]) + int(st[12])
     if children:
@@ -160,22 +140,6 @@ def tree_pss(pid):
     return sum(pss_kb(p) for p in pids), len(pids)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
 def wait_ready(p, port, text=None, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -190,16 +154,8 @@ def wait_ready(p, port, text=None, timeout=15):
 
 
 def whois_query(port, line, timeout=10):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(line.encode() + b"\r\n")
-    buf = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
-    s.close()
-    return buf.decode("utf-8", "replace")
+    return read_all(port, line.encode() + b"\r\n",
+                    timeout=timeout).decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------- the run

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "common/sqldb.h"
+#include "common/util.h"
 #include "daemons/cache/cache_db.h"
 #include "daemons/cache/cache_db_int.h"
 #include "tests/bench/cache_fill.h"
@@ -121,12 +122,10 @@ text_expand(const struct cache_fill_text *ft, const char *name, char **buf,
 {
 	const char	*p = ft->ft_text, *end = p + ft->ft_len, *q;
 	size_t		 nl = strlen(name), o = 0, need, i;
-	uint32_t	 x = 2166136261u;
+	uint32_t	 x = str_hash(name);
 	char		*nb;
 	int		 upper;
 
-	for (i = 0; i < nl; i++)
-		x = (x ^ (unsigned char)name[i]) * 16777619u;
 	need = ft->ft_len + 16 * nl + 1;
 	if (need > *cap) {
 		if ((nb = realloc(*buf, need)) == NULL)

@@ -5,15 +5,19 @@ together with any child it left behind.  Ports come from the kernel (bind
 to port 0).  WHOISD_BUILD names the build directory (build or build-san).
 Set WHOISD_KEEP_LOGS=1 to keep each test's logs under /tmp.
 """
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
+
+import frames as F
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, os.environ.get("WHOISD_BUILD", "build"))
@@ -49,30 +53,30 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+def proc_stat(pid):
+    """The fields of /proc/<pid>/stat after the command name (state first,
+    then the parent's pid), or None once pid is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    return st[st.rfind(")") + 2:].split()
+
+
 def children_of(pid):
     """Pids whose parent is pid (from /proc)."""
     out = []
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rfind(")") + 2:].split()
-        if int(rest[1]) == pid:
+        st = proc_stat(d) if d.isdigit() else None
+        if st is not None and int(st[1]) == pid:
             out.append(int(d))
     return out
 
 
 def proc_state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read()
-    except OSError:
-        return None
-    return st[st.rfind(")") + 2:].split()[0]
+    st = proc_stat(pid)
+    return st[0] if st is not None else None
 
 
 def zombies_of(pid):
@@ -90,6 +94,26 @@ def fd_count(pid):
 def pid_alive(pid):
     st = proc_state(pid)
     return st is not None and st != "Z"
+
+
+def stop_process(p, kids, sig=signal.SIGTERM, timeout=5.0):
+    """Stop p (a Popen) with sig, SIGKILL once timeout has passed; then
+    SIGKILL kids (whatever it left behind), by pid."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 class Proc:
@@ -132,22 +156,7 @@ class Proc:
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         kids = children_of(self.pid) if self.running() else []
-        if self.running():
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.p.wait(5)
-        # Whatever the master left behind goes too, by pid.
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_process(self.p, kids, sig, timeout)
         self.logf.close()
         return self.p.returncode
 
@@ -171,18 +180,143 @@ class Procs:
             p.stop(signal.SIGKILL if not p.running() else signal.SIGTERM)
 
 
-@pytest.fixture
-def tmpdir_path(request):
-    d = tempfile.mkdtemp(prefix="whoisd-test-")
-    yield d
+def listening(p, port, wait_ready=True):
+    """p (a Proc) once it listens on port and, with wait_ready, has logged
+    "ready:" (its children serve); p.port is port.  Fails as soon as p
+    dies."""
+    name = os.path.basename(p.argv[0])
+    wait_for(lambda: port_open(port) or not p.running(), timeout=10,
+             what="%s listening" % name)
+    assert p.running(), "%s died:\n%s" % (name, p.logtext())
+    if wait_ready:
+        p.wait_log("ready:", timeout=10)
+    p.port = port
+    return p
+
+
+def start_store(procs, tmp, daemon, db, *args, port=None, servers=1):
+    """whoisd-<daemon> (cache or errdb) with its database at tmp/db and a
+    pool of servers children, serving on port (a free one by default)."""
+    port = port or free_port()
+    argv = [os.path.join(BIN, "whoisd-" + daemon), "-f", "/dev/null",
+            "--listen=127.0.0.1:%d" % port,
+            "--db_path=" + os.path.join(tmp, db),
+            "--min_servers=%d" % servers, "--max_servers=%d" % (servers + 1),
+            "--min_spare_servers=0", "--max_spare_servers=%d" % servers,
+            "--log_level=3"] + list(args)
+    return listening(procs.start(argv, name=daemon), port)
+
+
+@contextlib.contextmanager
+def writing(port, write, threads=4):
+    """threads writers, each on a connection of its own to port, calling
+    write(c, k, i) for i = 0, 1, ... (k: which writer) until the block
+    ends.  A writer whose connection breaks (the daemon killed under it)
+    stops there."""
+    stop = threading.Event()
+
+    def writer(k):
+        try:
+            with F.Conn(port, timeout=5) as c:
+                i = 0
+                while not stop.is_set():
+                    write(c, k, i)
+                    i += 1
+        except (F.Closed, OSError):
+            pass
+
+    ts = [threading.Thread(target=writer, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(10)
+
+
+def check_malformed(p, max_frame, link_serves, serves):
+    """Each of F.malformed_inputs(max_frame) on a connection of its own to
+    p: a bad-frame err or a plain close, never a hang, or an unknown-type
+    err on a link that stays open (link_serves(c) checks it); a log line
+    about each, p still up, and serves(c, name) on a new connection."""
+    for name, data, closes in F.malformed_inputs(max_frame):
+        before = len(p.logtext())
+        c = F.Conn(p.port)
+        c.send_raw(data)
+        if closes:
+            c.sock.shutdown(socket.SHUT_WR)
+            for r in F.split_frames(c.read_to_eof()):
+                assert r["t"] == "err" and r["code"] == "bad-frame", (name, r)
+        else:
+            r = c.recv()
+            assert r["t"] == "err" and r["code"] == "unknown-type", r
+            link_serves(c)
+        c.close()
+        wait_for(lambda: len(p.logtext()) > before, timeout=5,
+                 what="a log line about %s" % name)
+        assert p.running(), name
+        with F.Conn(p.port) as ok:
+            serves(ok, name)
+
+
+class LoadThreads(threading.Thread):
+    """A steady load from several threads until finish(): run() starts
+    the threads a subclass's workers() makes and waits for them.  They
+    count ok and failures under lock and stop once stop_ev is set."""
+
+    def __init__(self, threads):
+        super().__init__(daemon=True)
+        self.nthreads = threads
+        self.ok = 0
+        self.failures = []
+        self.stop_ev = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self):
+        ts = self.workers()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    def finish(self, timeout=30):
+        self.stop_ev.set()
+        self.join(timeout)
+
+
+def remove_tmp(d):
+    """Remove a test's temporary directory, unless WHOISD_KEEP_LOGS."""
     if os.environ.get("WHOISD_KEEP_LOGS"):
         print("logs kept in", d)
     else:
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture
+def tmpdir_path(request):
+    d = tempfile.mkdtemp(prefix="whoisd-test-")
+    yield d
+    remove_tmp(d)
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:")
+
+
+def sanitizer_reports(ps):
+    """The first sanitizer report in the log of each process of ps (a
+    Procs), with some context."""
+    reports = []
+    for p in ps.procs:
+        text = p.logtext() if os.path.exists(p.log) else ""
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                i = text.index(mark)
+                reports.append("%s in %s:\n%s" % (
+                    mark, p.log, text[max(0, i - 200):i + 3000]))
+    return reports
 
 
 @pytest.fixture
@@ -191,13 +325,9 @@ def procs(tmpdir_path):
     yield ps
     ps.stop_all()
     # A sanitizer report in any process's log fails the test.
-    for p in ps.procs:
-        text = p.logtext() if os.path.exists(p.log) else ""
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                i = text.index(mark)
-                pytest.fail("%s in %s:\n%s" % (mark, p.log,
-                                                text[max(0, i - 200):i + 3000]))
+    reports = sanitizer_reports(ps)
+    if reports:
+        pytest.fail(reports[0])
 
 
 def line_request(port, line, timeout=5.0):

@@ -12,11 +12,9 @@ spool and log under the test's temporary directory.
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 
-from conftest import BIN, TOP, free_port, port_open, wait_for
+from conftest import BIN, TOP, free_port, listening, read_all
 
 
 class Answer:
@@ -39,6 +37,17 @@ class Answer:
 
     def __repr__(self):
         return "Answer(%r)" % self.raw[:400]
+
+
+def regsim_data(tmp, extra):
+    """The simulator's tests/regsim/regsim.conf with the line extra after
+    it, as a file in tmp for --data."""
+    path = os.path.join(tmp, "regsim.conf")
+    with open(os.path.join(TOP, "tests", "regsim", "regsim.conf")) as f:
+        conf = f.read()
+    with open(path, "w") as f:
+        f.write(conf + "\n" + extra + "\n")
+    return path
 
 
 class Suite:
@@ -106,12 +115,7 @@ class Suite:
         p = self.procs.start(self.argv(name), name=name)
         self.p[name] = p
         port = self.port["whois" if name == "front" else name]
-        wait_for(lambda: port_open(port) or not p.running(), timeout=10,
-                 what="%s listening" % name)
-        assert p.running(), "%s died:\n%s" % (name, p.logtext())
-        if name != "regsim":
-            p.wait_log("ready:", timeout=10)
-        return p
+        return listening(p, port, wait_ready=name != "regsim")
 
     def start(self, skip=()):
         for n in ("regsim", "errdb", "cache", "query", "front"):
@@ -133,19 +137,8 @@ class Suite:
         return Answer(r.stdout.decode("utf-8", "replace"))
 
     def whois_raw(self, data, timeout=20):
-        s = socket.create_connection(("127.0.0.1", self.port["whois"]),
-                                     timeout=timeout)
-        try:
-            s.sendall(data)
-            buf = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
-            return Answer(buf.decode("utf-8", "replace"))
-        finally:
-            s.close()
+        buf = read_all(self.port["whois"], data, timeout=timeout)
+        return Answer(buf.decode("utf-8", "replace"))
 
     def http(self, path, timeout=20):
         r = subprocess.run(["curl", "-s", "-g", "-w", "\n%{http_code}",
@@ -163,17 +156,8 @@ class Suite:
         return json.loads(body)["results"]
 
     def sim_stats(self):
-        s = socket.create_connection(("127.0.0.1", self.port["regsim"]),
-                                     timeout=5)
-        s.sendall(b"#stats\r\n")
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        s.close()
-        return json.loads(buf)
+        return json.loads(read_all(self.port["regsim"], b"#stats\r\n",
+                                   timeout=5))
 
     def sim_count(self, domain):
         return self.sim_stats()["per_domain"].get(domain, 0)

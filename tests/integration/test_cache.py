@@ -9,30 +9,29 @@ import os
 import signal
 import socket
 import sqlite3
-import threading
 import time
 
 import pytest
 
 import frames as F
-from conftest import BIN, free_port, port_open, wait_for
+from conftest import (BIN, check_malformed, free_port, start_store, wait_for,
+                      writing)
 
 
 def start_cache(procs, tmp, *args, port=None, db="cache.db", servers=1):
-    port = port or free_port()
-    argv = [os.path.join(BIN, "whoisd-cache"), "-f", "/dev/null",
-            "--listen=127.0.0.1:%d" % port,
-            "--db_path=" + os.path.join(tmp, db),
-            "--min_servers=%d" % servers, "--max_servers=%d" % (servers + 1),
-            "--min_spare_servers=0", "--max_spare_servers=%d" % servers,
-            "--max_clients_per_child=2048", "--log_level=3"] + list(args)
-    p = procs.start(argv, name="cache")
-    wait_for(lambda: port_open(port) or not p.running(), timeout=10,
-             what="cache listening")
-    assert p.running(), p.logtext()
-    p.wait_log("ready:", timeout=10)
-    p.port = port
-    return p
+    return start_store(procs, tmp, "cache", db,
+                       "--max_clients_per_child=2048", *args, port=port,
+                       servers=servers)
+
+
+def assert_none_lost(port, names):
+    """Every one of names (acknowledged puts) is in the cache on port."""
+    with F.Conn(port) as c:
+        ids = {c.send("get", domain=d): d for d in names}
+        missing = [ids[i] for i, r in c.recv_ids(list(ids)).items()
+                   if not r["found"]]
+        assert not missing, "%d of %d acknowledged puts lost: %s" % (
+            len(missing), len(names), missing[:5])
 
 
 def rand_text(n):
@@ -242,38 +241,19 @@ def test_restart_keeps_every_entry(procs, tmpdir_path):
 def test_kill9_loses_no_acknowledged_put(procs, tmpdir_path):
     p = start_cache(procs, tmpdir_path, servers=2)
     acked = []
-    stop = threading.Event()
 
-    def writer(k):
-        try:
-            with F.Conn(p.port, timeout=5) as c:
-                i = 0
-                while not stop.is_set():
-                    n = "w%d-%d.com" % (k, i)
-                    if F.put(c, F.answer(n, "available"))["t"] == "ok":
-                        acked.append(n)
-                    i += 1
-        except (F.Closed, OSError):
-            pass
+    def write(c, k, i):
+        n = "w%d-%d.com" % (k, i)
+        if F.put(c, F.answer(n, "available"))["t"] == "ok":
+            acked.append(n)
 
-    ts = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    for t in ts:
-        t.start()
-    wait_for(lambda: len(acked) >= 200, timeout=10, what="200 puts")
-    # kill -9 every process of the daemon at once, mid-stream.
-    os.killpg(p.pid, signal.SIGKILL)
-    stop.set()
-    for t in ts:
-        t.join(10)
+    with writing(p.port, write):
+        wait_for(lambda: len(acked) >= 200, timeout=10, what="200 puts")
+        # kill -9 every process of the daemon at once, mid-stream.
+        os.killpg(p.pid, signal.SIGKILL)
     p.stop()
-    n = len(acked)
     p = start_cache(procs, tmpdir_path, port=p.port)
-    with F.Conn(p.port) as c:
-        ids = {c.send("get", domain=d): d for d in acked}
-        missing = [ids[i] for i, r in c.recv_ids(list(ids)).items()
-                   if not r["found"]]
-        assert not missing, "%d of %d acknowledged puts lost: %s" % (
-            len(missing), n, missing[:5])
+    assert_none_lost(p.port, acked)
 
 
 def test_group_commit_kill9_loses_no_acknowledged_write(procs, tmpdir_path):
@@ -283,56 +263,40 @@ def test_group_commit_kill9_loses_no_acknowledged_write(procs, tmpdir_path):
     answered granted is still held."""
     p = start_cache(procs, tmpdir_path, "--lease_ttl=600")
     acked, granted, timed = [], [], []
-    stop = threading.Event()
 
-    def writer(k):
-        try:
-            with F.Conn(p.port, timeout=5) as c:
-                i = 0
-                while not stop.is_set():
-                    want = {}
-                    for _ in range(40):
-                        n = "gc%d-%d.com" % (k, i)
-                        want[c.send("put", a=F.answer(
-                            n, "registered", text="t " + n))] = ("put", n)
-                        want[c.send("get", domain="lease-" + n,
-                                    lease=True)] = ("get", "lease-" + n)
-                        want[c.send("timing", registry="whois.gc", ms=i,
-                                    outcome="ok")] = ("timing", n)
-                        i += 1
-                    for rid, (what, n) in want.items():
-                        r = c.recv_id(rid)
-                        if what == "put" and r["t"] == "ok":
-                            acked.append(n)
-                        elif what == "get" and r.get("lease") == "granted":
-                            granted.append(n)
-                        elif what == "timing" and r["t"] == "ok":
-                            timed.append(n)
-        except (F.Closed, OSError):
-            pass
+    def write(c, k, batch):
+        """40 of each, pipelined."""
+        want = {}
+        for i in range(batch * 40, batch * 40 + 40):
+            n = "gc%d-%d.com" % (k, i)
+            want[c.send("put", a=F.answer(
+                n, "registered", text="t " + n))] = ("put", n)
+            want[c.send("get", domain="lease-" + n,
+                        lease=True)] = ("get", "lease-" + n)
+            want[c.send("timing", registry="whois.gc", ms=i,
+                        outcome="ok")] = ("timing", n)
+        for rid, (what, n) in want.items():
+            r = c.recv_id(rid)
+            if what == "put" and r["t"] == "ok":
+                acked.append(n)
+            elif what == "get" and r.get("lease") == "granted":
+                granted.append(n)
+            elif what == "timing" and r["t"] == "ok":
+                timed.append(n)
 
-    ts = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
-    for t in ts:
-        t.start()
-    wait_for(lambda: len(acked) >= 300, timeout=20, what="300 puts")
-    with F.Conn(p.port) as c:
-        st = F.stats(c)
-    # The writes did share commits.
-    assert st["commits"] > 0 and st["committed"] > 2 * st["commits"], st
-    os.killpg(p.pid, signal.SIGKILL)
-    stop.set()
-    for t in ts:
-        t.join(10)
+    with writing(p.port, write, threads=3):
+        wait_for(lambda: len(acked) >= 300, timeout=20, what="300 puts")
+        with F.Conn(p.port) as c:
+            st = F.stats(c)
+        # The writes did share commits.
+        assert st["commits"] > 0 and st["committed"] > 2 * st["commits"], st
+        os.killpg(p.pid, signal.SIGKILL)
     p.stop()
     acked, granted = list(acked), list(granted)
     assert granted and timed
     p = start_cache(procs, tmpdir_path, port=p.port)
+    assert_none_lost(p.port, acked)
     with F.Conn(p.port) as c:
-        ids = {c.send("get", domain=d): d for d in acked}
-        missing = [ids[i] for i, r in c.recv_ids(list(ids)).items()
-                   if not r["found"]]
-        assert not missing, "%d of %d acknowledged puts lost: %s" % (
-            len(missing), len(acked), missing[:5])
         tm = c.call("timing_get", registry="whois.gc")
         assert tm["ok"] >= len(timed), (tm, len(timed))
     db = sqlite3.connect(os.path.join(tmpdir_path, "cache.db"))
@@ -509,28 +473,11 @@ def test_malformed_frames_logged_and_daemon_keeps_serving(procs,
     p = start_cache(procs, tmpdir_path, "--max_frame=65536")
     with F.Conn(p.port) as c:
         F.put(c, F.answer("still-here.com", "registered"))
-    for name, data, closes in F.malformed_inputs(65536):
-        before = len(p.logtext())
-        c = F.Conn(p.port)
-        c.send_raw(data)
-        if closes:
-            c.sock.shutdown(socket.SHUT_WR)
-            got = c.read_to_eof()
-            replies = F.split_frames(got)
-            # An err reply (bad-frame) or a plain close; never a hang.
-            for r in replies:
-                assert r["t"] == "err" and r["code"] == "bad-frame", (name, r)
-        else:
-            r = c.recv()
-            assert r["t"] == "err" and r["code"] == "unknown-type", r
-            # The link stays open and serves the next request.
-            assert F.get(c, "still-here.com")["found"]
-        c.close()
-        wait_for(lambda: len(p.logtext()) > before, timeout=5,
-                 what="a log line about %s" % name)
-        assert p.running(), name
-        with F.Conn(p.port) as ok:
-            assert F.get(ok, "still-here.com")["found"], name
+
+    def serves(c, name=None):
+        assert F.get(c, "still-here.com")["found"], name
+
+    check_malformed(p, 65536, serves, serves)
     # Fields of a known type that do not check out: bad-request, link open.
     with F.Conn(p.port) as c:
         r = c.call("get", domain=12)

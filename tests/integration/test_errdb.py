@@ -1,29 +1,16 @@
 """whoisd-errdb over real sockets with a real SQLite file."""
 import os
 import signal
-import socket
-import threading
 import time
 
 import frames as F
-from conftest import BIN, free_port, port_open, wait_for
+from conftest import (BIN, check_malformed, free_port, start_store, wait_for,
+                      writing)
 
 
 def start_errdb(procs, tmp, *args, port=None, servers=1):
-    port = port or free_port()
-    argv = [os.path.join(BIN, "whoisd-errdb"), "-f", "/dev/null",
-            "--listen=127.0.0.1:%d" % port,
-            "--db_path=" + os.path.join(tmp, "errdb.db"),
-            "--min_servers=%d" % servers, "--max_servers=%d" % (servers + 1),
-            "--min_spare_servers=0", "--max_spare_servers=%d" % servers,
-            "--log_level=3"] + list(args)
-    p = procs.start(argv, name="errdb")
-    wait_for(lambda: port_open(port) or not p.running(), timeout=10,
-             what="errdb listening")
-    assert p.running(), p.logtext()
-    p.wait_log("ready:", timeout=10)
-    p.port = port
-    return p
+    return start_store(procs, tmp, "errdb", "errdb.db", *args, port=port,
+                       servers=servers)
 
 
 def send_error(c, ev):
@@ -156,28 +143,15 @@ def test_events_survive_restart_and_kill9(procs, tmpdir_path):
 
     # kill -9 of every process mid-stream: every acknowledged event stays.
     acked = []
-    stop = threading.Event()
 
-    def writer(k):
-        try:
-            with F.Conn(p.port, timeout=5) as c:
-                i = 0
-                while not stop.is_set():
-                    eid = "k%d-%d" % (k, i)
-                    if send_error(c, F.error_event(eid))["t"] == "ok":
-                        acked.append(eid)
-                    i += 1
-        except (F.Closed, OSError):
-            pass
+    def write(c, k, i):
+        eid = "k%d-%d" % (k, i)
+        if send_error(c, F.error_event(eid))["t"] == "ok":
+            acked.append(eid)
 
-    ts = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    for t in ts:
-        t.start()
-    wait_for(lambda: len(acked) >= 200, timeout=10, what="200 events")
-    os.killpg(p.pid, signal.SIGKILL)
-    stop.set()
-    for t in ts:
-        t.join(10)
+    with writing(p.port, write):
+        wait_for(lambda: len(acked) >= 200, timeout=10, what="200 events")
+        os.killpg(p.pid, signal.SIGKILL)
     p.stop()
     p = start_errdb(procs, tmpdir_path, port=p.port)
     with F.Conn(p.port) as c:
@@ -216,24 +190,14 @@ def test_stats(procs, tmpdir_path):
 def test_malformed_frames_logged_and_daemon_keeps_serving(procs,
                                                          tmpdir_path):
     p = start_errdb(procs, tmpdir_path, "--max_frame=65536")
-    for name, data, closes in F.malformed_inputs(65536):
-        before = len(p.logtext())
-        c = F.Conn(p.port)
-        c.send_raw(data)
-        if closes:
-            c.sock.shutdown(socket.SHUT_WR)
-            for r in F.split_frames(c.read_to_eof()):
-                assert r["t"] == "err" and r["code"] == "bad-frame", (name, r)
-        else:
-            r = c.recv()
-            assert r["t"] == "err" and r["code"] == "unknown-type", r
-            assert c.call("health")["t"] == "health_r"
-        c.close()
-        wait_for(lambda: len(p.logtext()) > before, timeout=5,
-                 what="a log line about %s" % name)
-        assert p.running(), name
-        with F.Conn(p.port) as ok:
-            assert send_error(ok, F.error_event("after-" + name))["t"] == "ok"
+
+    def answers_health(c):
+        assert c.call("health")["t"] == "health_r"
+
+    def takes_events(c, name):
+        assert send_error(c, F.error_event("after-" + name))["t"] == "ok"
+
+    check_malformed(p, 65536, answers_health, takes_events)
     with F.Conn(p.port) as c:
         assert len(errors(c)) == len(F.malformed_inputs(65536))
 

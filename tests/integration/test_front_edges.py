@@ -28,8 +28,7 @@ import subprocess
 import threading
 import time
 
-from conftest import TOP
-from suite import Suite
+from suite import Suite, regsim_data
 
 HOST = "127.0.0.1"
 
@@ -186,11 +185,7 @@ def _fuzz_worker(port, wport, seed, stop, stats):
             stats["err"] += 1
 
 def test_fuzz(procs, tmpdir_path):
-    data = os.path.join(tmpdir_path, "regsim.conf")
-    with open(os.path.join(TOP, "tests", "regsim", "regsim.conf")) as f:
-        conf = f.read()
-    with open(data, "w") as f:
-        f.write(conf + "\nlatency org uniform:50:900\n")
+    data = regsim_data(tmpdir_path, "latency org uniform:50:900")
     s = Suite(procs, tmpdir_path, regsim=["--data=" + data],
               front=["--request_timeout=0.6", "--memo_ttl=0.3", "--http_idle_timeout=1", "--idle_timeout=1"]).start()
     stop = threading.Event()
@@ -270,11 +265,7 @@ def test_drain_pending_output(procs, tmpdir_path):
     assert d < 5
 
 def test_idle_not_restarted_after_slow_answer(procs, tmpdir_path):
-    data = os.path.join(tmpdir_path, "regsim.conf")
-    with open(os.path.join(TOP, "tests", "regsim", "regsim.conf")) as f:
-        conf = f.read()
-    with open(data, "w") as f:
-        f.write(conf + "\nlatency org 1500\n")
+    data = regsim_data(tmpdir_path, "latency org 1500")
     s = Suite(procs, tmpdir_path, regsim=["--data=" + data], front=["--http_idle_timeout=2"]).start()
     c = conn(s.port["http"])
     t0 = time.monotonic()

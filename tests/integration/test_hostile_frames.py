@@ -17,7 +17,7 @@ import zlib
 import pytest
 
 import frames as F
-from conftest import BIN, BUILD, TOP, free_port, live_children, port_open, \
+from conftest import BIN, BUILD, TOP, free_port, listening, live_children, \
     wait_for
 
 NILS = 16 * 1000 * 1000
@@ -72,12 +72,7 @@ def start(procs, tmp, name):
     p = procs.start([os.path.join(BIN, name), "-f", "/dev/null",
                      "--listen=127.0.0.1:%d" % port] + pool + extra,
                     name=name)
-    wait_for(lambda: port_open(port) or not p.running(), timeout=10,
-             what="%s listening" % name)
-    assert p.running(), p.logtext()
-    p.wait_log("ready:", timeout=10)
-    p.port = port
-    return p
+    return listening(p, port)
 
 
 def socket_inode(daemon_port, our_port):

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import socket
 import struct
 import subprocess
@@ -28,8 +27,9 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import BIN, SANITIZER_MARKS, TOP, Procs
-from suite import Suite
+from conftest import (BIN, SANITIZER_MARKS, Procs, remove_tmp,
+                      sanitizer_reports)
+from suite import Suite, regsim_data
 
 pytestmark = pytest.mark.skipif(
     not all(os.path.exists(os.path.join(BIN, b)) for b in
@@ -355,29 +355,15 @@ def assert_front_healthy(s, since=0):
 def suite():
     """One suite for the module; .org names are slow (SLOW_MS) misses."""
     tmp = tempfile.mkdtemp(prefix="whoisd-http-")
-    data = os.path.join(tmp, "regsim.conf")
-    with open(os.path.join(TOP, "tests", "regsim", "regsim.conf")) as f:
-        conf = f.read()
-    with open(data, "w") as f:
-        f.write(conf + "\nlatency org %d\n" % SLOW_MS)
+    data = regsim_data(tmp, "latency org %d" % SLOW_MS)
     ps = Procs(tmp)
     try:
         s = Suite(ps, tmp, regsim=["--data=" + data]).start()
         yield s
     finally:
         ps.stop_all()
-        reports = []
-        for p in ps.procs:
-            text = p.logtext() if os.path.exists(p.log) else ""
-            for mark in SANITIZER_MARKS:
-                if mark in text:
-                    i = text.index(mark)
-                    reports.append("%s in %s:\n%s" % (
-                        mark, p.log, text[max(0, i - 200):i + 3000]))
-        if os.environ.get("WHOISD_KEEP_LOGS"):
-            print("logs kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        reports = sanitizer_reports(ps)
+        remove_tmp(tmp)
         if reports:
             pytest.fail("\n".join(reports))
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import (BIN, children_of, fd_count, free_port, line_request,
-                      live_children, pid_alive, port_open, read_all, wait_for,
-                      zombies_of)
+from conftest import (BIN, LoadThreads, children_of, fd_count, free_port,
+                      line_request, live_children, pid_alive, port_open,
+                      read_all, wait_for, zombies_of)
 
 ECHOD = os.path.join(BIN, "test-echod")
 
@@ -33,17 +33,13 @@ def stats(port):
     return json.loads(line_request(port, "stats"))
 
 
-class Load(threading.Thread):
+class Load(LoadThreads):
     """A loop of one-shot requests from several threads; counts failures."""
 
     def __init__(self, port, line="hello", threads=4, expect=None):
-        super().__init__(daemon=True)
-        self.port, self.line, self.nthreads = port, line, threads
+        super().__init__(threads)
+        self.port, self.line = port, line
         self.expect = expect
-        self.ok = 0
-        self.failures = []
-        self.stop_ev = threading.Event()
-        self.lock = threading.Lock()
 
     def worker(self):
         while not self.stop_ev.is_set():
@@ -59,17 +55,9 @@ class Load(threading.Thread):
                 with self.lock:
                     self.failures.append(repr(e))
 
-    def run(self):
-        ts = [threading.Thread(target=self.worker, daemon=True)
-              for _ in range(self.nthreads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-
-    def finish(self):
-        self.stop_ev.set()
-        self.join(30)
+    def workers(self):
+        return [threading.Thread(target=self.worker, daemon=True)
+                for _ in range(self.nthreads)]
 
 
 def test_min_servers_started(procs):

@@ -92,24 +92,21 @@ def query(port, domain, deadline_ms=8000):
         c.close()
 
 
-class FakeDaemon:
-    """A frame server standing in for whoisd-cache or whoisd-errdb: it
-    records every request and answers ok (or health_r)."""
+class FakeServer:
+    """A loopback server on a thread of its own: handle(c) for each
+    connection it accepts, until close()."""
 
-    def __init__(self, port=None, health=None):
+    def __init__(self, port=None):
         self.port = port or free_port()
-        self.msgs = []
-        self.health = health or []
-        self.lock = threading.Lock()
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind(("127.0.0.1", self.port))
         self.ls.listen(64)
+        self.ls.settimeout(0.2)
         self.stop = False
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
     def accept_loop(self):
-        self.ls.settimeout(0.2)
         while not self.stop:
             try:
                 c, _ = self.ls.accept()
@@ -117,7 +114,25 @@ class FakeDaemon:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+            self.handle(c)
+
+    def close(self):
+        self.stop = True
+        self.ls.close()
+
+
+class FakeDaemon(FakeServer):
+    """A frame server standing in for whoisd-cache or whoisd-errdb: it
+    records every request and answers ok (or health_r)."""
+
+    def __init__(self, port=None, health=None):
+        self.msgs = []
+        self.health = health or []
+        self.lock = threading.Lock()
+        super().__init__(port)
+
+    def handle(self, c):
+        threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
         buf = b""
@@ -145,53 +160,31 @@ class FakeDaemon:
         with self.lock:
             return [m for m in self.msgs if m["t"] == t]
 
-    def close(self):
-        self.stop = True
-        self.ls.close()
 
-
-class FakeWhois:
-    """A whois server answering from a function of the query line; counts
-    the lines it got."""
+class FakeWhois(FakeServer):
+    """A whois server answering from a function of the query line, one
+    connection at a time; counts the lines it got."""
 
     def __init__(self, answer):
         self.answer = answer
         self.lines = []
-        self.port = free_port()
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", self.port))
-        self.ls.listen(64)
-        self.ls.settimeout(0.2)
-        self.stop = False
-        threading.Thread(target=self.loop, daemon=True).start()
+        super().__init__()
 
-    def loop(self):
-        while not self.stop:
-            try:
-                c, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c.settimeout(2)
-            buf = b""
-            try:
-                while b"\n" not in buf:
-                    d = c.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                line = buf.decode().strip()
-                self.lines.append(line)
-                c.sendall(self.answer(line).encode())
-            except OSError:
-                pass
-            c.close()
-
-    def close(self):
-        self.stop = True
-        self.ls.close()
+    def handle(self, c):
+        c.settimeout(2)
+        buf = b""
+        try:
+            while b"\n" not in buf:
+                d = c.recv(4096)
+                if not d:
+                    break
+                buf += d
+            line = buf.decode().strip()
+            self.lines.append(line)
+            c.sendall(self.answer(line).encode())
+        except OSError:
+            pass
+        c.close()
 
 
 # ------------------------------------------------------------ fixtures

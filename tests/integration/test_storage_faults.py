@@ -19,7 +19,7 @@ import time
 import pytest
 
 import frames as F
-from conftest import BIN, BUILD, free_port, port_open, wait_for
+from conftest import BIN, BUILD, free_port, listening, wait_for
 
 SHIM = os.path.join(BUILD, "lib", "libfaultfs.so")
 
@@ -50,9 +50,7 @@ def start(procs, tmp, daemon, db, *args, env=None, ready=True):
     p = procs.start(argv, name=daemon, env=env)
     p.port = port
     if ready:
-        wait_for(lambda: port_open(port) or not p.running(), timeout=10,
-                 what="%s listening" % daemon)
-        assert p.running(), p.logtext()
+        listening(p, port, wait_ready=False)
     return p
 
 

@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from conftest import BIN, BUILD, TOP, free_port, port_open, wait_for
+from conftest import (BIN, BUILD, TOP, LoadThreads, free_port, port_open,
+                      read_all, wait_for)
 from nspawn import Machine, NspawnUnavailable, nspawn_problem
 from suite import Answer
 
@@ -33,18 +34,15 @@ DAEMONS = ["whoisd-errdb", "whoisd-cache", "whoisd-query", "whoisd"]
 OLD_BIN = os.path.join(BUILD + "-proto1", "bin")
 
 
-class Load(threading.Thread):
+class Load(LoadThreads):
     """Steady mixed load: whois one-shot and HTTP keep-alive, cache hits
-    (names asked before) and misses (new names), from several threads."""
+    (names asked before) and misses (new names), from several threads.
+    Its failures are (time, phase, what)."""
 
     def __init__(self, wport, hport, threads=6, rate=300):
-        super().__init__(daemon=True)
+        super().__init__(threads)
         self.wport, self.hport = wport, hport
-        self.nthreads, self.rate = threads, rate
-        self.stop_ev = threading.Event()
-        self.lock = threading.Lock()
-        self.ok = 0
-        self.failures = []      # (time, phase, what)
+        self.rate = rate
         self.refused = 0
         self.phase = "start"
         self.seq = 0
@@ -68,22 +66,17 @@ class Load(threading.Thread):
         with self.lock:
             self.failures.append((time.monotonic(), self.phase, what))
 
+    def refused_by(self, what):
+        with self.lock:
+            self.refused += 1
+        self.fail(what + ": refused")
+
     def whois(self, rnd):
         name, want = self.next_name(rnd)
         try:
-            s = socket.create_connection(("127.0.0.1", self.wport), timeout=15)
-            s.sendall(name.encode() + b"\r\n")
-            buf = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
-            s.close()
+            buf = read_all(self.wport, name.encode() + b"\r\n", timeout=15)
         except ConnectionRefusedError:
-            with self.lock:
-                self.refused += 1
-            self.fail("whois %s: refused" % name)
+            self.refused_by("whois %s" % name)
             return
         except OSError as e:
             self.fail("whois %s: %r" % (name, e))
@@ -124,9 +117,7 @@ class Load(threading.Thread):
                     r = conn.getresponse()
                     body = r.read().decode()
                 except ConnectionRefusedError:
-                    with self.lock:
-                        self.refused += 1
-                    self.fail("http %s: refused" % name)
+                    self.refused_by("http %s" % name)
                     conn = None
                     continue
                 except OSError as e2:
@@ -134,9 +125,7 @@ class Load(threading.Thread):
                     conn = None
                     continue
             except ConnectionRefusedError:
-                with self.lock:
-                    self.refused += 1
-                self.fail("http %s: refused" % name)
+                self.refused_by("http %s" % name)
                 conn = None
                 continue
             except OSError as e:
@@ -163,21 +152,14 @@ class Load(threading.Thread):
         except Exception as e:      # noqa: BLE001 - recorded as a failure
             self.fail("load thread died: %r" % e)
 
-    def run(self):
+    def workers(self):
         ts = []
         for i in range(self.nthreads):
             rnd = random.Random(i)
             f = self.http_worker if i % 3 == 0 else self.whois_worker
             ts.append(threading.Thread(target=self.guarded, args=(f, rnd),
                                        daemon=True))
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-
-    def finish(self):
-        self.stop_ev.set()
-        self.join(60)
+        return ts
 
 
 def install(stage):
@@ -348,7 +330,7 @@ def test_restarts_reloads_upgrades_kills_under_load(world):
                  timeout=60, what="%s restarted" % d)
         settle()
     time.sleep(2)
-    load.finish()
+    load.finish(60)
 
     print("load: %d ok, %d failed (%d before the kills), %d refused" % (
         load.ok, len(load.failures), len(clean_failures), load.refused))
@@ -360,16 +342,8 @@ def test_restarts_reloads_upgrades_kills_under_load(world):
 
     # Everything cached and every error event is still there.
     for name, want in list(load.known.items())[:200]:
-        s = socket.create_connection(("127.0.0.1", ports["whois"]), timeout=15)
-        s.sendall(name.encode() + b"\r\n")
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        s.close()
-        a = Answer(buf.decode())
+        a = Answer(read_all(ports["whois"], name.encode() + b"\r\n",
+                            timeout=15).decode())
         assert a["status"] == want and a["source"] == "cache", (name, a)
     out = m.run("/opt/whoisd/bin/whoisctl",
                 "--errdb=127.0.0.1:%d" % ports["errdb"], "errors").stdout

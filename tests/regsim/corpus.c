@@ -47,8 +47,7 @@ corpus_readfile(int dfd, const char *fname, char **text, size_t *len,
 {
 	struct stat	 st;
 	char		*buf;
-	ssize_t		 n;
-	size_t		 off = 0;
+	size_t		 off;
 	int		 fd;
 
 	if ((fd = openat(dfd, fname, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -62,14 +61,7 @@ corpus_readfile(int dfd, const char *fname, char **text, size_t *len,
 		return -1;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	off = fd_read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	buf[off] = '\0';
 	*text = buf;

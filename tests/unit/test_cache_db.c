@@ -29,58 +29,24 @@
 
 #include "daemons/cache/cache_db.h"
 #include "tests/bench/cache_fill.h"
+#include "tests/unit/unit_util.h"
 
 #define T0	1700000000.0	/* a fixed "now" */
 
-struct fixture {
-	char	dir[64];
-	char	path[128];
-};
-
+/* Each test gets a fresh directory with cache.db in it. */
 static int
 setup(void **state)
 {
-	struct fixture	*f;
-
-	f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/test_cache_db.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture	*f = *state;
-	struct dirent	*de;
-	DIR		*d;
-	char		 p[512];
-
-	if ((d = opendir(f->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return unit_dir_setup(state, "cache.db");
 }
 
 static struct cache_db *
-open_db(const struct fixture *f)
+open_db(const struct unit_dir *f)
 {
 	struct cache_db	*db;
 	char		 err[512];
 
-	db = cache_db_open(f->path, err, sizeof(err));
+	db = cache_db_open(f->ud_path, err, sizeof(err));
 	if (db == NULL)
 		fail_msg("open: %s", err);
 	return db;
@@ -104,89 +70,6 @@ put_ok(struct cache_db *db, const struct cache_entry *e, double ttl)
 {
 	if (cache_db_put(db, e, ttl) != 0)
 		fail_msg("put %s: %s", e->ce_ace, cache_db_errmsg(db));
-}
-
-/* Raw SQL for the tests that need to look under the API. */
-static int64_t
-sql_int(const char *path, const char *sql)
-{
-	sqlite3		*s;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(s);
-	return v;
-}
-
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3	*s;
-
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(s);
-}
-
-/* A file of the source tree (e.g. "schema/cache.sql"), found from
- * WHOISD_SRCDIR, __FILE__ or the cwd, into path. */
-static void
-src_path(const char *rel, char *path, size_t len)
-{
-	const char	*src = getenv("WHOISD_SRCDIR");
-	const char	*me = __FILE__, *cut;
-
-	if (src != NULL) {
-		snprintf(path, len, "%s/%s", src, rel);
-		if (access(path, R_OK) == 0)
-			return;
-	}
-	if ((cut = strstr(me, "tests/unit/")) != NULL) {
-		snprintf(path, len, "%.*s%s", (int)(cut - me), me, rel);
-		if (access(path, R_OK) == 0)
-			return;
-	}
-	snprintf(path, len, "%s", rel);
-	if (access(path, R_OK) != 0)
-		fail_msg("%s not found: run from the top of the tree"
-		    " or set WHOISD_SRCDIR", rel);
-}
-
-static char *
-read_src(const char *rel, size_t *lenp)
-{
-	char		 path[1024];
-	FILE		*fp;
-	char		*buf;
-	long		 n;
-
-	src_path(rel, path, sizeof(path));
-	assert_non_null(fp = fopen(path, "r"));
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	if (lenp != NULL)
-		*lenp = (size_t)n;
-	return buf;
-}
-
-static char *
-read_schema(const char *name)
-{
-	char	 rel[256];
-
-	snprintf(rel, sizeof(rel), "schema/%s", name);
-	return read_src(rel, NULL);
 }
 
 /* cache_fill of n names <prefix><i>.com without text. */
@@ -213,7 +96,7 @@ fill_names(struct cache_db *db, uint64_t n, const char *prefix, int status,
 static void
 test_put_get(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 
@@ -251,14 +134,15 @@ test_put_get(void **state)
 	assert_string_equal(g.ce_registry, "");
 	assert_string_equal(g.ce_rule, "");
 	assert_string_equal(g.ce_reason, "");
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"), 1);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM answers"), 1);
 	cache_db_close(db);
 }
 
 static void
 test_ttl_per_status(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_ttl	 def = CACHE_TTL_DEFAULTS;
 	struct cache_ttl	 mine = { 50, 5, 500 };
@@ -304,7 +188,7 @@ test_ttl_per_status(void **state)
 static void
 test_unknown_refused(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 
@@ -328,14 +212,15 @@ test_unknown_refused(void **state)
 	assert_int_equal(cache_db_put(db, &e, 600), -1);
 
 	assert_int_equal(cache_db_get(db, "u.com", T0, 0, &g), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"), 0);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM answers"), 0);
 	cache_db_close(db);
 }
 
 static void
 test_text_roundtrip(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 	size_t			 i, len = 64 * 1024;
@@ -383,26 +268,29 @@ test_text_roundtrip(void **state)
 	assert_int_equal(g.ce_text_len, 0);
 
 	/* Deflated at rest, and much smaller; the noise barely grew. */
-	assert_true(sql_int(f->path, "SELECT length(t.data) FROM answers a"
+	assert_true(unit_sql_int(f->ud_path,
+	    "SELECT length(t.data) FROM answers a"
 	    " JOIN texts t ON t.id = a.text_id WHERE ace = 'text.com'") < 4096);
-	assert_true(sql_int(f->path, "SELECT length(t.data) FROM answers a"
+	assert_true(unit_sql_int(f->ud_path,
+	    "SELECT length(t.data) FROM answers a"
 	    " JOIN texts t ON t.id = a.text_id WHERE ace = 'noise.com'") <
 	    (int64_t)len + 64);
-	assert_int_equal(sql_int(f->path, "SELECT text_len FROM answers"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT text_len FROM answers"
 	    " WHERE ace = 'text.com'"), (int64_t)len);
 
 	/* A damaged text is not served: the name is a miss, its row gone. */
 	cache_db_close(db);
-	sql_exec(f->path, "UPDATE texts SET data = x'0102030405'"
+	unit_sql_exec(f->ud_path, "UPDATE texts SET data = x'0102030405'"
 	    " WHERE id = (SELECT text_id FROM answers WHERE ace = 'text.com')");
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, "text.com", T0, CACHE_GET_TEXT,
 	    &g), 0);
 	assert_null(g.ce_text);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM answers"
 	    " WHERE ace = 'text.com'"), 0);
 	/* Its text went with it (trigger); the other one is left. */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 1);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM texts"), 1);
 	free(text);
 	free(noise);
 	cache_db_close(db);
@@ -429,7 +317,7 @@ load_corpus(void)
 
 	for (i = 0; i < NCORPUS; i++) {
 		assert_non_null(paths[i] = malloc(1024));
-		src_path(corpus_files[i], paths[i], 1024);
+		unit_src_path(corpus_files[i], paths[i], 1024);
 	}
 	if (cache_fill_texts_load(paths, NCORPUS, &t, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
@@ -485,7 +373,7 @@ get_text_is(struct cache_db *db, const char *ace, const char *text,
 static void
 test_text_dicts(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_fill_text	*ct = load_corpus();
 	static char		 text[8192];
@@ -505,9 +393,9 @@ test_text_dicts(void **state)
 		}
 	cache_db_close(db);
 	/* One dictionary per registry and status, every text names one. */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts"),
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM dicts"),
 	    (int64_t)NCORPUS * 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM texts"
 	    " WHERE dict IS NULL OR dict NOT IN (SELECT id FROM dicts)"), 0);
 	db = open_db(f);
 	for (i = 0; i < NCORPUS; i++)
@@ -526,10 +414,11 @@ test_text_dicts(void **state)
 			snprintf(q, sizeof(q), "SELECT length(t.data) FROM"
 			    " answers a JOIN texts t ON t.id = a.text_id"
 			    " WHERE a.ace = '%s'", name);
-			if (sql_int(f->path, q) * 3 > (int64_t)zlen)
+			if (unit_sql_int(f->ud_path, q) * 3 > (int64_t)zlen)
 				fail_msg("%s: %lld bytes stored, zlib alone"
-				    " %lu", name, (long long)sql_int(f->path,
-				    q), (unsigned long)zlen);
+				    " %lu", name,
+				    (long long)unit_sql_int(f->ud_path, q),
+				    (unsigned long)zlen);
 			free(z);
 		}
 
@@ -542,7 +431,7 @@ test_text_dicts(void **state)
 		    len);
 	}
 	cache_db_close(db);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts d"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM dicts d"
 	    " JOIN atoms a ON a.id = d.registry"
 	    " WHERE a.s = 'whois.drift.test'"), 2);
 	db = open_db(f);
@@ -554,8 +443,9 @@ test_text_dicts(void **state)
 	}
 	/* Texts go with their answers; dictionaries stay. */
 	assert_true(cache_db_purge(db, NULL) > 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM dicts"),
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM texts"), 0);
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM dicts"),
 	    (int64_t)NCORPUS * 2 + 2);
 	cache_db_close(db);
 	cache_fill_texts_free(ct, NCORPUS);
@@ -599,7 +489,7 @@ sql_str(const char *path, const char *sql)
 static void
 test_migrate_from_v1(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db;
 	struct cache_entry	 e, g;
 	struct cache_fill_opts	 fo;
@@ -609,17 +499,18 @@ test_migrate_from_v1(void **state)
 	size_t			 xyzlen;
 	int			 i;
 
-	sql = read_src("tests/unit/cache_v1.sql", NULL);
-	xyz = read_src("tests/corpus/xyz/registered.txt", &xyzlen);
-	sql_exec(f->path, sql);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	sql = unit_read_src("tests/unit/cache_v1.sql", NULL);
+	xyz = unit_read_src("tests/corpus/xyz/registered.txt", &xyzlen);
+	unit_sql_exec(f->ud_path, sql);
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 1);
 	db = open_db(f);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 2);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM sqlite_schema"
 	    " WHERE name = 'answers_unsealed'"), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM answers"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM answers"
 	    " WHERE crc IS NULL"), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM texts"
 	    " WHERE dict = 0"), 2);
 
 	/* Deflated and raw texts, and none, as version 1 stored them. */
@@ -648,29 +539,30 @@ test_migrate_from_v1(void **state)
 	e.ce_text_len = xyzlen;
 	put_ok(db, &e, 600);
 	get_text_is(db, "example.de", xyz, xyzlen);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM texts"), 2);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM texts"), 2);
 	cache_db_close(db);
 
 	/* The migrated rows are checked too. */
-	sql_exec(f->path, "UPDATE answers SET status = 2"
+	unit_sql_exec(f->ud_path, "UPDATE answers SET status = 2"
 	    " WHERE ace = 'free-name.de'");
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, "free-name.de", T0, 0, &g), 0);
 	cache_db_close(db);
 
 	/* The same tables, columns and triggers as a new file. */
-	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->dir);
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->ud_dir);
 	assert_non_null(db = cache_db_open(fresh_path, err, sizeof(err)));
 	cache_db_close(db);
 	fresh = sql_str(fresh_path, SCHEMA_SHAPE);
-	migrated = sql_str(f->path, SCHEMA_SHAPE);
+	migrated = sql_str(f->ud_path, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
 	free(migrated);
 	unlink(fresh_path);
 
 	/* A bigger one: a version-1 fill of corpus replies. */
-	snprintf(fresh_path, sizeof(fresh_path), "%s/v1fill.db", f->dir);
+	snprintf(fresh_path, sizeof(fresh_path), "%s/v1fill.db", f->ud_dir);
 	ct = load_corpus();
 	memset(&fo, 0, sizeof(fo));
 	fo.fo_prefix = "v";
@@ -707,7 +599,7 @@ test_migrate_from_v1(void **state)
 static void
 test_checksum(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db;
 	struct cache_entry	 e, g;
 	static const char *const edits[] = {
@@ -738,15 +630,16 @@ test_checksum(void **state)
 		e.ce_text_len = strlen(e.ce_text);
 		put_ok(db, &e, 600);
 		cache_db_close(db);
-		sql_exec(f->path, edits[i]);
+		unit_sql_exec(f->ud_path, edits[i]);
 		db = open_db(f);
 		if (cache_db_get(db, "edited.com", T0, 0, &g) != 0)
 			fail_msg("served after \"%s\": %s", edits[i],
 			    answer_status_name(cache_status_answer(g.ce_status)));
-		assert_int_equal(sql_int(f->path, "SELECT count(*)"
+		assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*)"
 		    " FROM answers"), 0);
 		cache_db_close(db);
-		sql_exec(f->path, "UPDATE atoms SET s = 'whois.example.net'"
+		unit_sql_exec(f->ud_path,
+		    "UPDATE atoms SET s = 'whois.example.net'"
 		    " WHERE s = 'whois.evil.net'");
 	}
 
@@ -755,7 +648,7 @@ test_checksum(void **state)
 	mkentry(&e, ace, CACHE_REGISTERED, T0);
 	put_ok(db, &e, 600);
 	cache_db_close(db);	/* folds the WAL back into the file */
-	assert_non_null(fp = fopen(f->path, "r+b"));
+	assert_non_null(fp = fopen(f->ud_path, "r+b"));
 	fseek(fp, 0, SEEK_END);
 	sz = ftell(fp);
 	rewind(fp);
@@ -773,7 +666,8 @@ test_checksum(void **state)
 	fclose(fp);
 	free(buf);
 	assert_int_equal(hits, 1);
-	assert_int_equal(sql_int(f->path, "SELECT status FROM answers"), 1);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT status FROM answers"), 1);
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, ace, T0, 0, &g), 0);
 	assert_int_equal(cache_db_get(db, ace, T0, 0, &g), 0);
@@ -783,7 +677,7 @@ test_checksum(void **state)
 static void
 test_purge(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 
@@ -808,7 +702,7 @@ test_purge(void **state)
 static void
 test_reopen(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 	char			 name[64], text[128];
@@ -849,25 +743,28 @@ test_reopen(void **state)
 		cache_entry_clear(&g);
 	}
 	/* Seven registries, one rule: interned once each. */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM atoms"), 8);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM atoms"), 8);
 	cache_db_close(db);
 }
 
 static void
 test_migrate_from_v0(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db;
 	struct cache_entry	 e, g;
 
-	sql_exec(f->path, "CREATE TABLE keep_me (x); INSERT INTO keep_me"
+	unit_sql_exec(f->ud_path,
+	    "CREATE TABLE keep_me (x); INSERT INTO keep_me"
 	    " VALUES (42);");
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 0);
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 0);
 	db = open_db(f);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"),
 	    CACHE_DB_VERSION);
-	assert_int_equal(sql_int(f->path, "SELECT x FROM keep_me"), 42);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT x FROM keep_me"), 42);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM sqlite_schema"
 	    " WHERE name IN ('atoms', 'answers', 'answers_expires', 'leases',"
 	    " 'timing', 'timing_samples', 'answers_v')"), 7);
 	mkentry(&e, "m.com", CACHE_REGISTERED, T0);
@@ -876,7 +773,7 @@ test_migrate_from_v0(void **state)
 	/* A second open finds the current version and changes nothing. */
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, "m.com", T0, 0, &g), 1);
-	assert_int_equal(sql_int(f->path, "SELECT journal_mode = 'wal'"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT journal_mode = 'wal'"
 	    " FROM pragma_journal_mode"), 1);
 	cache_db_close(db);
 }
@@ -884,19 +781,21 @@ test_migrate_from_v0(void **state)
 static void
 test_newer_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct cache_db	*db;
 	char		 err[512];
 
-	sql_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 99;");
-	db = cache_db_open(f->path, err, sizeof(err));
+	unit_sql_exec(f->ud_path,
+	    "CREATE TABLE future (x); PRAGMA user_version = 99;");
+	db = cache_db_open(f->ud_path, err, sizeof(err));
 	assert_null(db);
 	assert_non_null(strstr(err, "newer"));
 	assert_non_null(strstr(err, "99"));
-	assert_non_null(strstr(err, f->path));
+	assert_non_null(strstr(err, f->ud_path));
 	/* Left as it was. */
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 99);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 99);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM sqlite_schema"
 	    " WHERE name = 'answers'"), 0);
 
 	/* Not a database at all: set aside, and a new one takes its place. */
@@ -907,7 +806,7 @@ test_newer_refused(void **state)
 		struct dirent	*de;
 		int		 aside = 0;
 
-		snprintf(junk, sizeof(junk), "%s/junk.db", f->dir);
+		snprintf(junk, sizeof(junk), "%s/junk.db", f->ud_dir);
 		assert_non_null(fp = fopen(junk, "w"));
 		for (int i = 0; i < 64; i++)
 			fputs("this is not an SQLite database\n", fp);
@@ -915,7 +814,7 @@ test_newer_refused(void **state)
 		db = cache_db_open(junk, err, sizeof(err));
 		assert_non_null(db);
 		cache_db_close(db);
-		assert_non_null(d = opendir(f->dir));
+		assert_non_null(d = opendir(f->ud_dir));
 		while ((de = readdir(d)) != NULL)
 			aside += strncmp(de->d_name, "junk.db.corrupt-", 16) == 0;
 		closedir(d);
@@ -926,30 +825,14 @@ test_newer_refused(void **state)
 static void
 test_schema_file(void **state)
 {
-	const char	*emb = cache_db_schema();
-	char		*file = read_schema("cache.sql");
-	char		 want[64];
-	size_t		 i, line = 1;
-
 	(void)state;
-	if (strcmp(file, emb) != 0) {
-		for (i = 0; file[i] == emb[i]; i++)
-			if (file[i] == '\n')
-				line++;
-		fail_msg("schema/cache.sql and cache_db.c's embedded schema"
-		    " differ from line %zu on: rebuild (the Makefile"
-		    " generates the embedded copy)", line);
-	}
-	snprintf(want, sizeof(want), "PRAGMA user_version = %d;\n",
-	    CACHE_DB_VERSION);
-	assert_non_null(strstr(file, want));
-	free(file);
+	unit_schema_file("cache.sql", cache_db_schema(), CACHE_DB_VERSION);
 }
 
 static void
 test_lease(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_db		*db2 = open_db(f);
 	struct cache_entry	 e, g;
@@ -973,7 +856,8 @@ test_lease(void **state)
 	/* The put releases it; later askers read the answer instead. */
 	mkentry(&e, "l.com", CACHE_AVAILABLE, T0 + 14);
 	put_ok(db2, &e, 600);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM leases"), 0);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM leases"), 0);
 	assert_int_equal(cache_db_lease(db, "l.com", 1, T0 + 15, 10, NULL), 2);
 	assert_int_equal(cache_db_get(db, "l.com", T0 + 15, 0, &g), 1);
 	/* Expired answer: the refresh needs a lease again. */
@@ -999,7 +883,7 @@ test_lease(void **state)
 static void
 test_lease_race(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct cache_db	*db;
 	pid_t		 pids[8];
 	int		 go[2], i, st, granted = 0, waiting = 0;
@@ -1037,7 +921,7 @@ test_lease_race(void **state)
 static void
 test_timing(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_timing	 t;
 	int			 i, j, tmp, ms[100];
@@ -1102,7 +986,8 @@ test_timing(void **state)
 	assert_int_equal(t.tm_n, CACHE_TIMING_RING);
 	assert_int_equal(t.tm_p99, 10);		/* the 150 slow ones are gone */
 	assert_int_equal(t.tm_ok, CACHE_TIMING_RING + 150);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM timing_samples"),
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM timing_samples"),
 	    110 + 5 + 2 + 1 + CACHE_TIMING_RING);
 
 	assert_int_equal(cache_db_timing_add(db, "", 1, CACHE_TIMING_OK, T0),
@@ -1129,7 +1014,7 @@ each_cb(const struct cache_timing *t, void *arg)
 static void
 test_timing_each(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct cache_db	*db = open_db(f);
 	char		 names[256] = "";
 
@@ -1153,7 +1038,7 @@ test_timing_each(void **state)
 static void
 test_concurrent_writers(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db;
 	struct cache_entry	 e, g;
 	struct cache_stats	 cs;
@@ -1166,7 +1051,7 @@ test_concurrent_writers(void **state)
 			char	 err[512];
 
 			/* All open the not yet existing file at once. */
-			db = cache_db_open(f->path, err, sizeof(err));
+			db = cache_db_open(f->ud_path, err, sizeof(err));
 			if (db == NULL) {
 				fprintf(stderr, "child %d: %s\n", k, err);
 				_exit(2);
@@ -1208,7 +1093,8 @@ test_concurrent_writers(void **state)
 			assert_int_equal(g.ce_status, 1 + i % 3);
 		}
 	/* Registries interned once across processes (5 + shared + rule). */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM atoms"), 7);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM atoms"), 7);
 	{
 		struct cache_timing	 t;
 
@@ -1223,12 +1109,12 @@ test_concurrent_writers(void **state)
 static void
 test_busy(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 	sqlite3			*s;
 
-	assert_int_equal(sqlite3_open(f->path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->ud_path, &s), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	cache_db_set_busy_timeout(db, 100);
@@ -1253,7 +1139,7 @@ test_busy(void **state)
 static void
 test_expire_stats(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 e, g;
 	struct cache_stats	 cs;
@@ -1292,7 +1178,8 @@ test_expire_stats(void **state)
 	assert_int_equal(cache_db_expire(db, T0 + 16, 4, 2), 0);
 	assert_int_equal(cache_db_get(db, "x1.com", T0 + 16, 0, &g), 0);
 	assert_int_equal(cache_db_get(db, "x2.com", T0 + 16, 0, &g), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM leases"), 1);
+	assert_int_equal(unit_sql_int(f->ud_path,
+	    "SELECT count(*) FROM leases"), 1);
 	/* Everything expired before T0+20 goes; the y names stay. */
 	assert_int_equal(cache_db_expire(db, T0 + 20, 0, 0), 8);
 	assert_int_equal(cache_db_stats(db, T0 + 20, &cs), 0);
@@ -1304,7 +1191,7 @@ test_expire_stats(void **state)
 static void
 test_data_version(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*a = open_db(f), *b = open_db(f);
 	struct cache_entry	 e;
 	int64_t			 v1, v2, v3;
@@ -1334,7 +1221,7 @@ progress_cb(uint64_t done, uint64_t n, void *arg)
 static void
 test_bulk_fill(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_entry	 g;
 	struct cache_stats	 cs;
@@ -1394,7 +1281,7 @@ dbl_cmp(const void *a, const void *b)
 static void
 test_bytes_per_row(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_stats	 cs;
 	struct cache_entry	 g;
@@ -1439,7 +1326,7 @@ test_bytes_per_row(void **state)
 static void
 test_bytes_per_name_text(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct cache_db		*db = open_db(f);
 	struct cache_fill_opts	 fo;
 	struct cache_fill_text	*ct = load_corpus();
@@ -1458,9 +1345,9 @@ test_bytes_per_name_text(void **state)
 	fo.fo_ntexts = NCORPUS;
 	assert_int_equal(cache_fill(db, n, &fo), (int64_t)n);
 	cache_db_close(db);
-	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(stat(f->ud_path, &sb), 0);
 	per = (double)sb.st_size / (double)n;
-	snprintf(v1, sizeof(v1), "%s/v1.db", f->dir);
+	snprintf(v1, sizeof(v1), "%s/v1.db", f->ud_dir);
 	if (cache_fill_v1(v1, n, &fo, err, sizeof(err)) != (int64_t)n)
 		fail_msg("%s", err);
 	assert_int_equal(stat(v1, &sb), 0);
@@ -1476,45 +1363,51 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_get, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_per_status, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_refused, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_text_roundtrip, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_text_dicts, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_checksum, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup,
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v0, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_refused, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test(test_schema_file),
-		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_race, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_timing, setup, teardown),
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_timing, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_timing_each, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_busy, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_expire_stats, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_fill, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_bytes_per_row, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_bytes_per_name_text, setup,
-		    teardown),
+		    unit_dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,58 +21,24 @@
 #include <sqlite3.h>
 
 #include "daemons/errdb/errdb_db.h"
+#include "tests/unit/unit_util.h"
 
 #define T0	1700000000.0
 
-struct fixture {
-	char	dir[64];
-	char	path[128];
-};
-
+/* Each test gets a fresh directory with errdb.db in it. */
 static int
 setup(void **state)
 {
-	struct fixture	*f;
-
-	f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/test_errdb_db.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/errdb.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture	*f = *state;
-	struct dirent	*de;
-	DIR		*d;
-	char		 p[512];
-
-	if ((d = opendir(f->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return unit_dir_setup(state, "errdb.db");
 }
 
 static struct errdb_db *
-open_db(const struct fixture *f)
+open_db(const struct unit_dir *f)
 {
 	struct errdb_db	*db;
 	char		 err[512];
 
-	if ((db = errdb_db_open(f->path, err, sizeof(err))) == NULL)
+	if ((db = errdb_db_open(f->ud_path, err, sizeof(err))) == NULL)
 		fail_msg("open: %s", err);
 	return db;
 }
@@ -108,32 +73,6 @@ count(struct errdb_db *db)
 
 	assert_int_equal(errdb_db_count(db, &n), 0);
 	return n;
-}
-
-static int64_t
-sql_int(const char *path, const char *sql)
-{
-	sqlite3		*s;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(s);
-	return v;
-}
-
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3	*s;
-
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(s);
 }
 
 /* Health of one registry, copied out of the callback. */
@@ -176,7 +115,7 @@ health(struct errdb_db *db, const char *registry, double now)
 static void
 test_idempotent(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct errdb_db		*db = open_db(f);
 	struct errdb_event	 ev;
 	int			 dup;
@@ -187,7 +126,7 @@ test_idempotent(void **state)
 	assert_int_equal(add(db, "e1", "whois.b.test", "reset", T0 + 5, 0), 1);
 	assert_int_equal(add(db, "e2", "whois.a.test", "timeout", T0, 0), 0);
 	assert_int_equal(count(db), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM events"
 	    " WHERE eid = 'e1' AND registry = 'whois.a.test'"), 1);
 
 	/* Survives reopen; a replay after restart is still a duplicate. */
@@ -220,7 +159,7 @@ test_idempotent(void **state)
 static void
 test_health_degraded(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct errdb_db		*db = open_db(f);
 	struct errdb_health	 h;
 
@@ -259,7 +198,7 @@ test_health_degraded(void **state)
 static void
 test_health_retry_after(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct errdb_db		*db = open_db(f);
 	struct errdb_health	 h;
 
@@ -295,7 +234,7 @@ test_health_retry_after(void **state)
 static void
 test_health_growing_default(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct errdb_db		*db = open_db(f);
 	struct errdb_health	 h;
 	/* Each rate limit arrives when the previous back-off has ended. */
@@ -358,7 +297,7 @@ test_health_growing_default(void **state)
 static void
 test_health_all(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct errdb_db	*db = open_db(f);
 	struct hres	 r;
 
@@ -436,7 +375,7 @@ check_list(struct errdb_db *db, const char *registry, const char *kind,
 static void
 test_list(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct errdb_db	*db = open_db(f);
 	struct lres	 r;
 	int		 stops = 0;
@@ -475,13 +414,13 @@ test_list(void **state)
 static void
 test_prune(void **state)
 {
-	struct fixture		*f = *state;
+	struct unit_dir		*f = *state;
 	struct errdb_db		*db = open_db(f);
 	char			 eid[32];
 	int			 i;
 
 	/* More than one batch of old events, in one transaction to be quick. */
-	sql_exec(f->path, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL"
+	unit_sql_exec(f->ud_path, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL"
 	    " SELECT i + 1 FROM n WHERE i < 24999)"
 	    " INSERT INTO events (eid, time, received, kind)"
 	    " SELECT 'old' || i, 1600000000 + i, 1600000000, 'timeout' FROM n");
@@ -501,17 +440,17 @@ test_prune(void **state)
 static void
 test_migrate_and_refuse(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct errdb_db	*db;
 	char		 err[512], other[256];
 
-	sql_exec(f->path, "CREATE TABLE keep_me (x); INSERT INTO keep_me"
-	    " VALUES (7);");
+	unit_sql_exec(f->ud_path,
+	    "CREATE TABLE keep_me (x); INSERT INTO keep_me VALUES (7);");
 	db = open_db(f);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"),
 	    ERRDB_DB_VERSION);
-	assert_int_equal(sql_int(f->path, "SELECT x FROM keep_me"), 7);
-	assert_int_equal(sql_int(f->path, "SELECT journal_mode = 'wal'"
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT x FROM keep_me"), 7);
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT journal_mode = 'wal'"
 	    " FROM pragma_journal_mode"), 1);
 	add(db, "m1", "whois.a.test", "timeout", T0, 0);
 	errdb_db_close(db);
@@ -519,68 +458,19 @@ test_migrate_and_refuse(void **state)
 	assert_int_equal(count(db), 1);
 	errdb_db_close(db);
 
-	snprintf(other, sizeof(other), "%s/newer.db", f->dir);
-	sql_exec(other, "PRAGMA user_version = 5;");
+	snprintf(other, sizeof(other), "%s/newer.db", f->ud_dir);
+	unit_sql_exec(other, "PRAGMA user_version = 5;");
 	assert_null(errdb_db_open(other, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
 	assert_non_null(strstr(err, other));
-	assert_int_equal(sql_int(other, "PRAGMA user_version"), 5);
-}
-
-static char *
-read_schema(const char *name)
-{
-	const char	*src = getenv("WHOISD_SRCDIR");
-	const char	*me = __FILE__, *cut;
-	char		 path[1024];
-	FILE		*fp = NULL;
-	char		*buf;
-	long		 n;
-
-	if (src != NULL) {
-		snprintf(path, sizeof(path), "%s/schema/%s", src, name);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL && (cut = strstr(me, "tests/unit/")) != NULL) {
-		snprintf(path, sizeof(path), "%.*sschema/%s", (int)(cut - me),
-		    me, name);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL)
-		fail_msg("schema/%s not found: run from the top of the tree"
-		    " or set WHOISD_SRCDIR", name);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
+	assert_int_equal(unit_sql_int(other, "PRAGMA user_version"), 5);
 }
 
 static void
 test_schema_file(void **state)
 {
-	const char	*emb = errdb_db_schema();
-	char		*file = read_schema("errdb.sql");
-	char		 want[64];
-	size_t		 i, line = 1;
-
 	(void)state;
-	if (strcmp(file, emb) != 0) {
-		for (i = 0; file[i] == emb[i]; i++)
-			if (file[i] == '\n')
-				line++;
-		fail_msg("schema/errdb.sql and errdb_db.c's embedded schema"
-		    " differ from line %zu on: regenerate the literal (see"
-		    " errdb_db.c)", line);
-	}
-	snprintf(want, sizeof(want), "PRAGMA user_version = %d;\n",
-	    ERRDB_DB_VERSION);
-	assert_non_null(strstr(file, want));
-	free(file);
+	unit_schema_file("errdb.sql", errdb_db_schema(), ERRDB_DB_VERSION);
 }
 
 /*
@@ -591,7 +481,7 @@ test_schema_file(void **state)
 static void
 test_concurrent(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct errdb_db	*db;
 	pid_t		 pids[4];
 	char		 eid[32];
@@ -602,7 +492,7 @@ test_concurrent(void **state)
 			char	 err[512];
 			int	 mine = 0, dup;
 
-			if ((db = errdb_db_open(f->path, err,
+			if ((db = errdb_db_open(f->ud_path, err,
 			    sizeof(err))) == NULL) {
 				fprintf(stderr, "child %d: %s\n", k, err);
 				_exit(255);
@@ -649,12 +539,12 @@ test_concurrent(void **state)
 static void
 test_busy(void **state)
 {
-	struct fixture	*f = *state;
+	struct unit_dir	*f = *state;
 	struct errdb_db	*db = open_db(f);
 	struct hres	 r;
 	sqlite3		*s;
 
-	assert_int_equal(sqlite3_open(f->path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->ud_path, &s), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	errdb_db_set_busy_timeout(db, 100);
@@ -686,23 +576,26 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_idempotent, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_health_degraded, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_health_retry_after, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_health_growing_default,
-		    setup, teardown),
+		    setup, unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_health_all, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup,
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_and_refuse, setup,
-		    teardown),
+		    unit_dir_teardown),
 		cmocka_unit_test(test_schema_file),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_busy, setup,
+		    unit_dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
