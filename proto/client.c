@@ -620,8 +620,12 @@ cconn_reply(struct cconn *cn, struct msg *m)
 	if (msg_type(m) == MSG_GOAWAY)
 		return cconn_goaway(cn) ? -1 : 0;
 	c->c_backoff_ms = 0;	/* the server answers: it is healthy */
-	if (msg_type(m) == MSG_PONG || (cn->cn_ping_id != 0 &&
-	    msg_id(m) == cn->cn_ping_id)) {
+	/* The keep-alive's own ping: its pong (or the err of an older
+	 * server) is ours, not a request's.  A ping that a caller sent with
+	 * client_call() is a request like any other. */
+	r = client_find(c, msg_id(m));
+	if ((cn->cn_ping_id != 0 && msg_id(m) == cn->cn_ping_id) ||
+	    (msg_type(m) == MSG_PONG && (r == NULL || r->r_conn != cn))) {
 		/* An older server: new requests go out in its version. */
 		if (msg_type(m) == MSG_ERR && msg_version(m) < cn->cn_version &&
 		    msg_read_err(m, code, sizeof(code), text, sizeof(text),
@@ -633,7 +637,7 @@ cconn_reply(struct cconn *cn, struct msg *m)
 		}
 		return 0;
 	}
-	if ((r = client_find(c, msg_id(m))) == NULL || r->r_conn != cn) {
+	if (r == NULL || r->r_conn != cn) {
 		c->c_st.cs_late++;
 		return 0;
 	}

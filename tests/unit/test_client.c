@@ -400,6 +400,39 @@ test_out_of_order(void **state)
 }
 
 static void
+on_pong(const struct client_result *cr, void *arg)
+{
+	int	*n = arg;
+
+	if (cr->cr_err == NULL && msg_type(cr->cr_msg) == MSG_PONG)
+		(*n)++;
+	else
+		*n = -1000;
+}
+
+/* A ping sent with client_call() (the front's probe of a stalled cache)
+ * gets its pong, though the client's keep-alive pings are its own. */
+static void
+test_called_ping_answered(void **state)
+{
+	struct fixture	 f;
+	struct msgb	 b;
+	int		 pongs = 0, i;
+
+	(void)state;
+	fx_start(&f, 0, NULL);
+	for (i = 0; i < 3; i++) {
+		msgb_init(&b);
+		assert_int_equal(msg_pack_ping(&b, 0, PROTO_VERSION), 0);
+		assert_true(client_call(f.cl, &b, 1000, 0, on_pong, &pongs) > 0);
+		msgb_free(&b);
+	}
+	run_until(f.base, &pongs, 3, 2);
+	assert_int_equal(pongs, 3);
+	fx_end(&f);
+}
+
+static void
 test_deadline(void **state)
 {
 	struct fixture		 f;
@@ -1099,6 +1132,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_called_ping_answered),
 		cmocka_unit_test(test_link_drop),
 		cmocka_unit_test(test_goaway),
 		cmocka_unit_test(test_goaway_retry),
