@@ -15,7 +15,8 @@ PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
 DESTDIR		?=
 
-PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2
+PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
+		  libcrypto
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
@@ -159,8 +160,9 @@ $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
 
 # ---------------------------------------------------------------- deps
 DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
-		  libmsgpack-dev libsystemd-dev libidn2-dev libcmocka-dev \
-		  python3-pytest python3-msgpack whois curl sqlite3 procps iproute2 \
+		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
+		  python3-pytest python3-msgpack python3-cryptography whois curl \
+		  sqlite3 procps iproute2 \
 		  systemd-container
 deps:
 	@missing=""; for p in $(DEBS); do \

@@ -76,6 +76,12 @@ const struct conf_key pool_conf_keys[] = {
 	  "repeatable CIDR allowed to connect" },
 	{ "cidr_deny", CONF_LIST, POOLOFF(pc_cidr_deny), 0, 0, NULL,
 	  "repeatable CIDR refused" },
+	{ "link_keys", CONF_STR, POOLOFF(pc_link_keys), 0, 0,
+	  "/etc/whoisd/keys", "directory of the internal links' role keys "
+	  "(whoisctl keygen)" },
+	{ "link_auth", CONF_STR, POOLOFF(pc_link_auth), 0, 0, "require",
+	  "require: internal peers prove their role; prefer: also serve "
+	  "the previous version's, during an upgrade" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -333,6 +339,12 @@ fail:
 static int
 conf_check_pool(struct pool_conf *pc, char *err, size_t errlen)
 {
+	if (strcmp(pc->pc_link_auth, "require") != 0 &&
+	    strcmp(pc->pc_link_auth, "prefer") != 0) {
+		snprintf(err, errlen, "link_auth: \"%s\" is neither require "
+		    "nor prefer", pc->pc_link_auth);
+		return -1;
+	}
 	if (pc->pc_max_servers < pc->pc_min_servers) {
 		snprintf(err, errlen, "max_servers (%ld) must be >= "
 		    "min_servers (%ld)", pc->pc_max_servers, pc->pc_min_servers);

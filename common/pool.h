@@ -44,6 +44,8 @@ struct pool_conf {
 	struct conf_list	 pc_listen;
 	struct conf_list	 pc_cidr_allow;
 	struct conf_list	 pc_cidr_deny;
+	char			*pc_link_keys;
+	char			*pc_link_auth;
 	/* Private: the -f path, set by conf_load. */
 	char			*pc_conf_path;
 };

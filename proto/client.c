@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/auth.h"
 #include "proto/client.h"
 
 #define CLIENT_NHASH		1024	/* power of two; ids are sequential */
@@ -43,6 +44,7 @@ enum creq_where {
 
 enum cconn_state {
 	CN_CONNECTING,	/**< connect(2) in progress */
+	CN_HELLO,	/**< connected; hello sent, waiting for hello_r */
 	CN_UP,		/**< the current connection */
 	CN_GOAWAY,	/**< the server said goaway: replies only */
 };
@@ -84,6 +86,11 @@ struct cconn {
 	struct event		*cn_ping_ev;	/* keep-alive */
 	int			 cn_version;
 	uint64_t		 cn_ping_id;	/* last ping sent */
+	uint64_t		 cn_hello_id;
+	uint64_t		 cn_auth_id;
+	uint8_t			 cn_nonce[AUTH_NONCE_LEN];
+	int			 cn_hello_retried;	/* after bad-version */
+	int			 cn_refused;	/* the server refused our auth */
 	double			 cn_last_send;	/* mono */
 	double			 cn_since;
 	uint64_t		 cn_frames;	/* frames received */
@@ -108,10 +115,13 @@ struct client {
 	struct event		*c_down_ev;	/* co_down_wait_ms after that */
 	int			 c_version;
 	int			 c_freeing;
+	struct log_limit	 c_ll_auth;	/* refused handshakes */
 	struct client_stats	 c_st;
 };
 
 static void	client_connect(struct client *);
+static void	cconn_up(struct cconn *);
+static void	cconn_connect_failed(struct cconn *, const char *);
 static void	cconn_readcb(struct bufferevent *, void *);
 static void	cconn_eventcb(struct bufferevent *, short, void *);
 
@@ -546,8 +556,8 @@ cconn_lost(struct cconn *cn, const char *why)
 	 * means the server process is exiting, and for a moment its
 	 * listening socket may still accept (then reset) a new connection.
 	 */
-	healthy = cn->cn_frames > 0 ||
-	    now_mono() - cn->cn_since >= c->c_opts.co_backoff_max_ms / 1000.0;
+	healthy = !cn->cn_refused && (cn->cn_frames > 0 ||
+	    now_mono() - cn->cn_since >= c->c_opts.co_backoff_max_ms / 1000.0);
 
 	TAILQ_INIT(&dead);
 	while ((r = TAILQ_FIRST(&cn->cn_sent)) != NULL) {
@@ -584,6 +594,140 @@ cconn_lost(struct cconn *cn, const char *why)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The handshake (auth.h): hello, check the server's hello_r, auth */
+
+static void
+cconn_send(struct cconn *cn, const struct msgb *b)
+{
+	(void)frame_write(bufferevent_get_output(cn->cn_bev), msgb_data(b),
+	    msgb_len(b), &cn->cn_c->c_opts.co_limits);
+	cn->cn_last_send = now_mono();
+}
+
+/* Connected: say who we are; requests wait until the server has proved
+ * who it is (the connect timeout covers the handshake). */
+static void
+cconn_hello(struct cconn *cn)
+{
+	struct client	*c = cn->cn_c;
+	struct msgb	 b;
+
+	cn->cn_state = CN_HELLO;
+	if (auth_random(cn->cn_nonce, sizeof(cn->cn_nonce)) == -1) {
+		cconn_connect_failed(cn, "no random bytes for the handshake");
+		return;
+	}
+	cn->cn_hello_id = ++c->c_nextid;
+	msgb_init(&b);
+	if (msg_pack_hello(&b, cn->cn_hello_id, cn->cn_version,
+	    link_keys_role(link_keys_get()), cn->cn_nonce) == 0)
+		cconn_send(cn, &b);
+	msgb_free(&b);
+}
+
+/* The handshake failed: logged (rate-limited), retried after back-off. */
+static int
+cconn_refuse(struct cconn *cn, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int
+cconn_refuse(struct cconn *cn, const char *fmt, ...)
+{
+	struct client	*c = cn->cn_c;
+	va_list		 ap;
+	char		 why[400];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warnx_limited(&c->c_ll_auth, "%s: %s: %s: %s", __func__, c->c_name,
+	    c->c_addr, why);
+	cconn_connect_failed(cn, why);
+	return -1;
+}
+
+/* The reply to our hello; 0, or -1 if the connection is gone. */
+static int
+cconn_hello_reply(struct cconn *cn, struct msg *m)
+{
+	struct client		*c = cn->cn_c;
+	const struct link_keys	*lk = link_keys_get();
+	struct msgb		 b;
+	enum link_role		 srole, want = c->c_opts.co_peer_role;
+	uint8_t			 snonce[AUTH_NONCE_LEN], sig[AUTH_SIG_LEN];
+	char			 code[32], text[160], err[256];
+
+	if (msg_id(m) != cn->cn_hello_id)
+		return cconn_refuse(cn, "%s before the handshake ended",
+		    msg_tname(m));
+	if (msg_type(m) == MSG_ERR) {
+		if (msg_read_err(m, code, sizeof(code), text, sizeof(text), err,
+		    sizeof(err)) == -1)
+			return cconn_refuse(cn, "bad err: %s", err);
+		if (strcmp(code, MSG_E_BAD_VERSION) == 0 &&
+		    msg_version(m) < cn->cn_version && !cn->cn_hello_retried) {
+			/* An older server: say hello in its version. */
+			cn->cn_version = msg_version(m);
+			cn->cn_hello_retried = 1;
+			cconn_hello(cn);
+			return 0;
+		}
+		if (strcmp(code, MSG_E_UNKNOWN_TYPE) == 0 &&
+		    link_keys_mode(lk) == AUTH_PREFER) {
+			log_warnx_limited(&c->c_ll_auth, "%s: %s: %s does not "
+			    "authenticate (an older version?): used "
+			    "unauthenticated, as link_auth prefer allows",
+			    __func__, c->c_name, c->c_addr);
+			cconn_up(cn);
+			return 0;
+		}
+		if (strcmp(code, MSG_E_UNKNOWN_TYPE) == 0)
+			return cconn_refuse(cn, "the server does not "
+			    "authenticate (an older version?), and link_auth "
+			    "is require");
+		return cconn_refuse(cn, "hello refused: %s: %s", code, text);
+	}
+	if (msg_read_hello_r(m, &srole, snonce, sig, err, sizeof(err)) == -1)
+		return cconn_refuse(cn, "bad hello_r: %s", err);
+	if (srole != want)
+		return cconn_refuse(cn, "the server is %s, not %s",
+		    role_name(srole), role_name(want));
+	if (auth_verify(lk, srole, AUTH_SIDE_SERVER, cn->cn_nonce, snonce,
+	    link_keys_role(lk), srole, sig, sizeof(sig), err, sizeof(err)) == -1)
+		return cconn_refuse(cn, "the server failed to prove it is %s: "
+		    "%s", role_name(want), err);
+	if (auth_sign(lk, AUTH_SIDE_CLIENT, cn->cn_nonce, snonce,
+	    link_keys_role(lk), srole, sig, err, sizeof(err)) == -1)
+		return cconn_refuse(cn, "%s", err);
+	/* Requests may follow auth at once: the server reads in order. */
+	cn->cn_auth_id = ++c->c_nextid;
+	msgb_init(&b);
+	if (msg_pack_auth(&b, cn->cn_auth_id, cn->cn_version, sig) == 0)
+		cconn_send(cn, &b);
+	msgb_free(&b);
+	cconn_up(cn);
+	return 0;
+}
+
+/* The server's answer to our auth: ok, or why it is closing. */
+static void
+cconn_auth_reply(struct cconn *cn, struct msg *m)
+{
+	struct client	*c = cn->cn_c;
+	char		 code[32], text[160], err[64];
+
+	cn->cn_auth_id = 0;
+	if (msg_type(m) == MSG_OK)
+		return;
+	/* Back off: a server that refuses us will refuse again. */
+	cn->cn_refused = 1;
+	if (msg_read_err(m, code, sizeof(code), text, sizeof(text), err,
+	    sizeof(err)) == -1)
+		snprintf(text, sizeof(text), "%s", msg_tname(m));
+	log_warnx_limited(&c->c_ll_auth, "%s: %s: %s refused our key: %s",
+	    __func__, c->c_name, c->c_addr, text);
+}
+
 /* 1 if the connection was freed (nothing was pending on it). */
 static int
 cconn_goaway(struct cconn *cn)
@@ -616,6 +760,12 @@ cconn_reply(struct cconn *cn, struct msg *m)
 	struct creq	*r;
 	char		 code[32], text[128], err[64];
 
+	if (cn->cn_state == CN_HELLO)
+		return cconn_hello_reply(cn, m);
+	if (cn->cn_auth_id != 0 && msg_id(m) == cn->cn_auth_id) {
+		cconn_auth_reply(cn, m);
+		return 0;
+	}
 	cn->cn_frames++;
 	if (msg_type(m) == MSG_GOAWAY)
 		return cconn_goaway(cn) ? -1 : 0;
@@ -709,7 +859,11 @@ cconn_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		cconn_up(cn);
+		if (link_keys_get() != NULL &&
+		    cn->cn_c->c_opts.co_peer_role != ROLE_NONE)
+			cconn_hello(cn);
+		else
+			cconn_up(cn);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
@@ -717,7 +871,7 @@ cconn_eventcb(struct bufferevent *bev, short what, void *arg)
 		    EVUTIL_SOCKET_ERROR()));
 	else
 		snprintf(why, sizeof(why), "closed by the server");
-	if (cn->cn_state == CN_CONNECTING)
+	if (cn->cn_state == CN_CONNECTING || cn->cn_state == CN_HELLO)
 		cconn_connect_failed(cn, why);
 	else
 		cconn_lost(cn, why);

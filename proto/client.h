@@ -36,6 +36,11 @@
  * is in use.  A server that still closes an idle link sends `goaway`:
  * the client reconnects at once and loses nothing.
  *
+ * Authentication: with co_peer_role set and keys loaded (auth.h), a new
+ * connection says hello and sends requests only once the server has
+ * proved that role; a server that fails is logged (rate-limited) and
+ * retried after back-off, like one that refuses the connection.
+ *
  * Callbacks are never called from inside client_call(); they may call
  * client_call() again.  client_free() must not be called from a callback.
  */
@@ -73,6 +78,9 @@ struct client_opts {
 	 * until their deadline. */
 	int			 co_down_wait_ms;
 	int			 co_ping_ms;	/* 0: 60000; < 0: never */
+	/* The server's role (auth.h): once the process has keys, every
+	 * connection first proves both sides; ROLE_NONE (0): no handshake. */
+	int			 co_peer_role;
 };
 
 struct client_result {

@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/auth.h"
 #include "proto/link.h"
 
 #define LINK_MAX_INFLIGHT	1024
@@ -44,6 +45,15 @@
  * that does not is closed this long after the goaway, once idle.
  */
 #define LINK_DRAIN_GRACE_MS	500
+
+/* Who the peer is (auth.h); requests are served from DONE, LEGACY, OFF. */
+enum link_auth_state {
+	LA_OFF,		/**< no keys set: no handshake (link-layer unit tests) */
+	LA_WAIT_HELLO,
+	LA_WAIT_AUTH,	/**< hello_r sent */
+	LA_DONE,	/**< the peer proved l_role */
+	LA_LEGACY,	/**< link_auth prefer: a peer that said no hello */
+};
 
 enum link_state {
 	LINK_OPEN,	/**< reading and dispatching requests */
@@ -64,6 +74,11 @@ struct link {
 	int			 l_version;
 	int			 l_grace_over;	/* draining: stop waiting for EOF */
 	int			 l_spoke;	/* a frame was read */
+	enum link_auth_state	 l_auth;
+	enum link_role		 l_role;	/* the peer's, once LA_DONE */
+	uint8_t			 l_cnonce[AUTH_NONCE_LEN];
+	uint8_t			 l_snonce[AUTH_NONCE_LEN];
+	double			 l_born;	/* mono: accepted */
 	struct log_limit	 l_ll_version;	/* bad versions from this peer */
 	size_t			 l_out_hard;	/* unsent bytes that close the link */
 	double			 l_last;	/* mono: last frame in or last reply
@@ -81,6 +96,9 @@ struct link {
  * not get a line for each.  A bad frame keeps its line per link.
  */
 static struct log_limit	ll_not_reading, ll_frame_stall, ll_silent;
+/* Refused handshakes and legacy peers, per process: a peer retrying
+ * with a wrong key must not write a line per attempt. */
+static struct log_limit	ll_auth, ll_legacy;
 
 static void	link_readcb(struct bufferevent *, void *);
 static void	link_writecb(struct bufferevent *, void *);
@@ -89,6 +107,15 @@ static void	link_idle_cb(evutil_socket_t, short, void *);
 static void	link_frame_cb(evutil_socket_t, short, void *);
 static void	link_later_cb(evutil_socket_t, short, void *);
 static void	link_arm_flush_timeout(struct link *);
+static void	link_dispatch(struct link *, struct msg *);
+
+/* Requests are served: the handshake is done, or not asked for. */
+static int
+link_serving(const struct link *l)
+{
+	return l->l_auth == LA_DONE || l->l_auth == LA_LEGACY ||
+	    l->l_auth == LA_OFF;
+}
 
 static void
 link_peer_str(const struct sockaddr *sa, socklen_t salen, char *buf,
@@ -139,7 +166,8 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	 * can add output: a frame's worth of slack covers a big one. */
 	l->l_out_hard = 2 * l->l_opts.lo_out_high +
 	    frame_max(&l->l_opts.lo_limits) + FRAME_HDRLEN;
-	l->l_last = now_mono();
+	l->l_last = l->l_born = now_mono();
+	l->l_auth = link_keys_get() != NULL ? LA_WAIT_HELLO : LA_OFF;
 	l->l_cb = *cb;
 	l->l_arg = arg;
 	l->l_version = PROTO_VERSION;
@@ -365,6 +393,24 @@ link_idle_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (l->l_state != LINK_OPEN)
 		return;
+	if (!link_serving(l)) {
+		/* The whole handshake fits in the hello timeout. */
+		left = l->l_born + l->l_opts.lo_hello_timeout_ms / 1000.0 -
+		    now_mono();
+		if (left > 0) {
+			tv_from_seconds(&tv, left);
+			evtimer_add(l->l_idle_ev, &tv);
+			return;
+		}
+		log_warnx_limited(&ll_silent, "%s: %s: not authenticated %d ms "
+		    "after connecting, closing", __func__, l->l_peer,
+		    l->l_opts.lo_hello_timeout_ms);
+		l->l_busy++;
+		link_shut(l);
+		l->l_busy--;
+		link_maybe_free(l);
+		return;
+	}
 	limit = (l->l_spoke ? l->l_opts.lo_idle_timeout_ms :
 	    l->l_opts.lo_hello_timeout_ms) / 1000.0;
 	if (l->l_inflight > 0 ||
@@ -501,6 +547,119 @@ link_bad(struct link *l, uint64_t id, int version, const char *code,
 	link_stop_reading(l, LINK_CLOSING);
 }
 
+/* From the hello timeout to the idle one, once requests are served. */
+static void
+link_now_serving(struct link *l)
+{
+	struct timeval	tv;
+
+	tv_from_ms(&tv, l->l_opts.lo_idle_timeout_ms);
+	evtimer_add(l->l_idle_ev, &tv);
+}
+
+/* A handshake failed: say why, close once that is written. */
+static void
+link_refuse(struct link *l, uint64_t id, const char *code, const char *why)
+{
+	char	esc[256];
+
+	log_warnx_limited(&ll_auth, "%s: %s: refused: %s", __func__,
+	    l->l_peer, log_escape(why, strlen(why), esc, sizeof(esc)));
+	link_send_err(l, id, l->l_version, code, why);
+	link_stop_reading(l, LINK_CLOSING);
+}
+
+/* hello {role, nonce}: sign both nonces and roles as the server. */
+static void
+link_hello(struct link *l, const struct link_keys *lk, struct msg *m)
+{
+	struct msgb	b;
+	enum link_role	role;
+	uint8_t		sig[AUTH_SIG_LEN];
+	unsigned	accept = l->l_opts.lo_auth_roles;
+	char		err[256], why[320];
+
+	if (msg_read_hello(m, &role, l->l_cnonce, err, sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "hello: %s", err);
+		link_refuse(l, msg_id(m), MSG_E_AUTH_FAILED, why);
+		return;
+	}
+	if ((accept != 0 && !(accept & ROLE_BIT(role))) ||
+	    !link_keys_has_pub(lk, role)) {
+		snprintf(why, sizeof(why), "role %s is not served here",
+		    role_name(role));
+		link_refuse(l, msg_id(m), MSG_E_AUTH_FAILED, why);
+		return;
+	}
+	if (auth_random(l->l_snonce, sizeof(l->l_snonce)) == -1 ||
+	    auth_sign(lk, AUTH_SIDE_SERVER, l->l_cnonce, l->l_snonce, role,
+	    link_keys_role(lk), sig, err, sizeof(err)) == -1) {
+		log_warnx("%s: %s: %s", __func__, l->l_peer, err);
+		link_refuse(l, msg_id(m), MSG_E_INTERNAL, "cannot sign");
+		return;
+	}
+	l->l_role = role;
+	l->l_auth = LA_WAIT_AUTH;
+	l->l_inflight++;
+	msgb_init(&b);
+	msg_pack_hello_r(&b, msg_id(m), l->l_version, link_keys_role(lk),
+	    l->l_snonce, sig);
+	link_reply(l, &b);
+	msgb_free(&b);
+}
+
+/* auth {sig}: the client's signature over the same nonces and roles. */
+static void
+link_auth(struct link *l, const struct link_keys *lk, struct msg *m)
+{
+	uint8_t	sig[AUTH_SIG_LEN];
+	char	err[256], why[320];
+
+	if (msg_read_auth(m, sig, err, sizeof(err)) == -1 ||
+	    auth_verify(lk, l->l_role, AUTH_SIDE_CLIENT, l->l_cnonce,
+	    l->l_snonce, l->l_role, link_keys_role(lk), sig, sizeof(sig), err,
+	    sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "auth as %s: %s",
+		    role_name(l->l_role), err);
+		link_refuse(l, msg_id(m), MSG_E_AUTH_FAILED, why);
+		return;
+	}
+	l->l_auth = LA_DONE;
+	log_debug("%s: %s: authenticated as %s", __func__, l->l_peer,
+	    role_name(l->l_role));
+	l->l_inflight++;
+	link_reply_ok(l, msg_id(m));
+	link_now_serving(l);
+}
+
+/* A frame before the link serves: the handshake, or a legacy peer. */
+static void
+link_handshake(struct link *l, struct msg *m)
+{
+	const struct link_keys	*lk = link_keys_get();
+
+	if (l->l_auth == LA_WAIT_HELLO && msg_type(m) == MSG_HELLO) {
+		link_hello(l, lk, m);
+		return;
+	}
+	if (l->l_auth == LA_WAIT_AUTH && msg_type(m) == MSG_AUTH) {
+		link_auth(l, lk, m);
+		return;
+	}
+	if (l->l_auth == LA_WAIT_HELLO && link_keys_mode(lk) == AUTH_PREFER) {
+		log_warnx_limited(&ll_legacy, "%s: %s: no hello (an older "
+		    "version?): served unauthenticated, as link_auth prefer "
+		    "allows", __func__, l->l_peer);
+		l->l_auth = LA_LEGACY;
+		link_now_serving(l);
+		link_dispatch(l, m);
+		return;
+	}
+	link_refuse(l, msg_id(m), MSG_E_UNAUTHENTICATED, l->l_auth ==
+	    LA_WAIT_HELLO ? "hello first: links here are authenticated "
+	    "(link_auth require)" : "auth expected after hello_r");
+}
+
 static void
 link_dispatch(struct link *l, struct msg *m)
 {
@@ -508,6 +667,10 @@ link_dispatch(struct link *l, struct msg *m)
 	int		r;
 
 	l->l_version = msg_version(m);
+	if (!link_serving(l)) {
+		link_handshake(l, m);
+		return;
+	}
 	switch (msg_type(m)) {
 	case MSG_PING:
 		l->l_inflight++;
@@ -536,7 +699,6 @@ link_readcb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 fr;
 	struct msg	*m;
-	struct timeval	 tv;
 	const char	*code;
 	char		 err[256];
 	uint64_t	 id;
@@ -572,10 +734,9 @@ link_readcb(struct bufferevent *bev, void *arg)
 		}
 		l->l_last = now_mono();
 		if (!l->l_spoke) {
-			/* From the hello timeout to the idle one. */
 			l->l_spoke = 1;
-			tv_from_ms(&tv, l->l_opts.lo_idle_timeout_ms);
-			evtimer_add(l->l_idle_ev, &tv);
+			if (l->l_auth == LA_OFF)
+				link_now_serving(l);
 		}
 		link_dispatch(l, m);
 		msg_free(m);
@@ -676,6 +837,22 @@ link_close(struct link *l)
 	link_shut(l);
 	l->l_busy--;
 	link_maybe_free(l);
+}
+
+unsigned
+link_roles(const struct link *l)
+{
+	if (l->l_auth == LA_DONE)
+		return ROLE_BIT(l->l_role);
+	return l->l_auth == LA_LEGACY || l->l_auth == LA_OFF ? ROLES_ALL : 0;
+}
+
+const char *
+link_role_str(const struct link *l)
+{
+	if (l->l_auth == LA_DONE)
+		return role_name(l->l_role);
+	return l->l_auth == LA_LEGACY ? "unauthenticated" : "any";
 }
 
 int

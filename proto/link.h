@@ -28,6 +28,14 @@
  * whole lo_frame_timeout_ms after its first byte.  A link that sent no
  * frame lo_hello_timeout_ms after connecting, or has had nothing in
  * flight for lo_idle_timeout_ms, gets `goaway` (see link_goaway()).
+ *
+ * Authentication (auth.h): once the process has keys (link_keys_set()),
+ * a link serves nothing before the peer's hello and auth prove its role;
+ * the whole handshake must end within lo_hello_timeout_ms of connecting.
+ * A failed handshake, or a request before it, is answered `err`
+ * (auth-failed, unauthenticated) and the link closes; those lines are
+ * rate-limited per process.  Under link_auth prefer, a first frame other
+ * than hello makes the peer a legacy one, served with every role.
  */
 #ifndef WHOISD_PROTO_LINK_H
 #define WHOISD_PROTO_LINK_H
@@ -69,6 +77,8 @@ struct link_opts {
 	int			lo_frame_timeout_ms;	/* 0: 10000; first byte to whole frame */
 	int			lo_hello_timeout_ms;	/* 0: 10000; connect to first frame */
 	int			lo_idle_timeout_ms;	/* 0: 300000; nothing in flight */
+	/* Roles whose hello is answered (ROLE_BIT()s); 0: any with a key. */
+	unsigned		lo_auth_roles;
 };
 
 /* Takes the (connected) fd; NULL opts mean the defaults. */
@@ -92,6 +102,13 @@ void		 link_goaway(struct link *);
 /* Close now; pending replies will be dropped. */
 void		 link_close(struct link *);
 
+/*
+ * What the peer proved (auth.h): its role's ROLE_BIT once authenticated;
+ * ROLES_ALL for a legacy peer under link_auth prefer or with no keys set;
+ * 0 during the handshake.  link_role_str() names it for logs.
+ */
+unsigned	 link_roles(const struct link *);
+const char	*link_role_str(const struct link *);
 /* The peer's protocol version (of its last request): build replies in it. */
 int		 link_version(const struct link *);
 const char	*link_peer(const struct link *);	/* "127.0.0.1:4711" */

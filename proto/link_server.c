@@ -32,6 +32,7 @@ struct lsconn {
 	struct link		*lc_link;
 	struct link_server	*lc_srv;
 	struct log_limit	 lc_ll_unknown;	/* unknown types from this peer */
+	struct log_limit	 lc_ll_forbidden;
 	LIST_ENTRY(lsconn)	 lc_entry;
 };
 
@@ -62,6 +63,7 @@ link_server_new(struct event_base *base, const struct link_handler *h,
     size_t nh, const struct link_server_opts *opts)
 {
 	struct link_server	*ls;
+	size_t			 i;
 
 	ls = xcalloc(1, sizeof(*ls));
 	ls->ls_base = base;
@@ -79,6 +81,9 @@ link_server_new(struct event_base *base, const struct link_handler *h,
 	    (int)(ls->ls_opts.lso_hello_timeout * 1000);
 	ls->ls_link.lo_idle_timeout_ms =
 	    (int)(ls->ls_opts.lso_idle_timeout * 1000);
+	for (i = 0; i < nh; i++)
+		ls->ls_link.lo_auth_roles |= h[i].lh_roles != 0 ?
+		    h[i].lh_roles : ROLES_ALL;
 	LIST_INIT(&ls->ls_conns);
 	pool_set_make_room(ls_make_room, ls);
 	return ls;
@@ -128,6 +133,16 @@ ls_request(struct link *l, struct msg *m, void *arg)
 			    log_escape(msg_tname(m), strlen(msg_tname(m)), key,
 			    sizeof(key)));
 		return -1;	/* link.c answers unknown-type */
+	}
+	if (h->lh_roles != 0 && !(link_roles(l) & h->lh_roles)) {
+		ls->ls_errors++;
+		role_mask_str(h->lh_roles, key, sizeof(key));
+		log_warnx_limited(&c->lc_ll_forbidden, "%s: %s refused to "
+		    "role %s (allowed: %s)", link_peer(l), msg_tname(m),
+		    link_role_str(l), key);
+		link_reply_err(l, msg_id(m), MSG_E_FORBIDDEN, "%s is not "
+		    "allowed to role %s", msg_tname(m), link_role_str(l));
+		return 0;
 	}
 	req = h->lh_flags & (LH_REQ | LH_REQ_LATER);
 	if (req) {

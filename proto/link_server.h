@@ -9,9 +9,14 @@
  * never sent a frame first): idle sockets cannot lock out a real peer.
  *
  *	static const struct link_handler cache_handlers[] = {
- *		{ MSG_GET,	cache_get,	LH_REQ_LATER },
- *		{ MSG_PUT,	cache_put,	LH_REQ },
+ *		{ MSG_GET,	cache_get,	LH_REQ_LATER,	0 },
+ *		{ MSG_PUT,	cache_put,	LH_REQ,		ROLE_BIT(ROLE_QUERY) },
  *	};
+ *
+ * The last column is who may send the type: the roles a peer proves in
+ * the link's handshake (auth.h), 0 for any.  Another role gets `err`
+ * forbidden, counted and logged (rate-limited); the link stays.  A hello
+ * from a role no row names is refused.
  *
  * A handler answers its request exactly once, now or later, with
  * link_server_reply(), link_server_reply_err() or link.h's link_reply*().
@@ -24,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/auth.h"
 #include "proto/link.h"
 #include "proto/msg.h"
 
@@ -36,6 +42,7 @@ struct link_handler {
 	/* The msg is freed when it returns: copy what a later reply needs. */
 	void		(*lh_fn)(struct link *, struct msg *);
 	int		  lh_flags;
+	unsigned	  lh_roles;	/* ROLE_BIT()s allowed; 0: every role */
 };
 
 /* The handler runs inside a pool request, "<type> from <peer>"... */

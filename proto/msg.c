@@ -48,6 +48,9 @@ static const char *msg_names[MSG_NTYPES] = {
 	[MSG_ERRORS] = "errors",
 	[MSG_ERRORS_R] = "errors_r",
 	[MSG_HEALTH_CLEAR] = "health_clear",
+	[MSG_HELLO] = "hello",
+	[MSG_HELLO_R] = "hello_r",
+	[MSG_AUTH] = "auth",
 };
 
 const char *

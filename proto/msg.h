@@ -55,6 +55,9 @@ enum msg_type {
 	MSG_ERRORS,
 	MSG_ERRORS_R,
 	MSG_HEALTH_CLEAR,
+	MSG_HELLO,		/**< every link: the handshake (auth.h) */
+	MSG_HELLO_R,
+	MSG_AUTH,
 	MSG_NTYPES
 };
 
@@ -67,6 +70,9 @@ enum msg_type {
 #define MSG_E_TIMEOUT		"timeout"
 #define MSG_E_OVERLOADED	"overloaded"
 #define MSG_E_INTERNAL		"internal"
+#define MSG_E_AUTH_FAILED	"auth-failed"	/* handshake refused; link closes */
+#define MSG_E_UNAUTHENTICATED	"unauthenticated"	/* request before the handshake */
+#define MSG_E_FORBIDDEN		"forbidden"	/* not for the peer's role */
 
 const char	*msg_type_name(enum msg_type);	/* "get_r"; NULL if none */
 enum msg_type	 msg_type_lookup(const char *s, size_t len);

@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "daemons/cache/cache.h"
 #include "daemons/cache/cache_db.h"
+#include "proto/auth.h"
 
 #ifndef SYSCONF_WHOISD
 #define SYSCONF_WHOISD	"etc"
@@ -96,7 +97,7 @@ cache_master_init(void *conf, int reload)
 	}
 	cache_db_close(db);
 	log_info("database %s ready", cc->cc_db_path);
-	return 0;
+	return link_keys_master(conf, ROLE_CACHE, "whoisd-cache", reload);
 }
 
 static void

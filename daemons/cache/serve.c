@@ -472,14 +472,21 @@ cache_purge(struct link *l, struct msg *m)
 	msgb_free(&b);
 }
 
+/* Answers and timings come only from whoisd-query, which asked the
+ * registry; a purge only from the operator's whoisctl. */
+#define CACHE_READERS	(ROLE_BIT(ROLE_FRONT) | ROLE_BIT(ROLE_QUERY) | \
+			 ROLE_BIT(ROLE_CTL))
+#define CACHE_WRITERS	ROLE_BIT(ROLE_QUERY)
+#define CACHE_ADMIN	ROLE_BIT(ROLE_CTL)
+
 static const struct link_handler cache_handlers[] = {
 	/* A parked get ends its request in wait.c. */
-	{ MSG_GET,		cache_get,		LH_REQ_LATER },
-	{ MSG_PUT,		cache_put,		LH_REQ },
-	{ MSG_TIMING,		cache_timing,		LH_REQ },
-	{ MSG_TIMING_GET,	cache_timing_get,	LH_REQ },
-	{ MSG_STATS,		cache_stats,		LH_REQ },
-	{ MSG_PURGE,		cache_purge,		LH_REQ },
+	{ MSG_GET,		cache_get,	LH_REQ_LATER,	CACHE_READERS },
+	{ MSG_PUT,		cache_put,		LH_REQ,	CACHE_WRITERS },
+	{ MSG_TIMING,		cache_timing,		LH_REQ,	CACHE_WRITERS },
+	{ MSG_TIMING_GET,	cache_timing_get,	LH_REQ,	CACHE_READERS },
+	{ MSG_STATS,		cache_stats,		LH_REQ,	CACHE_READERS },
+	{ MSG_PURGE,		cache_purge,		LH_REQ,	CACHE_ADMIN },
 };
 
 void

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "daemons/errdb/errdb.h"
 #include "daemons/errdb/errdb_db.h"
+#include "proto/auth.h"
 
 #ifndef SYSCONF_WHOISD
 #define SYSCONF_WHOISD	"etc"
@@ -75,7 +76,7 @@ errdb_master_init(void *conf, int reload)
 	}
 	errdb_db_close(db);
 	log_info("database %s ready", ec->ec_db_path);
-	return 0;
+	return link_keys_master(conf, ROLE_ERRDB, "whoisd-errdb", reload);
 }
 
 static void

@@ -316,12 +316,16 @@ errdb_stats(struct link *l, struct msg *m)
 	msgb_free(&b);
 }
 
+/* Error events come only from whoisd-query; ending a back-off is the
+ * operator's.  The front has no link here. */
+#define ERRDB_READERS	(ROLE_BIT(ROLE_QUERY) | ROLE_BIT(ROLE_CTL))
+
 static const struct link_handler errdb_handlers[] = {
-	{ MSG_ERROR,	errdb_error,	LH_REQ },
-	{ MSG_HEALTH,	errdb_health,	LH_REQ },
-	{ MSG_ERRORS,	errdb_errors,	LH_REQ },
-	{ MSG_STATS,	errdb_stats,	LH_REQ },
-	{ MSG_HEALTH_CLEAR, errdb_health_clear, LH_REQ },
+	{ MSG_ERROR,	errdb_error,	LH_REQ,	ROLE_BIT(ROLE_QUERY) },
+	{ MSG_HEALTH,	errdb_health,	LH_REQ,	ERRDB_READERS },
+	{ MSG_ERRORS,	errdb_errors,	LH_REQ,	ERRDB_READERS },
+	{ MSG_STATS,	errdb_stats,	LH_REQ,	ERRDB_READERS },
+	{ MSG_HEALTH_CLEAR, errdb_health_clear, LH_REQ, ROLE_BIT(ROLE_CTL) },
 };
 
 void

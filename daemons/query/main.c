@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "daemons/query/query.h"
 #include "daemons/query/registries.h"
+#include "proto/auth.h"
 #include "proto/client.h"
 
 #ifndef SYSCONF_WHOISD
@@ -181,6 +182,8 @@ query_master_init(void *conf, int reload)
 		return -1;
 	}
 	registries_free(r);
+	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
+		return -1;
 	if (reload == 2)		/* -n: check only */
 		return 0;
 	/* An unwritable spool is not fatal: events wait in memory. */
@@ -212,10 +215,12 @@ query_child_init(struct event_base *base, void *conf)
 	co.co_limits.fl_compress_min =
 	    frame_compress_min_conf(qc->qc_compress_min);
 	co.co_name = "cache";
+	co.co_peer_role = ROLE_CACHE;
 	if ((q_cache_c = client_new(base, qc->qc_cache_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("cache_addr: %s", err);
 	co.co_name = "errdb";
+	co.co_peer_role = ROLE_ERRDB;
 	if ((q_errdb_c = client_new(base, qc->qc_errdb_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("errdb_addr: %s", err);

@@ -641,11 +641,14 @@ serve_stats_reply(struct link *l, struct msg *m)
 	msgb_free(&b);
 }
 
+/* The front asks; the operator may too. */
+#define QUERY_CLIENTS	(ROLE_BIT(ROLE_FRONT) | ROLE_BIT(ROLE_CTL))
+
 static const struct link_handler serve_handlers[] = {
 	/* No pool request here: a query begins one once it is read (the
 	 * domain is its key) and ends it with its reply. */
-	{ MSG_QUERY,	serve_request,		0 },
-	{ MSG_STATS,	serve_stats_reply,	0 },
+	{ MSG_QUERY,	serve_request,		0,	QUERY_CLIENTS },
+	{ MSG_STATS,	serve_stats_reply,	0,	QUERY_CLIENTS },
 };
 
 void

@@ -1,7 +1,8 @@
 /*
  * whoisctl — the operator's command line.
  *
- *	whoisctl [--front=H:P] [--cache=H:P] [--errdb=H:P] COMMAND ...
+ *	whoisctl [--front=H:P] [--cache=H:P] [--errdb=H:P] [--keys=DIR]
+ *	    [--link_auth=require|prefer] COMMAND ...
  *	  status                 the front's pools and links (GET /status)
  *	  check NAME...          verdicts through the front (GET /v1/check)
  *	  stats                  whoisd-cache's counters
@@ -10,6 +11,12 @@
  *	  health --clear REGISTRY  end the registry's back-off
  *	  errors [REGISTRY]      recent error events from whoisd-errdb
  *	  reload PID STATUSFILE  HUP a daemon and wait until the reload is done
+ *	  keygen DIR [USER]      make the missing role keys of the links
+ *
+ * Commands on internal links prove the role ctl with DIR/ctl.key (--keys,
+ * else $WHOISD_KEYS, else /etc/whoisd/keys): only its holder may purge or
+ * clear a back-off.  keygen gives the daemons' keys to USER (the one the
+ * daemons run as) and leaves ctl.key to the caller.
  *
  * `reload` is systemd's ExecReload=: it returns 0 once the daemon's new
  * children serve, 1 if the reload failed (the old config stays), so
@@ -19,6 +26,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,18 +40,23 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/util.h"
+#include "proto/auth.h"
 #include "proto/client.h"
 #include "proto/msg.h"
 
 static const char	*ctl_front = "127.0.0.1:8043";
 static const char	*ctl_cache = "127.0.0.1:4701";
 static const char	*ctl_errdb = "127.0.0.1:4703";
+static const char	*ctl_keys = "/etc/whoisd/keys";
+static const char	*ctl_link_auth = "require";
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: whoisctl [--front=H:P] [--cache=H:P] [--errdb=H:P] COMMAND\n"
+	    "usage: whoisctl [--front=H:P] [--cache=H:P] [--errdb=H:P] "
+	    "[--keys=DIR]\n"
+	    "                [--link_auth=require|prefer] COMMAND\n"
 	    "  status                 pools and links of the front\n"
 	    "  check NAME...          verdicts through the front\n"
 	    "  stats                  whoisd-cache counters\n"
@@ -51,7 +64,9 @@ usage(void)
 	    "  health [REGISTRY]      registry health and back-off\n"
 	    "  health --clear REGISTRY  end the registry's back-off\n"
 	    "  errors [REGISTRY]      recent error events\n"
-	    "  reload PID STATUSFILE  HUP a daemon, wait for the reload\n");
+	    "  reload PID STATUSFILE  HUP a daemon, wait for the reload\n"
+	    "  keygen DIR [USER]      make missing link keys; USER owns the "
+	    "daemons'\n");
 	exit(2);
 }
 
@@ -223,20 +238,66 @@ call_cb(const struct client_result *r, void *arg)
 	event_base_loopexit(c->c_base, NULL);
 }
 
+/* The operator's key, once per run. */
 static int
-call(const char *addr, struct msgb *b, enum msg_type want,
-    void (*print)(const struct msg *))
+ctl_keys_load(void)
 {
-	struct call	 c;
-	struct client	*cl;
-	char		 err[256];
+	struct link_keys	*lk;
+	char			 err[512];
 
+	if (link_keys_get() != NULL)
+		return 0;
+	if ((lk = link_keys_load(ctl_keys, ROLE_CTL, ctl_link_auth, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "whoisctl: %s\n", err);
+		return -1;
+	}
+	link_keys_set(lk);
+	return 0;
+}
+
+static int
+cmd_keygen(int argc, char **argv)
+{
+	struct passwd	*pw = NULL;
+	char		 err[512];
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3 && (pw = getpwnam(argv[2])) == NULL) {
+		fprintf(stderr, "whoisctl: keygen: no user %s\n", argv[2]);
+		return 1;
+	}
+	if (auth_keygen(argv[1], pw ? (long)pw->pw_uid : -1,
+	    pw ? (long)pw->pw_gid : -1, stdout, err, sizeof(err)) == -1) {
+		fprintf(stderr, "whoisctl: keygen: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+call(const char *addr, enum link_role role, struct msgb *b,
+    enum msg_type want, void (*print)(const struct msg *))
+{
+	struct call		 c;
+	struct client		*cl;
+	struct client_opts	 co;
+	char			 err[256];
+
+	if (ctl_keys_load() == -1)
+		return 1;
+	memset(&co, 0, sizeof(co));
+	co.co_peer_role = role;
+	/* A refused handshake is retried after back-off until the
+	 * deadline: two seconds of that say enough. */
+	co.co_down_wait_ms = 2000;
 	memset(&c, 0, sizeof(c));
 	c.c_base = event_base_new();
 	c.c_want = want;
 	c.c_print = print;
 	c.c_rc = 1;
-	if ((cl = client_new(c.c_base, addr, NULL, err, sizeof(err))) == NULL) {
+	if ((cl = client_new(c.c_base, addr, &co, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "whoisctl: %s: %s\n", addr, err);
 		return 1;
 	}
@@ -342,6 +403,8 @@ main(int argc, char **argv)
 
 	log_init("whoisctl", LOG_LVL_WARN);
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("WHOISD_KEYS") != NULL && *getenv("WHOISD_KEYS") != '\0')
+		ctl_keys = getenv("WHOISD_KEYS");
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strncmp(argv[i], "--front=", 8) == 0)
 			ctl_front = argv[i] + 8;
@@ -349,6 +412,10 @@ main(int argc, char **argv)
 			ctl_cache = argv[i] + 8;
 		else if (strncmp(argv[i], "--errdb=", 8) == 0)
 			ctl_errdb = argv[i] + 8;
+		else if (strncmp(argv[i], "--keys=", 7) == 0)
+			ctl_keys = argv[i] + 7;
+		else if (strncmp(argv[i], "--link_auth=", 12) == 0)
+			ctl_link_auth = argv[i] + 12;
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("whoisctl %s (protocol %d)\n", WHOISD_VERSION,
 			    PROTO_VERSION);
@@ -363,6 +430,8 @@ main(int argc, char **argv)
 	msgb_init(&b);
 	if (strcmp(argv[0], "reload") == 0)
 		rc = cmd_reload(argc, argv);
+	else if (strcmp(argv[0], "keygen") == 0)
+		rc = cmd_keygen(argc, argv);
 	else if (strcmp(argv[0], "status") == 0)
 		rc = http_get("/status");
 	else if (strcmp(argv[0], "check") == 0) {
@@ -375,7 +444,7 @@ main(int argc, char **argv)
 		rc = http_get(path);
 	} else if (strcmp(argv[0], "stats") == 0) {
 		msg_pack_stats(&b, 0, PROTO_VERSION);
-		rc = call(ctl_cache, &b, MSG_STATS_R, print_stats);
+		rc = call(ctl_cache, ROLE_CACHE, &b, MSG_STATS_R, print_stats);
 	} else if (strcmp(argv[0], "purge") == 0) {
 		struct msg_purge pg;
 
@@ -388,16 +457,16 @@ main(int argc, char **argv)
 			snprintf(pg.pg_domain, sizeof(pg.pg_domain), "%s",
 			    argv[1]);
 		msg_pack_purge(&b, 0, PROTO_VERSION, &pg);
-		rc = call(ctl_cache, &b, MSG_PURGE_R, print_purge);
+		rc = call(ctl_cache, ROLE_CACHE, &b, MSG_PURGE_R, print_purge);
 	} else if (strcmp(argv[0], "health") == 0 && argc > 1 &&
 	    strcmp(argv[1], "--clear") == 0) {
 		if (argc != 3 || argv[2][0] == '\0')
 			usage();
 		msg_pack_health_clear(&b, 0, PROTO_VERSION, argv[2]);
-		rc = call(ctl_errdb, &b, MSG_OK, print_cleared);
+		rc = call(ctl_errdb, ROLE_ERRDB, &b, MSG_OK, print_cleared);
 	} else if (strcmp(argv[0], "health") == 0) {
 		msg_pack_health(&b, 0, PROTO_VERSION, argc > 1 ? argv[1] : NULL);
-		rc = call(ctl_errdb, &b, MSG_HEALTH_R, print_health);
+		rc = call(ctl_errdb, ROLE_ERRDB, &b, MSG_HEALTH_R, print_health);
 	} else if (strcmp(argv[0], "errors") == 0) {
 		struct msg_errors es;
 
@@ -407,7 +476,7 @@ main(int argc, char **argv)
 			    argv[1]);
 		es.es_limit = 50;
 		msg_pack_errors(&b, 0, PROTO_VERSION, &es);
-		rc = call(ctl_errdb, &b, MSG_ERRORS_R, print_errors);
+		rc = call(ctl_errdb, ROLE_ERRDB, &b, MSG_ERRORS_R, print_errors);
 	} else
 		usage();
 	msgb_free(&b);

@@ -16,6 +16,7 @@
 #include "common/suffix.h"
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
+#include "proto/auth.h"
 #include "proto/client.h"
 
 #ifndef SYSCONF_WHOISD
@@ -138,7 +139,6 @@ whoisd_master_init(void *conf, int reload)
 	struct suffixes		*sx;
 	char			 err[512];
 
-	(void)reload;
 	/* Shared by every child: made before the first fork. */
 	if (limits_master_init() == -1)
 		return -1;
@@ -148,7 +148,7 @@ whoisd_master_init(void *conf, int reload)
 		return -1;
 	}
 	suffix_free(sx);
-	return 0;
+	return link_keys_master(conf, ROLE_FRONT, "whoisd", reload);
 }
 
 static void
@@ -176,10 +176,12 @@ whoisd_child_init(struct event_base *base, void *conf)
 	 */
 	co.co_down_wait_ms = (int)(wc->wc_link_down_wait * 1000);
 	co.co_name = "cache";
+	co.co_peer_role = ROLE_CACHE;
 	if ((front_cache_c = client_new(base, wc->wc_cache_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("cache_addr: %s", err);
 	co.co_name = "query";
+	co.co_peer_role = ROLE_QUERY;
 	if ((front_query_c = client_new(base, wc->wc_query_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("query_addr: %s", err);

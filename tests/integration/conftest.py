@@ -5,6 +5,7 @@ together with any child it left behind.  Ports come from the kernel (bind
 to port 0).  WHOISD_BUILD names the build directory (build or build-san).
 Set WHOISD_KEEP_LOGS=1 to keep each test's logs under /tmp.
 """
+import atexit
 import contextlib
 import os
 import shutil
@@ -22,6 +23,32 @@ import frames as F
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, os.environ.get("WHOISD_BUILD", "build"))
 BIN = os.path.join(BUILD, "bin")
+LINK_DAEMONS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb")
+
+
+def make_keys():
+    """One key directory per test run, as `whoisctl keygen` makes it at
+    install; whoisctl and frames.py find it in $WHOISD_KEYS, daemons get
+    --link_keys from Procs.start."""
+    d = tempfile.mkdtemp(prefix="whoisd-keys-")
+    atexit.register(shutil.rmtree, d, True)
+    subprocess.run([os.path.join(BIN, "whoisctl"), "keygen",
+                    os.path.join(d, "keys")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(d, "keys")
+
+
+KEYS = make_keys() if os.path.exists(os.path.join(BIN, "whoisctl")) else None
+if KEYS:
+    os.environ["WHOISD_KEYS"] = KEYS
+
+
+def with_keys(argv, keys=None):
+    """argv of a daemon with --link_keys first (a later one in argv
+    wins)."""
+    if os.path.basename(argv[0]) in LINK_DAEMONS and (keys or KEYS):
+        return [argv[0], "--link_keys=" + (keys or KEYS)] + list(argv[1:])
+    return list(argv)
 
 
 def free_port():
@@ -168,6 +195,7 @@ class Procs:
 
     def start(self, argv, name=None, env=None, cwd=None):
         name = name or os.path.basename(argv[0])
+        argv = with_keys(argv)
         log = os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs)))
         p = Proc(argv, log, env=env, cwd=cwd)
         self.procs.append(p)

@@ -12,15 +12,22 @@
 Messages are dicts with str keys; bytes values go as msgpack bin (the
 `text` of an answer).  Bodies over compress_min are deflated, as the
 daemons do.  frame()/deflated() build raw frames for malformed-input
-tests.  Needs Debian's python3-msgpack.
+tests.  Needs Debian's python3-msgpack and python3-cryptography.
+
+A Conn first proves a role with the key directory $WHOISD_KEYS (the
+tests' conftest makes one per run), as the daemons do (proto/auth.h):
+Conn(port) is whoisd-query, Conn(port, role="ctl") the operator,
+Conn(port, role=None) says no hello at all.
 """
 import itertools
+import os
 import socket
 import struct
 import time
 import zlib
 
 import msgpack
+from cryptography.hazmat.primitives import serialization
 
 PROTO_VERSION = 2
 COMPRESS_MIN = 1024
@@ -73,13 +80,42 @@ class Closed(Exception):
     """The daemon closed the connection."""
 
 
+ROLES = {"front": 1, "query": 2, "cache": 3, "errdb": 4, "ctl": 5}
+AUTH_CONTEXT = b"whoisd-link-auth-1\0"
+
+
+def keys_dir():
+    return os.environ.get("WHOISD_KEYS")
+
+
+def load_key(role, private=True, keys=None):
+    path = os.path.join(keys or keys_dir(), role + (".key" if private
+                                                    else ".pub"))
+    with open(path, "rb") as f:
+        data = f.read()
+    if private:
+        return serialization.load_pem_private_key(data, None)
+    return serialization.load_pem_public_key(data)
+
+
+def transcript(side, cnonce, snonce, crole, srole):
+    """The bytes a side signs (proto/auth.c)."""
+    return (AUTH_CONTEXT + side + cnonce + snonce +
+            bytes([ROLES[crole], ROLES[srole]]))
+
+
+class AuthError(Exception):
+    """The handshake failed (the daemon's err, or a bad signature)."""
+
+
 class Conn:
     """One framed connection; requests may be pipelined."""
 
     _ids = itertools.count(1)
 
     def __init__(self, port, host="127.0.0.1", timeout=10.0, version=None,
-                 compress_min=COMPRESS_MIN):
+                 compress_min=COMPRESS_MIN, role="query", keys=None,
+                 sign_as=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
@@ -87,6 +123,30 @@ class Conn:
         self.compress_min = compress_min
         self.pending = {}       # replies read while waiting for another id
         self.frames_in = []     # (flags, wire length) of every frame read
+        self.server_role = None
+        if role is not None and (keys or keys_dir()):
+            try:
+                self.handshake(role, keys, sign_as)
+            except BaseException:
+                self.sock.close()
+                raise
+
+    def handshake(self, role, keys=None, sign_as=None):
+        """hello, check hello_r, auth, ok.  sign_as signs with another
+        role's key (a forgery the daemon must refuse)."""
+        cnonce = os.urandom(16)
+        r = self.call("hello", role=role, nonce=cnonce)
+        if r.get("t") != "hello_r":
+            raise AuthError("hello: %r" % (r,))
+        srole, snonce = r["role"], r["nonce"]
+        load_key(srole, False, keys).verify(
+            r["sig"], transcript(b"S", cnonce, snonce, role, srole))
+        self.server_role = srole
+        sig = load_key(sign_as or role, True, keys).sign(
+            transcript(b"C", cnonce, snonce, role, srole))
+        r = self.call("auth", sig=sig)
+        if r.get("t") != "ok":
+            raise AuthError("auth: %r" % (r,))
 
     def close(self):
         self.sock.close()

@@ -188,16 +188,16 @@ def test_unknown_and_invalid_never_stored(procs, tmpdir_path):
 
 def test_purge(procs, tmpdir_path):
     p = start_cache(procs, tmpdir_path)
-    with F.Conn(p.port) as c:
+    with F.Conn(p.port) as c, F.Conn(p.port, role="ctl") as ctl:
         for d in ("p1.com", "p2.com", "p3.com"):
             F.put(c, F.answer(d, "registered"))
-        r = F.purge(c, domain="p2.com")
+        r = F.purge(ctl, domain="p2.com")
         assert r["t"] == "purge_r" and r["n"] == 1
         assert not F.get(c, "p2.com")["found"]
-        assert F.purge(c, domain="p2.com")["n"] == 0
-        assert F.purge(c, all=True)["n"] == 2
+        assert F.purge(ctl, domain="p2.com")["n"] == 0
+        assert F.purge(ctl, all=True)["n"] == 2
         assert F.stats(c)["entries"] == 0
-        r = F.purge(c)
+        r = F.purge(ctl)
         assert r["t"] == "err" and r["code"] == "bad-request"
 
 
