@@ -10,6 +10,11 @@ MODE=${2:-etc}
 BIN=$B/bin
 STATE=${WHOISD_STATE:-$B/state}
 mkdir -p "$STATE/spool"
+# The internal links' role keys, made once (an install makes them in
+# /etc/whoisd/keys with whoisd-keygen.service).
+KEYS=$STATE/keys
+"$BIN/whoisctl" keygen "$KEYS" >/dev/null || exit 1
+export WHOISD_KEYS=$KEYS
 pids=()
 
 start() {
@@ -32,18 +37,18 @@ stop() {
 }
 trap stop INT TERM
 
-start errdb "$BIN/whoisd-errdb" -f etc/whoisd-errdb.conf --db_path="$STATE/errdb.db"
-start cache "$BIN/whoisd-cache" -f etc/whoisd-cache.conf --db_path="$STATE/cache.db"
+start errdb "$BIN/whoisd-errdb" --link_keys="$KEYS" -f etc/whoisd-errdb.conf --db_path="$STATE/errdb.db"
+start cache "$BIN/whoisd-cache" --link_keys="$KEYS" -f etc/whoisd-cache.conf --db_path="$STATE/cache.db"
 if [ "$MODE" = demo ]; then
 	start regsim "$BIN/whoisd-regsim" --listen=127.0.0.1:4300 \
 	    --corpus=tests/corpus --data=tests/regsim/regsim.conf --latency-ms=50
-	start query "$BIN/whoisd-query" -f etc/whoisd-query.conf \
+	start query "$BIN/whoisd-query" --link_keys="$KEYS" -f etc/whoisd-query.conf \
 	    --registry_override=127.0.0.1:4300 --spool_dir="$STATE/spool"
 else
-	start query "$BIN/whoisd-query" -f etc/whoisd-query.conf \
+	start query "$BIN/whoisd-query" --link_keys="$KEYS" -f etc/whoisd-query.conf \
 	    --spool_dir="$STATE/spool"
 fi
-start front "$BIN/whoisd" -f etc/whoisd.conf
+start front "$BIN/whoisd" --link_keys="$KEYS" -f etc/whoisd.conf
 
 sleep 1
 cat <<MSG
@@ -54,6 +59,7 @@ whoisd is running ($MODE mode). Try:
     curl 'http://127.0.0.1:8043/v1/check?domain=example.com&domain=bücher.de'
     curl 'http://127.0.0.1:8043/v1/whois?domain=example.org'
     curl http://127.0.0.1:8043/status
+    WHOISD_KEYS=$KEYS $BIN/whoisctl stats
 Press Ctrl-C to stop.
 MSG
 wait

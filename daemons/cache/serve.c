@@ -29,6 +29,15 @@
 #include "daemons/cache/cache_db.h"
 #include "proto/link_server.h"
 
+/* Answers and timings come only from whoisd-query, which asked the
+ * registry; a purge only from the operator's whoisctl. */
+#define CACHE_READERS	(ROLE_BIT(ROLE_FRONT) | ROLE_BIT(ROLE_QUERY) | \
+			 ROLE_BIT(ROLE_CTL))
+#define CACHE_WRITERS	ROLE_BIT(ROLE_QUERY)
+/* ...and the front's lease releases (cache_put()). */
+#define CACHE_PUTTERS	(ROLE_BIT(ROLE_QUERY) | ROLE_BIT(ROLE_FRONT))
+#define CACHE_ADMIN	ROLE_BIT(ROLE_CTL)
+
 /* The expiry sweep: rows per transaction, and the pause between two
  * batches of one sweep, so the loop keeps serving while it runs. */
 #define CACHE_SWEEP_BATCH	500
@@ -263,6 +272,19 @@ cache_put(struct link *l, struct msg *m)
 		answer_free(&a);
 		return;
 	}
+	/* A front that holds a name's lease and cannot ask whoisd-query
+	 * releases it with an unknown, which is never stored; verdicts come
+	 * only from whoisd-query. */
+	if (!(link_roles(l) & CACHE_WRITERS) && a.a_status != AS_UNKNOWN) {
+		log_warnx_limited(&refused, "put of %s refused to role %s: "
+		    "only unknown (a lease release)",
+		    answer_status_name(a.a_status), link_role_str(l));
+		link_server_count_err(l);
+		link_reply_err(l, id, MSG_E_FORBIDDEN, "put: role %s may put "
+		    "only unknown (a lease release)", link_role_str(l));
+		answer_free(&a);
+		return;
+	}
 	ace = a.a_ace[0] != '\0' ? a.a_ace : a.a_domain;
 	if ((why = cache_put_refuse(&a, ace, now_wall(), buf,
 	    sizeof(buf))) != NULL) {
@@ -472,17 +494,10 @@ cache_purge(struct link *l, struct msg *m)
 	msgb_free(&b);
 }
 
-/* Answers and timings come only from whoisd-query, which asked the
- * registry; a purge only from the operator's whoisctl. */
-#define CACHE_READERS	(ROLE_BIT(ROLE_FRONT) | ROLE_BIT(ROLE_QUERY) | \
-			 ROLE_BIT(ROLE_CTL))
-#define CACHE_WRITERS	ROLE_BIT(ROLE_QUERY)
-#define CACHE_ADMIN	ROLE_BIT(ROLE_CTL)
-
 static const struct link_handler cache_handlers[] = {
 	/* A parked get ends its request in wait.c. */
 	{ MSG_GET,		cache_get,	LH_REQ_LATER,	CACHE_READERS },
-	{ MSG_PUT,		cache_put,		LH_REQ,	CACHE_WRITERS },
+	{ MSG_PUT,		cache_put,		LH_REQ,	CACHE_PUTTERS },
 	{ MSG_TIMING,		cache_timing,		LH_REQ,	CACHE_WRITERS },
 	{ MSG_TIMING_GET,	cache_timing_get,	LH_REQ,	CACHE_READERS },
 	{ MSG_STATS,		cache_stats,		LH_REQ,	CACHE_READERS },

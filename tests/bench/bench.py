@@ -34,7 +34,7 @@ from conftest import (free_port, port_open, proc_stat, read_all,  # noqa: E402
 
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
-              "whoisd-regsim")
+              "whoisd-regsim", "whoisctl")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BURST_ROUNDS = 3         # 1,000-connection bursts per scenario
 SWEEP_ROUNDS = 3         # rounds of each reference/whoisd pair, alternated
@@ -436,7 +436,18 @@ http {
         return [b for b in SUITE_BINS
                 if not os.access(os.path.join(self.bin, b), os.X_OK)]
 
+    def link_keys(self):
+        """The suite's role keys, made once per run as an install makes
+        them (whoisctl keygen)."""
+        keys = os.path.join(self.work, "keys")
+        if not os.path.isdir(keys):
+            subprocess.run([os.path.join(self.bin, "whoisctl"), "keygen",
+                            keys], check=True, stdout=subprocess.DEVNULL)
+        return keys
+
     def start_daemon(self, name, argv, port):
+        if name != "regsim":
+            argv = argv[:1] + ["--link_keys=" + self.link_keys()] + argv[1:]
         p = self.procs.start(name, argv)
         wait_ready(p, port, "ready:" if name != "regsim" else None)
         return p

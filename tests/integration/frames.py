@@ -108,6 +108,35 @@ class AuthError(Exception):
     """The handshake failed (the daemon's err, or a bad signature)."""
 
 
+def authenticate(call, role, keys=None, sign_as=None):
+    """The client's side of the handshake over call(t, **fields) -> reply:
+    hello, check hello_r, auth, ok.  sign_as signs with another role's
+    key (a forgery the daemon must refuse).  Returns the server's role."""
+    cnonce = os.urandom(16)
+    r = call("hello", role=role, nonce=cnonce)
+    if r.get("t") != "hello_r":
+        raise AuthError("hello: %r" % (r,))
+    srole, snonce = r["role"], r["nonce"]
+    load_key(srole, False, keys).verify(
+        r["sig"], transcript(b"S", cnonce, snonce, role, srole))
+    sig = load_key(sign_as or role, True, keys).sign(
+        transcript(b"C", cnonce, snonce, role, srole))
+    r = call("auth", sig=sig)
+    if r.get("t") != "ok":
+        raise AuthError("auth: %r" % (r,))
+    return srole
+
+
+def hello_r(m, role, keys=None):
+    """A fake server's reply, as role, to the hello m: signed with the
+    role's real key, so the daemons' clients accept it."""
+    snonce = os.urandom(16)
+    sig = load_key(role, True, keys).sign(
+        transcript(b"S", m["nonce"], snonce, m["role"], role))
+    return {"v": m.get("v", PROTO_VERSION), "t": "hello_r", "id": m["id"],
+            "role": role, "nonce": snonce, "sig": sig}
+
+
 class Conn:
     """One framed connection; requests may be pipelined."""
 
@@ -126,27 +155,11 @@ class Conn:
         self.server_role = None
         if role is not None and (keys or keys_dir()):
             try:
-                self.handshake(role, keys, sign_as)
+                self.server_role = authenticate(self.call, role, keys,
+                                                sign_as)
             except BaseException:
                 self.sock.close()
                 raise
-
-    def handshake(self, role, keys=None, sign_as=None):
-        """hello, check hello_r, auth, ok.  sign_as signs with another
-        role's key (a forgery the daemon must refuse)."""
-        cnonce = os.urandom(16)
-        r = self.call("hello", role=role, nonce=cnonce)
-        if r.get("t") != "hello_r":
-            raise AuthError("hello: %r" % (r,))
-        srole, snonce = r["role"], r["nonce"]
-        load_key(srole, False, keys).verify(
-            r["sig"], transcript(b"S", cnonce, snonce, role, srole))
-        self.server_role = srole
-        sig = load_key(sign_as or role, True, keys).sign(
-            transcript(b"C", cnonce, snonce, role, srole))
-        r = self.call("auth", sig=sig)
-        if r.get("t") != "ok":
-            raise AuthError("auth: %r" % (r,))
 
     def close(self):
         self.sock.close()

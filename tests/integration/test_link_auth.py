@@ -65,19 +65,19 @@ def test_a_forged_put_cannot_make_a_registered_name_available(
     # are not the suite's.
     forged = F.answer(REGISTERED, "available", checked=time.time() + 1e11)
     with F.Conn(s.port["cache"], role=None) as c:
-        assert refused(c, "put", answer=forged) == "unauthenticated"
+        assert refused(c, "put", a=forged) == "unauthenticated"
     with pytest.raises(InvalidSignature):
         # Our client refuses the real cache: its hello_r is signed with
         # a key the forger's directory does not know.
         F.Conn(s.port["cache"], keys=other_keys(tmpdir_path))
     with F.Conn(s.port["cache"], role="front") as c:
-        r = c.call("put", answer=forged)
+        r = c.call("put", a=forged)
         assert r["t"] == "err" and r["code"] == "forbidden", r
         assert not c.call("get", domain=REGISTERED)["found"]
     a = s.check([REGISTERED])[0]
     assert a["status"] == "registered" and a["source"] == "registry", a
     log = s.p["cache"].logtext()
-    assert "refused: hello first" in log and "put refused to role front" \
+    assert "refused: hello first" in log and "put of available refused to role front" \
         in log, log[-2000:]
 
 
@@ -95,9 +95,9 @@ def test_each_role_sends_only_its_own_types(procs, tmpdir_path):
         for c in (q, fr, ctl):
             assert c.call("get", domain="r1.com")["found"]
             assert c.call("stats")["t"] == "stats_r"
-        for c, typ, f in ((fr, "put", {"answer": F.answer("r2.com",
+        for c, typ, f in ((fr, "put", {"a": F.answer("r2.com",
                                                          "available")}),
-                        (ctl, "put", {"answer": F.answer("r2.com",
+                        (ctl, "put", {"a": F.answer("r2.com",
                                                           "available")}),
                         (fr, "timing", {"registry": "whois.r.test",
                                         "ms": 5}),
@@ -107,6 +107,10 @@ def test_each_role_sends_only_its_own_types(procs, tmpdir_path):
             assert r["t"] == "err" and r["code"] == "forbidden", (typ, r)
         # A forbidden request leaves the link open.
         assert fr.call("get", domain="r1.com")["found"]
+        # The front may release a lease it holds: an unknown, not stored.
+        assert fr.call("get", domain="r3.com", lease=True)["lease"]
+        assert F.put(fr, F.answer("r3.com", "unknown"))["t"] == "ok"
+        assert not q.call("get", domain="r3.com")["found"]
         assert F.purge(ctl, all=True)["n"] == 1
     with pytest.raises(F.AuthError):
         F.Conn(errdb.port, role="front")      # no link of the front's
@@ -187,7 +191,7 @@ def test_prefer_serves_a_peer_that_says_no_hello(procs, tmpdir_path):
         assert F.purge(c, domain="old.com")["n"] == 1
     p.wait_log("no hello (an older version?): served unauthenticated")
     with F.Conn(p.port, role="front") as c:
-        assert c.call("put", answer=F.answer("x.com", "registered"))[
+        assert c.call("put", a=F.answer("x.com", "registered"))[
             "code"] == "forbidden"
 
 

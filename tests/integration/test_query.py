@@ -22,6 +22,7 @@ from datetime import datetime
 import msgpack
 import pytest
 
+import frames as F
 from conftest import BIN, free_port, port_open, proc_state, wait_for
 from regsim_helper import Regsim
 
@@ -55,12 +56,15 @@ def read_frame(sock, buf):
 
 
 class QueryConn:
-    """One link to whoisd-query; requests one at a time."""
+    """One link to whoisd-query (as the front), or to the errdb (as the
+    operator); requests one at a time."""
 
-    def __init__(self, port, timeout=30):
+    def __init__(self, port, timeout=30, role="front"):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
         self.id = 0
+        if F.keys_dir():
+            F.authenticate(self.call, role)
 
     def call(self, t, **fields):
         self.id += 1
@@ -122,10 +126,12 @@ class FakeServer:
 
 
 class FakeDaemon(FakeServer):
-    """A frame server standing in for whoisd-cache or whoisd-errdb: it
-    records every request and answers ok (or health_r)."""
+    """A frame server standing in for whoisd-cache or whoisd-errdb (role):
+    it proves that role with the tests' keys, records every request and
+    answers ok (or health_r)."""
 
-    def __init__(self, port=None, health=None):
+    def __init__(self, port=None, health=None, role="cache"):
+        self.role = role
         self.msgs = []
         self.health = health or []
         self.lock = threading.Lock()
@@ -144,6 +150,15 @@ class FakeDaemon(FakeServer):
                 continue
             except (EOFError, OSError):
                 break
+            if m["t"] in ("hello", "auth"):
+                # The handshake is not a request the tests count.
+                r = F.hello_r(m, self.role) if m["t"] == "hello" else \
+                    dict(v=2, t="ok", id=m["id"])
+                try:
+                    c.sendall(frame(r))
+                except OSError:
+                    break
+                continue
             with self.lock:
                 self.msgs.append(m)
             if m["t"] == "health":
@@ -403,7 +418,7 @@ def test_reply_over_max_reply_is_truncated(qprocs, tmpdir_path, regsim):
 
 def test_throttle_puts_registry_in_backoff(qprocs, tmpdir_path):
     rs = Regsim("--throttle-seconds=3")
-    errdb = FakeDaemon()
+    errdb = FakeDaemon(role="errdb")
     try:
         q = start_query(qprocs, tmpdir_path, rs.port, servers=3,
                         errdb=errdb.port)
@@ -459,7 +474,7 @@ def test_backoff_survives_hup(qprocs, tmpdir_path):
 
 
 def test_backoff_learnt_from_errdb(qprocs, tmpdir_path, regsim):
-    errdb = FakeDaemon(health=[dict(registry="whois.denic.de",
+    errdb = FakeDaemon(role="errdb", health=[dict(registry="whois.denic.de",
                                     state="backoff",
                                     until=time.time() + 120, recent=3)])
     try:
@@ -573,7 +588,7 @@ def test_spool_keeps_events_until_errdb_acknowledges(qprocs, tmpdir_path,
                for e in evs)
 
     # The errdb comes up: every event is delivered once and unlinked.
-    errdb = FakeDaemon(port=errdb_port)
+    errdb = FakeDaemon(port=errdb_port, role="errdb")
     try:
         wait_for(lambda: not spool_files(q.spool), 20, what="empty spool")
         got = [m["eid"] for m in errdb.of("error")]
@@ -598,7 +613,7 @@ def test_spool_files_of_a_dead_child_are_taken_over(qprocs, tmpdir_path,
     name = "1700000000.000000-%d-1.msg.%d" % (dead, dead)
     with open(os.path.join(spool, name), "wb") as f:
         f.write(msgpack.packb(ev, use_bin_type=True))
-    errdb = FakeDaemon()
+    errdb = FakeDaemon(role="errdb")
     try:
         start_query(qprocs, tmpdir_path, regsim.port, errdb=errdb.port,
                     spool=spool)
@@ -715,7 +730,7 @@ def test_spool_to_real_errdb_and_shared_backoff(qprocs, tmpdir_path):
                       "--db_path=%s" % os.path.join(tmpdir_path, "errdb.db"),
                       "--min_servers=1"], name="whoisd-errdb")
         wait_for(lambda: not spool_files(q.spool), 20, what="empty spool")
-        c = QueryConn(errdb_port)
+        c = QueryConn(errdb_port, role="ctl")
         m = c.call("errors", limit=100)
         c.close()
         assert m["t"] == "errors_r", m

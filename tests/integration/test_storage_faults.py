@@ -326,7 +326,7 @@ def test_query_starts_with_a_read_only_spool(procs, tmpdir_path, ro_spool):
         assert "Read-only file system" in text
         assert spool_files(ro_spool) == []
         # The errdb comes up: the events kept in memory reach it.
-        errdb = FakeDaemon(port=errdb_port)
+        errdb = FakeDaemon(port=errdb_port, role="errdb")
         wait_for(lambda: len({m["eid"] for m in errdb.of("error")}) == 4,
                  15, what="4 events from memory")
         assert sorted({m["domain"] for m in errdb.of("error")}) == \

@@ -90,9 +90,9 @@ t_closed_cb(struct link *l)
 }
 
 static const struct link_handler t_handlers[] = {
-	{ MSG_STATS,	h_stats,	0 },
-	{ MSG_QUERY,	h_query,	0 },
-	{ MSG_PURGE,	h_purge,	0 },
+	{ MSG_STATS,	h_stats,	0,	0 },
+	{ MSG_QUERY,	h_query,	0,	0 },
+	{ MSG_PURGE,	h_purge,	0,	0 },
 };
 
 static void

@@ -1,0 +1,14 @@
+build2/obj/daemons/query/iana.o: daemons/query/iana.c common/log.h \
+ common/util.h daemons/query/classify.h proto/msg.h daemons/query/query.h \
+ common/config.h common/pool.h common/net.h daemons/query/registries.h \
+ common/name.h
+common/log.h:
+common/util.h:
+daemons/query/classify.h:
+proto/msg.h:
+daemons/query/query.h:
+common/config.h:
+common/pool.h:
+common/net.h:
+daemons/query/registries.h:
+common/name.h:

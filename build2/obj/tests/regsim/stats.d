@@ -1,0 +1,3 @@
+build2/obj/tests/regsim/stats.o: tests/regsim/stats.c \
+ tests/regsim/regsim.h
+tests/regsim/regsim.h:
