@@ -80,14 +80,26 @@ struct flight {
 	int			 f_have_ok;	/* f_have was offered as "if" */
 	struct answer		 f_have;	/* the expired memo entry, copied */
 	uint64_t		 f_call;
-	struct event		*f_probe;	/* cache_timeout: is the cache alive? */
+	double			 f_probe_at;	/* monotonic; 0 = not on lk_probes */
 	uint64_t		 f_ping;	/* the probe's ping in flight */
 	int			 f_landed;	/* reply in hand, members being served */
 	TAILQ_HEAD(, lookup)	 f_members;
 	LIST_ENTRY(flight)	 f_entry;
+	TAILQ_ENTRY(flight)	 f_pentry;	/* on lk_probes */
 };
 
 static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
+
+/*
+ * The probes due (cache_timeout: is the cache alive?), earliest first,
+ * under one timer.  Every wait is the same cache_timeout / 2 from now, so
+ * appending keeps the order, and a flight costs a list insert, not a
+ * timer of its own.  The timer may be armed for a flight gone since: it
+ * then fires early and is armed again for the head.
+ */
+static TAILQ_HEAD(, flight)	lk_probes = TAILQ_HEAD_INITIALIZER(lk_probes);
+static struct event		*lk_probe_ev;
+static int			 lk_probe_armed;
 
 static unsigned
 flight_bucket(const char *ace, int notext)
@@ -111,8 +123,8 @@ flight_free(struct flight *f)
 {
 	if (f->f_ping != 0)
 		client_cancel(front_cache(), f->f_ping);
-	if (f->f_probe != NULL)
-		event_free(f->f_probe);
+	if (f->f_probe_at != 0)
+		TAILQ_REMOVE(&lk_probes, f, f_pentry);
 	answer_free(&f->f_have);
 	free(f);
 }
@@ -278,10 +290,14 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	lk_memo_tags[v].mt_at = now_mono();
 }
 
+static void	flight_probe_cb(evutil_socket_t, short, void *);
+
 void
 lookup_init(struct event_base *base)
 {
 	lk_base = base;
+	if ((lk_probe_ev = evtimer_new(base, flight_probe_cb, NULL)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
 }
 
 static void
@@ -456,6 +472,7 @@ lookup_query_cb(const struct client_result *r, void *arg)
 }
 
 static int	lookup_cache_get(struct lookup *);
+static void	flight_probe_later(struct flight *);
 static void	flight_land(struct flight *, const struct msg_get_r *,
 		    const char *);
 
@@ -580,12 +597,10 @@ static void
 flight_ping_cb(const struct client_result *r, void *arg)
 {
 	struct flight	*f = arg;
-	struct timeval	 tv;
 
 	f->f_ping = 0;
 	if (r->cr_err == NULL && msg_type(r->cr_msg) == MSG_PONG) {
-		tv_from_seconds(&tv, front_conf()->wc_cache_timeout / 2);
-		evtimer_add(f->f_probe, &tv);
+		flight_probe_later(f);
 		return;
 	}
 	front_stats.fs_cache_errors++;
@@ -597,20 +612,54 @@ flight_ping_cb(const struct client_result *r, void *arg)
 	flight_land(f, NULL, "cache-stalled");
 }
 
-/* The get is unanswered after half of cache_timeout: ping the cache, on
- * the same link, with the other half. */
+/* Probe f's cache after half of cache_timeout. */
+static void
+flight_probe_later(struct flight *f)
+{
+	struct timeval	tv;
+	double		half = front_conf()->wc_cache_timeout / 2;
+
+	f->f_probe_at = now_mono() + half;
+	TAILQ_INSERT_TAIL(&lk_probes, f, f_pentry);
+	if (!lk_probe_armed) {
+		tv_from_seconds(&tv, half);
+		evtimer_add(lk_probe_ev, &tv);
+		lk_probe_armed = 1;
+	}
+}
+
+/*
+ * The gets unanswered after half of cache_timeout: ping their cache, on
+ * the same link, with the other half.  A ping per flight, as each may be
+ * parked behind a lease of its own.
+ */
 static void
 flight_probe_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct flight	*f = arg;
+	struct flight	*f;
 	struct msgb	 b;
+	struct timeval	 tv;
+	double		 now = now_mono();
 
-	(void)fd; (void)ev;
-	msgb_init(&b);
-	msg_pack_ping(&b, 0, PROTO_VERSION);
-	f->f_ping = client_call(front_cache(), &b,
-	    (int)(front_conf()->wc_cache_timeout * 500), 0, flight_ping_cb, f);
-	msgb_free(&b);
+	(void)fd; (void)ev; (void)arg;
+	lk_probe_armed = 0;
+	while ((f = TAILQ_FIRST(&lk_probes)) != NULL) {
+		/* Due within a millisecond: pinged now, not after a wake-up. */
+		if (f->f_probe_at > now + 0.001) {
+			tv_from_seconds(&tv, f->f_probe_at - now);
+			evtimer_add(lk_probe_ev, &tv);
+			lk_probe_armed = 1;
+			break;
+		}
+		TAILQ_REMOVE(&lk_probes, f, f_pentry);
+		f->f_probe_at = 0;
+		msgb_init(&b);
+		msg_pack_ping(&b, 0, PROTO_VERSION);
+		f->f_ping = client_call(front_cache(), &b,
+		    (int)(front_conf()->wc_cache_timeout * 500), 0,
+		    flight_ping_cb, f);
+		msgb_free(&b);
+	}
 }
 
 /*
@@ -625,7 +674,6 @@ lookup_cache_get(struct lookup *lk)
 	struct memo	*mo;
 	struct msgb	 b;
 	struct msg_get	 g;
-	struct timeval	 tv;
 	double		 ct;
 	int		 notext = !(lk->lk_flags & LOOKUP_TEXT), expired;
 
@@ -673,11 +721,8 @@ lookup_cache_get(struct lookup *lk)
 		LIST_INSERT_HEAD(&lk_flights[flight_bucket(lk->lk_ace,
 		    notext)], f, f_entry);
 		ct = front_conf()->wc_cache_timeout;
-		if (ct > 0 && ct < front_conf()->wc_request_timeout) {
-			f->f_probe = evtimer_new(lk_base, flight_probe_cb, f);
-			tv_from_seconds(&tv, ct / 2);
-			evtimer_add(f->f_probe, &tv);
-		}
+		if (ct > 0 && ct < front_conf()->wc_request_timeout)
+			flight_probe_later(f);
 	}
 	TAILQ_INSERT_TAIL(&f->f_members, lk, lk_fentry);
 	lk->lk_flight = f;

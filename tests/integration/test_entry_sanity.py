@@ -15,7 +15,7 @@ from conftest import BIN, children_of
 from suite import Suite
 from test_cache import start_cache
 from test_errdb import errors, health, send_error, start_errdb
-from test_suite import _many
+from test_suite import _many, _one
 
 DAY = 86400
 
@@ -154,6 +154,45 @@ def test_stalled_cache_costs_cache_timeout_not_request_timeout(
             except ProcessLookupError:
                 pass
     # Back to normal: the cache answers again, its leases intact.
+    assert s.whois("free-warm.com")["source"] == "cache"
+
+
+def test_stalled_cache_probe_times_each_flight_from_its_own_start(
+        procs, tmpdir_path):
+    """Gets started 0.2 s apart in one front child are each given up
+    cache_timeout (1 s) after their own start: not at request_timeout
+    (a probe that never fires), nor early (one probed before its time)."""
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=50"],
+              front=["--min_servers=1", "--max_servers=1",
+                     "--min_spare_servers=0", "--max_spare_servers=1"]
+              ).start()
+    assert s.whois("free-warm.com")["status"] == "available"
+    cache = s.p["cache"].pid
+    stalled = [cache] + children_of(cache)
+    port = s.port["whois"]
+
+    async def one(delay, name):
+        await asyncio.sleep(delay)
+        t0 = time.monotonic()
+        a = await _one(port, name)
+        return name, time.monotonic() - t0, a
+
+    async def staggered():
+        return await asyncio.gather(*[
+            one(0.2 * i, "free-stagger-%d.com" % i) for i in range(5)])
+
+    _stall(cache, signal.SIGSTOP)
+    try:
+        for name, took, a in asyncio.run(staggered()):
+            assert a["source"] == "registry", (name, a)
+            assert a["status"] == "available", (name, a)
+            assert 0.95 < took < 3.5, (name, took)
+    finally:
+        for p in stalled:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
     assert s.whois("free-warm.com")["source"] == "cache"
 
 
