@@ -242,3 +242,31 @@ def test_the_suite_refuses_a_cache_with_other_keys(procs, tmpdir_path):
              s.p["query"].logtext(), what="query refuses the fake cache")
     with F.Conn(s.port["cache"], keys=fake, role="ctl") as c:
         assert F.stats(c)["entries"] == 0
+
+
+@pytest.mark.parametrize("mode", ["prefer", "require"])
+def test_a_server_of_the_previous_version(procs, tmpdir_path, mode):
+    """A cache of the version before the handshake answers hello
+    `unknown-type`: under prefer whoisd-query uses it (an upgrade in
+    progress), under require it sends it nothing."""
+    from regsim_helper import Regsim
+    from test_query import FakeDaemon, query, start_query
+    rs = Regsim()
+    old = FakeDaemon(legacy=True)
+    try:
+        q = start_query(procs, tmpdir_path, rs.port, "--link_auth=" + mode,
+                        cache=old.port)
+        a = query(q.port, "example.com")
+        assert a["status"] == "registered", a
+        if mode == "prefer":
+            wait_for(lambda: old.of("put"), what="the put at the old cache")
+            q.wait_log("does not authenticate (an older version?): used "
+                       "unauthenticated")
+        else:
+            time.sleep(1.0)
+            assert not old.of("put")
+            q.wait_log("does not authenticate (an older version?), and "
+                       "link_auth is require")
+    finally:
+        old.close()
+        rs.close(check=False)

@@ -130,8 +130,11 @@ class FakeDaemon(FakeServer):
     it proves that role with the tests' keys, records every request and
     answers ok (or health_r)."""
 
-    def __init__(self, port=None, health=None, role="cache"):
+    def __init__(self, port=None, health=None, role="cache", legacy=False):
         self.role = role
+        # legacy: a daemon of the version before the handshake, which
+        # answers hello as any type it does not know.
+        self.legacy = legacy
         self.msgs = []
         self.health = health or []
         self.lock = threading.Lock()
@@ -150,6 +153,14 @@ class FakeDaemon(FakeServer):
                 continue
             except (EOFError, OSError):
                 break
+            if m["t"] in ("hello", "auth") and self.legacy:
+                r = dict(v=2, t="err", id=m["id"], code="unknown-type",
+                         msg='unknown message type "%s"' % m["t"])
+                try:
+                    c.sendall(frame(r))
+                except OSError:
+                    break
+                continue
             if m["t"] in ("hello", "auth"):
                 # The handshake is not a request the tests count.
                 r = F.hello_r(m, self.role) if m["t"] == "hello" else \

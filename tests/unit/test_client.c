@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "common/util.h"
+#include "proto/auth.h"
 #include "proto/client.h"
 #include "proto/frame.h"
 #include "proto/link.h"
@@ -1126,6 +1127,79 @@ test_link_unread_err_replies(void **state)
 	event_base_free(p.base);
 }
 
+/* ------------------------------------------------------------------ */
+/* Authenticated links: client.c and link.c speak the handshake */
+
+static void
+keys_for(const char *dir, enum link_role role)
+{
+	struct link_keys	*lk;
+	char			 err[512];
+
+	lk = link_keys_load(dir, role, "require", err, sizeof(err));
+	if (lk == NULL)
+		fail_msg("%s", err);
+	link_keys_set(lk);
+}
+
+/*
+ * In one process both ends have the same role (the keys are the
+ * process's): the client proves "query" to a server that proves
+ * "query".  A client that wants another role refuses that server, and
+ * the server serves nothing to a peer that skipped the handshake.
+ */
+static void
+test_authenticated(void **state)
+{
+	struct fixture		 f;
+	struct client_opts	 o;
+	char			 dir[] = "/tmp/whoisd-test-auth-XXXXXX";
+	char			 keys[64], err[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	assert_int_equal(auth_keygen(keys, -1, -1, NULL, err, sizeof(err)), 0);
+	keys_for(keys, ROLE_QUERY);
+
+	memset(&o, 0, sizeof(o));
+	o.co_peer_role = ROLE_QUERY;
+	fx_start(&f, 0, &o);
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 1, 3000, 0);
+	run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.ok, 1);
+	assert_non_null(f.s->s_links[0]);
+	assert_int_equal(link_roles(f.s->s_links[0]), ROLE_BIT(ROLE_QUERY));
+	fx_end(&f);
+
+	/* Wanting the cache, it finds a query daemon: nothing is sent. */
+	o.co_peer_role = ROLE_CACHE;
+	o.co_down_wait_ms = 300;
+	fx_start(&f, 0, &o);
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 2, 3000, 0);
+	run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.r.unavail, 1);
+	assert_int_equal(f.s->s_requests, 0);
+	assert_false(client_connected(f.cl));
+	fx_end(&f);
+
+	/* No handshake (a client without a peer role): refused, closed. */
+	o.co_peer_role = ROLE_NONE;
+	o.co_down_wait_ms = 0;
+	fx_start(&f, 0, &o);
+	f.s->s_mode = SRV_REPLY;
+	call_query(f.cl, &f.r, 3, 3000, 0);
+	run_until(f.base, &f.r.n, 1, 3);
+	assert_int_equal(f.s->s_requests, 0);
+	assert_int_equal(f.r.errreply + f.r.lost, 1);
+	fx_end(&f);
+
+	link_keys_set(NULL);
+	assert_int_equal(system("rm -rf /tmp/whoisd-test-auth-*"), 0);
+}
+
 int
 main(void)
 {
@@ -1147,6 +1221,7 @@ main(void)
 		cmocka_unit_test(test_idle_goaway_loses_nothing),
 		cmocka_unit_test(test_link_frame_timeout),
 		cmocka_unit_test(test_link_unread_err_replies),
+		cmocka_unit_test(test_authenticated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "proto/auth.h"
 #include "proto/msg.h"
 #include "proto/msg_priv.h"
 
@@ -41,6 +42,29 @@ sample_answer(struct answer *a)
 	snprintf(a->a_rule, sizeof(a->a_rule), "registered-pattern");
 	snprintf(a->a_matched, sizeof(a->a_matched), "Domain Name: XN--BCHER-KVA.EXAMPLE");
 	answer_set_text(a, "Domain Name: XN--BCHER-KVA.EXAMPLE\r\n", 36);
+}
+
+/* Fixed bytes for the handshake's vectors: a nonce, a signature. */
+static const uint8_t *
+sample_nonce(int seed)
+{
+	static uint8_t	n[AUTH_NONCE_LEN];
+	int		i;
+
+	for (i = 0; i < AUTH_NONCE_LEN; i++)
+		n[i] = (uint8_t)(seed + i);
+	return n;
+}
+
+static const uint8_t *
+sample_sig(void)
+{
+	static uint8_t	s[AUTH_SIG_LEN];
+	int		i;
+
+	for (i = 0; i < AUTH_SIG_LEN; i++)
+		s[i] = (uint8_t)(0xa0 + i);
+	return s;
 }
 
 static void
@@ -168,6 +192,13 @@ build_sample(const char *name, struct msgb *b)
 		r = msg_pack_health_clear(b, 55, 2, "whois.example.net");
 	else if (strcmp(name, "ok_n") == 0)
 		r = msg_pack_ok_n(b, 55, 2, 3);
+	else if (strcmp(name, "hello") == 0)
+		r = msg_pack_hello(b, 1, 2, ROLE_QUERY, sample_nonce(0x10));
+	else if (strcmp(name, "hello_r") == 0)
+		r = msg_pack_hello_r(b, 1, 2, ROLE_CACHE, sample_nonce(0x20),
+		    sample_sig());
+	else if (strcmp(name, "auth") == 0)
+		r = msg_pack_auth(b, 2, 2, sample_sig());
 	answer_free(&a);
 	return r;
 }
@@ -178,7 +209,7 @@ static const char *vector_names[] = {
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
 	"query_r_v1", "error", "health", "health_all", "health_r", "errors",
-	"errors_r", "health_clear", "ok_n", NULL
+	"errors_r", "health_clear", "ok_n", "hello", "hello_r", "auth", NULL
 };
 
 static char *
@@ -620,6 +651,54 @@ test_roundtrip_all(void **state)
 		m = reparse(&b);
 		assert_int_equal(msg_read_ok_n(m, &n, err, sizeof(err)), 0);
 		assert_int_equal(n, 3);
+		msg_free(m);
+	}
+	{
+		enum link_role	role;
+		uint8_t		nonce[AUTH_NONCE_LEN], sig[AUTH_SIG_LEN];
+
+		build_sample("hello", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_hello(m, &role, nonce, err,
+		    sizeof(err)), 0);
+		assert_int_equal(role, ROLE_QUERY);
+		assert_memory_equal(nonce, sample_nonce(0x10), AUTH_NONCE_LEN);
+		msg_free(m);
+		build_sample("hello_r", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_hello_r(m, &role, nonce, sig, err,
+		    sizeof(err)), 0);
+		assert_int_equal(role, ROLE_CACHE);
+		assert_memory_equal(sig, sample_sig(), AUTH_SIG_LEN);
+		msg_free(m);
+		build_sample("auth", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_auth(m, sig, err, sizeof(err)), 0);
+		msg_free(m);
+		/* A role this build does not know, a short nonce, a long
+		 * signature: refused, not truncated. */
+		msgb_begin(&b, "hello", 3, 2, 2);
+		msgb_str(&b, "role", "root");
+		msgb_bin(&b, "nonce", sample_nonce(1), AUTH_NONCE_LEN);
+		assert_int_equal(msgb_end(&b), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_hello(m, &role, nonce, err,
+		    sizeof(err)), -1);
+		assert_non_null(strstr(err, "unknown role"));
+		msg_free(m);
+		msgb_begin(&b, "hello", 3, 2, 2);
+		msgb_str(&b, "role", "front");
+		msgb_bin(&b, "nonce", sample_nonce(1), AUTH_NONCE_LEN - 1);
+		assert_int_equal(msgb_end(&b), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_hello(m, &role, nonce, err,
+		    sizeof(err)), -1);
+		msg_free(m);
+		msgb_begin(&b, "auth", 4, 1, 2);
+		msgb_bin(&b, "sig", sample_sig(), AUTH_SIG_LEN);
+		assert_int_equal(msgb_end(&b), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_auth(m, sig, err, sizeof(err)), 0);
 		msg_free(m);
 	}
 	answer_free(&a);
