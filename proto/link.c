@@ -45,6 +45,12 @@
  * that does not is closed this long after the goaway, once idle.
  */
 #define LINK_DRAIN_GRACE_MS	500
+/*
+ * Before a peer has proved its role, a frame may be this big: hello and
+ * auth are under 200 bytes, and a process without a key must not make
+ * each of its connections buffer a max_frame.
+ */
+#define LINK_PREAUTH_MAX_FRAME	4096
 
 /* Who the peer is (auth.h); requests are served from DONE, LEGACY, OFF. */
 enum link_auth_state {
@@ -68,6 +74,7 @@ struct link {
 	struct link_cb		 l_cb;
 	void			*l_arg;
 	struct link_opts	 l_opts;
+	struct frame_limits	 l_prelimits;	/* until the handshake is done */
 	size_t			 l_inflight;	/* given to the handler, unanswered */
 	int			 l_busy;	/* inside a callback: do not free */
 	int			 l_paused;	/* reading paused for back-pressure */
@@ -108,6 +115,21 @@ static void	link_frame_cb(evutil_socket_t, short, void *);
 static void	link_later_cb(evutil_socket_t, short, void *);
 static void	link_arm_flush_timeout(struct link *);
 static void	link_dispatch(struct link *, struct msg *);
+
+/*
+ * The frame limits for the next frame: small until the peer has proved
+ * its role, unless link_auth prefer lets a legacy peer's first request
+ * (a put with its text) be the first frame.
+ */
+static const struct frame_limits *
+link_limits(const struct link *l)
+{
+	if (l->l_auth == LA_WAIT_HELLO &&
+	    link_keys_mode(link_keys_get()) == AUTH_PREFER)
+		return &l->l_opts.lo_limits;
+	return l->l_auth == LA_WAIT_HELLO || l->l_auth == LA_WAIT_AUTH ?
+	    &l->l_prelimits : &l->l_opts.lo_limits;
+}
 
 /* Requests are served: the handshake is done, or not asked for. */
 static int
@@ -168,6 +190,9 @@ link_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	    frame_max(&l->l_opts.lo_limits) + FRAME_HDRLEN;
 	l->l_last = l->l_born = now_mono();
 	l->l_auth = link_keys_get() != NULL ? LA_WAIT_HELLO : LA_OFF;
+	l->l_prelimits = l->l_opts.lo_limits;
+	if (frame_max(&l->l_prelimits) > LINK_PREAUTH_MAX_FRAME)
+		l->l_prelimits.fl_max_frame = LINK_PREAUTH_MAX_FRAME;
 	l->l_cb = *cb;
 	l->l_arg = arg;
 	l->l_version = PROTO_VERSION;
@@ -707,7 +732,7 @@ link_readcb(struct bufferevent *bev, void *arg)
 	l->l_busy++;
 	while ((l->l_state == LINK_OPEN || l->l_state == LINK_DRAINING) &&
 	    !l->l_paused) {
-		r = frame_read(in, &l->l_opts.lo_limits, &fr, err, sizeof(err));
+		r = frame_read(in, link_limits(l), &fr, err, sizeof(err));
 		if (r == 0)
 			break;
 		fresh = 1;

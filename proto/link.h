@@ -31,7 +31,8 @@
  *
  * Authentication (auth.h): once the process has keys (link_keys_set()),
  * a link serves nothing before the peer's hello and auth prove its role;
- * the whole handshake must end within lo_hello_timeout_ms of connecting.
+ * the whole handshake must end within lo_hello_timeout_ms of connecting,
+ * in frames of 4 KB at most (a peer without a key buffers no max_frame).
  * A failed handshake, or a request before it, is answered `err`
  * (auth-failed, unauthenticated) and the link closes; those lines are
  * rate-limited per process.  Under link_auth prefer, a first frame other

@@ -16,7 +16,8 @@ tests.  Needs Debian's python3-msgpack and python3-cryptography.
 
 A Conn first proves a role with the key directory $WHOISD_KEYS (the
 tests' conftest makes one per run), as the daemons do (proto/auth.h):
-Conn(port) is whoisd-query, Conn(port, role="ctl") the operator,
+Conn(port) is whoisd-query (or the front, to whoisd-query itself, which
+serves no query role), Conn(port, role="ctl") the operator,
 Conn(port, role=None) says no hello at all.
 """
 import itertools
@@ -143,8 +144,18 @@ class Conn:
     _ids = itertools.count(1)
 
     def __init__(self, port, host="127.0.0.1", timeout=10.0, version=None,
-                 compress_min=COMPRESS_MIN, role="query", keys=None,
+                 compress_min=COMPRESS_MIN, role="auto", keys=None,
                  sign_as=None):
+        if role == "auto":
+            try:
+                self.__init__(port, host, timeout, version, compress_min,
+                              "query", keys, sign_as)
+            except AuthError as e:
+                if "not served here" not in str(e):
+                    raise
+                self.__init__(port, host, timeout, version, compress_min,
+                              "front", keys, sign_as)
+            return
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""

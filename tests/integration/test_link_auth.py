@@ -6,6 +6,7 @@ whoisd-query)."""
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import time
 
@@ -270,3 +271,28 @@ def test_a_server_of_the_previous_version(procs, tmpdir_path, mode):
     finally:
         old.close()
         rs.close(check=False)
+
+
+def test_a_peer_without_a_key_cannot_make_the_daemon_buffer_a_big_frame(
+        procs, tmpdir_path):
+    """Until the handshake is done a frame may be 4 KB: a length of
+    16 MB is refused from its header, before any of it is buffered."""
+    p = start_cache(procs, tmpdir_path)
+    with F.Conn(p.port, role=None) as c:
+        c.send_raw(struct.pack(">IB", 16 << 20, 0) + b"\x80" * 1000)
+        r = F.decode_body(*split_one(c))
+        assert r["t"] == "err" and r["code"] == "bad-frame", r
+        assert "4096" in r["msg"], r
+    # Once authenticated, the configured max_frame (16M) holds.
+    with F.Conn(p.port) as c:
+        big = F.answer("big-after-auth.com", "registered", text="x" * 200000)
+        assert F.put(c, big)["t"] == "ok"
+
+
+def split_one(c):
+    """The next raw frame of c as (flags, body)."""
+    c._fill(5)
+    length, flags = struct.unpack(">IB", c.buf[:5])
+    c._fill(4 + length)
+    body, c.buf = c.buf[5:4 + length], c.buf[4 + length:]
+    return flags, body
