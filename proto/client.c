@@ -657,6 +657,11 @@ cconn_hello_reply(struct cconn *cn, struct msg *m)
 	uint8_t			 snonce[AUTH_NONCE_LEN], sig[AUTH_SIG_LEN];
 	char			 code[32], text[160], err[256];
 
+	if (msg_type(m) == MSG_GOAWAY) {
+		/* A draining server: try again, quietly. */
+		cconn_connect_failed(cn, "goaway during the handshake");
+		return -1;
+	}
 	if (msg_id(m) != cn->cn_hello_id)
 		return cconn_refuse(cn, "%s before the handshake ended",
 		    msg_tname(m));

@@ -907,7 +907,9 @@ link_inflight(const struct link *l)
 double
 link_idle_since(const struct link *l, int *spoke)
 {
-	*spoke = l->l_spoke;
+	/* A peer still in its handshake has proved nothing: it makes room
+	 * first, as a silent one does. */
+	*spoke = l->l_spoke && link_serving(l);
 	if (l->l_state != LINK_OPEN || l->l_inflight > 0 ||
 	    evbuffer_get_length(bufferevent_get_output(l->l_bev)) > 0 ||
 	    evbuffer_get_length(bufferevent_get_input(l->l_bev)) > 0)

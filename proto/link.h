@@ -117,7 +117,8 @@ int		 link_alive(const struct link *);
 /*
  * For making room at the connection limit: 0 unless the link is open
  * with nothing in flight, unsent or half-read; else when it became idle
- * (monotonic seconds).  *spoke: whether the peer ever sent a frame.
+ * (monotonic seconds).  *spoke: whether the peer ever sent a frame and
+ * has proved its role.
  */
 double		 link_idle_since(const struct link *, int *spoke);
 size_t		 link_inflight(const struct link *);

@@ -85,9 +85,11 @@ class Machine:
             return []
 
     def run(self, *argv, check=True, timeout=120, input=None):
+        # The machine has its own /etc/whoisd/keys: not the host tests'.
+        env = {k: v for k, v in os.environ.items() if k != "WHOISD_KEYS"}
         r = subprocess.run(["nsenter", "-t", str(self.leader), "-a"] +
                            list(argv), capture_output=True, text=True,
-                           timeout=timeout, input=input)
+                           timeout=timeout, input=input, env=env)
         if check and r.returncode != 0:
             raise AssertionError("in %s: %s -> %d\n%s%s" % (
                 self.name, " ".join(argv), r.returncode, r.stdout, r.stderr))

@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+import frames as F
 from conftest import (BIN, BUILD, TOP, LoadThreads, free_port, port_open,
                       read_all, wait_for)
 from nspawn import Machine, NspawnUnavailable, nspawn_problem
@@ -260,6 +261,31 @@ def test_units_verify_and_security(world):
                       .split()[0])
         print("%s: %s" % (u, line[0].strip()))
         assert level <= 2.0, line[0]
+
+
+def test_keygen_unit_made_the_link_keys(world):
+    """whoisd-keygen.service made the role keys before the daemons: the
+    daemons' private keys are the whoisd user's, ctl.key stays root's,
+    and the daemons serve only peers that prove a role."""
+    m, ports = world["m"], world["ports"]
+    modes = m.run("stat", "-c", "%n %a %U", *[
+        "/etc/whoisd/keys/%s.key" % r for r in
+        ("front", "query", "cache", "errdb", "ctl")]).stdout.split("\n")
+    assert modes[:5] == ["/etc/whoisd/keys/front.key 600 whoisd",
+                         "/etc/whoisd/keys/query.key 600 whoisd",
+                         "/etc/whoisd/keys/cache.key 600 whoisd",
+                         "/etc/whoisd/keys/errdb.key 600 whoisd",
+                         "/etc/whoisd/keys/ctl.key 600 root"], modes
+    assert m.show("whoisd-keygen.service", "ActiveState") == "active"
+    # The whoisd user (what a daemon runs as) cannot act as the operator.
+    r = m.run("setpriv", "--reuid=whoisd", "--regid=whoisd", "--init-groups",
+              "/opt/whoisd/bin/whoisctl", "--cache=127.0.0.1:%d" %
+              ports["cache"], "purge", "--all", check=False)
+    assert r.returncode == 1 and "ctl.key: Permission denied" in r.stderr, r
+    # A peer without a key gets nothing.
+    with F.Conn(ports["cache"], role=None) as c:
+        r = c.call("purge", all=True)
+        assert r["t"] == "err" and r["code"] == "unauthenticated", r
 
 
 def status_lines(m):
