@@ -82,7 +82,7 @@ UNIT_BINS	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 # sanitizers, so it can be preloaded into either build.
 FAULT_SHIM	= $(B)/lib/libfaultfs.so
 
-.PHONY: all deps run demo test unit integration bench clean install fuzz prev-proto
+.PHONY: all deps run demo test unit integration bench bench-upgrade clean install fuzz prev-proto
 all: $(BINS) $(UNIT_BINS) $(FAULT_SHIM)
 
 $(FAULT_SHIM): $(wildcard tests/faults/*.c)
@@ -210,6 +210,12 @@ bench: deps
 	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
+
+# The upgrade from a build without link authentication, under load:
+# OLD is that build's bin/ (e.g. a worktree of the last such commit).
+bench-upgrade: all
+	@test -n "$(OLD)" || { echo "usage: make bench-upgrade OLD=DIR/bin"; exit 2; }
+	WHOISD_BUILD=$(B) $(PYTHON) tests/bench/upgrade.py $(OLD)
 
 $(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
 	@mkdir -p $(dir $@)

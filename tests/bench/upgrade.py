@@ -13,6 +13,7 @@ for fresh ones; every answer is checked.  Prints one line per step and
 a summary; exits 1 on any error or wrong answer.
 """
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -113,7 +114,8 @@ def main():
                 for ld in loads:
                     if n == "front":
                         ld.port_closed.set()
-                s.stop_one(n)
+                # QUIT, as the units' KillSignal: in-flight answers finish.
+                s.stop_one(n, sig=signal.SIGQUIT)
                 s.start_one(n)
                 for ld in loads:
                     ld.port_closed.clear()
