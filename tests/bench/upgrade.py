@@ -14,7 +14,6 @@ a summary; exits 1 on any error or wrong answer.
 """
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -25,7 +24,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
 import conftest  # noqa: E402
-from conftest import Procs, free_port, wait_for  # noqa: E402
+from conftest import Procs, read_all  # noqa: E402
 from suite import Answer, Suite  # noqa: E402
 
 REGISTERED = ["example.com", "example.org", "example.net"]
@@ -44,15 +43,7 @@ class Load(threading.Thread):
         self.samples = []
 
     def ask(self, name):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
-        s.sendall(name.encode() + b"\r\n")
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        s.close()
+        buf = read_all(self.port, name.encode() + b"\r\n", timeout=20)
         return Answer(buf.decode("utf-8", "replace"))
 
     def run(self):

@@ -1,8 +1,0 @@
-build2/obj/daemons/cache/cache_lease.o: daemons/cache/cache_lease.c \
- common/sqldb.h common/log.h daemons/cache/cache_db.h proto/msg.h \
- daemons/cache/cache_db_int.h
-common/sqldb.h:
-common/log.h:
-daemons/cache/cache_db.h:
-proto/msg.h:
-daemons/cache/cache_db_int.h:

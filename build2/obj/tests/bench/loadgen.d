@@ -1,2 +1,0 @@
-build2/obj/tests/bench/loadgen.o: tests/bench/loadgen.c common/util.h
-common/util.h:

@@ -1,3 +1,0 @@
-build2/obj/tests/regsim/stats.o: tests/regsim/stats.c \
- tests/regsim/regsim.h
-tests/regsim/regsim.h:
