@@ -313,8 +313,11 @@ def timed(what, fn, timeout):
         fn()
         return "%s ok (%.1f s)" % (what, time.monotonic() - t0)
     except Exception as e:     # noqa: BLE001 (any failure is the figure)
+        # Suite.ctl() fails with (args, stdout, stderr): stderr says why.
+        why = e.args[0][-1] if e.args and isinstance(e.args[0], tuple) \
+            else str(e)
         return "%s FAILED after %.1f s (%s)" % (
-            what, time.monotonic() - t0, str(e).splitlines()[0][:60])
+            what, time.monotonic() - t0, why.strip().splitlines()[0][:70])
 
 
 def a3_idle_cache_sockets(s, chk, n=1100, hold=10.0):
