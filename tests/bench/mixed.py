@@ -59,7 +59,7 @@ class Tally:
                 self.lat.setdefault(port, []).append(lat)
             if what is not None:
                 lst = self.first.setdefault(kind, [])
-                if len(lst) < 20:
+                if len(lst) < 50:
                     lst.append("%.1f s %s %s" % (
                         time.monotonic() - self.t0, port, what))
 
