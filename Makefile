@@ -217,6 +217,20 @@ bench-upgrade: all
 	@test -n "$(OLD)" || { echo "usage: make bench-upgrade OLD=DIR/bin"; exit 2; }
 	WHOISD_BUILD=$(B) $(PYTHON) tests/bench/upgrade.py $(OLD)
 
+# Hostile peers and a long mixed load with reloads (docs/performance.md,
+# "Under attack"): BUILD is the build tree measured, BEFORE (optional)
+# another one measured back to back with it, e.g. an older commit's.
+BUILD		?= $(B)
+BEFORE		?=
+.PHONY: bench-hostile bench-mixed
+bench-hostile:
+	$(PYTHON) tests/bench/hostile.py --build $(BUILD) \
+	    $(if $(BEFORE),--before $(BEFORE)) $(if $(ATTACKS),--attacks $(ATTACKS))
+# DURATION: seconds of load (600 by default).
+bench-mixed:
+	$(PYTHON) tests/bench/mixed.py --build $(BUILD) \
+	    $(if $(DURATION),--seconds $(DURATION))
+
 $(B)/bench/limitd: $(call obj,tests/bench/limitd.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
