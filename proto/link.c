@@ -100,9 +100,9 @@ struct link {
 /*
  * What ends a link is logged once per link at most, and then rate-limited
  * per process (one link server per child): a peer opening many links must
- * not get a line for each.  A bad frame keeps its line per link.
+ * not get a line for each, bad frames included.
  */
-static struct log_limit	ll_not_reading, ll_frame_stall, ll_silent;
+static struct log_limit	ll_not_reading, ll_frame_stall, ll_silent, ll_bad;
 /* Refused handshakes and legacy peers, per process: a peer retrying
  * with a wrong key must not write a line per attempt. */
 static struct log_limit	ll_auth, ll_legacy;
@@ -565,7 +565,7 @@ link_bad(struct link *l, uint64_t id, int version, const char *code,
 {
 	char	esc[256];
 
-	log_warnx("%s: %s: %s, closing", __func__, l->l_peer,
+	log_warnx_limited(&ll_bad, "%s: %s: %s, closing", __func__, l->l_peer,
 	    log_escape(why, strlen(why), esc, sizeof(esc)));
 	link_send_err(l, id, PROTO_VERSION_OK(version) ? version : PROTO_VERSION,
 	    code, why);

@@ -18,8 +18,8 @@
  * version outside PROTO_VERSION_MIN..PROTO_VERSION gets `err`
  * (bad-version) and the link stays open; an unknown `t` gets `err`
  * (unknown-type) and the link stays open.  Their warnings are
- * rate-limited per link (log_warnx_limited); closes for the limits below
- * per process.
+ * rate-limited per link (log_warnx_limited); bad frames and closes for
+ * the limits below per process.
  *
  * Limits against broken or hostile peers: every reply, `err` included,
  * counts against lo_out_high (reading pauses past it); a peer that reads

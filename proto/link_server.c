@@ -6,9 +6,9 @@
  * link itself is freed (lc_free): a reply that arrives after the close
  * still finds its server through link_arg().
  *
- * An unknown type is logged once per link, then rate-limited per link:
- * a peer repeating it must not write a line per frame, and every peer
- * still gets its first line.  Making room is rate-limited per process.
+ * An unknown or forbidden type is logged, rate-limited per process: a
+ * peer repeating it, or opening link after link to send it, must not
+ * write a line per frame.  Making room is rate-limited per process.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -31,8 +31,6 @@
 struct lsconn {
 	struct link		*lc_link;
 	struct link_server	*lc_srv;
-	struct log_limit	 lc_ll_unknown;	/* unknown types from this peer */
-	struct log_limit	 lc_ll_forbidden;
 	LIST_ENTRY(lsconn)	 lc_entry;
 };
 
@@ -47,7 +45,7 @@ struct link_server {
 	uint64_t			 ls_errors;
 };
 
-static struct log_limit	ll_evict;
+static struct log_limit	ll_evict, ll_unknown, ll_forbidden;
 
 static int	ls_request(struct link *, struct msg *, void *);
 static int	ls_make_room(void *, int);
@@ -128,7 +126,7 @@ ls_request(struct link *l, struct msg *m, void *arg)
 	if (h == NULL) {
 		ls->ls_errors++;
 		if (ls->ls_opts.lso_flags & LSO_WARN_UNKNOWN)
-			log_warnx_limited(&c->lc_ll_unknown, "%s: unknown "
+			log_warnx_limited(&ll_unknown, "%s: unknown "
 			    "message type \"%s\"", link_peer(l),
 			    log_escape(msg_tname(m), strlen(msg_tname(m)), key,
 			    sizeof(key)));
@@ -137,7 +135,7 @@ ls_request(struct link *l, struct msg *m, void *arg)
 	if (h->lh_roles != 0 && !(link_roles(l) & h->lh_roles)) {
 		ls->ls_errors++;
 		role_mask_str(h->lh_roles, key, sizeof(key));
-		log_warnx_limited(&c->lc_ll_forbidden, "%s: %s refused to "
+		log_warnx_limited(&ll_forbidden, "%s: %s refused to "
 		    "role %s (allowed: %s)", link_peer(l), msg_tname(m),
 		    link_role_str(l), key);
 		link_reply_err(l, msg_id(m), MSG_E_FORBIDDEN, "%s is not "

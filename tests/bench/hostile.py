@@ -440,12 +440,13 @@ def a6_malformed(s, chk, seconds=15.0):
 
 
 def forge_future_put(s, name, status="available"):
-    """The forging step on its own: a local peer puts an answer for name
-    checked in the year 5138 straight into the cache.  The reply (or how
-    the link ended) is returned; a hardened cache refuses it."""
+    """The forging step on its own: a local peer without the suite's keys
+    puts an answer for name checked in the year 5138 straight into the
+    cache.  The reply (or how the link ended) is returned; a hardened
+    cache refuses it."""
     import frames as F
     try:
-        with F.Conn(s.port["cache"], timeout=5) as c:
+        with F.Conn(s.port["cache"], timeout=5, role=None) as c:
             r = F.put(c, F.answer(name, status, checked=99999999999.0))
             return r.get("code") or r.get("t")
     except (F.Closed, OSError) as e:

@@ -32,9 +32,12 @@ def make_keys():
     --link_keys from Procs.start."""
     d = tempfile.mkdtemp(prefix="whoisd-keys-")
     atexit.register(shutil.rmtree, d, True)
-    subprocess.run([os.path.join(BIN, "whoisctl"), "keygen",
-                    os.path.join(d, "keys")], check=True,
-                   stdout=subprocess.DEVNULL)
+    r = subprocess.run([os.path.join(BIN, "whoisctl"), "keygen",
+                        os.path.join(d, "keys")], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0 and "usage:" in r.stderr:
+        return None     # a build from before the handshake (benchmarks)
+    assert r.returncode == 0, r.stderr
     return os.path.join(d, "keys")
 
 
