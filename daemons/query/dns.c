@@ -571,9 +571,10 @@ dns_reply_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	(void)timeouts;
 	if (dk->dk_cb == NULL || status == ARES_EDESTRUCTION) {
 		/* Given up on (timer, cancel) or the child is exiting. */
-		if (!dk->dk_sync)
+		if (dk->dk_sync)
+			dk->dk_sync_done = 1;	/* dns_check() frees it */
+		else
 			dns_check_free(dk);
-		dk->dk_sync_done = 1;
 		return;
 	}
 	if (status != ARES_SUCCESS || abuf == NULL || alen <= 0) {
