@@ -206,6 +206,7 @@ int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 #define ANSWER_STATUS_LEN	16	/* the longest status on the wire, +1 */
 #define ANSWER_REASON_LEN	64
 #define ANSWER_SOURCE_LEN	16	/* the longest source on the wire, +1 */
+#define ANSWER_CHANNEL_LEN	16	/* the longest channel on the wire, +1 */
 #define ANSWER_REGISTRY_LEN	128
 #define ANSWER_RULE_LEN		64
 #define ANSWER_MATCHED_LEN	512
@@ -228,6 +229,18 @@ enum answer_source {
 	SRC_STALE,
 	SRC_NSOURCE
 };
+/*
+ * How the verdict was reached: a registry's whois, or the TLD's DNS
+ * (a delegation).  Absent on the wire means whois, so older peers and
+ * the golden vectors of whois answers are unchanged.
+ */
+enum answer_channel {
+	CH_WHOIS,
+	CH_DNS,
+	CH_NCHANNEL
+};
+/* The rule of every DNS verdict: the cache derives the channel from it. */
+#define ANSWER_RULE_DNS		"dns:delegated"
 
 /* "available" etc.; NULL for a value out of range. */
 const char	*answer_status_name(enum answer_status);
@@ -235,6 +248,7 @@ const char	*answer_status_name(enum answer_status);
 int		 answer_status_parse(const char *s, enum answer_status *out);
 const char	*answer_source_name(enum answer_source);
 int		 answer_source_parse(const char *s, enum answer_source *out);
+const char	*answer_channel_name(enum answer_channel);
 
 /*
  * The answer record.  Optional fields are absent when empty ("" for
@@ -255,6 +269,7 @@ struct answer {
 	uint64_t	 a_latency_ms;
 	char		 a_rule[ANSWER_RULE_LEN];	/* optional, v2+ */
 	char		 a_matched[ANSWER_MATCHED_LEN];	/* optional, v2+ */
+	enum answer_channel a_channel;			/* optional */
 	char		*a_text;	/* optional, owned; NUL-terminated too */
 	size_t		 a_text_len;
 	uint64_t	 a_retry_after;			/* optional */

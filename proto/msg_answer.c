@@ -31,6 +31,11 @@ static const char *const answer_sources[SRC_NSOURCE + 1] = {
 	[SRC_STALE] = "stale",
 	[SRC_NSOURCE] = NULL
 };
+static const char *const answer_channels[CH_NCHANNEL + 1] = {
+	[CH_WHOIS] = "whois",
+	[CH_DNS] = "dns",
+	[CH_NCHANNEL] = NULL
+};
 
 /* An MF_ENUM row reads and writes the member as an int. */
 _Static_assert(sizeof(enum answer_status) == sizeof(int),
@@ -134,6 +139,14 @@ answer_source_parse(const char *s, enum answer_source *out)
 	return 0;
 }
 
+const char *
+answer_channel_name(enum answer_channel c)
+{
+	if ((int)c < 0 || c >= CH_NCHANNEL)
+		return NULL;
+	return answer_channels[c];
+}
+
 void
 answer_free(struct answer *a)
 {
@@ -167,11 +180,18 @@ answer_copy(struct answer *dst, const struct answer *src)
 static void
 answer_pack(struct msgb *b, const char *key, const struct answer *a)
 {
-	int	v = b->mb_version;
+	const char	*ch = NULL;
+	int		 v = b->mb_version;
 
-	msgb_map(b, key, mf_count(answer_fields, a, v) +
+	/* whois, the default, is never written: absent means whois. */
+	if (a->a_channel != CH_WHOIS &&
+	    (ch = answer_channel_name(a->a_channel)) == NULL)
+		b->mb_err = 1;			/* msgb_end() fails */
+	msgb_map(b, key, mf_count(answer_fields, a, v) + (ch != NULL) +
 	    (a->a_text_len > 0) + mf_count(answer_after_text, a, v));
 	mf_pack(b, answer_fields, a);
+	if (ch != NULL)
+		msgb_str(b, "channel", ch);
 	if (a->a_text_len > 0)
 		msgb_bin(b, "text", a->a_text, a->a_text_len);
 	mf_pack(b, answer_after_text, a);
@@ -185,15 +205,26 @@ answer_read_key(const struct msg *m, struct answer *a, char *err,
 	const msgpack_object	*o;
 	const void		*text;
 	size_t			 tlen;
+	char			 ch[ANSWER_CHANNEL_LEN];
+	int			 i;
 
 	memset(a, 0, sizeof(*a));
+	ch[0] = '\0';
 	if (mo_container(m->m_map, "a", MSGPACK_OBJECT_MAP, &o, 0, err,
 	    errlen) == -1)
 		return -1;
 	if (mf_read(o, answer_fields, a, err, errlen) == -1 ||
 	    mf_read(o, answer_after_text, a, err, errlen) == -1 ||
+	    mo_str(o, "channel", ch, sizeof(ch), MO_OPT | MO_CUT, err,
+	    errlen) == -1 ||
 	    mo_bytes(o, "text", &text, &tlen, MO_OPT, err, errlen) == -1)
 		return mo_where("a", err, errlen);
+	/*
+	 * Informational, like rule and matched: a channel a newer peer
+	 * added is read as whois rather than losing the verdict.
+	 */
+	if ((i = answer_name_index(answer_channels, ch)) > 0)
+		a->a_channel = (enum answer_channel)i;
 	answer_set_text(a, text, tlen);
 	return 0;
 }

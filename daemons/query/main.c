@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <event2/dns.h>
 #include <event2/event.h>
 
@@ -19,6 +22,7 @@
 #include "common/pool.h"
 #include "common/spool.h"
 #include "common/util.h"
+#include "daemons/query/dns.h"
 #include "daemons/query/query.h"
 #include "daemons/query/registries.h"
 #include "proto/auth.h"
@@ -79,6 +83,17 @@ static const struct conf_key query_keys[] = {
 	{ "link_idle_timeout", CONF_DOUBLE, QCOFF(qc_link_idle_timeout), 0.1,
 	  86400, "300", "seconds a link with nothing in flight is kept (clients "
 	  "ping theirs every 60)" },
+	{ "dns_override", CONF_ADDR, QCOFF(qc_dns_override), 0, 0, NULL,
+	  "send every DNS pre-check to this ip:port (a test's server) "
+	  "instead of the TLD's; empty = off" },
+	{ "dns_servers", CONF_STR, QCOFF(qc_dns_servers), 0, 0,
+	  SYSCONF_WHOISD "/tld-servers.conf", "the TLDs' authoritative "
+	  "servers for the DNS pre-check (TLD ip ip ...); empty = none" },
+	{ "dns_timeout", CONF_DOUBLE, QCOFF(qc_dns_timeout), 0.05, 10, "0.8",
+	  "seconds a DNS pre-check query may take; one retry" },
+	{ "dns_rate", CONF_DOUBLE, QCOFF(qc_dns_rate), 0, 100000, "50",
+	  "DNS pre-check queries/s per server set, shared by the children; "
+	  "over it the pre-check is skipped; 0 = pre-check off" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -149,12 +164,28 @@ static int
 query_check(void *conf, char *err, size_t errlen)
 {
 	struct query_conf	*qc = conf;
+	unsigned char		 a[sizeof(struct in6_addr)];
+	char			 host[256];
+	int			 port;
 
 	if (qc->qc_backoff_max < qc->qc_backoff_default) {
 		snprintf(err, errlen, "backoff_max (%g) must be >= "
 		    "backoff_default (%g)", qc->qc_backoff_max,
 		    qc->qc_backoff_default);
 		return -1;
+	}
+	/* c-ares takes addresses, never names, for its servers. */
+	if (qc->qc_dns_override != NULL && *qc->qc_dns_override != '\0') {
+		if (parse_hostport(qc->qc_dns_override, host, sizeof(host),
+		    &port, err, errlen) == -1)
+			return -1;
+		if (inet_pton(AF_INET, host, a) != 1 &&
+		    inet_pton(AF_INET6, host, a) != 1) {
+			snprintf(err, errlen, "dns_override must be an IP "
+			    "address and port, not \"%s\"",
+			    qc->qc_dns_override);
+			return -1;
+		}
 	}
 	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0') {
 		snprintf(err, errlen, "spool_dir must be set");
@@ -190,6 +221,10 @@ query_master_init(void *conf, int reload)
 	spool_prepare(qc->qc_spool_dir);
 	if (budget_init() == -1) {
 		log_errx("cannot map the shared budget table");
+		return -1;
+	}
+	if (dns_master_init() == -1) {
+		log_errx("cannot map the shared DNS rate table");
 		return -1;
 	}
 	return 0;
@@ -236,6 +271,7 @@ query_child_init(struct event_base *base, void *conf)
 	    report_spool_send, NULL, err, sizeof(err))) == NULL)
 		log_warnx("spool: %s; error events are sent unspooled", err);
 	iana_init(base);
+	dns_init(base);
 	report_init(base);
 	serve_init(base);
 }
@@ -259,6 +295,7 @@ query_child_exit(void)
 {
 	report_fini();
 	iana_fini();
+	dns_fini();
 	spool_close(q_spool);
 	q_spool = NULL;
 }

@@ -48,6 +48,10 @@ struct query_conf {
 	double			 qc_link_frame_timeout;
 	double			 qc_link_hello_timeout;
 	double			 qc_link_idle_timeout;
+	char			*qc_dns_override;	/* NULL or "": off */
+	char			*qc_dns_servers;	/* the TLD servers file */
+	double			 qc_dns_timeout;
+	double			 qc_dns_rate;		/* 0: pre-check off */
 };
 
 /* main.c */

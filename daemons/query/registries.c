@@ -798,6 +798,20 @@ rs_set_nowhois(struct rs_parser *p, char **val)
 	return 0;
 }
 
+/* "dns yes|no": may a delegation in the TLD's DNS answer registered? */
+static int
+rs_set_dns(struct rs_parser *p, char **val)
+{
+	if (strcmp(val[0], "yes") == 0)
+		p->p_cur->rg_dns_off = 0;
+	else if (strcmp(val[0], "no") == 0)
+		p->p_cur->rg_dns_off = 1;
+	else
+		return rs_error(p, "dns: expected yes or no, got \"%s\"",
+		    val[0]);
+	return 0;
+}
+
 static int
 rs_set_tld(struct rs_parser *p, char **val)
 {
@@ -833,6 +847,7 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "referral_port", 1, REGISTRY_REF_PORTS_MAX, RS_BLOCK,
 	    rs_set_referral_port, 0 },
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
+	{ "dns",	 1, 1, RS_BLOCK, rs_set_dns, 0 },
 	/* The tokenizer's cap bounds a tld line. */
 	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
 };

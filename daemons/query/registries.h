@@ -47,6 +47,7 @@ struct registry {
 	char		*rg_query;	/* format with one %s: "domain %s" */
 	enum registry_charset rg_charset;
 	int		 rg_nowhois;	/* no port-43 service: never ask */
+	int		 rg_dns_off;	/* "dns no": no DNS pre-check */
 	int		 rg_line;	/* line of the "registry" key */
 	struct registry_pattern rg_pats[RGK_NKINDS][REGISTRY_PATTERNS_MAX];
 	int		 rg_npats[RGK_NKINDS];

@@ -2,6 +2,8 @@
  * serve.c — whoisd-query's requests: one `query` from the front, through
  * the registry, to the answer; and `stats`.
  *
+ *	QR_DNS: delegated in the TLD's zone? --(yes: registered)------+
+ *	   |  no verdict (NXDOMAIN, no NS, error, silence, over rate)  |
  *	QR_IANA -----(TLD not in the file: ask IANA, kept a day)-----+
  *	   |                                                          |
  *	QR_REGISTRY: no-whois? back-off? budget slot? --> session ----+
@@ -38,6 +40,7 @@
 #include "common/spool.h"
 #include "common/util.h"
 #include "daemons/query/classify.h"
+#include "daemons/query/dns.h"
 #include "daemons/query/query.h"
 #include "proto/link_server.h"
 #include "proto/msg.h"
@@ -50,6 +53,7 @@
 
 /** Where a request is. */
 enum qreq_state {
+	QR_DNS,		/**< the DNS pre-check (dns.c) */
 	QR_IANA,	/**< waiting for the TLD's whois server from IANA */
 	QR_REGISTRY,	/**< talking to the registry (or waiting for a slot) */
 	QR_REFERRAL,	/**< verdict known; fetching the registrar's text */
@@ -73,6 +77,8 @@ struct qreq {
 	int			 q_port;
 	double			 q_rate;
 	struct iana_waiter	*q_iw;
+	struct dns_check	*q_dns;
+	int			 q_via_iana;	/* the TLD is not in the file */
 	struct session		*q_sess;
 	struct answer		 q_ans;
 	int			 q_have_verdict;
@@ -91,6 +97,9 @@ struct serve_stats {
 	uint64_t	ss_budget;
 	uint64_t	ss_timeouts;
 	uint64_t	ss_referrals;
+	uint64_t	ss_dns_registered;	/* answered by a delegation */
+	uint64_t	ss_dns_nothing;		/* asked; no verdict */
+	uint64_t	ss_dns_skipped;		/* not asked (rate, no servers) */
 };
 
 static struct event_base	*sv_base;
@@ -100,6 +109,7 @@ static struct serve_stats	 sv_stats;
 
 static void	qreq_registry(struct qreq *);
 static void	qreq_complete(struct qreq *);
+static void	qreq_route(struct qreq *);
 
 /* Copy, cut to fit (informational fields: rule, matched, registry). */
 static void
@@ -123,6 +133,8 @@ qreq_free(struct qreq *q)
 		event_free(q->q_timer);
 	if (q->q_iw != NULL)
 		iana_cancel(q->q_iw);
+	if (q->q_dns != NULL)
+		dns_cancel(q->q_dns);
 	if (q->q_sess != NULL)
 		session_cancel(q->q_sess);
 	answer_free(&q->q_ans);
@@ -548,13 +560,84 @@ qreq_iana_cb(const struct iana_result *r, void *arg)
 	qreq_iana_result(q, r);
 }
 
+/* After the DNS pre-check, or without one: the registry's way. */
+static void
+qreq_route(struct qreq *q)
+{
+	struct iana_result	 ir;
+
+	if (!q->q_via_iana) {
+		qreq_registry(q);
+		return;
+	}
+	q->q_state = QR_IANA;
+	if (iana_lookup(q->q_tld, q->q_deadline, qreq_iana_cb, q, &q->q_iw,
+	    &ir) == 1)
+		qreq_iana_result(q, &ir);
+}
+
+/* ---------------------------------------------------- DNS pre-check */
+
+/*
+ * A delegation answers registered at once, without the registry's
+ * budget; anything else goes the registry's way as if never asked.
+ * dns_answer() is the only writer of a DNS verdict, and it can only
+ * write registered.
+ */
+static void
+qreq_dns_done(const struct dns_result *r, void *arg)
+{
+	struct qreq	*q = arg;
+
+	q->q_dns = NULL;
+	if (r->dr_outcome != DNS_DELEGATED) {
+		sv_stats.ss_dns_nothing++;
+		log_info("dns %s name %s: no verdict (%s, %.0f ms)",
+		    r->dr_server, q->q_name, r->dr_why, r->dr_ms);
+		qreq_route(q);
+		return;
+	}
+	sv_stats.ss_dns_registered++;
+	log_info("dns %s name %s outcome registered %s %.0f ms",
+	    r->dr_server, q->q_name, r->dr_ns, r->dr_ms);
+	qreq_set(q, AS_REGISTERED, NULL);
+	/* The registry that holds the name, when the file names it. */
+	scopy(q->q_ans.a_registry, sizeof(q->q_ans.a_registry),
+	    q->q_reg != NULL && q->q_reg->rg_server != NULL ?
+	    q->q_reg->rg_server : "");
+	dns_answer(&q->q_ans, r);
+	qreq_complete(q);
+}
+
+/* 0: the pre-check is under way; -1: go to the registry now. */
+static int
+qreq_dns(struct qreq *q)
+{
+	const struct registry	*rg;
+	const char		*why;
+
+	rg = q->q_reg != NULL ? q->q_reg :
+	    registries_default(query_registries());
+	if (rg != NULL && rg->rg_dns_off)
+		return -1;
+	q->q_state = QR_DNS;
+	if (dns_check(q->q_name, q->q_tld, qreq_dns_done, q, &q->q_dns,
+	    &why) == -1) {
+		if (strcmp(why, "off") != 0) {
+			sv_stats.ss_dns_skipped++;
+			log_debug("dns name %s: not asked (%s)", q->q_name, why);
+		}
+		return -1;
+	}
+	return 0;
+}
+
 static void
 serve_request(struct link *l, struct msg *m)
 {
 	struct qreq		*q;
 	struct msg_query	 mq;
 	struct registry_match	 rm;
-	struct iana_result	 ir;
 	struct timeval		 tv;
 	char			 err[256], ace[NAME_ACE_BUF], reason[NAME_REASON_BUF];
 	double			 dl;
@@ -599,15 +682,12 @@ serve_request(struct link *l, struct msg *m)
 	}
 	snprintf(q->q_name, sizeof(q->q_name), "%s", rm.rm_registrable);
 	snprintf(q->q_tld, sizeof(q->q_tld), "%s", rm.rm_suffix);
-	if (rc == 0) {
+	if (rc == 0)
 		q->q_reg = rm.rm_reg;
-		qreq_registry(q);
+	q->q_via_iana = rc != 0;
+	if (qreq_dns(q) == 0)
 		return;
-	}
-	q->q_state = QR_IANA;
-	if (iana_lookup(q->q_tld, q->q_deadline, qreq_iana_cb, q, &q->q_iw,
-	    &ir) == 1)
-		qreq_iana_result(q, &ir);
+	qreq_route(q);
 }
 
 static void
@@ -627,6 +707,9 @@ serve_stats_reply(struct link *l, struct msg *m)
 	msg_counters_add(&cnt, "budget_answers", sv_stats.ss_budget);
 	msg_counters_add(&cnt, "timeouts", sv_stats.ss_timeouts);
 	msg_counters_add(&cnt, "referrals", sv_stats.ss_referrals);
+	msg_counters_add(&cnt, "dns_registered", sv_stats.ss_dns_registered);
+	msg_counters_add(&cnt, "dns_no_verdict", sv_stats.ss_dns_nothing);
+	msg_counters_add(&cnt, "dns_skipped", sv_stats.ss_dns_skipped);
 	msg_counters_add(&cnt, "error_events", report_stats()->rs_events);
 	msg_counters_add(&cnt, "error_events_failed",
 	    report_stats()->rs_events_failed);

@@ -77,6 +77,7 @@ answer_whois_head(struct answer_head *h, const struct answer *a,
 		ah_line(h, "reason: ", a->a_reason);
 	if (a->a_status != AS_INVALID) {
 		ah_line(h, "source: ", answer_source_name(a->a_source));
+		ah_line(h, "channel: ", answer_channel_name(a->a_channel));
 		fmt_iso8601(a->a_checked, ts, sizeof(ts));
 		ah_line(h, "checked: ", ts);
 		if (a->a_registry[0] != '\0')
@@ -147,6 +148,8 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		fmt_iso8601(a->a_checked, ts, sizeof(ts));
 		out_str(b, ",\"source\":");
 		json_str(b, answer_source_name(a->a_source));
+		out_str(b, ",\"channel\":");
+		json_str(b, answer_channel_name(a->a_channel));
 		out_str(b, ",\"checked\":\"");
 		out_str(b, ts);
 		out_str(b, "\",\"registry\":");

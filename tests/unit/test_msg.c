@@ -44,6 +44,20 @@ sample_answer(struct answer *a)
 	answer_set_text(a, "Domain Name: XN--BCHER-KVA.EXAMPLE\r\n", 36);
 }
 
+/* A delegation seen in the TLD's DNS: no registry text. */
+static void
+sample_dns_answer(struct answer *a)
+{
+	answer_free(a);
+	sample_answer(a);
+	answer_free(a);
+	a->a_expires = 0;
+	a->a_channel = CH_DNS;
+	snprintf(a->a_rule, sizeof(a->a_rule), "%s", ANSWER_RULE_DNS);
+	snprintf(a->a_matched, sizeof(a->a_matched),
+	    "NS ns1.example.net, ns2.example.net");
+}
+
 /* Fixed bytes for the handshake's vectors: a nonce, a signature. */
 static const uint8_t *
 sample_nonce(int seed)
@@ -168,6 +182,10 @@ build_sample(const char *name, struct msgb *b)
 		r = msg_pack_query_r(b, 50, 2, &a);
 	else if (strcmp(name, "query_r_v1") == 0)
 		r = msg_pack_query_r(b, 50, 1, &a);
+	else if (strcmp(name, "query_r_dns") == 0) {
+		sample_dns_answer(&a);
+		r = msg_pack_query_r(b, 51, 2, &a);
+	}
 	else if (strcmp(name, "error") == 0) {
 		sample_event(&ev[0], 0);
 		r = msg_pack_error(b, 51, 2, &ev[0]);
@@ -208,7 +226,7 @@ static const char *vector_names[] = {
 	"get_if", "get_r", "get_r_same",
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
-	"query_r_v1", "error", "health", "health_all", "health_r", "errors",
+	"query_r_v1", "query_r_dns", "error", "health", "health_all", "health_r", "errors",
 	"errors_r", "health_clear", "ok_n", "hello", "hello_r", "auth", NULL
 };
 
@@ -1234,6 +1252,61 @@ test_builder_checks(void **state)
 	msgb_free(&b);
 }
 
+/* channel: absent is whois, dns round-trips, an unknown name reads as
+ * whois (informational), a value out of range cannot be packed. */
+static void
+test_channel(void **state)
+{
+	struct msgb	 b;
+	struct msg	*m;
+	struct answer	 a, a2;
+	char		 err[256], *p;
+	size_t		 i, n;
+
+	(void)state;
+	msgb_init(&b);
+	sample_answer(&a);
+	assert_int_equal(msg_pack_query_r(&b, 1, 2, &a), 0);
+	assert_null(memmem(msgb_data(&b), msgb_len(&b), "channel", 7));
+	m = reparse(&b);
+	assert_int_equal(msg_read_query_r(m, &a2, err, sizeof(err)), 0);
+	assert_int_equal(a2.a_channel, CH_WHOIS);
+	answer_free(&a2);
+	msg_free(m);
+
+	sample_dns_answer(&a);
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(msg_pack_query_r(&b, 1, (int)i, &a), 0);
+		m = reparse(&b);
+		assert_int_equal(msg_read_query_r(m, &a2, err, sizeof(err)),
+		    0);
+		assert_int_equal(a2.a_channel, CH_DNS);
+		assert_string_equal(answer_channel_name(a2.a_channel), "dns");
+		answer_free(&a2);
+		msg_free(m);
+	}
+
+	/* A newer peer's channel, same length as "dns". */
+	assert_int_equal(msg_pack_query_r(&b, 1, 2, &a), 0);
+	p = (char *)msgb_data(&b);
+	n = msgb_len(&b);
+	for (i = 0; i + 4 <= n; i++)
+		if (memcmp(p + i, "\xa3" "dns", 4) == 0)
+			memcpy(p + i + 1, "xyz", 3);
+	m = reparse(&b);
+	assert_int_equal(msg_read_query_r(m, &a2, err, sizeof(err)), 0);
+	assert_int_equal(a2.a_channel, CH_WHOIS);
+	assert_int_equal(a2.a_status, AS_REGISTERED);
+	answer_free(&a2);
+	msg_free(m);
+
+	a.a_channel = CH_NCHANNEL;
+	assert_int_equal(msg_pack_query_r(&b, 1, 2, &a), -1);
+	assert_null(answer_channel_name(CH_NCHANNEL));
+	answer_free(&a);
+	msgb_free(&b);
+}
+
 static void
 test_type_names(void **state)
 {
@@ -1267,6 +1340,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_field_errors),
 		cmocka_unit_test(test_builder_checks),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_channel),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write-vectors") == 0)

@@ -160,6 +160,10 @@ static const struct bad_case bad_cases[] = {
 	{ "registry b@d\n", "t.conf:1: registry: bad name \"b@d\"" },
 	{ "registry x\n  server whois.x.test\x01\n",
 	    "t.conf:2: control character" },
+	{ "registry x\n  dns maybe\n",
+	    "t.conf:2: dns: expected yes or no, got \"maybe\"" },
+	{ "registry x\n  dns\n", "t.conf:2: dns: missing value" },
+	{ "dns no\n" MINI, "t.conf:1: dns: outside a registry block" },
 	{ "", "t.conf:1: no registry serves any tld" },
 	{ "# only a comment\n", "t.conf:2: no registry serves any tld" },
 };
@@ -464,6 +468,35 @@ test_rates(void **state)
 	assert_true(registry_rate(unit_reg("verisign")) == 1.0);
 }
 
+/* "dns no" turns the DNS pre-check off for one block; yes is the default. */
+static void
+test_dns_keyword(void **state)
+{
+	static const char	 text[] = MINI
+	    "registry y\n  server whois.y.test\n  registered \"^taken$\"\n"
+	    "  dns no\n  tld y\n"
+	    "registry z\n  server whois.z.test\n  registered \"^taken$\"\n"
+	    "  dns no\n  dns yes\n  tld z\n";
+	struct registries	*rs;
+	struct registry_match	 m;
+	char			 err[512];
+
+	(void)state;
+	rs = registries_parse(text, sizeof(text) - 1, "t.conf", err,
+	    sizeof(err));
+	if (rs == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(registries_lookup(rs, "a.x", &m), 0);
+	assert_int_equal(m.rm_reg->rg_dns_off, 0);
+	assert_int_equal(registries_lookup(rs, "a.y", &m), 0);
+	assert_int_equal(m.rm_reg->rg_dns_off, 1);
+	assert_int_equal(registries_lookup(rs, "a.z", &m), 0);
+	assert_int_equal(m.rm_reg->rg_dns_off, 0);
+	registries_free(rs);
+	/* The shipped file keeps the pre-check on everywhere. */
+	assert_int_equal(unit_reg("verisign")->rg_dns_off, 0);
+}
+
 static void
 test_retry_after(void **state)
 {
@@ -693,6 +726,7 @@ main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_query_lines),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_dns_keyword),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_check_host),
 		cmocka_unit_test(test_referral),
