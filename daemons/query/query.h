@@ -75,6 +75,24 @@ int	 budget_init(void);		/* master, before forking; idempotent */
  */
 int	 budget_reserve(const char *name, double rate, double max_wait,
 	    double *wait);
+/* The quota rings: registries with a quota, and the reservations kept. */
+#define BUDGET_QUOTA_SLOTS	64
+#define BUDGET_QUOTA_MAX	REGISTRY_QUOTA_MAX
+/* A registry's law: pacing, and at most bl_quota sends in any window of
+ * bl_quota_per seconds (0: no quota). */
+struct budget_law {
+	double		bl_rate;
+	unsigned int	bl_quota;
+	double		bl_quota_per;
+};
+/* budget_reserve() under a law; *slot: the slot's monotonic time. */
+int	 budget_reserve_law(const char *name, const struct budget_law *,
+	    double max_wait, double *wait, double *slot);
+/* Seconds from now to the slot the next reservation would get. */
+double	 budget_peek(const char *name, const struct budget_law *);
+/* Give back a reservation not used, if no later one was built on it. */
+void	 budget_release(const char *name, const struct budget_law *,
+	    double slot);
 /*
  * At the moment of sending: 0 (the send is recorded), or the seconds to
  * wait before the actual sends of `name` are `1/rate` apart (timers can
