@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -243,6 +244,52 @@ budget_peek(const char *name, const struct budget_law *law)
 	slot = budget_quota_slot(e, law, slot);
 	budget_unlock();
 	return slot - now;
+}
+
+void
+budget_project(const char *name, const struct budget_law *law, double *out,
+    size_t n)
+{
+	struct budget_entry	*e;
+	struct budget_quota	*q = NULL;
+	double			*t = NULL, now, slot, iv;
+	unsigned int		 qn = law->bl_quota, have = 0, i;
+	size_t			 j;
+
+	if (n == 0)
+		return;
+	iv = budget_interval(law->bl_rate);
+	if (qn > BUDGET_QUOTA_MAX)
+		qn = BUDGET_QUOTA_MAX;
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	slot = e->be_next > now ? e->be_next : now;
+	if (qn > 0 && law->bl_quota_per > 0 && (q = budget_quota(e)) != NULL) {
+		/* The last qn reservations, oldest first, then the projection. */
+		t = xcalloc(qn + n, sizeof(*t));
+		have = q->bq_count < qn ? q->bq_count : qn;
+		for (i = 0; i < have; i++)
+			t[i] = q->bq_t[(q->bq_head + BUDGET_QUOTA_MAX - have + i) %
+			    BUDGET_QUOTA_MAX];
+	}
+	budget_unlock();
+	for (j = 0; j < n; j++) {
+		if (t != NULL) {
+			if (have >= qn && t[have - qn] + law->bl_quota_per > slot)
+				slot = t[have - qn] + law->bl_quota_per;
+			t[have++] = slot;
+		}
+		out[j] = slot;
+		slot += iv;
+	}
+	free(t);
+}
+
+double
+budget_spacing(double rate)
+{
+	return budget_interval(rate);
 }
 
 void
