@@ -478,7 +478,7 @@ rs_set_rate(struct rs_parser *p, char **val)
 	return rs_error(p, "rate: unknown unit in \"%s\"", v);
 }
 
-/* quota N hour|day: at most N queries in any window of that length. */
+/* quota N min|hour|day: at most N queries in any window that long. */
 static int
 rs_set_quota(struct rs_parser *p, char **val)
 {
@@ -492,13 +492,15 @@ rs_set_quota(struct rs_parser *p, char **val)
 	    n == 0 || n > REGISTRY_QUOTA_MAX)
 		return rs_error(p, "quota: expected a count from 1 to %d, got "
 		    "\"%s\"", REGISTRY_QUOTA_MAX, val[0]);
-	if (strcmp(val[1], "hour") == 0 || strcmp(val[1], "h") == 0)
+	if (strcmp(val[1], "min") == 0)
+		rg->rg_quota_per = 60;
+	else if (strcmp(val[1], "hour") == 0 || strcmp(val[1], "h") == 0)
 		rg->rg_quota_per = 3600;
 	else if (strcmp(val[1], "day") == 0)
 		rg->rg_quota_per = 86400;
 	else
-		return rs_error(p, "quota: expected hour or day, got \"%s\"",
-		    val[1]);
+		return rs_error(p, "quota: expected min, hour or day, got "
+		    "\"%s\"", val[1]);
 	rg->rg_quota_n = (unsigned int)n;
 	return 0;
 }
