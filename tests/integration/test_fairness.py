@@ -132,7 +132,11 @@ def test_interactive_client_during_bulk_flood(procs, tmpdir_path):
           (sorted(b_lat)[len(b_lat) // 2], p99(b_lat), bound, min(base),
            len(verdicts), len(budget), a_out["secs"],
            (stats["total"] - len(base)) / (time.monotonic() - t_start)))
-    assert p99(b_lat) <= bound, sorted(b_lat)
+    # The front's path includes the cache, whose puts of A's verdicts can
+    # hold B's get for a moment on a loaded machine: that, not the turn
+    # at the registry, is what the slack covers (the turn alone is
+    # checked at whoisd-query in test_round_robin_and_single_names_first).
+    assert p99(b_lat) <= bound + 0.050, sorted(b_lat)
 
 
 # -------------------------------------------------- at whoisd-query
