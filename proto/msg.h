@@ -324,10 +324,20 @@ int	msg_pack_query_r(struct msgb *, uint64_t id, int version,
 int	msg_read_query_r(const struct msg *, struct answer *, char *err,
 	    size_t errlen);
 
-/* query: query {domain, deadline_ms} -> query_r (above). */
+/*
+ * query: query {domain, deadline_ms, client?, bulk?, full?} -> query_r
+ * (above).  client names the end client (its address) for the fair share
+ * of a registry's budget, bulk says its request holds more than one name,
+ * full asks for the registrar's record too; absent: one anonymous
+ * client, not bulk, not full.
+ */
+#define QUERY_CLIENT_LEN	64
 struct msg_query {
 	char		q_domain[ANSWER_DOMAIN_LEN];	/* A-label */
 	uint64_t	q_deadline_ms;
+	char		q_client[QUERY_CLIENT_LEN];	/* "" = anonymous */
+	int		q_bulk;
+	int		q_full;
 };
 int	msg_pack_query(struct msgb *, uint64_t id, int version,
 	    const struct msg_query *);

@@ -86,6 +86,14 @@ static const struct msg_field query_fields[] = {
 	    MF_SIZE(struct msg_query, q_domain), 0, NULL },
 	{ "deadline_ms", MF_UINT, offsetof(struct msg_query, q_deadline_ms),
 	    0, 0, NULL },
+	/* Optional: an older front sends none, and its bytes are unchanged. */
+	{ "client", MF_STR, offsetof(struct msg_query, q_client),
+	    MF_SIZE(struct msg_query, q_client), MF_OMIT | MO_OPT | MO_CUT,
+	    NULL },
+	{ "bulk", MF_BOOL, offsetof(struct msg_query, q_bulk), 0,
+	    MF_OMIT | MO_OPT, NULL },
+	{ "full", MF_BOOL, offsetof(struct msg_query, q_full), 0,
+	    MF_OMIT | MO_OPT, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 

@@ -13,6 +13,13 @@
  * two late slots must not go out together.  The spacing carries a 2 %
  * margin for the jitter between our clock and the registry's.
  *
+ * A quota (so many queries an hour or a day) is a separate law over a
+ * rolling window: the times of the last reservations are kept, and a
+ * slot is granted only when fewer than N fall in the window before it.
+ * The quota may so be spent in a burst at the pacing rate; a window
+ * that is not aligned to the registry's own (its midnight is not ours)
+ * can never see more than N either.
+ *
  * A process-shared robust mutex guards the table: a child killed while
  * holding it (child_timeout, OOM) leaves EOWNERDEAD to the next one,
  * which marks it consistent; the entries are plain numbers, each update a
@@ -25,6 +32,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -35,6 +43,7 @@
 
 struct budget_entry {
 	char		be_name[BUDGET_NAME_LEN];	/* "" = free */
+	int		be_quota;	/* 1 + index in bs_q; 0 = none yet */
 	double		be_next;	/* monotonic: next slot to reserve */
 	double		be_last;	/* monotonic: last actual send */
 	double		be_until;	/* epoch: back-off end; 0 = none */
@@ -47,6 +56,13 @@ struct budget_shm {
 	/* The last slot is the overflow: registries beyond BUDGET_SLOTS
 	 * share it, which is slower for them but never over budget. */
 	struct budget_entry	bs_e[BUDGET_SLOTS + 1];
+	/* The reservation times of registries with a quota, a ring each. */
+	struct budget_quota {
+		double		bq_t[BUDGET_QUOTA_MAX];
+		unsigned int	bq_head;	/* next write */
+		unsigned int	bq_count;	/* valid entries */
+	}			bs_q[BUDGET_QUOTA_SLOTS];
+	int			bs_nq;
 };
 
 static struct budget_shm	*budget;
@@ -131,8 +147,59 @@ budget_interval(double rate)
 	return BUDGET_MARGIN / rate;
 }
 
+/*
+ * The quota ring of e, taken on first use; NULL when every ring is taken
+ * (the registry is then paced but its quota is not enforced: logged).
+ */
+static struct budget_quota *
+budget_quota(struct budget_entry *e)
+{
+	if (e->be_quota == 0) {
+		if (budget->bs_nq >= BUDGET_QUOTA_SLOTS)
+			return NULL;
+		e->be_quota = ++budget->bs_nq;
+	}
+	return &budget->bs_q[e->be_quota - 1];
+}
+
+/* The earliest slot at or after `slot` that law's quota allows; locked. */
+static double
+budget_quota_slot(struct budget_entry *e, const struct budget_law *law,
+    double slot)
+{
+	struct budget_quota	*q;
+	unsigned int		 n = law->bl_quota, i;
+
+	if (n == 0 || law->bl_quota_per <= 0 || (q = budget_quota(e)) == NULL)
+		return slot;
+	if (n > BUDGET_QUOTA_MAX)
+		n = BUDGET_QUOTA_MAX;
+	if (q->bq_count < n)
+		return slot;
+	/* The n-th most recent reservation must leave the window first. */
+	i = (q->bq_head + BUDGET_QUOTA_MAX - n) % BUDGET_QUOTA_MAX;
+	if (q->bq_t[i] + law->bl_quota_per > slot)
+		slot = q->bq_t[i] + law->bl_quota_per;
+	return slot;
+}
+
+static void
+budget_quota_add(struct budget_entry *e, const struct budget_law *law,
+    double slot)
+{
+	struct budget_quota	*q;
+
+	if (law->bl_quota == 0 || (q = budget_quota(e)) == NULL)
+		return;
+	q->bq_t[q->bq_head] = slot;
+	q->bq_head = (q->bq_head + 1) % BUDGET_QUOTA_MAX;
+	if (q->bq_count < BUDGET_QUOTA_MAX)
+		q->bq_count++;
+}
+
 int
-budget_reserve(const char *name, double rate, double max_wait, double *wait)
+budget_reserve_law(const char *name, const struct budget_law *law,
+    double max_wait, double *wait, double *slotp)
 {
 	struct budget_entry	*e;
 	double			 now, slot;
@@ -142,13 +209,113 @@ budget_reserve(const char *name, double rate, double max_wait, double *wait)
 	e = budget_entry(name);
 	now = now_mono();
 	slot = e->be_next > now ? e->be_next : now;
+	slot = budget_quota_slot(e, law, slot);
 	*wait = slot - now;
+	if (slotp != NULL)
+		*slotp = slot;
 	if (*wait > max_wait)
 		rc = -1;
-	else
-		e->be_next = slot + budget_interval(rate);
+	else {
+		e->be_next = slot + budget_interval(law->bl_rate);
+		budget_quota_add(e, law, slot);
+	}
 	budget_unlock();
 	return rc;
+}
+
+int
+budget_reserve(const char *name, double rate, double max_wait, double *wait)
+{
+	struct budget_law	law = { rate, 0, 0 };
+
+	return budget_reserve_law(name, &law, max_wait, wait, NULL);
+}
+
+double
+budget_peek(const char *name, const struct budget_law *law)
+{
+	struct budget_entry	*e;
+	double			 now, slot;
+
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	slot = e->be_next > now ? e->be_next : now;
+	slot = budget_quota_slot(e, law, slot);
+	budget_unlock();
+	return slot - now;
+}
+
+void
+budget_project(const char *name, const struct budget_law *law, double *out,
+    size_t n)
+{
+	struct budget_entry	*e;
+	struct budget_quota	*q = NULL;
+	double			*t = NULL, now, slot, iv;
+	unsigned int		 qn = law->bl_quota, have = 0, i;
+	size_t			 j;
+
+	if (n == 0)
+		return;
+	iv = budget_interval(law->bl_rate);
+	if (qn > BUDGET_QUOTA_MAX)
+		qn = BUDGET_QUOTA_MAX;
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	slot = e->be_next > now ? e->be_next : now;
+	if (qn > 0 && law->bl_quota_per > 0 && (q = budget_quota(e)) != NULL) {
+		/* The last qn reservations, oldest first, then the projection. */
+		t = xcalloc(qn + n, sizeof(*t));
+		have = q->bq_count < qn ? q->bq_count : qn;
+		for (i = 0; i < have; i++)
+			t[i] = q->bq_t[(q->bq_head + BUDGET_QUOTA_MAX - have + i) %
+			    BUDGET_QUOTA_MAX];
+	}
+	budget_unlock();
+	for (j = 0; j < n; j++) {
+		if (t != NULL) {
+			if (have >= qn && t[have - qn] + law->bl_quota_per > slot)
+				slot = t[have - qn] + law->bl_quota_per;
+			t[have++] = slot;
+		}
+		out[j] = slot;
+		slot += iv;
+	}
+	free(t);
+}
+
+double
+budget_spacing(double rate)
+{
+	return budget_interval(rate);
+}
+
+void
+budget_release(const char *name, const struct budget_law *law, double slot)
+{
+	struct budget_entry	*e;
+	struct budget_quota	*q;
+	double			 iv = budget_interval(law->bl_rate);
+	unsigned int		 last;
+
+	budget_lock();
+	e = budget_entry(name);
+	/* Only the latest reservation can go back: a later one is built on it. */
+	if (fabs(e->be_next - (slot + iv)) < 1e-9 && slot >= e->be_last) {
+		e->be_next = slot;
+		if (law->bl_quota > 0 && (q = budget_quota(e)) != NULL &&
+		    q->bq_count > 0) {
+			last = (q->bq_head + BUDGET_QUOTA_MAX - 1) %
+			    BUDGET_QUOTA_MAX;
+			if (fabs(q->bq_t[last] - slot) < 1e-9) {
+				q->bq_head = last;
+				q->bq_count--;
+			}
+		}
+	}
+	budget_unlock();
 }
 
 double
@@ -207,6 +374,9 @@ budget_throttle(const char *name, double retry_after, double dflt, double max)
 	until = now_wall() + secs;
 	if (until > e->be_until)
 		e->be_until = until;
+	/* No slot reserved before the throttle may go out during it. */
+	if (e->be_next < now_mono() + secs)
+		e->be_next = now_mono() + secs;
 	budget_unlock();
 	return secs;
 }

@@ -10,12 +10,15 @@
 #ifndef WHOISD_QUERY_H
 #define WHOISD_QUERY_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/config.h"
 #include "common/pool.h"
 #include "daemons/query/registries.h"
+#include "proto/msg.h"
 
 struct event_base;
 struct evdns_base;
@@ -79,6 +82,29 @@ int	 budget_init(void);		/* master, before forking; idempotent */
  */
 int	 budget_reserve(const char *name, double rate, double max_wait,
 	    double *wait);
+/* The quota rings: registries with a quota, and the reservations kept. */
+#define BUDGET_QUOTA_SLOTS	64
+#define BUDGET_QUOTA_MAX	REGISTRY_QUOTA_MAX
+/* A registry's law: pacing, and at most bl_quota sends in any window of
+ * bl_quota_per seconds (0: no quota). */
+struct budget_law {
+	double		bl_rate;
+	unsigned int	bl_quota;
+	double		bl_quota_per;
+};
+/* budget_reserve() under a law; *slot: the slot's monotonic time. */
+int	 budget_reserve_law(const char *name, const struct budget_law *,
+	    double max_wait, double *wait, double *slot);
+/* Seconds from now to the slot the next reservation would get. */
+double	 budget_peek(const char *name, const struct budget_law *);
+/* The times (monotonic) of the next n slots, were they reserved now. */
+void	 budget_project(const char *name, const struct budget_law *,
+	    double *out, size_t n);
+/* The least spacing of two sends at `rate` (1/rate and a margin). */
+double	 budget_spacing(double rate);
+/* Give back a reservation not used, if no later one was built on it. */
+void	 budget_release(const char *name, const struct budget_law *,
+	    double slot);
 /*
  * At the moment of sending: 0 (the send is recorded), or the seconds to
  * wait before the actual sends of `name` are `1/rate` apart (timers can
@@ -97,6 +123,37 @@ double	 budget_throttle(const char *name, double retry_after, double dflt,
 void	 budget_ok(const char *name);
 /* A back-off learnt from the errdb (epoch seconds); the later end wins. */
 void	 budget_merge(const char *name, double until);
+
+/*
+ * fair.c: the order in which a child's waiting names take a registry's
+ * slots: per end client, in turns, single-name requests before bulk.
+ */
+struct fair_client;
+struct fair_waiter {
+	double		 fw_deadline;	/* monotonic: the last useful slot */
+	/* The slot is now: send (session_pace with no wait). */
+	void		(*fw_go)(struct fair_waiter *, void *arg);
+	/* No slot in time (or back-off): answer now, retry_after seconds. */
+	void		(*fw_late)(struct fair_waiter *, double retry_after,
+			    int backoff, void *arg);
+	void		*fw_arg;
+	struct fair_client *fw_fc;	/* fair.c's: NULL when not waiting */
+	TAILQ_ENTRY(fair_waiter) fw_entry;
+};
+struct fair_stats {
+	uint64_t	fs_waits;	/* names queued for a slot */
+	uint64_t	fs_slots;	/* slots given out */
+	uint64_t	fs_late;	/* answered at once: no slot in time */
+	uint64_t	fs_backoff;	/* answered at once: registry throttled */
+};
+void	 fair_init(struct event_base *);
+/* Queue w for registry's next slots (client "" or NULL: anonymous). */
+void	 fair_wait(struct fair_waiter *, const char *registry,
+	    const struct budget_law *, const char *client, int bulk);
+int	 fair_waiting(const struct fair_waiter *);
+/* Leave the queue; no callback. */
+void	 fair_cancel(struct fair_waiter *);
+const struct fair_stats *fair_stats(void);
 
 /* session.c: one whois conversation. */
 enum session_state {

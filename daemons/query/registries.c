@@ -478,6 +478,33 @@ rs_set_rate(struct rs_parser *p, char **val)
 	return rs_error(p, "rate: unknown unit in \"%s\"", v);
 }
 
+/* quota N min|hour|day: at most N queries in any window that long. */
+static int
+rs_set_quota(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	char		*end;
+	unsigned long	 n;
+
+	errno = 0;
+	n = strtoul(val[0], &end, 10);
+	if (!isdigit((unsigned char)val[0][0]) || *end != '\0' || errno != 0 ||
+	    n == 0 || n > REGISTRY_QUOTA_MAX)
+		return rs_error(p, "quota: expected a count from 1 to %d, got "
+		    "\"%s\"", REGISTRY_QUOTA_MAX, val[0]);
+	if (strcmp(val[1], "min") == 0)
+		rg->rg_quota_per = 60;
+	else if (strcmp(val[1], "hour") == 0 || strcmp(val[1], "h") == 0)
+		rg->rg_quota_per = 3600;
+	else if (strcmp(val[1], "day") == 0)
+		rg->rg_quota_per = 86400;
+	else
+		return rs_error(p, "quota: expected min, hour or day, got "
+		    "\"%s\"", val[1]);
+	rg->rg_quota_n = (unsigned int)n;
+	return 0;
+}
+
 static int
 rs_check_query(const char *q)
 {
@@ -848,6 +875,7 @@ static const struct rs_keyword rs_keywords[] = {
 	    rs_set_referral_port, 0 },
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
 	{ "dns",	 1, 1, RS_BLOCK, rs_set_dns, 0 },
+	{ "quota",	 2, 2, RS_BLOCK, rs_set_quota, 0 },
 	/* The tokenizer's cap bounds a tld line. */
 	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
 };

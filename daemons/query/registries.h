@@ -33,6 +33,7 @@ enum registry_charset {
 #define REGISTRY_PATTERNS_MAX	16	/* per kind, per registry */
 #define REGISTRY_QUERY_MAX	512	/* a built query line, CRLF included */
 #define REGISTRY_REF_PORTS_MAX	8	/* referral_port values */
+#define REGISTRY_QUOTA_MAX	1024	/* quota N: at most this */
 
 struct registry_pattern {
 	regex_t		 rp_re;
@@ -66,6 +67,8 @@ struct registry {
 	unsigned int	 rg_rate_n;	/* budget: rg_rate_n queries ... */
 	unsigned int	 rg_rate_per;	/* ... per rg_rate_per seconds */
 	int		 rg_rate_set;	/* 0: the cautious default 1/s */
+	unsigned int	 rg_quota_n;	/* quota: rg_quota_n queries in any */
+	unsigned int	 rg_quota_per;	/* window of this many s; 0: none */
 };
 
 /* Opaque: the loaded file. */

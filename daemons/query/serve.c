@@ -6,9 +6,9 @@
  *	   |  no verdict (NXDOMAIN, no NS, error, silence, over rate)  |
  *	QR_IANA -----(TLD not in the file: ask IANA, kept a day)-----+
  *	   |                                                          |
- *	QR_REGISTRY: no-whois? back-off? budget slot? --> session ----+
+ *	QR_REGISTRY: no-whois? back-off? fair slot (fair.c) -> session+
  *	   |  verdict                                                 |
- *	QR_REFERRAL: registrar text, one hop, text only (optional)    |
+ *	QR_REFERRAL: registrar text, one hop, text only (full only)   |
  *	   |                                                          v
  *	QR_DONE: reply (once), put to the cache (always), free  <- unknown
  *
@@ -17,6 +17,11 @@
  * conversation already under way still finishes, reports its timing and
  * errors and puts its answer into the cache for the next asker.  A front
  * that went away cancels nothing: the link drops the reply quietly.
+ *
+ * A verdict costs one registry query: the registrar's referral of a thin
+ * registry is followed only for a query that asks for the full record
+ * (`full`), and what is put to the cache is the registry's own text, so
+ * the cache holds one kind of answer whoever asked.
  *
  * Every answer is put to the cache, `unknown` included: the cache keeps
  * no unknowns, but the put releases the coalescing lease and wakes the
@@ -75,7 +80,12 @@ struct qreq {
 	const struct registry	*q_reg;
 	char			 q_server[NAME_ACE_BUF];
 	int			 q_port;
-	double			 q_rate;
+	struct budget_law	 q_law;
+	char			 q_client[QUERY_CLIENT_LEN];
+	int			 q_bulk;
+	int			 q_full;
+	struct fair_waiter	 q_fw;
+	size_t			 q_reg_len;	/* the registry's part of q_text */
 	struct iana_waiter	*q_iw;
 	struct dns_check	*q_dns;
 	int			 q_via_iana;	/* the TLD is not in the file */
@@ -135,6 +145,7 @@ qreq_free(struct qreq *q)
 		iana_cancel(q->q_iw);
 	if (q->q_dns != NULL)
 		dns_cancel(q->q_dns);
+	fair_cancel(&q->q_fw);
 	if (q->q_sess != NULL)
 		session_cancel(q->q_sess);
 	answer_free(&q->q_ans);
@@ -204,6 +215,10 @@ qreq_complete(struct qreq *q)
 	if (q->q_text != NULL && q->q_ans.a_text == NULL)
 		answer_set_text(&q->q_ans, q->q_text, q->q_text_len);
 	qreq_reply(q, &q->q_ans);
+	/* The registrar's text went to this asker only. */
+	if (q->q_text != NULL && q->q_text_len > q->q_reg_len &&
+	    q->q_reg_len > 0)
+		answer_set_text(&q->q_ans, q->q_text, q->q_reg_len);
 	report_put(&q->q_ans);
 	qreq_free(q);
 }
@@ -220,6 +235,13 @@ qreq_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 		log_info("referral %s for %s: out of time", q->q_ref_host,
 		    q->q_name);
 		qreq_complete(q);
+		return;
+	}
+	if (fair_waiting(&q->q_fw)) {
+		/* Slots went to other children faster than projected. */
+		fair_cancel(&q->q_fw);
+		sv_stats.ss_budget++;
+		qreq_finish(q, AS_UNKNOWN, "rate-budget", 1);
 		return;
 	}
 	sv_stats.ss_timeouts++;
@@ -318,7 +340,7 @@ qreq_referral(struct qreq *q)
 
 	/* Only a registered name has a registrar to refer to: an available
 	 * answer (most of a miss burst) skips the scan of its text. */
-	if (!q->q_reg->rg_has_referral || q->q_replied ||
+	if (!q->q_full || !q->q_reg->rg_has_referral || q->q_replied ||
 	    q->q_ans.a_status != AS_REGISTERED || q->q_text == NULL)
 		return -1;
 	if (registry_referral(q->q_reg, q->q_text, q->q_server, q->q_ref_host,
@@ -369,6 +391,7 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 	if (sr->sr_len > 0 && q->q_text == NULL)
 		q->q_text = classify_text(q->q_reg, sr->sr_reply, sr->sr_len,
 		    &q->q_text_len);
+	q->q_reg_len = q->q_text_len;
 	qreq_set(q, vd.vd_status, vd.vd_reason);
 	scopy(a->a_rule, sizeof(a->a_rule), vd.vd_rule);
 	scopy(a->a_matched, sizeof(a->a_matched), vd.vd_matched);
@@ -416,12 +439,49 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 	qreq_complete(q);
 }
 
-/* The address is known: is the registry still askable, and when? */
+/* fair.c's turn for q has come: send now (the bucket's spacing holds). */
+static void
+qreq_slot_go(struct fair_waiter *w, void *arg)
+{
+	struct qreq	*q = arg;
+
+	(void)w;
+	session_pace(q->q_sess, q->q_server, q->q_law.bl_rate, 0);
+}
+
+/* No slot before q's deadline, or the registry throttled us: say so now. */
+static void
+qreq_slot_late(struct fair_waiter *w, double retry_after, int backoff,
+    void *arg)
+{
+	struct qreq	*q = arg;
+
+	(void)w;
+	session_cancel(q->q_sess);
+	q->q_sess = NULL;
+	if (backoff) {
+		sv_stats.ss_backoff++;
+		qreq_finish(q, AS_UNKNOWN, "registry-backoff",
+		    (uint64_t)ceil(retry_after));
+		return;
+	}
+	sv_stats.ss_budget++;
+	log_info("registry %s name %s: rate budget (a slot in %.2fs, after "
+	    "the deadline)", q->q_server, q->q_name, retry_after);
+	qreq_finish(q, AS_UNKNOWN, "rate-budget",
+	    (uint64_t)ceil(retry_after > 1 ? retry_after : 1));
+}
+
+/*
+ * The address is known: is the registry still askable, and when?  The
+ * name waits for its turn at the registry's slots (fair.c), which
+ * answers it at once if its turn would come after its deadline.
+ */
 static void
 qreq_registry_ready(struct session *s, void *arg)
 {
 	struct qreq	*q = arg;
-	double		 left, wait;
+	double		 left, now = now_mono();
 
 	if ((left = budget_backoff_left(q->q_server)) > 0) {
 		session_cancel(s);
@@ -433,25 +493,15 @@ qreq_registry_ready(struct session *s, void *arg)
 	}
 	/* Leave the conversation itself some time: a second, or half of
 	 * what is left when the caller gave less. */
-	left = q->q_deadline - now_mono();
+	left = q->q_deadline - now;
 	left -= fmin(QUERY_MIN_SESSION, left / 2);
 	if (q->q_replied)
 		left = query_conf()->qc_total_timeout;	/* for the cache */
-	if (budget_reserve(q->q_server, q->q_rate, left > 0 ? left : 0,
-	    &wait) == -1) {
-		session_cancel(s);
-		q->q_sess = NULL;
-		sv_stats.ss_budget++;
-		log_info("registry %s name %s: rate budget (%.2fs to wait, "
-		    "%.2fs left)", q->q_server, q->q_name, wait, left);
-		qreq_finish(q, AS_UNKNOWN, "rate-budget",
-		    (uint64_t)ceil(wait > 1 ? wait : 1));
-		return;
-	}
-	if (wait > 0)
-		log_debug("registry %s name %s: slot in %.3fs", q->q_server,
-		    q->q_name, wait);
-	session_pace(s, q->q_server, q->q_rate, wait);
+	q->q_fw.fw_deadline = now + (left > 0 ? left : 0);
+	q->q_fw.fw_go = qreq_slot_go;
+	q->q_fw.fw_late = qreq_slot_late;
+	q->q_fw.fw_arg = q;
+	fair_wait(&q->q_fw, q->q_server, &q->q_law, q->q_client, q->q_bulk);
 }
 
 static void
@@ -491,8 +541,10 @@ qreq_registry(struct qreq *q)
 		qreq_finish(q, AS_UNKNOWN, "internal", 0);
 		return;
 	}
-	q->q_rate = qc->qc_registry_rate_override > 0 ?
+	q->q_law.bl_rate = qc->qc_registry_rate_override > 0 ?
 	    qc->qc_registry_rate_override : registry_rate(q->q_reg);
+	q->q_law.bl_quota = q->q_reg->rg_quota_n;
+	q->q_law.bl_quota_per = q->q_reg->rg_quota_per;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_server = q->q_server;
 	sa.sa_port = q->q_port;
@@ -643,6 +695,7 @@ serve_request(struct link *l, struct msg *m)
 	double			 dl;
 	int			 rc;
 
+	memset(&mq, 0, sizeof(mq));
 	if (msg_read_query(m, &mq, err, sizeof(err)) == -1) {
 		link_reply_err(l, msg_id(m), MSG_E_BAD_REQUEST, "%s", err);
 		return;
@@ -657,6 +710,9 @@ serve_request(struct link *l, struct msg *m)
 	q->q_version = link_version(l);
 	q->q_start = now_mono();
 	snprintf(q->q_asked, sizeof(q->q_asked), "%s", mq.q_domain);
+	snprintf(q->q_client, sizeof(q->q_client), "%s", mq.q_client);
+	q->q_bulk = mq.q_bulk;
+	q->q_full = mq.q_full;
 	dl = mq.q_deadline_ms > 0 ? (double)mq.q_deadline_ms / 1000.0 :
 	    query_conf()->qc_total_timeout;
 	if (dl > 3600)
@@ -710,6 +766,9 @@ serve_stats_reply(struct link *l, struct msg *m)
 	msg_counters_add(&cnt, "dns_registered", sv_stats.ss_dns_registered);
 	msg_counters_add(&cnt, "dns_no_verdict", sv_stats.ss_dns_nothing);
 	msg_counters_add(&cnt, "dns_skipped", sv_stats.ss_dns_skipped);
+	msg_counters_add(&cnt, "fair_waits", fair_stats()->fs_waits);
+	msg_counters_add(&cnt, "fair_slots", fair_stats()->fs_slots);
+	msg_counters_add(&cnt, "fair_late", fair_stats()->fs_late);
 	msg_counters_add(&cnt, "error_events", report_stats()->rs_events);
 	msg_counters_add(&cnt, "error_events_failed",
 	    report_stats()->rs_events_failed);
@@ -747,6 +806,7 @@ serve_init(struct event_base *base)
 	struct link_server_opts	 lo;
 
 	sv_base = base;
+	fair_init(base);
 	memset(&lo, 0, sizeof(lo));
 	lo.lso_max_frame = qc->qc_max_frame;
 	lo.lso_compress_min = qc->qc_compress_min;

@@ -644,7 +644,7 @@ http_lookups(struct hconn *hc, int whois, char *query)
 	char		*p, *amp, *eq, key[SB_KEYLEN];
 	size_t		 qlen = query != NULL ? strlen(query) : 0;
 	ssize_t		 vlen;
-	int		 n = 0, i, max;
+	int		 n = 0, i, max, flags = whois ? LOOKUP_TEXT : 0;
 
 	max = whois ? 1 : (int)front_conf()->wc_http_max_names;
 	/* Count first, so a request over the limit starts nothing. */
@@ -653,6 +653,10 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		amp = strchr(p, '&');
 		if (strncmp(p, "domain=", 7) == 0)
 			n++;
+		/* /v1/whois?full=1: the registrar's record of a thin registry. */
+		else if (whois && strncmp(p, "full=1", 6) == 0 &&
+		    (p[6] == '&' || p[6] == '\0'))
+			flags |= LOOKUP_FULL;
 	}
 	if (n == 0 || n > max) {
 		char	msg[96];
@@ -695,10 +699,12 @@ http_lookups(struct hconn *hc, int whois, char *query)
 	}
 	pool_req_begin(key);
 	hc->hc_req = hr;
+	if (n > 1)
+		flags |= LOOKUP_BULK;
 	for (i = 0; i < n; i++)
-		hr->hr_lookups[i] = lookup_start(hr->hr_slots[i].hs_name,
-		    hr->hr_slots[i].hs_len, whois ? LOOKUP_TEXT : 0,
-		    hreq_answered, &hr->hr_slots[i]);
+		hr->hr_lookups[i] = lookup_start_as(hr->hr_slots[i].hs_name,
+		    hr->hr_slots[i].hs_len, flags, hc->hc_fd, hreq_answered,
+		    &hr->hr_slots[i]);
 	hr->hr_started = 1;
 	if (hr->hr_done == hr->hr_n)
 		hreq_finish(hr);	/* every name answered at once */

@@ -17,8 +17,17 @@
  * inside the cache until whoisd-query puts the answer, then get it as a
  * hit.  Each lookup's own deadline covers every wait, so a client is
  * answered in time whatever the daemons behind us do.
+ *
+ * The query names the end client (its address) and whether its request
+ * is bulk, for whoisd-query's fair share of a registry's slots.  A full
+ * lookup (/v1/whois?full=1) wants the registrar's record of a thin
+ * registry, which the cache does not keep: a registered answer from the
+ * memo or the cache does not serve it, whoisd-query is asked with `full`.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +61,7 @@ struct lookup {
 	char			 lk_asked[ANSWER_DOMAIN_LEN];
 	char			 lk_ace[NAME_ACE_BUF];	/* what we check */
 	char			 lk_note[NAME_ACE_BUF + 64];
+	int			 lk_fd;		/* the client's connection, or -1 */
 	struct client		*lk_callc;	/* the pending call's client */
 	uint64_t		 lk_call;
 	struct event		*lk_deadline;
@@ -364,6 +374,7 @@ lookup_remaining_ms(struct lookup *lk)
 
 static void	lookup_query_cb(const struct client_result *, void *);
 static int	lookup_query(struct lookup *);
+static void	lookup_client_fd(int, char *, size_t);
 
 static void
 lookup_release_cb(const struct client_result *r, void *arg)
@@ -410,6 +421,10 @@ lookup_query(struct lookup *lk)
 	lk->lk_state = LK_QUERY;
 	memset(&q, 0, sizeof(q));
 	snprintf(q.q_domain, sizeof(q.q_domain), "%s", lk->lk_ace);
+	if (lk->lk_fd != -1)
+		lookup_client_fd(lk->lk_fd, q.q_client, sizeof(q.q_client));
+	q.q_bulk = (lk->lk_flags & LOOKUP_BULK) != 0;
+	q.q_full = (lk->lk_flags & LOOKUP_FULL) != 0;
 	/* Leave the query daemon a little less than we have. */
 	ms = lookup_remaining_ms(lk);
 	q.q_deadline_ms = ms > 100 ? (uint64_t)(ms - 50) : (uint64_t)ms;
@@ -471,6 +486,13 @@ lookup_query_cb(const struct client_result *r, void *arg)
 	lookup_free(lk);
 }
 
+/* A full lookup of a registered name: the registrar's record is wanted. */
+static int
+lookup_wants_full(const struct lookup *lk, const struct answer *a)
+{
+	return (lk->lk_flags & LOOKUP_FULL) && a->a_status == AS_REGISTERED;
+}
+
 static int	lookup_cache_get(struct lookup *);
 static void	flight_probe_later(struct flight *);
 static void	flight_land(struct flight *, const struct msg_get_r *,
@@ -501,7 +523,8 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 			(void)lookup_query(lk);	/* cache down: ask anyway */
 		return;
 	}
-	if (gr->gr_found && !gr->gr_stale) {
+	if (gr->gr_found && !gr->gr_stale && !lookup_wants_full(lk,
+	    &gr->gr_answer)) {
 		a = gr->gr_answer;	/* lookup_answer() sets the names */
 		a.a_source = SRC_CACHE;
 		lookup_answer(lk, &a);
@@ -515,7 +538,8 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 	if (first) {
 		lk->lk_leased = strcmp(gr->gr_lease, GET_LEASE_GRANTED) == 0;
 		(void)lookup_query(lk);	/* with the lease */
-	}
+	} else if (gr->gr_found && !gr->gr_stale)
+		(void)lookup_query(lk);	/* a full lookup of a registered name */
 	else
 		(void)lookup_cache_get(lk);	/* parked behind the lease */
 }
@@ -784,8 +808,35 @@ lookup_invalid(const char *asked, const char *ace, const char *reason,
  * returns (the callback runs, and NULL is returned); otherwise the
  * callback runs later and the handle can cancel it.
  */
+/* The client identity of a connection: its peer's address, no port. */
+static void
+lookup_client_fd(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	const void		*ip = NULL;
+
+	buf[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_INET)
+		ip = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		ip = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	if (ip == NULL || inet_ntop(ss.ss_family, ip, buf, (socklen_t)len) ==
+	    NULL)
+		buf[0] = '\0';
+}
+
 struct lookup *
 lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
+{
+	return lookup_start_as(name, len, flags, -1, cb, arg);
+}
+
+struct lookup *
+lookup_start_as(const char *name, size_t len, int flags, int fd,
+    lookup_cb cb, void *arg)
 {
 	struct lookup		*lk;
 	struct suffix_match	 m;
@@ -818,7 +869,8 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 		return NULL;
 	}
 
-	if ((memo = memo_get(m.sm_registrable, flags)) != NULL) {
+	if ((memo = memo_get(m.sm_registrable, flags)) != NULL &&
+	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED)) {
 		struct answer	*a = &memo->mo_a;
 		char		*text = a->a_text;
 		size_t		 textlen = a->a_text_len;
@@ -855,6 +907,7 @@ lookup_start(const char *name, size_t len, int flags, lookup_cb cb, void *arg)
 	lk->lk_cb = cb;
 	lk->lk_arg = arg;
 	lk->lk_start = now_mono();
+	lk->lk_fd = fd;
 	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
 	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.sm_registrable);
 	if (m.sm_below)

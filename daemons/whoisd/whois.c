@@ -320,7 +320,8 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 	pool_req_begin(key);
 	c->wc_state = WS_LOOKUP;
 	c->wc_starting = 1;
-	c->wc_lookup = lookup_start(line, len, LOOKUP_TEXT, whois_answered, c);
+	c->wc_lookup = lookup_start_as(line, len, LOOKUP_TEXT, c->wc_fd,
+	    whois_answered, c);
 	c->wc_starting = 0;
 	if (c->wc_state == WS_WRITING) {
 		c->wc_lookup = NULL;

@@ -71,8 +71,17 @@ struct lookup;
  */
 typedef void (*lookup_cb)(const struct answer *a, const char *note, void *arg);
 #define LOOKUP_TEXT	0x01	/* the registry's text is wanted */
+#define LOOKUP_BULK	0x02	/* the client's request holds more names */
+#define LOOKUP_FULL	0x04	/* the registrar's record too (thin registry) */
 struct lookup	*lookup_start(const char *name, size_t len, int flags,
 		    lookup_cb cb, void *arg);
+/*
+ * The same for the client on connection fd (whoisd-query shares a
+ * registry's slots fairly between clients by their address, read only
+ * when the registry is asked); lookup_start() is anonymous.
+ */
+struct lookup	*lookup_start_as(const char *name, size_t len, int flags,
+		    int fd, lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
 void		 lookup_init(struct event_base *);
 

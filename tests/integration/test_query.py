@@ -75,8 +75,9 @@ class QueryConn:
                 assert m["id"] == self.id, m
                 return m
 
-    def query(self, domain, deadline_ms=8000):
-        m = self.call("query", domain=domain, deadline_ms=deadline_ms)
+    def query(self, domain, deadline_ms=8000, **extra):
+        m = self.call("query", domain=domain, deadline_ms=deadline_ms,
+                      **extra)
         assert m["t"] == "query_r", m
         return m["a"]
 
@@ -88,10 +89,10 @@ class QueryConn:
         self.s.close()
 
 
-def query(port, domain, deadline_ms=8000):
+def query(port, domain, deadline_ms=8000, **extra):
     c = QueryConn(port)
     try:
-        return c.query(domain, deadline_ms)
+        return c.query(domain, deadline_ms, **extra)
     finally:
         c.close()
 
@@ -279,10 +280,15 @@ def test_verdicts_rule_and_matched(qprocs, tmpdir_path, regsim):
         assert a["matched"].strip() == "Domain Name: EXAMPLE.COM"
         text = a["text"].decode()
         assert "Domain Name: EXAMPLE.COM" in text
-        # The registrar referral, followed once for the text only
-        # (to the simulator, through registry_override).
+        # A verdict costs one registry query: no referral unless asked.
+        assert "registrar whois" not in text
+        assert regsim.stats()["per_domain"]["example.com"] == 1
+        # The full record: the registrar referral, followed once for the
+        # text only (to the simulator, through registry_override).
+        a = query(q.port, "example.com", full=True)
+        text = a["text"].decode()
         assert "\n--- registrar whois (whois.markmonitor.com) ---\n" in text
-        assert regsim.stats()["per_domain"]["example.com"] == 2
+        assert regsim.stats()["per_domain"]["example.com"] == 3
 
         a = query(q.port, "reserved-x.it")
         assert a["status"] == "reserved", a
@@ -290,8 +296,11 @@ def test_verdicts_rule_and_matched(qprocs, tmpdir_path, regsim):
         assert a["matched"]
 
         # Every answer was put to the cache, and every conversation timed.
-        wait_for(lambda: len(cache.of("put")) == 3, 5, what="3 puts")
+        wait_for(lambda: len(cache.of("put")) == 4, 5, what="4 puts")
         puts = {m["a"]["domain"]: m["a"] for m in cache.of("put")}
+        # The cache gets the registry's own text, the full record or not.
+        assert all(b"registrar whois" not in (m["a"].get("text") or b"")
+                   for m in cache.of("put"))
         assert puts["free-verdict1.de"]["status"] == "available"
         assert puts["reserved-x.it"]["rule"] == "nic-it:reserved"
         wait_for(lambda: len(cache.of("timing")) >= 3, 5, what="timings")

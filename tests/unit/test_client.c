@@ -854,7 +854,7 @@ test_link_answers(void **state)
 	struct rawpeer	 p;
 	struct msgb	 b;
 	struct msg	*m;
-	struct msg_query q = { "x.example", 10 };
+	struct msg_query q = { .q_domain = "x.example", .q_deadline_ms = 10 };
 	char		 text[256];
 	int		 eof;
 
@@ -912,7 +912,7 @@ test_link_bad_flags_and_goaway(void **state)
 	struct rawpeer	 p;
 	struct msg	*m;
 	struct msgb	 b;
-	struct msg_query q = { "y.example", 10 };
+	struct msg_query q = { .q_domain = "y.example", .q_deadline_ms = 10 };
 	const uint8_t	 bad[] = { 0, 0, 0, 2, 0x04, 0xc0 };
 	char		 text[256];
 
@@ -962,7 +962,7 @@ test_link_reply_after_close(void **state)
 {
 	struct rawpeer	 p;
 	struct msgb	 b;
-	struct msg_query q = { "z.example", 10 };
+	struct msg_query q = { .q_domain = "z.example", .q_deadline_ms = 10 };
 
 	(void)state;
 	raw_setup(&p);

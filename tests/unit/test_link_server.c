@@ -248,7 +248,7 @@ test_over_max_frame(void **state)
 {
 	struct tls		*t = *state;
 	struct msgb		 b;
-	struct msg_query	 q = { "x.example", 10 };
+	struct msg_query	 q = { .q_domain = "x.example", .q_deadline_ms = 10 };
 
 	msgb_init(&b);
 	msg_pack_query(&b, 8, PROTO_VERSION, &q);

@@ -176,8 +176,13 @@ build_sample(const char *name, struct msgb *b)
 	} else if (strcmp(name, "purge_r") == 0)
 		r = msg_pack_purge_r(b, 48, 2, 3);
 	else if (strcmp(name, "query") == 0) {
-		struct msg_query q = { "xn--bcher-kva.example", 4000 };
+		struct msg_query q = { .q_domain = "xn--bcher-kva.example",
+		    .q_deadline_ms = 4000 };
 		r = msg_pack_query(b, 50, 2, &q);
+	} else if (strcmp(name, "query_fair") == 0) {
+		struct msg_query q = { "xn--bcher-kva.example", 4000,
+		    "192.0.2.7", 1, 1 };
+		r = msg_pack_query(b, 56, 2, &q);
 	} else if (strcmp(name, "query_r") == 0)
 		r = msg_pack_query_r(b, 50, 2, &a);
 	else if (strcmp(name, "query_r_v1") == 0)
@@ -226,8 +231,9 @@ static const char *vector_names[] = {
 	"get_if", "get_r", "get_r_same",
 	"get_r_miss", "put", "timing", "timing_get", "timing_r", "stats",
 	"stats_r", "purge", "purge_all", "purge_r", "query", "query_r",
-	"query_r_v1", "query_r_dns", "error", "health", "health_all", "health_r", "errors",
-	"errors_r", "health_clear", "ok_n", "hello", "hello_r", "auth", NULL
+	"query_r_v1", "query_r_dns", "error", "health", "health_all",
+	"health_r", "errors", "errors_r", "health_clear", "ok_n", "hello",
+	"hello_r", "auth", "query_fair", NULL
 };
 
 static char *
@@ -576,11 +582,23 @@ test_roundtrip_all(void **state)
 	}
 	{
 		struct msg_query q;
+		memset(&q, 0, sizeof(q));
 		build_sample("query", &b);
 		m = reparse(&b);
 		assert_int_equal(msg_read_query(m, &q, err, sizeof(err)), 0);
 		assert_string_equal(q.q_domain, "xn--bcher-kva.example");
 		assert_int_equal(q.q_deadline_ms, 4000);
+		/* An older front's query: one anonymous client, not bulk. */
+		assert_string_equal(q.q_client, "");
+		assert_int_equal(q.q_bulk, 0);
+		assert_int_equal(q.q_full, 0);
+		msg_free(m);
+		build_sample("query_fair", &b);
+		m = reparse(&b);
+		assert_int_equal(msg_read_query(m, &q, err, sizeof(err)), 0);
+		assert_string_equal(q.q_client, "192.0.2.7");
+		assert_int_equal(q.q_bulk, 1);
+		assert_int_equal(q.q_full, 1);
 		msg_free(m);
 		build_sample("query_r", &b);
 		m = reparse(&b);

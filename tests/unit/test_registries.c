@@ -90,6 +90,13 @@ static const struct bad_case bad_cases[] = {
 	{ "registry x\n  rate 0/s\n", "t.conf:2: rate: bad count in \"0/s\"" },
 	{ "registry x\n  rate 5/week\n",
 	    "t.conf:2: rate: unknown unit in \"5/week\"" },
+	{ "registry x\n  quota 5\n", "t.conf:2: quota*" },
+	{ "registry x\n  quota 0 day\n",
+	    "t.conf:2: quota: expected a count from 1 to 1024, got \"0\"" },
+	{ "registry x\n  quota 1025 day\n",
+	    "t.conf:2: quota: expected a count from 1 to 1024, got \"1025\"" },
+	{ "registry x\n  quota 5 week\n",
+	    "t.conf:2: quota: expected min, hour or day, got \"week\"" },
 	{ "registry x\n  port 0\n", "t.conf:2: port: bad port \"0\"" },
 	{ "registry x\n  port 43x\n", "t.conf:2: port: bad port \"43x\"" },
 	{ "registry x\n  charset koi8-r\n",
@@ -459,10 +466,15 @@ test_rates(void **state)
 	(void)state;
 	assert_true(registry_rate(unit_reg("nominet")) == 5.0);
 	assert_true(registry_rate(unit_reg("sidn")) == 1.0);
-	assert_true(registry_rate(unit_reg("eurid")) == 0.25);
 	assert_true(registry_rate(unit_reg("tcinet")) == 0.2);
-	assert_int_equal(unit_reg("nask")->rg_rate_n, 100);
-	assert_int_equal(unit_reg("nask")->rg_rate_per, 86400);
+	/* Windows, not drips: paced at the default, spent in a burst. */
+	assert_true(registry_rate(unit_reg("eurid")) == 1.0);
+	assert_int_equal(unit_reg("eurid")->rg_quota_n, 15);
+	assert_int_equal(unit_reg("eurid")->rg_quota_per, 60);
+	assert_true(registry_rate(unit_reg("nask")) == 1.0);
+	assert_int_equal(unit_reg("nask")->rg_quota_n, 100);
+	assert_int_equal(unit_reg("nask")->rg_quota_per, 86400);
+	assert_int_equal(unit_reg("nominet")->rg_quota_n, 0);
 	/* No published budget: the cautious default. */
 	assert_int_equal(unit_reg("verisign")->rg_rate_set, 0);
 	assert_true(registry_rate(unit_reg("verisign")) == 1.0);
