@@ -124,9 +124,33 @@ def referral_seeds():
     put(d, "iana-none", b"\x03% This query returned 0 objects.\n")
 
 
+def registry_blocks():
+    """etc/registries.conf as (head, [(name, block)]): the lines before
+    the first registry, then each registry's lines, comments dropped."""
+    head, blocks = [], []
+    with open("etc/registries.conf") as f:
+        for line in f:
+            if line.lstrip().startswith("#") or not line.strip():
+                continue
+            m = re.match(r"registry\s+(\S+)", line)
+            if m:
+                blocks.append((m.group(1), []))
+            (blocks[-1][1] if blocks else head).append(line)
+    return "".join(head), [(n, "".join(b)) for n, b in blocks]
+
+
 def file_seeds():
+    # One small file per registry (the iana line and that block), and
+    # the default block with the first two: every input compiles its
+    # patterns, so a seed holding the whole file made each run compile
+    # all of them (see tests/fuzz/registries.options).  The unit tests
+    # load the whole file.
     d = reset("registries")
-    shutil.copy("etc/registries.conf", d)
+    head, blocks = registry_blocks()
+    for name, block in blocks:
+        if name == "default":
+            block += "".join([b for n, b in blocks if n != name][:2])
+        put(d, name + ".conf", (head + block).encode())
     d = reset("config")
     for c in sorted(os.listdir("etc")):
         if c.endswith(".conf") and c != "registries.conf":
