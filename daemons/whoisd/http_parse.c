@@ -89,6 +89,10 @@ parse_request_line(char *line, struct http_head *hh)
 {
 	char	*sp1, *sp2, *target, *q;
 
+	/* Only SP separates the parts: a proxy that splits at a tab too
+	 * would see another target than ours. */
+	if (strchr(line, '\t') != NULL)
+		return 400;
 	if ((sp1 = strchr(line, ' ')) == NULL ||
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' '))
 		return 400;

@@ -101,6 +101,14 @@ test_request_line(void **state)
 	assert_int_equal(parse("GET x HTTP/1.1\r\n\r\n", buf, sizeof(buf),
 	    &hh), 400);
 	assert_int_equal(parse("\r\n\r\n", buf, sizeof(buf), &hh), 400);
+	/* A tab is no separator, nor part of a target (fuzz_http found
+	 * "/v1/c\teck" taken as a path). */
+	assert_int_equal(parse("GET /v1/c\teck?domain=a.com HTTP/1.0\r\n"
+	    "\r\n", buf, sizeof(buf), &hh), 400);
+	assert_int_equal(parse("GET\t/ HTTP/1.1\r\n\r\n", buf, sizeof(buf),
+	    &hh), 400);
+	assert_int_equal(parse("GET / HTTP/1.1\t\r\n\r\n", buf, sizeof(buf),
+	    &hh), 400);
 	/* Not a head http_head_end() found: no empty line. */
 	assert_int_equal(parse("GET / HTTP/1.1\r\nA: b", buf, sizeof(buf),
 	    &hh), 400);
