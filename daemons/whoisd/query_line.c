@@ -36,8 +36,8 @@ query_line(const char *buf, size_t len, int eof, size_t max,
 			ll--;
 		if (ll > max)
 			return QL_TOO_LONG;
-	} else if (len > max)
-		return QL_TOO_LONG;
+	} else if (len > max && !(len == max + 1 && !eof && buf[max] == '\r'))
+		return QL_TOO_LONG;	/* (a CR may be half of the end of line) */
 	else if (!eof)
 		return QL_MORE;
 	else if (len == 0)

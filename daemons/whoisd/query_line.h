@@ -12,7 +12,7 @@ enum query_line {
 	QL_MORE,	/* part of a line: wait for the rest */
 	QL_HUNGUP,	/* EOF before any byte: close, nothing to answer */
 	QL_LINE,	/* a query line: buf[0..*linelen) */
-	QL_TOO_LONG,	/* over max without its end: refused */
+	QL_TOO_LONG,	/* over max without its end (bar its CR): refused */
 	QL_BINARY	/* a control byte or DEL in the line: refused */
 };
 
