@@ -74,9 +74,41 @@ name_check_ace(const char *s)
 	return NULL;
 }
 
+static int	name_normalise_1(const char *, char *, size_t, char *, size_t,
+		    int);
+
+/*
+ * libidn2 checks that an A-label survives its round trip, not that what
+ * it decodes to is a valid U-label ("xn--6a" is a space): the decoded
+ * name must normalise back to the same A-labels.
+ */
+static int
+name_alabels_ok(const char *ace)
+{
+	char	*u = NULL, again[NAME_ACE_BUF];
+	int	 ok;
+
+	if (idn2_to_unicode_8z8z(ace, &u, 0) != IDN2_OK || u == NULL) {
+		idn2_free(u);
+		return 0;
+	}
+	ok = name_normalise_1(u, again, sizeof(again), NULL, 0, 0) == 0 &&
+	    strcmp(again, ace) == 0;
+	idn2_free(u);
+	return ok;
+}
+
 int
 name_normalise(const char *in, char *ace, size_t acelen, char *reason,
     size_t reasonlen)
+{
+	return name_normalise_1(in, ace, acelen, reason, reasonlen, 1);
+}
+
+/* check: verify the A-labels of the result (not when doing just that). */
+static int
+name_normalise_1(const char *in, char *ace, size_t acelen, char *reason,
+    size_t reasonlen, int check)
 {
 	const unsigned char	*p;
 	char			 buf[NAME_INPUT_MAX + 1], *out = NULL;
@@ -172,6 +204,12 @@ name_normalise(const char *in, char *ace, size_t acelen, char *reason,
 	}
 	if (n + 1 > acelen) {
 		name_reason(reason, reasonlen, "too long");
+		idn2_free(out);
+		return -1;
+	}
+	if (check && (strncmp(out, "xn--", 4) == 0 ||
+	    strstr(out, ".xn--") != NULL) && !name_alabels_ok(out)) {
+		name_reason(reason, reasonlen, "idn: not a valid A-label");
 		idn2_free(out);
 		return -1;
 	}

@@ -276,7 +276,10 @@ rs_interval(const char *q, long *min, long *max, const char **end)
  * Estimated size of src once compiled: atoms count 1, a repetition
  * multiplies what it repeats ("+" by 2, "*" and "?" by 2, "{m,n}" by
  * n + 1), stacked and nested repetitions multiply again.  Fills why and
- * returns RS_COST_SAT for what is refused outright.
+ * returns RS_COST_SAT for what is refused outright: that includes "+" or
+ * "{m,}" on what can match nothing ("^a*+++++$", "^(a|)+"), which
+ * regcomp's epsilon closures take exponential time over (five such
+ * took seconds, nine hours) whatever the size; "*" says the same.
  */
 static uint64_t
 rs_pattern_cost(const char *src, char *why, size_t whylen)
@@ -285,16 +288,22 @@ rs_pattern_cost(const char *src, char *why, size_t whylen)
 		uint64_t	 alt;	/* finished branches of the group */
 		uint64_t	 seq;	/* the branch being read */
 		uint64_t	 last;	/* its last atom, for a repetition */
+		int		 alt_empty;	/* a branch can match "" */
+		int		 pre_empty;	/* the branch before its last atom */
+		int		 last_empty;	/* its last atom (1 if none) */
 	}		 st[RS_NEST_MAX + 1];
 	const char	*q = src, *end;
 	uint64_t	 t, mult;
 	long		 min, max;
-	int		 d = 0;
+	int		 d = 0, empty, loop;
 
 	memset(st, 0, sizeof(st));
+	st[0].pre_empty = st[0].last_empty = 1;
 	while (*q != '\0') {
 		mult = 0;
 		t = 1;
+		empty = *q == '^' || *q == '$';
+		loop = 0;
 		switch (*q) {
 		case '\\':
 			q += q[1] != '\0' ? 2 : 1;
@@ -309,12 +318,15 @@ rs_pattern_cost(const char *src, char *why, size_t whylen)
 				return RS_COST_SAT;
 			}
 			memset(&st[++d], 0, sizeof(st[0]));
+			st[d].pre_empty = st[d].last_empty = 1;
 			q++;
 			continue;
 		case ')':
 			if (d > 0) {
 				t = rs_cost_add(rs_cost_add(st[d].alt,
 				    st[d].seq), 1);
+				empty = st[d].alt_empty || (st[d].pre_empty &&
+				    st[d].last_empty);
 				d--;
 			}
 			q++;
@@ -322,12 +334,16 @@ rs_pattern_cost(const char *src, char *why, size_t whylen)
 		case '|':
 			st[d].alt = rs_cost_add(st[d].alt, st[d].seq);
 			st[d].seq = st[d].last = 0;
+			st[d].alt_empty |= st[d].pre_empty && st[d].last_empty;
+			st[d].pre_empty = st[d].last_empty = 1;
 			q++;
 			continue;
 		case '*':
 		case '?':
 		case '+':
 			mult = 2;
+			loop = *q == '+';
+			empty = *q != '+';
 			q++;
 			break;
 		case '{':
@@ -341,6 +357,8 @@ rs_pattern_cost(const char *src, char *why, size_t whylen)
 				return RS_COST_SAT;
 			}
 			mult = (uint64_t)(max < 0 ? min + 2 : max + 1);
+			loop = max < 0 && min > 0;
+			empty = min <= 0;
 			q = end;
 			break;
 		default:
@@ -348,9 +366,17 @@ rs_pattern_cost(const char *src, char *why, size_t whylen)
 			break;
 		}
 		if (mult == 0) {
+			st[d].pre_empty = st[d].pre_empty && st[d].last_empty;
+			st[d].last_empty = empty;
 			st[d].last = t;
 			st[d].seq = rs_cost_add(st[d].seq, t);
 		} else {
+			if (loop && st[d].last > 0 && st[d].last_empty) {
+				snprintf(why, whylen, "\"+\" or \"{m,}\" on what "
+				    "can match nothing; write \"*\"");
+				return RS_COST_SAT;
+			}
+			st[d].last_empty = st[d].last_empty || empty;
 			st[d].seq -= st[d].last;
 			st[d].last = rs_cost_add(rs_cost_mul(st[d].last, mult),
 			    1);

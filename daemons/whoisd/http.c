@@ -18,6 +18,7 @@
  * bodies (a request with one is answered and the connection closed),
  * Content-Length framing, pipelining (requests are answered in order,
  * one at a time: the next is parsed when the current one is answered).
+ * The parsing itself, on plain bytes, is http_parse.c.
  *
  * A connection is one of:
  *	HC_READING	waiting for (the rest of) a request head
@@ -44,6 +45,7 @@
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/http_parse.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
 
@@ -104,17 +106,6 @@ struct hslot {
 	size_t		 hs_len;	/* (it may hold NUL bytes) */
 };
 
-/* What the parser found in a request head; pointers into hc_in. */
-struct hhead {
-	char		*hh_method;
-	char		*hh_path;		/* NUL-terminated, no query */
-	char		*hh_query;		/* NULL if none */
-	int		 hh_http10;
-	int		 hh_conn_close;
-	int		 hh_conn_keepalive;
-	int		 hh_body;		/* Content-Length > 0 or chunked */
-};
-
 static struct event_base	*http_base;
 static struct timeval		 http_idle_tv;
 static double			 http_idle_s;
@@ -132,7 +123,6 @@ static void	http_process(struct hconn *);
 static void	http_flush(struct hconn *);
 static void	http_respond_error(struct hconn *, int, const char *,
 		    const char *);
-static ssize_t	head_end(struct hconn *);
 static void	http_arm_timer(struct hconn *);
 
 /* ---------------------------------------------------------- connections */
@@ -333,7 +323,8 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 		http_want_read(hc);
 		if (hc->hc_state == HC_READING &&
 		    evbuffer_get_length(hc->hc_out) == 0 &&
-		    head_end(hc) == 0) {
+		    http_head_end(hc->hc_in + hc->hc_off,
+		    hc->hc_len - hc->hc_off) == 0) {
 			http_close(hc);
 			return;
 		}
@@ -597,45 +588,6 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 		hreq_finish(hr);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Decode a query component in place (%XX and '+' for a space, as forms
- * send them).  Returns its length (it may hold NUL bytes), -1 for a bad
- * escape.
- */
-static ssize_t
-query_decode(char *s, size_t len)
-{
-	size_t	i, o = 0;
-	int	h, l;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			if (i + 2 >= len ||
-			    (h = hexval((unsigned char)s[i + 1])) == -1 ||
-			    (l = hexval((unsigned char)s[i + 2])) == -1)
-				return -1;
-			s[o++] = (char)(h * 16 + l);
-			i += 2;
-		} else if (s[i] == '+')
-			s[o++] = ' ';
-		else
-			s[o++] = s[i];
-	}
-	return (ssize_t)o;
-}
-
 /* GET /v1/check or /v1/whois: start one lookup per domain parameter. */
 static void
 http_lookups(struct hconn *hc, int whois, char *query)
@@ -684,7 +636,7 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		*amp = '\0';
 		if (strncmp(p, "domain=", 7) == 0) {
 			eq = p + 7;
-			if ((vlen = query_decode(eq, (size_t)(amp - eq))) == -1) {
+			if ((vlen = http_query_decode(eq, (size_t)(amp - eq))) == -1) {
 				free(hr);
 				http_respond_error(hc, 400, "Bad Request",
 				    "bad %-escape in the query");
@@ -814,186 +766,11 @@ http_metrics(struct hconn *hc)
 	evbuffer_free(b);
 }
 
-/* ---------------------------------------------------------------- parser */
-
-static int
-is_tchar(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
-}
-
-/* Does the comma-separated header value hold the token tok? */
-static int
-has_token(const char *v, const char *tok)
-{
-	size_t	tl = strlen(tok), l;
-
-	while (*v != '\0') {
-		while (*v == ' ' || *v == '\t' || *v == ',')
-			v++;
-		l = strcspn(v, ", \t");
-		if (l == tl && strncasecmp(v, tok, tl) == 0)
-			return 1;
-		v += l;
-	}
-	return 0;
-}
-
-/*
- * Parse one header line "Name: value" (NUL-terminated, no CRLF).  Only
- * the headers that change how we answer are looked at.  -1 if malformed.
- */
-static int
-parse_header(char *line, struct hhead *hh)
-{
-	char	*colon, *v, *end;
-
-	for (colon = line; *colon != '\0' && *colon != ':'; colon++)
-		if (!is_tchar((unsigned char)*colon))
-			return -1;
-	if (*colon != ':' || colon == line)
-		return -1;
-	*colon = '\0';
-	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-		;
-	for (end = v + strlen(v); end > v && (end[-1] == ' ' ||
-	    end[-1] == '\t'); end--)
-		;
-	*end = '\0';
-	if (strcasecmp(line, "Connection") == 0) {
-		if (has_token(v, "close"))
-			hh->hh_conn_close = 1;
-		if (has_token(v, "keep-alive"))
-			hh->hh_conn_keepalive = 1;
-	} else if (strcasecmp(line, "Content-Length") == 0) {
-		if (*v == '\0' || strspn(v, "0123456789") != strlen(v))
-			return -1;
-		if (strspn(v, "0") != strlen(v))
-			hh->hh_body = 1;
-	} else if (strcasecmp(line, "Transfer-Encoding") == 0)
-		hh->hh_body = 1;
-	return 0;
-}
-
-/*
- * Parse the request line.  0 ok; else an HTTP status to answer with
- * (400 malformed, 505 a version we do not speak).
- */
-static int
-parse_request_line(char *line, struct hhead *hh)
-{
-	char	*sp1, *sp2, *target, *q;
-
-	if ((sp1 = strchr(line, ' ')) == NULL ||
-	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' '))
-		return 400;
-	*sp1 = *sp2 = '\0';
-	for (q = line; *q != '\0'; q++)
-		if (!is_tchar((unsigned char)*q))
-			return 400;
-	if (line == sp1)
-		return 400;
-	hh->hh_method = line;
-	if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
-		hh->hh_http10 = 0;
-	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
-		hh->hh_http10 = 1;
-	else if (strncmp(sp2 + 1, "HTTP/", 5) == 0 &&
-	    strspn(sp2 + 6, "0123456789.") == strlen(sp2 + 6) &&
-	    sp2[6] != '\0')
-		return 505;
-	else
-		return 400;
-	target = sp1 + 1;
-	/* Absolute form (a proxy's): keep the path. */
-	if (strncasecmp(target, "http://", 7) == 0 ||
-	    strncasecmp(target, "https://", 8) == 0) {
-		target = strchr(target, ':') + 3;
-		if ((target = strchr(target, '/')) == NULL)
-			return 400;
-	}
-	if (target[0] != '/')
-		return 400;
-	if ((q = strchr(target, '#')) != NULL)
-		*q = '\0';
-	if ((q = strchr(target, '?')) != NULL) {
-		*q = '\0';
-		hh->hh_query = q + 1;
-	}
-	hh->hh_path = target;
-	return 0;
-}
-
-/*
- * Find one complete request head in [hc_off, hc_len).  Returns its length
- * (through the empty line), 0 if incomplete, -1 on a NUL or control byte
- * (400).  Leading empty lines are skipped (RFC 9112 2.2).
- */
-static ssize_t
-head_end(struct hconn *hc)
-{
-	char	*p = hc->hc_in + hc->hc_off, *end = hc->hc_in + hc->hc_len;
-	char	*start = p, *nl;
-
-	while (p < end && (*p == '\r' || *p == '\n'))
-		p++;
-	for (;;) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return 0;
-		/* The empty line: "\n" or "\r\n". */
-		if (nl == p || (nl == p + 1 && *p == '\r'))
-			return nl + 1 - start;
-		p = nl + 1;
-	}
-}
-
-/* Split and check the head in place.  0 ok, or a status to answer. */
-static int
-parse_head(char *head, size_t len, struct hhead *hh)
-{
-	char	*p = head, *end = head + len, *nl, *line;
-	size_t	 i;
-	int	 first = 1, r;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)head[i];
-
-		if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') ||
-		    c == 0x7f)
-			return 400;
-		/* A bare CR: a proxy in front may end the line there where
-		 * we would not, and see another request than we do. */
-		if (c == '\r' && (i + 1 == len || head[i + 1] != '\n'))
-			return 400;
-	}
-	while (p < end && (*p == '\r' || *p == '\n'))
-		p++;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		line = p;
-		p = nl + 1;
-		if (nl > line && nl[-1] == '\r')
-			nl--;
-		*nl = '\0';
-		if (line == nl)
-			break;			/* the empty line */
-		if (first) {
-			if ((r = parse_request_line(line, hh)) != 0)
-				return r;
-			first = 0;
-		} else if (line[0] == ' ' || line[0] == '\t')
-			return 400;		/* obsolete line folding */
-		else if (parse_header(line, hh) == -1)
-			return 400;
-	}
-	return first ? 400 : 0;
-}
+/* -------------------------------------------------------------- requests */
 
 /* Answer one parsed request. */
 static void
-http_route(struct hconn *hc, struct hhead *hh)
+http_route(struct hconn *hc, struct http_head *hh)
 {
 	const char	*path = hh->hh_path;
 	int		 get = strcmp(hh->hh_method, "GET") == 0, wait;
@@ -1032,22 +809,21 @@ http_route(struct hconn *hc, struct hhead *hh)
 static void
 http_process(struct hconn *hc)
 {
-	struct hhead	 hh;
+	struct http_head hh;
 	ssize_t		 n;
 	char		*head;
 	int		 r;
 
 	for (;;) {
 		/* Empty lines between requests are not a request. */
-		while (hc->hc_off < hc->hc_len &&
-		    (hc->hc_in[hc->hc_off] == '\r' ||
-		    hc->hc_in[hc->hc_off] == '\n'))
-			hc->hc_off++;
+		hc->hc_off += http_blank_len(hc->hc_in + hc->hc_off,
+		    hc->hc_len - hc->hc_off);
 		if (hc->hc_state != HC_READING || hc->hc_closing ||
 		    hc->hc_len == hc->hc_off || http_out_full(hc))
 			break;
-		if ((n = head_end(hc)) == 0) {
-			if (hc->hc_len - hc->hc_off >= http_head_max) {
+		if ((n = http_head_len(hc->hc_in + hc->hc_off,
+		    hc->hc_len - hc->hc_off, http_head_max)) <= 0) {
+			if (n == -1) {
 				hc->hc_head = 0;
 				hc->hc_keepalive = 0;
 				hc->hc_off = hc->hc_len;
@@ -1062,10 +838,9 @@ http_process(struct hconn *hc)
 		hc->hc_off += (size_t)n;
 		/* What follows in the buffer is the next head, begun by now. */
 		hc->hc_head_start = http_now;
-		memset(&hh, 0, sizeof(hh));
 		hc->hc_head = 0;
 		hc->hc_error = 0;
-		if ((r = parse_head(head, (size_t)n, &hh)) != 0) {
+		if ((r = http_parse_head(head, (size_t)n, &hh)) != 0) {
 			hc->hc_keepalive = 0;
 			hc->hc_http10 = 0;
 			http_respond_error(hc, r, r == 505 ?
@@ -1075,12 +850,10 @@ http_process(struct hconn *hc)
 			return;
 		}
 		hc->hc_http10 = hh.hh_http10;
-		hc->hc_keepalive = hh.hh_http10 ? hh.hh_conn_keepalive :
-		    !hh.hh_conn_close;
+		hc->hc_keepalive = hh.hh_keepalive;
 		if (hh.hh_body) {
 			/* We take no bodies, and cannot find where the next
 			 * request starts: answer, then close. */
-			hc->hc_keepalive = 0;
 			if (strcmp(hh.hh_method, "GET") == 0 ||
 			    strcmp(hh.hh_method, "HEAD") == 0) {
 				http_respond_error(hc, 400, "Bad Request",

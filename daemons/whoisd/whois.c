@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/query_line.h"
 #include "daemons/whoisd/whoisd.h"
 
 /** Connection states. */
@@ -287,8 +288,8 @@ whois_refuse(struct whois_conn *c, const char *reason)
 }
 
 /*
- * The query line, without its end of line: check it and look it up.
- * The connection may be closed when this returns.
+ * The query line, without its end of line (query_line() checked it):
+ * look it up.  The connection may be closed when this returns.
  */
 static void
 whois_line(struct whois_conn *c, const char *line, size_t len)
@@ -297,12 +298,6 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 	size_t	i;
 	int	wait;
 
-	for (i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
-			whois_refuse(c, "bad character (binary or control "
-			    "bytes)");
-			return;
-		}
 	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
 	if ((wait = limits_req(c->wc_cl, 0)) > 0) {
@@ -339,34 +334,25 @@ static void
 whois_input(struct whois_conn *c, const char *buf, size_t len, int eof)
 {
 	size_t		 max = (size_t)front_conf()->wc_max_query_len;
-	const char	*nl;
-	size_t		 ll;
+	size_t		 ll = 0;
 	struct timeval	 tv;
 	double		 left;
 
-	if ((nl = memchr(buf, '\n', len)) != NULL) {
-		ll = (size_t)(nl - buf);
-		if (len > ll + 1)
-			c->wc_extra = 1;
-		if (ll > 0 && buf[ll - 1] == '\r')
-			ll--;
-		if (ll > max) {
-			whois_refuse(c, "query too long");
-			return;
-		}
+	switch (query_line(buf, len, eof, max, &ll, &c->wc_extra)) {
+	case QL_LINE:
 		whois_line(c, buf, ll);
 		return;
-	}
-	if (len > max) {
+	case QL_TOO_LONG:
 		whois_refuse(c, "query too long");
 		return;
-	}
-	if (eof) {
-		if (len == 0)
-			whois_close(c);		/* connected and hung up */
-		else
-			whois_line(c, buf, len);
+	case QL_BINARY:
+		whois_refuse(c, "bad character (binary or control bytes)");
 		return;
+	case QL_HUNGUP:
+		whois_close(c);		/* connected and hung up */
+		return;
+	case QL_MORE:
+		break;
 	}
 	/*
 	 * Part of a line: keep it and wait for the rest, until idle_timeout

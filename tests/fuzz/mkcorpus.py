@@ -124,9 +124,33 @@ def referral_seeds():
     put(d, "iana-none", b"\x03% This query returned 0 objects.\n")
 
 
+def registry_blocks():
+    """etc/registries.conf as (head, [(name, block)]): the lines before
+    the first registry, then each registry's lines, comments dropped."""
+    head, blocks = [], []
+    with open("etc/registries.conf") as f:
+        for line in f:
+            if line.lstrip().startswith("#") or not line.strip():
+                continue
+            m = re.match(r"registry\s+(\S+)", line)
+            if m:
+                blocks.append((m.group(1), []))
+            (blocks[-1][1] if blocks else head).append(line)
+    return "".join(head), [(n, "".join(b)) for n, b in blocks]
+
+
 def file_seeds():
+    # One small file per registry (the iana line and that block), and
+    # the default block with the first two: every input compiles its
+    # patterns, so a seed holding the whole file made each run compile
+    # all of them (see tests/fuzz/registries.options).  The unit tests
+    # load the whole file.
     d = reset("registries")
-    shutil.copy("etc/registries.conf", d)
+    head, blocks = registry_blocks()
+    for name, block in blocks:
+        if name == "default":
+            block += "".join([b for n, b in blocks if n != name][:2])
+        put(d, name + ".conf", (head + block).encode())
     d = reset("config")
     for c in sorted(os.listdir("etc")):
         if c.endswith(".conf") and c != "registries.conf":
@@ -142,8 +166,116 @@ def spool_seeds():
     put(d, "not-an-event", b"\x00" + vector("tests/vectors/get.hex"))
 
 
+def http_seeds():
+    # What clients send on one connection: real requests, pipelines, and
+    # the tricks a front proxy and we could read differently.
+    d = reset("http")
+    crlf = "\r\n"
+
+    def req(line, *headers, end=crlf):
+        return line + crlf + "".join(h + crlf for h in headers) + end
+
+    host = "Host: whoisd.example"
+    seeds = {
+        "get-check": req("GET /v1/check?domain=example.com HTTP/1.1", host),
+        "get-check-many": req("GET /v1/check?domain=a.com&domain=b.net"
+                              "&domain=xn--bcher-kva.de&domain=b%C3%BCcher"
+                              ".de&domain=a+b HTTP/1.1", host),
+        "get-whois": req("GET /v1/whois?domain=example.org HTTP/1.1", host,
+                         "Accept: text/plain"),
+        "head-status": req("HEAD /status HTTP/1.1", host),
+        "get-metrics-10": req("GET /metrics HTTP/1.0"),
+        "keepalive-10": req("GET /v1/check?domain=a.com HTTP/1.0",
+                            "Connection: keep-alive") +
+        req("GET /status HTTP/1.0", "Connection: Keep-Alive"),
+        "close": req("GET /status HTTP/1.1", host,
+                     "Connection: upgrade, close") + req("GET / HTTP/1.1"),
+        "pipelined": "".join(req("GET /v1/check?domain=n%d.com HTTP/1.1" % i,
+                                 host) for i in range(4)),
+        "blank-lines": crlf * 3 + req("GET /status HTTP/1.1") + "\n\n" +
+        req("GET /metrics HTTP/1.1"),
+        "lf-only": "GET /status HTTP/1.1\nHost: x\n\nGET / HTTP/1.1\n\n",
+        "absolute": req("GET http://whoisd.example:8080/v1/check?domain=a.com"
+                        "#frag HTTP/1.1", host),
+        "absolute-nopath": req("GET https://whoisd.example HTTP/1.1"),
+        "post": req("POST /v1/check HTTP/1.1", host, "Content-Length: 5") +
+        "a.com",
+        "chunked": req("GET /v1/check HTTP/1.1", host,
+                       "Transfer-Encoding: chunked") + "5\r\na.com\r\n"
+        "0\r\n\r\n",
+        "cl-zero": req("GET /status HTTP/1.1", "Content-Length: 000") +
+        req("GET /metrics HTTP/1.1"),
+        "smuggle-cl-te": req("POST / HTTP/1.1", "Content-Length: 6",
+                             "Transfer-Encoding: chunked") +
+        "0\r\n\r\nGET /status HTTP/1.1\r\n\r\n",
+        "smuggle-te-cl": req("POST / HTTP/1.1", "Transfer-Encoding: chunked",
+                             "Content-Length: 3") + "8\r\nSMUGGLED\r\n"
+        "0\r\n\r\n",
+        "smuggle-cl-cl": req("GET / HTTP/1.1", "Content-Length: 0",
+                             "Content-Length: 44") + req("GET /status "
+                                                         "HTTP/1.1"),
+        "smuggle-cl-sign": req("GET / HTTP/1.1", "Content-Length: +4") +
+        "abcd",
+        "smuggle-te-space": req("GET / HTTP/1.1",
+                                "Transfer-Encoding : chunked") + "0\r\n\r\n",
+        "smuggle-fold": req("GET / HTTP/1.1", "X-A: 1",
+                            " Transfer-Encoding: chunked") + "0\r\n\r\n",
+        "bare-cr": "GET /status HTTP/1.1\rHost: x\r\n\r\n",
+        "bare-cr-end": "GET /status HTTP/1.1\r\nHost: x\r\r\n\r\n",
+        "nul": req("GET /v1/check?domain=a\x00.com HTTP/1.1"),
+        "tab-header": req("GET / HTTP/1.1", "Connection:\tclose\t"),
+        "http2": req("GET / HTTP/2.0"),
+        "http09": "GET /\r\n\r\n",
+        "version-junk": req("GET / HTTP/1.1x"),
+        "two-spaces": req("GET  / HTTP/1.1"),
+        "no-slash": req("GET v1/check HTTP/1.1"),
+        "bad-escape": req("GET /v1/check?domain=%zz&domain=%4 HTTP/1.1"),
+        "odd-method": req("M-SEARCH * HTTP/1.1") + req("OPTIONS / HTTP/1.1"),
+        "overlong-header": req("GET /status HTTP/1.1", "X-Pad: " + "a" * 1100),
+        "overlong-target": req("GET /v1/check?domain=" + "a" * 1100 +
+                               ".com HTTP/1.1"),
+        "incomplete": "GET /v1/check?domain=a.com HTTP/1.1\r\nHost: x\r\n",
+    }
+    for name, text in seeds.items():
+        put(d, name, text.encode("latin-1"))
+
+
+def query_line_seeds():
+    # What clients send to the whois port: a name and its end of line.
+    d = reset("query_line")
+    seeds = {
+        "ascii": b"example.com\r\n",
+        "lf": b"example.com\n",
+        "upper": b"WWW.Example.CO.UK\r\n",
+        "root-dot": b"example.com.\r\n",
+        "blanks": b" \texample.net \r\n",
+        "u-label": "b\u00fccher.de\r\n".encode(),
+        "a-label": b"xn--bcher-kva.de\r\n",
+        "ideographic-dot": "\u4f8b\u3048\u3002\u30c6\u30b9\u30c8\r\n".encode(),
+        "fullwidth": "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com\r\n"
+        .encode(),
+        "bad-a-label": b"xn--zz.com\r\n",
+        "hyphens": b"ab--cd.com\r\n",
+        "numeric-tld": b"example.123\r\n",
+        "public-suffix": b"co.uk\r\n",
+        "no-eol": b"example.org",
+        "extra": b"example.com\r\nexample.net\r\n",
+        "binary": b"exa\x01mple.com\r\n",
+        "nul": b"example\x00.com\r\n",
+        "bad-utf8": b"ex\xc3\x28mple.com\r\n",
+        "flags": b"-T domain example.com\r\n",
+        "empty": b"\r\n",
+        "long-label": b"a" * 64 + b".com\r\n",
+        "long": b"a." * 600 + b"com\r\n",
+    }
+    for name, data in seeds.items():
+        put(d, name, data)
+
+
 msg_seeds()
 classify_seeds()
 referral_seeds()
 file_seeds()
 spool_seeds()
+http_seeds()
+query_line_seeds()

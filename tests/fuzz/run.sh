@@ -3,7 +3,8 @@
 # for SECONDS, from its seeds in tests/fuzz/corpus/NAME/ (read only: what
 # the run learns goes to BUILD/fuzz-corpus/NAME/).  Optional per target:
 # tests/fuzz/NAME.dict (a libFuzzer dictionary) and tests/fuzz/NAME.options
-# (extra libFuzzer flags on one line, e.g. -max_len=8192).
+# (extra libFuzzer flags on one line, e.g. -max_len=8192).  FUZZ_RUNS=N
+# stops each target after N executions instead (SECONDS still caps it).
 #
 # A crash, leak, timeout or out-of-memory input is written to
 # $FUZZ_CRASHES/NAME/ (default BUILD/crashes) and fails the run.  One
@@ -31,6 +32,7 @@ for name in "$@"; do
 	mkdir -p "$work" "$out"
 	# Paths and flags hold no blanks: one string, split on use.
 	args="-max_total_time=$seconds -print_final_stats=1 -timeout=$timeout"
+	[ -n "${FUZZ_RUNS:-}" ] && args="$args -runs=$FUZZ_RUNS"
 	args="$args -rss_limit_mb=$rss -artifact_prefix=$out/"
 	[ -f "tests/fuzz/$name.dict" ] && args="$args -dict=tests/fuzz/$name.dict"
 	[ -f "tests/fuzz/$name.options" ] &&
@@ -45,6 +47,7 @@ for name in "$@"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	units=$(sed -n 's/^stat::new_units_added: *//p' "$log")
 	rssmb=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
+	took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
 	status=ok
 	if [ "$rc" -ne 0 ] || [ "$after" -ne "$before" ]; then
 		status="FAIL (exit $rc; $((after - before)) new in $out/)"
@@ -52,7 +55,8 @@ for name in "$@"; do
 		fail=1
 	fi
 	line=$(printf 'fuzz: %-12s %10s execs in %s s, %s new units, peak %s MB: %s' \
-	    "$name" "${execs:-?}" "$seconds" "${units:-?}" "${rssmb:-?}" "$status")
+	    "$name" "${execs:-?}" "${took:-$seconds}" "${units:-?}" \
+	    "${rssmb:-?}" "$status")
 	echo "$line"
 	summary="$summary$line
 "

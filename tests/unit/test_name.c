@@ -57,6 +57,10 @@ static const struct name_case cases[] = {
 	{ "\xed\xa0\x80.com", NULL, "bad encoding" },	/* surrogate */
 	{ "1.2.3.4", NULL, "numeric tld" },
 	{ "xn--zz.com", NULL, "idn: " },		/* bad punycode */
+	/* Punycode for a space, which libidn2 took (fuzz_query_line). */
+	{ "xn--6a.com", NULL, "idn: " },
+	{ "a.xn--6a.example.com", NULL, "idn: " },
+	{ "bücher.xn--6a.de", NULL, "idn: " },
 	{ "a☃.com", NULL, "idn: " },			/* disallowed */
 	{ "a\xe2\x80\x8b" "b.com", "ab.com", NULL },	/* UTS#46: ZWSP ignored */
 	{ "a\xcd\xb8.com", NULL, "idn: " },		/* unassigned U+0378 */
