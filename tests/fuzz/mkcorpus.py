@@ -21,9 +21,13 @@ SEED_MAX = 8192
 
 
 def reset(name):
+    # Inputs a target once failed on (found-*) are kept: every run
+    # replays them first.
     d = os.path.join(OUT, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if not f.startswith("found-"):
+            os.remove(os.path.join(d, f))
     return d
 
 
