@@ -19,6 +19,7 @@
 
 #include <event2/buffer.h>
 
+#include "proto/auth.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "tests/fuzz/fuzz.h"
@@ -63,6 +64,8 @@ relay(enum msg_type t, const struct msg *m, struct msgb *b)
 	uint64_t		 id = msg_id(m), n;
 	size_t			 cnt;
 	int			 v = msg_version(m), dup, r;
+	enum link_role		 role;
+	uint8_t			 nonce[AUTH_NONCE_LEN], sig[AUTH_SIG_LEN];
 
 	/* The readers check the type; these types have none to do it. */
 	if ((t == MSG_GOAWAY || t == MSG_PING || t == MSG_PONG ||
@@ -170,6 +173,19 @@ relay(enum msg_type t, const struct msg *m, struct msgb *b)
 		r = msg_pack_errors_r(b, id, v, evs, cnt);
 		free(evs);
 		return built(r);
+	case MSG_HELLO:
+		if (msg_read_hello(m, &role, nonce, err, sizeof(err)) == -1)
+			return 1;
+		return built(msg_pack_hello(b, id, v, role, nonce));
+	case MSG_HELLO_R:
+		if (msg_read_hello_r(m, &role, nonce, sig, err,
+		    sizeof(err)) == -1)
+			return 1;
+		return built(msg_pack_hello_r(b, id, v, role, nonce, sig));
+	case MSG_AUTH:
+		if (msg_read_auth(m, sig, err, sizeof(err)) == -1)
+			return 1;
+		return built(msg_pack_auth(b, id, v, sig));
 	case MSG_UNKNOWN:
 	case MSG_NTYPES:
 		break;

@@ -15,7 +15,8 @@ OUT = "tests/fuzz/corpus"
 MSG_TYPES = ["unknown", "ok", "err", "goaway", "ping", "pong", "get", "get_r",
              "put", "timing", "timing_get", "timing_r", "stats", "stats_r",
              "purge", "purge_r", "query", "query_r", "error", "health",
-             "health_r", "errors", "errors_r"]
+             "health_r", "errors", "errors_r", "health_clear", "hello",
+             "hello_r", "auth"]
 # Replies kept small: seeds are for shape, not bulk.
 SEED_MAX = 8192
 
