@@ -205,7 +205,7 @@ demo: deps
 	tests/run-suite.sh $(B) demo
 
 # make bench needs the reference servers and tools too.
-BENCH_DEBS	= nginx libnet-server-perl gnuplot-nox wrk
+BENCH_DEBS	= nginx libnet-server-perl gnuplot-nox wrk nsd
 bench: deps
 	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill

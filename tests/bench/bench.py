@@ -31,6 +31,9 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from conftest import (free_port, port_open, proc_stat, read_all,  # noqa: E402
                       stop_process)
+from nsd_helper import NSD  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from suggest import Suggest  # noqa: E402
 
 NPROC = os.cpu_count() or 1
 SUITE_BINS = ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb",
@@ -179,6 +182,7 @@ class Bench:
         self.targets = []          # (name, target, measured, verdict)
         self.extra = {}
         self.cpu = {}              # model: CPU seconds by process, rounds
+        self.sg = None             # the suggestion scenario, once run
         if self.quick:
             self.dur, self.warm = 1.5, 0.3
             self.concs = [1, 16, 128]
@@ -446,10 +450,10 @@ http {
         return keys
 
     def start_daemon(self, name, argv, port):
-        if name != "regsim":
+        if not name.endswith("regsim"):
             argv = argv[:1] + ["--link_keys=" + self.link_keys()] + argv[1:]
         p = self.procs.start(name, argv)
-        wait_ready(p, port, "ready:" if name != "regsim" else None)
+        wait_ready(p, port, None if name.endswith("regsim") else "ready:")
         return p
 
     def suite_start(self):
@@ -770,6 +774,17 @@ http {
             T.append(("10 M names", "p99 <= 1.5x, <= 100 B/name",
                       "not run", "N/A"))
 
+    def suggestion(self):
+        """Fresh names: the suggestion scenario (tests/bench/suggest.py)."""
+        if not os.path.exists(NSD):
+            self.notes.append("nsd is not installed: no suggestion "
+                              "scenario (apt-get install nsd).")
+            return
+        n = self.a.suggest_n or (200 if self.quick else 1000)
+        log("suggestion: %d fresh names, DNS on then off" % n)
+        self.sg = Suggest(self, n)
+        self.sg.run()
+
     def burst_floor(self):
         """The same 1,000-connection burst served by the limit server and
         by whoisd from its cache, for reading the misses' p99."""
@@ -1079,6 +1094,8 @@ http {
             w(profile)
             w("```")
             w("")
+        if self.sg is not None:
+            self.sg.report(w)
         w("Raw RESULT lines: `%s.json`." % os.path.basename(md)[:-3])
         with open(md, "w") as f:
             f.write("\n".join(L) + "\n")
@@ -1087,11 +1104,15 @@ http {
         t0 = time.monotonic()
         self.load0 = os.getloadavg()
         os.makedirs(self.a.out, exist_ok=True)
-        md = os.path.join(self.a.out, self.stamp + ".md")
+        md = os.path.join(self.a.out, self.stamp + (
+            "-suggest" if self.a.only_suggest else "") + ".md")
         png = os.path.join(self.a.out, self.stamp + ".png")
         log("work dir %s; report %s" % (self.work, md))
         profile = None
         try:
+            if self.a.only_suggest:
+                self.suggestion()
+                raise _Done()
             log("reference: limitd (%d processes)" % NPROC)
             self.ref_limit()
             log("reference: Perl Net::Server::PreFork")
@@ -1121,13 +1142,21 @@ http {
                     self.procs.stop(self.d["cache"])
                     self.d["cache"] = self.start_cache(self.cache_db)
                     profile = self.profile_front()
+                for n in list(self.d):
+                    self.procs.stop(self.d[n])
+                if not self.a.no_suggest:
+                    self.suggestion()
+        except _Done:
+            pass
         except Exception as e:          # keep what was measured
             self.notes.append("the run stopped early: %s" % str(e)[:1500])
             log("ERROR: %s" % e)
         finally:
             self.procs.stop_all()
-        if not self.targets:
+        if not self.targets and not self.a.only_suggest:
             self.judge()
+        if self.sg is not None:
+            self.sg.judge(self.targets)
         has_plot = self.plot(png)
         self.report(md, png, has_plot, profile, time.monotonic() - t0)
         with open(md[:-3] + ".json", "w") as f:
@@ -1147,6 +1176,10 @@ http {
         return 0
 
 
+class _Done(Exception):
+    """--only-suggest: the suggestion scenario alone has run."""
+
+
 def fmt(v):
     return "-" if v is None else "%.3f" % v
 
@@ -1160,6 +1193,10 @@ def main():
     ap.add_argument("--scale-n", type=int, default=0)
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--no-suggest", action="store_true")
+    ap.add_argument("--only-suggest", action="store_true",
+                    default=os.environ.get("BENCH_ONLY") == "suggest")
+    ap.add_argument("--suggest-n", type=int, default=0)
     ap.add_argument("--keep", action="store_true",
                     default=os.environ.get("BENCH_KEEP") == "1")
     args = ap.parse_args()

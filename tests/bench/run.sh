@@ -8,7 +8,8 @@
 #   QUICK=1 tests/bench/run.sh build    scaled down, under 2 minutes
 #
 # Needs build/bin/whoisd-loadgen (make), perl with Net::Server
-# (libnet-server-perl), nginx, gnuplot; wrk and perf are used if present.
+# (libnet-server-perl), nginx, gnuplot, nsd (the suggestion scenario);
+# wrk and perf are used if present.
 set -eu
 cd "$(dirname "$0")/../.."
 B=${1:-build}
@@ -51,6 +52,9 @@ for need in "$B/bin/whoisd-loadgen"; do
 done
 command -v gnuplot >/dev/null ||
 	echo "bench: gnuplot missing (apt-get install gnuplot-nox): no plot" >&2
+[ -x /usr/sbin/nsd ] ||
+	echo "bench: nsd missing (apt-get install nsd): no suggestion" \
+	    "scenario" >&2
 perl -MNet::Server::PreFork -e1 2>/dev/null ||
 	echo "bench: Net::Server missing (apt-get install libnet-server-perl)" >&2
 
