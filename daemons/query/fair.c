@@ -44,6 +44,9 @@ struct fair_reg {
 	char			 fr_name[BUDGET_NAME_LEN];
 	struct budget_law	 fr_law;
 	TAILQ_HEAD(, fair_client) fr_ring[FAIR_CLASSES];
+	/* The client served last, at its ring's tail: a newcomer goes in
+	 * before it, or it would wait a second turn behind it. */
+	struct fair_client	*fr_served[FAIR_CLASSES];
 	size_t			 fr_n;		/* names waiting */
 	double			 fr_slot;	/* reserved (monotonic); 0: none */
 	struct event		*fr_timer;	/* the slot */
@@ -103,6 +106,8 @@ fair_unlink(struct fair_waiter *w)
 	fr->fr_n--;
 	if (TAILQ_EMPTY(&fc->fc_q)) {
 		TAILQ_REMOVE(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
+		if (fr->fr_served[fc->fc_bulk] == fc)
+			fr->fr_served[fc->fc_bulk] = NULL;
 		free(fc);
 	}
 }
@@ -272,6 +277,7 @@ fair_slot_cb(evutil_socket_t fd, short ev, void *arg)
 	/* The client goes to the back of its class for the next slot. */
 	TAILQ_REMOVE(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
 	TAILQ_INSERT_TAIL(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
+	fr->fr_served[fc->fc_bulk] = fc;
 	fair_unlink(w);
 	fair_st.fs_slots++;
 	w->fw_go(w, w->fw_arg);
@@ -298,7 +304,10 @@ fair_wait(struct fair_waiter *w, const char *registry,
 		fc->fc_bulk = c;
 		fc->fc_reg = fr;
 		TAILQ_INIT(&fc->fc_q);
-		TAILQ_INSERT_TAIL(&fr->fr_ring[c], fc, fc_ring);
+		if (fr->fr_served[c] != NULL)
+			TAILQ_INSERT_BEFORE(fr->fr_served[c], fc, fc_ring);
+		else
+			TAILQ_INSERT_TAIL(&fr->fr_ring[c], fc, fc_ring);
 	}
 	TAILQ_INSERT_TAIL(&fc->fc_q, w, fw_entry);
 	w->fw_fc = fc;

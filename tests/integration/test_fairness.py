@@ -222,6 +222,23 @@ def test_round_robin_and_single_names_first(procs, tmpdir_path):
           (z_secs, SPACING + LATENCY + 0.050))
 
 
+def test_a_newcomer_takes_the_next_slot(procs, tmpdir_path):
+    """Two interactive (not bulk) clients: the one that arrives while the
+    other is being served gets the very next slot, not the one after."""
+    s = slow_suite(procs, tmpdir_path).start(skip=("front",))
+    c = qconn(s)
+    sent = send_all(c, ["free-w-%02d.com" % i for i in range(8)], 30000,
+                    client="192.0.2.30", bulk=False)
+    for k in range(3):
+        time.sleep(SPACING * 1.5)
+        name = "free-new-%d.com" % k
+        t = send_all(c, [name], 30000, client="192.0.2.%d" % (31 + k))
+        got = recv_all(c, t)
+        secs = got[name][1]
+        assert secs <= SPACING + LATENCY + 0.050, (k, secs)
+    assert len(sent) == 8 and throttled(s) == 0
+
+
 def registries_with(tmp, block_edit):
     with open(os.path.join(TOP, "etc", "registries.conf")) as f:
         text = f.read()
