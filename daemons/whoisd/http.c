@@ -1348,8 +1348,13 @@ http_init(struct event_base *base)
 	http_base = base;
 	http_idle_s = t;
 	tv_from_seconds(&http_idle_tv, t);
-	/* Room for http_max_names names of 253 octets, %-escaped as ACE. */
-	need = 16 * 1024 + (size_t)wc->wc_http_max_names * 270;
+	/*
+	 * Room for 100 names of 253 octets, %-escaped as ACE, in a GET (or
+	 * http_max_names if fewer); more go in a POST body, not a head that
+	 * every connection may grow its buffer to.
+	 */
+	need = 16 * 1024 + (size_t)(wc->wc_http_max_names < 100 ?
+	    wc->wc_http_max_names : 100) * 270;
 	http_head_max = need > HTTP_MIN_HEAD_MAX ? need : HTTP_MIN_HEAD_MAX;
 	/* A JSON name is at most a few hundred bytes, escaped: 1 KB each. */
 	http_body_max = wc->wc_http_max_body > 0 ?
