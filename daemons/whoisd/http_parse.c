@@ -11,7 +11,7 @@
  * folding, a malformed or doubled Content-Length, Content-Length with
  * Transfer-Encoding) is a 400.  The bodies themselves: a chunked
  * decoder fed as bytes arrive, and the JSON of POST /v1/check, parsed
- * by jansson within a memory budget.
+ * by jansson once a count of its values is within bounds.
  */
 #include <sys/types.h>
 
@@ -364,15 +364,15 @@ http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
 			    (c >= 'A' && c <= 'F')) {
 				h = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 				if (++ck->ck_digits > 15)
-					return HTTP_CK_BIG;
+					goto big;
 				ck->ck_left = ck->ck_left * 16 + (unsigned)h;
 				i++;
 				break;
 			}
 			if (ck->ck_digits == 0)
-				return HTTP_CK_BAD;
+				goto bad;
 			if (ck->ck_left > ck->ck_max - ck->ck_total)
-				return HTTP_CK_BIG;	/* said before sent */
+				goto big;	/* said before sent */
 			if (c == ';') {
 				ck->ck_state = CK_EXT;
 				ck->ck_line = 0;
@@ -380,19 +380,19 @@ http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
 				ck->ck_state = CK_SIZE_LF;
 				i++;
 			} else
-				return HTTP_CK_BAD;
+				goto bad;
 			break;
 		case CK_EXT:
 			if (c == '\r')
 				ck->ck_state = CK_SIZE_LF;
 			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
 			    ++ck->ck_line > CK_LINE_MAX)
-				return HTTP_CK_BAD;
+				goto bad;
 			i++;
 			break;
 		case CK_SIZE_LF:
 			if (c != '\n')
-				return HTTP_CK_BAD;
+				goto bad;
 			i++;
 			ck->ck_digits = 0;
 			ck->ck_state = ck->ck_left > 0 ? CK_DATA : CK_TRAILER;
@@ -417,13 +417,13 @@ http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
 			break;
 		case CK_DATA_CR:
 			if (c != '\r')
-				return HTTP_CK_BAD;
+				goto bad;
 			ck->ck_state = CK_DATA_LF;
 			i++;
 			break;
 		case CK_DATA_LF:
 			if (c != '\n')
-				return HTTP_CK_BAD;
+				goto bad;
 			ck->ck_state = CK_SIZE;
 			i++;
 			break;
@@ -440,18 +440,18 @@ http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
 				ck->ck_state = CK_TRAILER_LF;
 			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
 			    ++ck->ck_line > CK_LINE_MAX)
-				return HTTP_CK_BAD;
+				goto bad;
 			i++;
 			break;
 		case CK_TRAILER_LF:
 			if (c != '\n')
-				return HTTP_CK_BAD;
+				goto bad;
 			ck->ck_state = CK_TRAILER;
 			i++;
 			break;
 		case CK_END_LF:
 			if (c != '\n')
-				return HTTP_CK_BAD;
+				goto bad;
 			ck->ck_state = CK_DONE;
 			i++;
 			break;
@@ -459,49 +459,40 @@ http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
 	}
 	*used = i;
 	return ck->ck_state == CK_DONE ? HTTP_CK_DONE : HTTP_CK_MORE;
+bad:
+	*used = i;
+	return HTTP_CK_BAD;
+big:
+	*used = i;
+	return HTTP_CK_BIG;
 }
 
 /* ------------------------------------------------------ a check's body */
 
 /*
- * jansson's allocations are counted against a budget while a body is
- * parsed: a small body of many tiny values ("[[],[],...]") must not cost
- * the child many times its size.  A failed allocation is a parse error.
+ * An upper bound of the values in a JSON text (its commas and opening
+ * brackets, outside strings), counted before jansson builds them: a
+ * small body of many tiny values ("[[],[],...]") must not cost the
+ * child many times its size.
  */
-struct hp_alloc {
-	size_t	ha_size;
-	size_t	ha_pad;		/* keeps what follows max-aligned */
-};
-
-static size_t	hp_used, hp_budget;
-static int	hp_refused;
-
-static void *
-hp_malloc(size_t n)
+static size_t
+json_values_max(const char *p, size_t len)
 {
-	struct hp_alloc	*a;
+	size_t	i, n = 1;
+	int	in_str = 0;
 
-	if (n > hp_budget || hp_used > hp_budget - n) {
-		hp_refused = 1;
-		return NULL;
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_str = 0;
+		} else if (p[i] == '"')
+			in_str = 1;
+		else if (p[i] == ',' || p[i] == '[' || p[i] == '{')
+			n++;
 	}
-	if ((a = malloc(sizeof(*a) + n)) == NULL)
-		return NULL;
-	a->ha_size = n;
-	hp_used += n;
-	return a + 1;
-}
-
-static void
-hp_free(void *p)
-{
-	struct hp_alloc	*a;
-
-	if (p == NULL)
-		return;
-	a = (struct hp_alloc *)p - 1;
-	hp_used -= a->ha_size;
-	free(a);
+	return n;
 }
 
 void
@@ -533,16 +524,12 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 
 	memset(hn, 0, sizeof(*hn));
 	hn->hn_wait = -1;
-	/* jansson's own structures: about 80 bytes a value at worst. */
-	hp_used = 0;
-	hp_refused = 0;
-	hp_budget = 64 * 1024 + len * 24;
-	json_set_alloc_funcs(hp_malloc, hp_free);
+	/* A name costs two values; the rest is room for other members. */
+	if (json_values_max(body, len) > 2 * max_names + 1024)
+		return names_fail(err, errlen, "the JSON body has too many "
+		    "values", (size_t)-1);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
-		if (hp_refused)
-			return names_fail(err, errlen, "the JSON body has too "
-			    "many values", (size_t)-1);
 		snprintf(err, errlen, "bad JSON at line %d column %d: %s",
 		    je.line, je.column, je.text);
 		return -1;
