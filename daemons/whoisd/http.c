@@ -3,6 +3,9 @@
  * own on the pool's accept path.
  *
  *	GET /v1/check?domain=a.com&domain=b.net	verdicts, JSON (<= http_max_names)
+ *	POST /v1/check {"domains":[...]}	the same for a JSON body; with
+ *						Accept: application/x-ndjson a
+ *						line per name as it is known
  *	GET /v1/whois?domain=a.com		the whois answer and registry text
  *	GET /status				pool and links, JSON
  *	GET /metrics				Prometheus text
@@ -14,14 +17,18 @@
  * at once and writes with one writev(); a connection's read event is
  * added once, when it is accepted.
  *
- * Only what the API needs: GET and HEAD (anything else: 405), no request
- * bodies (a request with one is answered and the connection closed),
- * Content-Length framing, pipelining (requests are answered in order,
- * one at a time: the next is parsed when the current one is answered).
- * The parsing itself, on plain bytes, is http_parse.c.
+ * Only what the API needs: GET and HEAD, and POST of /v1/check (anything
+ * else: 405); only that POST has a body (Content-Length or chunked, up
+ * to http_max_body; any other request with one is answered and the
+ * connection closed); answers framed by Content-Length, or chunked for a
+ * streamed NDJSON answer; pipelining (requests are answered in order,
+ * one at a time: the next is parsed when the current one is answered,
+ * streamed or not).  The parsing itself, on plain bytes, is http_parse.c.
  *
  * A connection is one of:
  *	HC_READING	waiting for (the rest of) a request head
+ *	HC_BODY		reading a POST's body (head and body within
+ *			http_idle_timeout of the head's first byte)
  *	HC_BUSY		a request's lookups are under way
  * plus hc_eof (the client sent EOF: answer what it asked, then close) and
  * hc_closing (close once the queued output is written).
@@ -31,6 +38,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +51,7 @@
 
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
 #include "daemons/whoisd/http_parse.h"
@@ -53,13 +62,26 @@
 #define HTTP_MIN_HEAD_MAX	(64 * 1024)	/* request head limit, at least */
 #define HTTP_OUT_HIGH		(256 * 1024)	/* stop parsing above this */
 #define HTTP_COPY_MAX		4096	/* smaller bodies are copied */
+#define HTTP_STREAMED		((size_t)-1)	/* no Content-Length */
 
 enum hc_state {
 	HC_READING,		/* waiting for a request head */
+	HC_BODY,		/* reading a POST's body */
 	HC_BUSY			/* a request's lookups are under way */
 };
 
 struct hreq;
+
+/* A POST /v1/check body being read. */
+struct hbody {
+	char			*hb_buf;
+	size_t			 hb_len, hb_cap, hb_max;
+	long long		 hb_left;	/* Content-Length still to come */
+	int			 hb_chunked;
+	struct http_chunked	 hb_ck;
+	int			 hb_ndjson;	/* Accept: application/x-ndjson */
+	double			 hb_wait;	/* ?wait=, or -1 */
+};
 
 struct hconn {
 	int			 hc_fd;
@@ -76,6 +98,8 @@ struct hconn {
 	struct event		*hc_timer;	/* idle or head deadline */
 	double			 hc_idle_since;	/* monotonic: last answer queued */
 	double			 hc_head_start;	/* monotonic: first byte of a head */
+	double			 hc_req_start;	/* ... of the one being read */
+	struct hbody		*hc_body;	/* HC_BODY */
 	int			 hc_rev_on;
 	int			 hc_wev_on;
 	char			*hc_in;		/* input: [hc_off, hc_len) unread */
@@ -87,23 +111,36 @@ struct hconn {
 	LIST_ENTRY(hconn)	 hc_entry;
 };
 
-/* One /v1/check or /v1/whois request and its lookups. */
+/*
+ * One /v1/check or /v1/whois request and its lookups.  A streamed one
+ * (NDJSON) sends each answer as it comes instead of keeping its part.
+ */
 struct hreq {
 	struct hconn		*hr_conn;
 	int			 hr_whois;	/* /v1/whois: text answer */
 	int			 hr_n;
 	int			 hr_done;
 	int			 hr_started;	/* all lookups started */
+	int			 hr_stream;	/* 0, HR_CHUNKED or HR_UNTIL_CLOSE */
+	double			 hr_start;	/* monotonic */
+	struct evbuffer		*hr_pend;	/* streamed lines not yet sent */
+	struct event		*hr_wait;	/* the POST's wait bound */
+	struct http_names	 hr_names;	/* a POST's names */
 	struct lookup		**hr_lookups;
 	struct evbuffer		**hr_parts;	/* one answer per name */
 	struct hslot		*hr_slots;
 };
+
+#define HR_CHUNKED	1	/* HTTP/1.1: chunked transfer coding */
+#define HR_UNTIL_CLOSE	2	/* HTTP/1.0: the close ends the answer */
 
 struct hslot {
 	struct hreq	*hs_req;
 	int		 hs_i;
 	char		*hs_name;	/* decoded, in the connection's input */
 	size_t		 hs_len;	/* (it may hold NUL bytes) */
+	int		 hs_later;	/* unknown, for the registry's budget */
+	uint64_t	 hs_retry;	/* its retry_after */
 };
 
 static struct event_base	*http_base;
@@ -116,6 +153,7 @@ static double			 http_idle_s;
  */
 static double			 http_now;
 static size_t			 http_head_max;
+static size_t			 http_body_max;
 static int			 http_draining;
 static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
 
@@ -140,8 +178,23 @@ hreq_free(struct hreq *hr)
 		if (hr->hr_parts[i] != NULL)
 			evbuffer_free(hr->hr_parts[i]);
 	}
+	if (hr->hr_pend != NULL)
+		evbuffer_free(hr->hr_pend);
+	if (hr->hr_wait != NULL)
+		event_free(hr->hr_wait);
+	http_names_free(&hr->hr_names);
 	free(hr);		/* one block with its arrays */
 	pool_req_end();
+}
+
+static void
+hbody_free(struct hconn *hc)
+{
+	if (hc->hc_body == NULL)
+		return;
+	free(hc->hc_body->hb_buf);
+	free(hc->hc_body);
+	hc->hc_body = NULL;
 }
 
 static void
@@ -153,6 +206,7 @@ http_close(struct hconn *hc)
 
 	if (hr != NULL)
 		hreq_free(hr);	/* the client went away mid-request */
+	hbody_free(hc);
 	unsent_update(&hc->hc_us, 0);
 	limits_conn_close(hc->hc_cl);
 	LIST_REMOVE(hc, hc_entry);
@@ -194,6 +248,13 @@ http_arm_timer(struct hconn *hc)
 	struct timeval	tv;
 	double		left;
 
+	if (hc->hc_state == HC_BODY) {
+		/* However slowly the body trickles in. */
+		left = hc->hc_req_start + http_idle_s - http_now;
+		tv_from_seconds(&tv, left < 0.001 ? 0.001 : left);
+		event_add(hc->hc_timer, &tv);
+		return;
+	}
 	if (hc->hc_state != HC_READING ||
 	    evbuffer_get_length(hc->hc_out) > 0 || hc->hc_closing) {
 		event_del(hc->hc_timer);
@@ -214,6 +275,21 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd; (void)ev;
 	http_now = now_mono();
+	if (hc->hc_state == HC_BODY) {
+		if (http_now - hc->hc_req_start < http_idle_s) {
+			http_arm_timer(hc);
+			return;
+		}
+		/* A head, then not all of its body in time. */
+		hbody_free(hc);
+		hc->hc_state = HC_READING;
+		hc->hc_keepalive = 0;
+		hc->hc_off = hc->hc_len;
+		http_respond_error(hc, 408, "Request Timeout",
+		    "no complete request body within http_idle_timeout");
+		http_flush(hc);
+		return;
+	}
 	if (hc->hc_state != HC_READING || evbuffer_get_length(hc->hc_out) > 0)
 		return;
 	if (hc->hc_len > hc->hc_off) {
@@ -330,6 +406,10 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 	}
 	http_process(hc);
+	if (hc->hc_eof && hc->hc_state == HC_BODY) {
+		http_close(hc);		/* a body that cannot end now */
+		return;
+	}
 	http_flush(hc);
 }
 
@@ -446,8 +526,9 @@ http_accept(int fd, int ref)
 
 /*
  * Queue a response's status line and headers, for a body of `len` bytes
- * that the caller adds to hc_out next, unless hc_head (a HEAD request).
- * `extra` is more header lines or NULL.
+ * that the caller adds to hc_out next, unless hc_head (a HEAD request);
+ * HTTP_STREAMED: a body sent as it comes, chunked (HTTP/1.1) or ended by
+ * the close (HTTP/1.0).  `extra` is more header lines or NULL.
  */
 static void
 http_respond_head(struct hconn *hc, int code, const char *reason,
@@ -466,8 +547,13 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	out_str(out, reason);
 	out_str(out, "\r\nContent-Type: ");
 	out_str(out, ctype);
-	out_str(out, "\r\nContent-Length: ");
-	out_u64(out, len);
+	if (len != HTTP_STREAMED) {
+		out_str(out, "\r\nContent-Length: ");
+		out_u64(out, len);
+	} else if (!hc->hc_http10)
+		out_str(out, "\r\nTransfer-Encoding: chunked");
+	else
+		hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends it */
 	out_str(out, "\r\nCache-Control: no-store\r\n");
 	if (!hc->hc_keepalive)
 		out_str(out, "Connection: close\r\n");
@@ -532,14 +618,61 @@ http_respond_error(struct hconn *hc, int code, const char *reason,
 
 /* ------------------------------------------------------ lookup requests */
 
+/* Send the streamed lines gathered so far: one chunk. */
+static void
+hreq_emit(struct hreq *hr)
+{
+	struct hconn	*hc = hr->hr_conn;
+	size_t		 len = evbuffer_get_length(hr->hr_pend);
+	char		 sz[24];
+
+	if (len == 0)
+		return;
+	if (hr->hr_stream == HR_CHUNKED) {
+		evbuffer_add(hc->hc_out, sz, (size_t)snprintf(sz, sizeof(sz),
+		    "%zx\r\n", len));
+		http_out_add(hc, hr->hr_pend);
+		evbuffer_add(hc->hc_out, "\r\n", 2);
+	} else
+		http_out_add(hc, hr->hr_pend);
+}
+
+/*
+ * Retry-After when no name of the answer can be known before the
+ * registry's budget (or its back-off) allows: the soonest of them.
+ */
+static void
+hreq_retry_after(struct hreq *hr, char *extra, size_t len)
+{
+	uint64_t	min = UINT64_MAX, r;
+	int		i;
+
+	extra[0] = '\0';
+	for (i = 0; i < hr->hr_n; i++) {
+		if (!hr->hr_slots[i].hs_later)
+			return;
+		r = hr->hr_slots[i].hs_retry > 0 ? hr->hr_slots[i].hs_retry : 1;
+		if (r < min)
+			min = r;
+	}
+	if (hr->hr_n > 0)
+		snprintf(extra, len, "Retry-After: %llu\r\n",
+		    (unsigned long long)min);
+}
+
 static void
 hreq_finish(struct hreq *hr)
 {
 	struct hconn	*hc = hr->hr_conn;
 	size_t		 len;
 	int		 i;
+	char		 extra[48];
 
-	if (hr->hr_whois) {
+	if (hr->hr_stream) {
+		hreq_emit(hr);
+		if (hr->hr_stream == HR_CHUNKED)
+			evbuffer_add(hc->hc_out, "0\r\n\r\n", 5);
+	} else if (hr->hr_whois) {
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
 	} else {
@@ -547,7 +680,9 @@ hreq_finish(struct hreq *hr)
 		len = 12 + (size_t)(hr->hr_n - 1) + 3;
 		for (i = 0; i < hr->hr_n; i++)
 			len += evbuffer_get_length(hr->hr_parts[i]);
-		http_respond_head(hc, 200, "OK", "application/json", len, NULL);
+		hreq_retry_after(hr, extra, sizeof(extra));
+		http_respond_head(hc, 200, "OK", "application/json", len,
+		    extra[0] != '\0' ? extra : NULL);
 		if (!hc->hc_head) {
 			evbuffer_add(hc->hc_out, "{\"results\":[", 12);
 			for (i = 0; i < hr->hr_n; i++) {
@@ -569,6 +704,11 @@ hreq_finish(struct hreq *hr)
 	}
 }
 
+/*
+ * One name's answer.  While the lookups are being started (or cut) it
+ * is only kept; after, a streamed answer sends it at once.  The flush
+ * may close the connection and free the request: nothing after it.
+ */
 static void
 hreq_answered(const struct answer *a, const char *note, void *arg)
 {
@@ -578,13 +718,54 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 
 	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
-	b = hr->hr_parts[hs->hs_i] = evbuffer_new();
-	if (hr->hr_whois)
-		answer_whois(b, a, note);	/* the whois port's answer */
-	else
-		answer_json(b, a, note);
+	hs->hs_later = a->a_status == AS_UNKNOWN &&
+	    (strcmp(a->a_reason, "rate-budget") == 0 ||
+	    strcmp(a->a_reason, "registry-backoff") == 0);
+	hs->hs_retry = a->a_retry_after;
+	if (hr->hr_stream) {
+		answer_json(hr->hr_pend, a, note);
+		evbuffer_add(hr->hr_pend, "\n", 1);
+	} else {
+		b = hr->hr_parts[hs->hs_i] = evbuffer_new();
+		if (hr->hr_whois)
+			answer_whois(b, a, note);  /* the whois port's answer */
+		else
+			answer_json(b, a, note);
+	}
 	hr->hr_done++;
-	if (hr->hr_started && hr->hr_done == hr->hr_n)
+	if (!hr->hr_started)
+		return;
+	if (hr->hr_done == hr->hr_n)
+		hreq_finish(hr);
+	else if (hr->hr_stream) {
+		hreq_emit(hr);
+		http_flush(hr->hr_conn);
+	}
+}
+
+/*
+ * The POST's wait is over: the names still open are answered unknown,
+ * reason `wait`, with the time by which whoisd-query (which goes on)
+ * has put its answer in the cache.
+ */
+static void
+hreq_wait_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct hreq	*hr = arg;
+	double		 left;
+	uint64_t	 retry;
+	int		 i;
+
+	(void)fd; (void)ev;
+	http_now = now_mono();
+	left = front_conf()->wc_request_timeout - (http_now - hr->hr_start);
+	retry = left > 1 ? (uint64_t)ceil(left) : 1;
+	hr->hr_started = 0;	/* no answer may finish it mid-loop */
+	for (i = 0; i < hr->hr_n; i++)
+		if (hr->hr_lookups[i] != NULL)
+			lookup_cut(hr->hr_lookups[i], "wait", retry);
+	hr->hr_started = 1;
+	if (hr->hr_done == hr->hr_n)
 		hreq_finish(hr);
 }
 
@@ -662,6 +843,283 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		hreq_finish(hr);	/* every name answered at once */
 	else
 		hc->hc_state = HC_BUSY;
+}
+
+/* ------------------------------------------------------ POST /v1/check */
+
+struct hkey {
+	char	*hk_key;
+	int	 hk_i;
+};
+
+static int
+hkey_cmp(const void *a, const void *b)
+{
+	const struct hkey	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->hk_key, y->hk_key)) != 0)
+		return c;
+	return x->hk_i < y->hk_i ? -1 : x->hk_i > y->hk_i;
+}
+
+/*
+ * Mark the names that repeat an earlier one, compared as lookups see
+ * them (the A-label form; a name that is invalid, as sent): each name is
+ * answered once, where it first appears.  Returns the names kept.
+ */
+static int
+http_dedup(const struct http_names *hn, char *dup)
+{
+	struct hkey	*k;
+	char		 ace[NAME_ACE_BUF], reason[NAME_REASON_BUF];
+	size_t		 i, n = hn->hn_n, kept = 0;
+
+	k = xcalloc(n, sizeof(*k));
+	for (i = 0; i < n; i++) {
+		k[i].hk_i = (int)i;
+		if (hn->hn_len[i] <= NAME_INPUT_MAX && name_normalise(
+		    hn->hn_name[i], ace, sizeof(ace), reason,
+		    sizeof(reason)) == 0)
+			k[i].hk_key = xstrdup(ace);
+		else if (asprintf(&k[i].hk_key, "\001%s", hn->hn_name[i]) == -1)
+			fatal("%s: asprintf", __func__);
+	}
+	qsort(k, n, sizeof(*k), hkey_cmp);
+	for (i = 0; i < n; i++) {
+		dup[k[i].hk_i] = i > 0 &&
+		    strcmp(k[i].hk_key, k[i - 1].hk_key) == 0;
+		kept += !dup[k[i].hk_i];
+	}
+	for (i = 0; i < n; i++)
+		free(k[i].hk_key);
+	free(k);
+	return (int)kept;
+}
+
+/* ?wait=SECONDS of a POST: 0 with *wait (-1 if absent), -1 if bad. */
+static int
+http_query_wait(char *query, double *wait)
+{
+	char	*p, *amp, *end;
+	double	 w;
+
+	*wait = -1;
+	for (p = query; p != NULL && *p != '\0'; p = amp != NULL ? amp + 1 :
+	    NULL) {
+		amp = strchr(p, '&');
+		if (strncmp(p, "wait=", 5) != 0)
+			continue;
+		w = strtod(p + 5, &end);
+		if (end == p + 5 || (end != amp && *end != '\0') ||
+		    !(w >= 0 && w <= 3600))
+			return -1;
+		*wait = w;
+	}
+	return 0;
+}
+
+/* The whole body is in: parse it and start the lookups. */
+static void
+http_post_check(struct hconn *hc, struct hbody *hb)
+{
+	struct whoisd_conf	*wc = front_conf();
+	struct http_names	 hn;
+	struct hreq		*hr;
+	struct timeval		 tv;
+	char			 err[256], key[SB_KEYLEN], *dup;
+	double			 wait;
+	size_t			 j;
+	int			 n, i, flags = 0;
+
+	if (http_names_parse(hb->hb_buf, hb->hb_len,
+	    (size_t)wc->wc_http_max_names, &hn, err, sizeof(err)) == -1) {
+		http_respond_error(hc, 400, "Bad Request", err);
+		return;
+	}
+	wait = hb->hb_wait;
+	if (hn.hn_wait >= 0 && (wait < 0 || hn.hn_wait < wait))
+		wait = hn.hn_wait;
+	dup = xcalloc(hn.hn_n, 1);
+	n = http_dedup(&hn, dup);
+	hr = xcalloc(1, sizeof(*hr) + (size_t)n * (sizeof(*hr->hr_slots) +
+	    sizeof(*hr->hr_lookups) + sizeof(*hr->hr_parts)));
+	hr->hr_slots = (struct hslot *)(hr + 1);
+	hr->hr_lookups = (struct lookup **)(hr->hr_slots + n);
+	hr->hr_parts = (struct evbuffer **)(hr->hr_lookups + n);
+	hr->hr_conn = hc;
+	hr->hr_n = n;
+	hr->hr_start = http_now;
+	for (j = 0, i = 0; j < hn.hn_n; j++) {
+		if (dup[j])
+			continue;
+		hr->hr_slots[i].hs_req = hr;
+		hr->hr_slots[i].hs_i = i;
+		hr->hr_slots[i].hs_name = hn.hn_name[j];
+		hr->hr_slots[i].hs_len = hn.hn_len[j];
+		i++;
+	}
+	free(dup);
+	hr->hr_names = hn;		/* the slots point into it */
+	snprintf(key, sizeof(key), "POST /v1/check: %zu names", hn.hn_n);
+	pool_req_begin(key);
+	hc->hc_req = hr;
+	if (hb->hb_ndjson) {
+		hr->hr_stream = hc->hc_http10 ? HR_UNTIL_CLOSE : HR_CHUNKED;
+		if ((hr->hr_pend = evbuffer_new()) == NULL)
+			fatalx("out of memory for an HTTP answer");
+		http_respond_head(hc, 200, "OK", "application/x-ndjson",
+		    HTTP_STREAMED, NULL);
+	}
+	/* Past request_timeout every lookup has answered anyway. */
+	if (wait >= 0 && wait < wc->wc_request_timeout) {
+		if ((hr->hr_wait = evtimer_new(http_base, hreq_wait_cb,
+		    hr)) == NULL)
+			fatalx("out of memory for an HTTP request");
+		tv_from_seconds(&tv, wait);
+		evtimer_add(hr->hr_wait, &tv);
+	}
+	if (n > 1)
+		flags |= LOOKUP_BULK;
+	for (i = 0; i < n; i++)
+		hr->hr_lookups[i] = lookup_start_as(hr->hr_slots[i].hs_name,
+		    hr->hr_slots[i].hs_len, flags, hc->hc_fd, hreq_answered,
+		    &hr->hr_slots[i]);
+	hr->hr_started = 1;
+	if (hr->hr_done == hr->hr_n)
+		hreq_finish(hr);	/* every name answered at once */
+	else {
+		hc->hc_state = HC_BUSY;
+		if (hr->hr_stream)
+			hreq_emit(hr);	/* what the memo knew, at once */
+	}
+}
+
+/*
+ * Take what has arrived of the body.  1 when the request was answered or
+ * started (the connection is HC_READING or HC_BUSY again), 0 when more
+ * is needed.
+ */
+static int
+http_body(struct hconn *hc)
+{
+	struct hbody	*hb = hc->hc_body;
+	const char	*in = hc->hc_in + hc->hc_off;
+	size_t		 avail = hc->hc_len - hc->hc_off, n, used, out;
+	int		 r;
+
+	if (!hb->hb_chunked) {
+		n = (long long)avail < hb->hb_left ? avail :
+		    (size_t)hb->hb_left;
+		if (hb->hb_len + n > hb->hb_cap) {
+			hb->hb_cap = (size_t)(hb->hb_len + hb->hb_left);
+			hb->hb_buf = xrealloc(hb->hb_buf, hb->hb_cap);
+		}
+		memcpy(hb->hb_buf + hb->hb_len, in, n);
+		hb->hb_len += n;
+		hb->hb_left -= (long long)n;
+		hc->hc_off += n;
+		if (hb->hb_left > 0)
+			return 0;
+	} else {
+		for (;;) {
+			if (hb->hb_len == hb->hb_cap) {
+				hb->hb_cap = hb->hb_cap < 2048 ? 4096 :
+				    hb->hb_cap * 2;
+				if (hb->hb_cap > hb->hb_max)
+					hb->hb_cap = hb->hb_max;
+				hb->hb_buf = xrealloc(hb->hb_buf, hb->hb_cap);
+			}
+			r = http_chunked_feed(&hb->hb_ck, in, avail, &used,
+			    hb->hb_buf + hb->hb_len, hb->hb_cap - hb->hb_len,
+			    &out);
+			hb->hb_len += out;
+			hc->hc_off += used;
+			in += used;
+			avail -= used;
+			if (r == HTTP_CK_DONE)
+				break;
+			if (r == HTTP_CK_MORE && avail > 0 &&
+			    hb->hb_len < hb->hb_max)
+				continue;	/* out was full: grown above */
+			if (r == HTTP_CK_MORE)
+				return 0;
+			/* Where the next request starts is lost: close. */
+			hbody_free(hc);
+			hc->hc_state = HC_READING;
+			hc->hc_keepalive = 0;
+			hc->hc_off = hc->hc_len;
+			if (r == HTTP_CK_BIG)
+				http_respond_error(hc, 413, "Content Too Large",
+				    "request body over http_max_body");
+			else
+				http_respond_error(hc, 400, "Bad Request",
+				    "malformed chunked request body");
+			return 1;
+		}
+	}
+	hc->hc_state = HC_READING;
+	hc->hc_body = NULL;
+	http_post_check(hc, hb);
+	free(hb->hb_buf);
+	free(hb);
+	return 1;
+}
+
+/* POST /v1/check: its head is in; check how the body comes, then read. */
+static void
+http_post_begin(struct hconn *hc, struct http_head *hh)
+{
+	struct hbody	*hb;
+	double		 wait;
+
+	/* Framed, the body is read whole: the connection can go on. */
+	hc->hc_keepalive = hh->hh_http10 ? hh->hh_conn_keepalive :
+	    !hh->hh_conn_close;
+	if (hh->hh_te_other) {
+		hc->hc_keepalive = 0;
+		http_respond_error(hc, 501, "Not Implemented",
+		    "only the chunked transfer coding is understood");
+		return;
+	}
+	if (hh->hh_cenc) {
+		/* Never inflated: no zip bomb gets to be one. */
+		hc->hc_keepalive = 0;
+		http_respond_error(hc, 415, "Unsupported Media Type",
+		    "request bodies must not have a Content-Encoding");
+		return;
+	}
+	if (hh->hh_clen > (long long)http_body_max) {
+		/* Refused before a byte of it is read. */
+		hc->hc_keepalive = 0;
+		http_respond_error(hc, 413, "Content Too Large",
+		    "request body over http_max_body");
+		return;
+	}
+	if (http_query_wait(hh->hh_query, &wait) == -1) {
+		if (hh->hh_clen > 0 || hh->hh_chunked)
+			hc->hc_keepalive = 0;
+		http_respond_error(hc, 400, "Bad Request",
+		    "wait must be a number of seconds from 0 to 3600");
+		return;
+	}
+	if (!hh->hh_chunked && hh->hh_clen <= 0) {
+		http_respond_error(hc, 400, "Bad Request",
+		    "expected a JSON body {\"domains\":[\"example.com\",...]}");
+		return;
+	}
+	hb = xcalloc(1, sizeof(*hb));
+	hb->hb_max = http_body_max;
+	hb->hb_left = hh->hh_clen;
+	hb->hb_chunked = hh->hh_chunked;
+	http_chunked_init(&hb->hb_ck, http_body_max);
+	hb->hb_ndjson = hh->hh_ndjson;
+	hb->hb_wait = wait;
+	hc->hc_body = hb;
+	hc->hc_state = HC_BODY;
+	/* A client that waits for our word before it sends the body. */
+	if (hh->hh_continue && !hh->hh_http10 && hc->hc_len == hc->hc_off)
+		out_str(hc->hc_out, "HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 /* --------------------------------------------------------- other pages */
@@ -785,8 +1243,15 @@ http_route(struct hconn *hc, struct http_head *hh)
 		return;
 	}
 	if (!get && !hc->hc_head) {
-		http_respond_error_extra(hc, 405, "Method Not Allowed",
-		    "only GET and HEAD", "Allow: GET, HEAD\r\n");
+		if (strcmp(path, "/v1/check") != 0)
+			http_respond_error_extra(hc, 405, "Method Not Allowed",
+			    "only GET and HEAD", "Allow: GET, HEAD\r\n");
+		else if (strcmp(hh->hh_method, "POST") == 0)
+			http_post_begin(hc, hh);
+		else
+			http_respond_error_extra(hc, 405, "Method Not Allowed",
+			    "only GET, HEAD and POST",
+			    "Allow: GET, HEAD, POST\r\n");
 		return;
 	}
 	if (strcmp(path, "/v1/check") == 0)
@@ -815,6 +1280,11 @@ http_process(struct hconn *hc)
 	int		 r;
 
 	for (;;) {
+		if (hc->hc_state == HC_BODY) {
+			if (hc->hc_len == hc->hc_off || http_body(hc) == 0)
+				return;
+			continue;
+		}
 		/* Empty lines between requests are not a request. */
 		hc->hc_off += http_blank_len(hc->hc_in + hc->hc_off,
 		    hc->hc_len - hc->hc_off);
@@ -836,6 +1306,7 @@ http_process(struct hconn *hc)
 		}
 		head = hc->hc_in + hc->hc_off;
 		hc->hc_off += (size_t)n;
+		hc->hc_req_start = hc->hc_head_start;
 		/* What follows in the buffer is the next head, begun by now. */
 		hc->hc_head_start = http_now;
 		hc->hc_head = 0;
@@ -877,9 +1348,18 @@ http_init(struct event_base *base)
 	http_base = base;
 	http_idle_s = t;
 	tv_from_seconds(&http_idle_tv, t);
-	/* Room for http_max_names names of 253 octets, %-escaped as ACE. */
-	need = 16 * 1024 + (size_t)wc->wc_http_max_names * 270;
+	/*
+	 * Room for 100 names of 253 octets, %-escaped as ACE, in a GET (or
+	 * http_max_names if fewer); more go in a POST body, not a head that
+	 * every connection may grow its buffer to.
+	 */
+	need = 16 * 1024 + (size_t)(wc->wc_http_max_names < 100 ?
+	    wc->wc_http_max_names : 100) * 270;
 	http_head_max = need > HTTP_MIN_HEAD_MAX ? need : HTTP_MIN_HEAD_MAX;
+	/* A JSON name is at most a few hundred bytes, escaped: 1 KB each. */
+	http_body_max = wc->wc_http_max_body > 0 ?
+	    (size_t)wc->wc_http_max_body :
+	    16 * 1024 + (size_t)wc->wc_http_max_names * 1024;
 }
 
 /*

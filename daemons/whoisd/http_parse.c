@@ -5,17 +5,23 @@
  * owns the buffer, the limits' values and what is answered.
  *
  * Only what the API needs is understood: the request line, Connection,
- * and whether a body follows (Content-Length or Transfer-Encoding); the
- * server takes no bodies, so a request with one is answered and the
- * connection closed.  Anything that could make a proxy in front see
+ * how a body is framed (Content-Length, chunked), Content-Encoding,
+ * Expect and Accept.  Anything that could make a proxy in front see
  * other request boundaries than we do (control bytes, a bare CR, line
- * folding, a malformed Content-Length) is a 400.
+ * folding, a malformed or doubled Content-Length, Content-Length with
+ * Transfer-Encoding) is a 400.  The bodies themselves: a chunked
+ * decoder fed as bytes arrive, and the JSON of POST /v1/check, parsed
+ * by jansson once a count of its values is within bounds.
  */
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <jansson.h>
 
 #include "daemons/whoisd/http_parse.h"
 
@@ -71,12 +77,37 @@ parse_header(char *line, struct http_head *hh)
 		if (has_token(v, "keep-alive"))
 			hh->hh_conn_keepalive = 1;
 	} else if (strcasecmp(line, "Content-Length") == 0) {
+		long long	n = 0;
+
 		if (*v == '\0' || strspn(v, "0123456789") != strlen(v))
 			return -1;
-		if (strspn(v, "0") != strlen(v))
+		/* Saturated: anything that long is over every limit. */
+		for (; *v != '\0'; v++)
+			n = n > (LLONG_MAX - 9) / 10 ? LLONG_MAX / 2 :
+			    n * 10 + (*v - '0');
+		/* Two lengths that differ: which one a proxy takes is
+		 * anyone's guess. */
+		if (hh->hh_clen != -1 && hh->hh_clen != n)
+			return -1;
+		hh->hh_clen = n;
+		if (n > 0)
 			hh->hh_body = 1;
-	} else if (strcasecmp(line, "Transfer-Encoding") == 0)
+	} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
 		hh->hh_body = 1;
+		if (strcasecmp(v, "chunked") == 0 && !hh->hh_chunked)
+			hh->hh_chunked = 1;
+		else
+			hh->hh_te_other = 1;
+	} else if (strcasecmp(line, "Content-Encoding") == 0) {
+		if (*v != '\0' && strcasecmp(v, "identity") != 0)
+			hh->hh_cenc = 1;
+	} else if (strcasecmp(line, "Expect") == 0) {
+		if (has_token(v, "100-continue"))
+			hh->hh_continue = 1;
+	} else if (strcasecmp(line, "Accept") == 0) {
+		if (http_accepts(v, "application/x-ndjson"))
+			hh->hh_ndjson = 1;
+	}
 	return 0;
 }
 
@@ -177,6 +208,7 @@ http_parse_head(char *head, size_t len, struct http_head *hh)
 	int	 first = 1, r;
 
 	memset(hh, 0, sizeof(*hh));
+	hh->hh_clen = -1;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)head[i];
 
@@ -210,6 +242,9 @@ http_parse_head(char *head, size_t len, struct http_head *hh)
 			return 400;
 	}
 	if (first)
+		return 400;
+	/* Both framings: a proxy may take the other one (smuggling). */
+	if (hh->hh_clen != -1 && (hh->hh_chunked || hh->hh_te_other))
 		return 400;
 	/* A body we do not read hides where the next request starts. */
 	hh->hh_keepalive = !hh->hh_body && (hh->hh_http10 ?
@@ -249,4 +284,312 @@ http_query_decode(char *s, size_t len)
 			s[o++] = s[i];
 	}
 	return (ssize_t)o;
+}
+
+/* ------------------------------------------------------------- accept */
+
+int
+http_accepts(const char *accept, const char *type)
+{
+	const char	*p = accept, *e, *semi, *q;
+	size_t		 tl = strlen(type), l;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		e = p + strcspn(p, ",");
+		semi = memchr(p, ';', (size_t)(e - p));
+		l = (size_t)((semi != NULL ? semi : e) - p);
+		while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+			l--;
+		if (l == tl && strncasecmp(p, type, tl) == 0) {
+			/* q=0 means "not this one" (RFC 9110 12.4.2). */
+			for (q = semi; q != NULL && q < e; q = memchr(q + 1,
+			    ';', (size_t)(e - q - 1))) {
+				q++;
+				while (*q == ' ' || *q == '\t')
+					q++;
+				if ((*q == 'q' || *q == 'Q') && q[1] == '=' &&
+				    strtod(q + 2, NULL) <= 0)
+					return 0;
+				q--;
+			}
+			return 1;
+		}
+		p = e;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ chunked */
+
+enum {
+	CK_SIZE,		/* hex digits of a chunk size */
+	CK_EXT,			/* ;extension up to the CR */
+	CK_SIZE_LF,		/* the LF after a size line */
+	CK_DATA,		/* ck_left bytes of data */
+	CK_DATA_CR,		/* the CRLF after data */
+	CK_DATA_LF,
+	CK_TRAILER,		/* at the start of a trailer line */
+	CK_TRAILER_LINE,	/* inside one */
+	CK_TRAILER_LF,		/* the LF after a trailer line's CR */
+	CK_END_LF,		/* the LF of the empty line */
+	CK_DONE
+};
+
+/* A size line or a trailer longer than this is not a client of ours. */
+#define CK_LINE_MAX	4096
+
+void
+http_chunked_init(struct http_chunked *ck, size_t max)
+{
+	memset(ck, 0, sizeof(*ck));
+	ck->ck_state = CK_SIZE;
+	ck->ck_max = max;
+}
+
+int
+http_chunked_feed(struct http_chunked *ck, const char *in, size_t len,
+    size_t *used, char *out, size_t room, size_t *outlen)
+{
+	size_t	i = 0, n;
+	int	c, h;
+
+	*outlen = 0;
+	while (i < len && ck->ck_state != CK_DONE) {
+		c = (unsigned char)in[i];
+		switch (ck->ck_state) {
+		case CK_SIZE:
+			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			    (c >= 'A' && c <= 'F')) {
+				h = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+				if (++ck->ck_digits > 15)
+					goto big;
+				ck->ck_left = ck->ck_left * 16 + (unsigned)h;
+				i++;
+				break;
+			}
+			if (ck->ck_digits == 0)
+				goto bad;
+			if (ck->ck_left > ck->ck_max - ck->ck_total)
+				goto big;	/* said before sent */
+			if (c == ';') {
+				ck->ck_state = CK_EXT;
+				ck->ck_line = 0;
+			} else if (c == '\r') {
+				ck->ck_state = CK_SIZE_LF;
+				i++;
+			} else
+				goto bad;
+			break;
+		case CK_EXT:
+			if (c == '\r')
+				ck->ck_state = CK_SIZE_LF;
+			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
+			    ++ck->ck_line > CK_LINE_MAX)
+				goto bad;
+			i++;
+			break;
+		case CK_SIZE_LF:
+			if (c != '\n')
+				goto bad;
+			i++;
+			ck->ck_digits = 0;
+			ck->ck_state = ck->ck_left > 0 ? CK_DATA : CK_TRAILER;
+			break;
+		case CK_DATA:
+			if (room == *outlen) {
+				*used = i;
+				return HTTP_CK_MORE;	/* the caller grows out */
+			}
+			n = len - i;
+			if (n > ck->ck_left)
+				n = (size_t)ck->ck_left;
+			if (n > room - *outlen)
+				n = room - *outlen;
+			memcpy(out + *outlen, in + i, n);
+			*outlen += n;
+			ck->ck_total += n;
+			ck->ck_left -= n;
+			i += n;
+			if (ck->ck_left == 0)
+				ck->ck_state = CK_DATA_CR;
+			break;
+		case CK_DATA_CR:
+			if (c != '\r')
+				goto bad;
+			ck->ck_state = CK_DATA_LF;
+			i++;
+			break;
+		case CK_DATA_LF:
+			if (c != '\n')
+				goto bad;
+			ck->ck_state = CK_SIZE;
+			i++;
+			break;
+		case CK_TRAILER:
+			if (c == '\r') {
+				ck->ck_state = CK_END_LF;
+				i++;
+				break;
+			}
+			ck->ck_state = CK_TRAILER_LINE;
+			/* FALLTHROUGH */
+		case CK_TRAILER_LINE:
+			if (c == '\r')
+				ck->ck_state = CK_TRAILER_LF;
+			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
+			    ++ck->ck_line > CK_LINE_MAX)
+				goto bad;
+			i++;
+			break;
+		case CK_TRAILER_LF:
+			if (c != '\n')
+				goto bad;
+			ck->ck_state = CK_TRAILER;
+			i++;
+			break;
+		case CK_END_LF:
+			if (c != '\n')
+				goto bad;
+			ck->ck_state = CK_DONE;
+			i++;
+			break;
+		}
+	}
+	*used = i;
+	return ck->ck_state == CK_DONE ? HTTP_CK_DONE : HTTP_CK_MORE;
+bad:
+	*used = i;
+	return HTTP_CK_BAD;
+big:
+	*used = i;
+	return HTTP_CK_BIG;
+}
+
+/* ------------------------------------------------------ a check's body */
+
+/*
+ * An upper bound of the values in a JSON text (its commas and opening
+ * brackets, outside strings), counted before jansson builds them: a
+ * small body of many tiny values ("[[],[],...]") must not cost the
+ * child many times its size.
+ */
+static size_t
+json_values_max(const char *p, size_t len)
+{
+	size_t	i, n = 1;
+	int	in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_str = 0;
+		} else if (p[i] == '"')
+			in_str = 1;
+		else if (p[i] == ',' || p[i] == '[' || p[i] == '{')
+			n++;
+	}
+	return n;
+}
+
+void
+http_names_free(struct http_names *hn)
+{
+	free(hn->hn_name);	/* one block: pointers, lengths, strings */
+	memset(hn, 0, sizeof(*hn));
+}
+
+static int
+names_fail(char *err, size_t errlen, const char *msg, size_t i)
+{
+	if (i == (size_t)-1)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, msg, i);
+	return -1;
+}
+
+int
+http_names_parse(const char *body, size_t len, size_t max_names,
+    struct http_names *hn, char *err, size_t errlen)
+{
+	json_t		*root, *doms, *w, *v;
+	json_error_t	 je;
+	size_t		 n, i, bytes;
+	char		*p;
+	double		 wait = -1;
+
+	memset(hn, 0, sizeof(*hn));
+	hn->hn_wait = -1;
+	/* A name costs two values; the rest is room for other members. */
+	if (json_values_max(body, len) > 2 * max_names + 1024)
+		return names_fail(err, errlen, "the JSON body has too many "
+		    "values", (size_t)-1);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "bad JSON at line %d column %d: %s",
+		    je.line, je.column, je.text);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return names_fail(err, errlen, "the body must be a JSON object "
+		    "{\"domains\":[...]}", (size_t)-1);
+	}
+	doms = json_object_get(root, "domains");
+	if (doms == NULL || !json_is_array(doms)) {
+		json_decref(root);
+		return names_fail(err, errlen, doms == NULL ? "no \"domains\" "
+		    "member: expected {\"domains\":[\"example.com\",...]}" :
+		    "\"domains\" must be an array of strings", (size_t)-1);
+	}
+	if ((w = json_object_get(root, "wait")) != NULL) {
+		if (!json_is_number(w) || (wait = json_number_value(w)) < 0 ||
+		    wait > 3600 || wait != wait) {
+			json_decref(root);
+			return names_fail(err, errlen, "\"wait\" must be a "
+			    "number of seconds from 0 to 3600", (size_t)-1);
+		}
+	}
+	n = json_array_size(doms);
+	if (n == 0) {
+		json_decref(root);
+		return names_fail(err, errlen, "\"domains\" is empty",
+		    (size_t)-1);
+	}
+	if (n > max_names) {
+		json_decref(root);
+		return names_fail(err, errlen, "at most %zu names in "
+		    "\"domains\"", max_names);
+	}
+	bytes = 0;
+	json_array_foreach(doms, i, v) {
+		if (!json_is_string(v)) {
+			json_decref(root);
+			return names_fail(err, errlen, "\"domains\"[%zu] is "
+			    "not a string", i);
+		}
+		bytes += json_string_length(v) + 1;
+	}
+	/* One block: the pointers, the lengths, then the strings. */
+	hn->hn_name = malloc(n * (sizeof(char *) + sizeof(size_t)) + bytes);
+	if (hn->hn_name == NULL) {
+		json_decref(root);
+		return names_fail(err, errlen, "out of memory", (size_t)-1);
+	}
+	hn->hn_len = (size_t *)(hn->hn_name + n);
+	p = (char *)(hn->hn_len + n);
+	json_array_foreach(doms, i, v) {
+		hn->hn_name[i] = p;
+		hn->hn_len[i] = json_string_length(v);
+		memcpy(p, json_string_value(v), hn->hn_len[i] + 1);
+		p += hn->hn_len[i] + 1;
+	}
+	hn->hn_n = n;
+	hn->hn_wait = wait;
+	json_decref(root);
+	return 0;
 }

@@ -24,6 +24,39 @@ struct http_head {
 	int		 hh_conn_keepalive;
 	int		 hh_body;		/* Content-Length > 0 or chunked */
 	int		 hh_keepalive;		/* the connection goes on after */
+	long long	 hh_clen;		/* Content-Length, or -1 */
+	int		 hh_chunked;		/* Transfer-Encoding: chunked */
+	int		 hh_te_other;		/* another transfer coding */
+	int		 hh_cenc;		/* a Content-Encoding, not identity */
+	int		 hh_continue;		/* Expect: 100-continue */
+	int		 hh_ndjson;		/* Accept: application/x-ndjson */
+};
+
+/*
+ * A chunked request body being decoded (RFC 9112 7.1): fed the bytes as
+ * they arrive, it writes the data to the caller's buffer.  Extensions
+ * and trailers are read and dropped; CRLF is required everywhere.
+ */
+struct http_chunked {
+	int		 ck_state;
+	unsigned long long ck_left;		/* of the current chunk */
+	size_t		 ck_line;		/* bytes of the current line */
+	size_t		 ck_total;		/* data so far */
+	size_t		 ck_max;		/* more data is HTTP_CK_BIG */
+	int		 ck_digits;
+};
+
+#define HTTP_CK_MORE	0	/* needs more input, or more room */
+#define HTTP_CK_DONE	1	/* the last chunk and trailers are in */
+#define HTTP_CK_BAD	(-1)	/* malformed: 400 */
+#define HTTP_CK_BIG	(-2)	/* over ck_max: 413 */
+
+/* The names of a POST /v1/check body, and its optional wait. */
+struct http_names {
+	size_t		 hn_n;
+	char		**hn_name;		/* NUL-terminated, in order */
+	size_t		*hn_len;
+	double		 hn_wait;		/* seconds, or -1 */
 };
 
 /* The CR and LF bytes buf starts with: not a request (RFC 9112 2.2). */
@@ -55,5 +88,28 @@ int	 http_parse_head(char *head, size_t len, struct http_head *hh);
  * escape.
  */
 ssize_t	 http_query_decode(char *s, size_t len);
+
+void	 http_chunked_init(struct http_chunked *, size_t max);
+
+/*
+ * Decode from in[0..len): *used is what was taken, *outlen what was
+ * written to out[0..room).  HTTP_CK_MORE with *used < len when out is
+ * full; HTTP_CK_DONE leaves what follows the body in in[*used..len).
+ */
+int	 http_chunked_feed(struct http_chunked *, const char *in, size_t len,
+	    size_t *used, char *out, size_t room, size_t *outlen);
+
+/*
+ * Parse a POST /v1/check body, {"domains":[NAME,...], "wait":SECONDS},
+ * with jansson: at most max_names names; members other than these are
+ * ignored.  0 with hn filled (free with http_names_free()), or -1 with
+ * what is wrong in err, meant for the client.
+ */
+int	 http_names_parse(const char *body, size_t len, size_t max_names,
+	    struct http_names *hn, char *err, size_t errlen);
+void	 http_names_free(struct http_names *);
+
+/* Does the Accept value ask for media type `type` (with q > 0)? */
+int	 http_accepts(const char *accept, const char *type);
 
 #endif

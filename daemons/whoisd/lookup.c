@@ -924,6 +924,38 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	return lk;
 }
 
+/*
+ * The request's own bound (a POST's wait) came before the lookup's:
+ * answer now, the stale entry if there is one, else unknown with
+ * `reason`, both with retry_after.  What whoisd-query is asking goes on
+ * and reaches the cache.
+ */
+void
+lookup_cut(struct lookup *lk, const char *reason, uint64_t retry_after)
+{
+	struct answer	a;
+
+	if (lk == NULL || lk->lk_state == LK_DONE)
+		return;
+	if (lk->lk_callc != NULL && lk->lk_call != 0)
+		client_cancel(lk->lk_callc, lk->lk_call);
+	lk->lk_callc = NULL;
+	if (lk->lk_flight != NULL)
+		flight_leave(lk);
+	if (lk->lk_have_stale) {
+		lk->lk_stale.a_source = SRC_STALE;
+		snprintf(lk->lk_stale.a_reason, sizeof(lk->lk_stale.a_reason),
+		    "%s", reason);
+		lk->lk_stale.a_retry_after = retry_after;
+		lookup_answer(lk, &lk->lk_stale);
+	} else {
+		lookup_unknown(lk, reason, &a);
+		a.a_retry_after = retry_after;
+		lookup_answer(lk, &a);
+	}
+	lookup_free(lk);
+}
+
 /* The client went away: drop the pending work, never call back. */
 void
 lookup_cancel(struct lookup *lk)

@@ -46,8 +46,11 @@ static const struct conf_key whoisd_keys[] = {
 	  "registry is asked without it (0 = until request_timeout)" },
 	{ "max_query_len", CONF_INT, WCOFF(wc_max_query_len), 16, 65536, "1024",
 	  "longest whois query line accepted" },
-	{ "http_max_names", CONF_INT, WCOFF(wc_http_max_names), 1, 10000, "100",
+	{ "http_max_names", CONF_INT, WCOFF(wc_http_max_names), 1, 10000, "1000",
 	  "names one /v1/check may ask about" },
+	{ "http_max_body", CONF_BYTES, WCOFF(wc_http_max_body), 0, 1 << 30,
+	  "0", "largest POST /v1/check body (0 = 16 KB + 1 KB x "
+	  "http_max_names)" },
 	{ "idle_timeout", CONF_DOUBLE, WCOFF(wc_idle_timeout), 0.1, 3600, "10",
 	  "seconds a whois client may take to send its query" },
 	{ "http_idle_timeout", CONF_DOUBLE, WCOFF(wc_http_idle_timeout), 0.1,

@@ -29,6 +29,7 @@ struct whoisd_conf {
 	double			 wc_cache_timeout;
 	long			 wc_max_query_len;
 	long			 wc_http_max_names;
+	long			 wc_http_max_body;
 	double			 wc_idle_timeout;
 	double			 wc_http_idle_timeout;
 	long			 wc_max_frame;
@@ -83,6 +84,9 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
 struct lookup	*lookup_start_as(const char *name, size_t len, int flags,
 		    int fd, lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
+/* Answer it now, unknown for `reason` (or its stale entry), and free it. */
+void		 lookup_cut(struct lookup *, const char *reason,
+		    uint64_t retry_after);
 void		 lookup_init(struct event_base *);
 
 /* answer.c: the whois text and the JSON of one answer. */

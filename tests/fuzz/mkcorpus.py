@@ -277,10 +277,42 @@ def query_line_seeds():
         put(d, name, data)
 
 
+def http_body_seeds():
+    # POST /v1/check bodies: chunked framings (extensions, trailers, a
+    # size over the limit) around JSON bodies good and bad.
+    d = reset("http_body")
+
+    def chunked(b, step=7, ext=b"", trailer=b""):
+        out = b""
+        for i in range(0, len(b), step):
+            out += b"%x%s\r\n%s\r\n" % (len(b[i:i + step]), ext,
+                                          b[i:i + step])
+        return out + b"0\r\n" + trailer + b"\r\n"
+
+    good = b'{"domains":["example.com","b\\u00fccher.de","a.org"],"wait":2}'
+    seeds = {
+        "json": good,
+        "json-chunked": chunked(good),
+        "json-ext-trailer": chunked(good, 5, b";a=b", b"X-T: 1\r\n"),
+        "json-then-request": chunked(good) + b"GET / HTTP/1.1\r\n\r\n",
+        "too-big": b"100000\r\n" + b"x" * 64,
+        "bad-size": b"zz\r\n",
+        "bad-json": chunked(b'{"domains":["a.com",}'),
+        "wrong-types": b'{"domains":["a.com",1,null],"wait":"x"}',
+        "nested": b"[" * 3000 + b"]" * 3000,
+        "many-values": b'{"x":[' + b",".join([b"[]"] * 1000) + b']}',
+        "dup-keys": b'{"domains":["a"],"domains":["b"]}',
+        "nul": b'{"domains":["a\\u0000b"]}',
+    }
+    for name, data in seeds.items():
+        put(d, name, data)
+
+
 msg_seeds()
 classify_seeds()
 referral_seeds()
 file_seeds()
 spool_seeds()
 http_seeds()
+http_body_seeds()
 query_line_seeds()

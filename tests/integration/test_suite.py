@@ -69,8 +69,8 @@ def test_invalid_names_on_both_ports(suite):
     assert a["status"] == "invalid" and "too long" in a["reason"], a
     # More than http_max_names names, and no name at all.
     code, body = suite.http("/v1/check?" + "&".join(
-        "domain=a%d.com" % i for i in range(101)))
-    assert code == 400 and "at most 100" in body
+        "domain=a%d.com" % i for i in range(1001)))
+    assert code == 400 and "at most 1000" in body
     code, body = suite.http("/v1/check")
     assert code == 400
     assert suite.sim_stats()["total"] == 0
