@@ -19,6 +19,7 @@ import time
 import pytest
 
 import frames as F
+from ports import free_port  # noqa: F401  (the tests import it from here)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, os.environ.get("WHOISD_BUILD", "build"))
@@ -54,12 +55,6 @@ def with_keys(argv, keys=None):
     return list(argv)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(cond, timeout=5.0, interval=0.02, what="condition"):

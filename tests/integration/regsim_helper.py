@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "regsim" / "fixtures"
 
@@ -40,10 +42,6 @@ def regsim_binary():
     return build_dir() / "bin" / "whoisd-regsim"
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def raw_query(port, line, host="127.0.0.1", timeout=10.0, source=None,

