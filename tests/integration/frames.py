@@ -145,18 +145,21 @@ class Conn:
 
     def __init__(self, port, host="127.0.0.1", timeout=10.0, version=None,
                  compress_min=COMPRESS_MIN, role="auto", keys=None,
-                 sign_as=None):
+                 sign_as=None, sock=None):
         if role == "auto":
             try:
                 self.__init__(port, host, timeout, version, compress_min,
-                              "query", keys, sign_as)
+                              "query", keys, sign_as, sock)
             except AuthError as e:
-                if "not served here" not in str(e):
+                if "not served here" not in str(e) or sock is not None:
                     raise
                 self.__init__(port, host, timeout, version, compress_min,
                               "front", keys, sign_as)
             return
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        # sock: a connection already made (many opened before any speaks).
+        self.sock = sock or socket.create_connection((host, port),
+                                                     timeout=timeout)
+        self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.version = version or PROTO_VERSION

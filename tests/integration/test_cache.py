@@ -311,13 +311,18 @@ def _open_per_child(port, want_children, per_child):
     """Connections grouped by the pid of the child serving them."""
     by_pid = {}
     spare = []
-    for _ in range(400):
-        c = F.Conn(port)
-        pid = F.stats(c)["pid"]
-        if len(by_pid.get(pid, [])) < per_child:
-            by_pid.setdefault(pid, []).append(c)
-        else:
-            spare.append(c)
+    for _ in range(25):
+        # Connected together before any of them speaks, so their accepts
+        # queue up and reach more than the one idle child.
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                 for _ in range(16)]
+        for s in socks:
+            c = F.Conn(port, sock=s)
+            pid = F.stats(c)["pid"]
+            if len(by_pid.get(pid, [])) < per_child:
+                by_pid.setdefault(pid, []).append(c)
+            else:
+                spare.append(c)
         if len(by_pid) == want_children and \
                 all(len(v) == per_child for v in by_pid.values()):
             break
