@@ -607,15 +607,19 @@ def test_spool_keeps_events_until_errdb_acknowledges(qprocs, tmpdir_path,
     assert all(e["host"] == "testhost" and e["daemon"] == "whoisd-query"
                for e in evs)
 
-    # The errdb comes up: every event is delivered once and unlinked.
+    # The errdb comes up: every event is delivered and unlinked.  At least
+    # once: an event whose link drops before its ok is sent again, and the
+    # errdb stores an eid once (test_errdb); this fake counts each send.
     errdb = FakeDaemon(port=errdb_port, role="errdb")
     try:
         wait_for(lambda: not spool_files(q.spool), 20, what="empty spool")
         got = [m["eid"] for m in errdb.of("error")]
-        assert sorted(got) == sorted(e["eid"] for e in evs), got
+        assert sorted(set(got)) == sorted(e["eid"] for e in evs), got
+        assert len(got) <= 2 * len(evs), got
         # A fresh event goes straight through.
         query(q.port, "fault-empty-s9.de")
-        wait_for(lambda: len(errdb.of("error")) == 6, 5, what="6th event")
+        wait_for(lambda: len({m["eid"] for m in errdb.of("error")}) == 6, 5,
+                 what="6th event")
         wait_for(lambda: not spool_files(q.spool), 5, what="empty spool")
     finally:
         errdb.close()
