@@ -13,6 +13,13 @@
  * two late slots must not go out together.  The spacing carries a 2 %
  * margin for the jitter between our clock and the registry's.
  *
+ * A single-name request may take a priority slot (budget_reserve_prio):
+ * the next send the spacing allows, ahead of the slots other children
+ * reserved in order for bulk work.  Those children hold their slots
+ * still, and their sends wait at budget_send until the priority slot has
+ * gone out (be_pnext), so the registry sees no more than before and a
+ * single name waits one slot, not one per busy child.
+ *
  * A quota (so many queries an hour or a day) is a separate law over a
  * rolling window: the times of the last reservations are kept, and a
  * slot is granted only when fewer than N fall in the window before it.
@@ -46,6 +53,8 @@ struct budget_entry {
 	int		be_quota;	/* 1 + index in bs_q; 0 = none yet */
 	double		be_next;	/* monotonic: next slot to reserve */
 	double		be_last;	/* monotonic: last actual send */
+	double		be_pnext;	/* monotonic: after the last priority
+					   slot; ordinary sends wait for it */
 	double		be_until;	/* epoch: back-off end; 0 = none */
 	unsigned int	be_streak;	/* consecutive throttles */
 	uint64_t	be_sends;
@@ -231,6 +240,60 @@ budget_reserve(const char *name, double rate, double max_wait, double *wait)
 	return budget_reserve_law(name, &law, max_wait, wait, NULL);
 }
 
+int
+budget_reserve_prio(const char *name, const struct budget_law *law,
+    double max_wait, double before, double *wait, double *slotp)
+{
+	struct budget_entry	*e;
+	double			 now, slot, iv;
+	int			 rc = 0;
+
+	/* A quota's window keeps its reservations in order: none there. */
+	if (law->bl_quota > 0)
+		return 1;
+	iv = budget_interval(law->bl_rate);
+	budget_lock();
+	e = budget_entry(name);
+	now = now_mono();
+	slot = now;
+	if (e->be_sends > 0 && e->be_last + iv > slot)
+		slot = e->be_last + iv;
+	if (e->be_pnext > slot)
+		slot = e->be_pnext;
+	if (e->be_until > 0 && e->be_next > slot && e->be_until > now_wall())
+		slot = e->be_next;	/* a throttle holds everyone */
+	*wait = slot - now;
+	*slotp = slot;
+	if (before > 0 && slot >= before)
+		rc = 1;
+	else if (*wait > max_wait)
+		rc = -1;
+	else {
+		e->be_pnext = slot + iv;
+		/* The ordinary slots after it each move one spacing on. */
+		e->be_next = (e->be_next > slot ? e->be_next : slot) + iv;
+	}
+	budget_unlock();
+	return rc;
+}
+
+void
+budget_release_prio(const char *name, const struct budget_law *law,
+    double slot)
+{
+	struct budget_entry	*e;
+	double			 iv = budget_interval(law->bl_rate);
+
+	budget_lock();
+	e = budget_entry(name);
+	if (fabs(e->be_pnext - (slot + iv)) < 1e-9 && slot >= e->be_last) {
+		e->be_pnext = slot;
+		if (fabs(e->be_next - (slot + iv)) < 1e-9)
+			e->be_next = slot;
+	}
+	budget_unlock();
+}
+
 double
 budget_peek(const char *name, const struct budget_law *law)
 {
@@ -319,7 +382,7 @@ budget_release(const char *name, const struct budget_law *law, double slot)
 }
 
 double
-budget_send(const char *name, double rate)
+budget_send(const char *name, double rate, int prio)
 {
 	struct budget_entry	*e;
 	double			 now, iv, left;
@@ -328,8 +391,16 @@ budget_send(const char *name, double rate)
 	e = budget_entry(name);
 	now = now_mono();
 	iv = budget_interval(rate);
-	left = e->be_last + iv - now;
-	if (e->be_sends > 0 && left > 0) {
+	left = e->be_sends > 0 ? e->be_last + iv - now : 0;
+	/* Bulk work leaves every pending priority slot its turn. */
+	if (!prio && e->be_pnext - now > left)
+		left = e->be_pnext - now;
+	if (left > 0) {
+		/* A single name's send waits a moment (a timer came early, or
+		 * another send went first): a priority slot reserved in the
+		 * meantime must not take its turn. */
+		if (prio && e->be_pnext < now + left + iv)
+			e->be_pnext = now + left + iv;
 		budget_unlock();
 		return left;
 	}
@@ -337,6 +408,8 @@ budget_send(const char *name, double rate)
 	e->be_sends++;
 	if (e->be_next < now + iv)
 		e->be_next = now + iv;
+	if (prio && e->be_pnext < now + iv)
+		e->be_pnext = now + iv;
 	budget_unlock();
 	return 0;
 }

@@ -4,10 +4,13 @@
  * The shared bucket (budget.c) says WHEN the registry may be asked; this
  * file says WHO: the names waiting for a registry wait in one queue per
  * end client, and the clients take turns, every client of single-name
- * requests before any client of bulk ones.  The child holds at most one
+ * requests before any client of bulk ones.  The child holds one
  * reserved slot per registry and gives it out when it comes, so a name
  * that arrives just before the slot can still take it: a client asking
  * one name waits at most one slot, however long a bulk client's queue.
+ * Other children hold slots of their own, reserved in order; a single
+ * name also takes a priority slot (budget_reserve_prio), the next the
+ * spacing allows, so it does not wait behind every busy child's.
  *
  * Every change of a queue projects each waiting name's slot (in the
  * order it will be served, at the bucket's spacing and quota): a name
@@ -49,7 +52,9 @@ struct fair_reg {
 	struct fair_client	*fr_served[FAIR_CLASSES];
 	size_t			 fr_n;		/* names waiting */
 	double			 fr_slot;	/* reserved (monotonic); 0: none */
+	double			 fr_pslot;	/* priority slot; 0: none */
 	struct event		*fr_timer;	/* the slot */
+	struct event		*fr_ptimer;	/* the priority slot */
 	struct event		*fr_plan;	/* a deferred fair_plan() */
 	LIST_ENTRY(fair_reg)	 fr_entry;
 };
@@ -59,6 +64,7 @@ static LIST_HEAD(, fair_reg)	 fair_regs = LIST_HEAD_INITIALIZER(fair_regs);
 static struct fair_stats	 fair_st;
 
 static void	fair_slot_cb(evutil_socket_t, short, void *);
+static void	fair_pslot_cb(evutil_socket_t, short, void *);
 static void	fair_plan_cb(evutil_socket_t, short, void *);
 
 void
@@ -87,8 +93,10 @@ fair_reg(const char *name)
 	for (c = 0; c < FAIR_CLASSES; c++)
 		TAILQ_INIT(&fr->fr_ring[c]);
 	fr->fr_timer = evtimer_new(fair_base, fair_slot_cb, fr);
+	fr->fr_ptimer = evtimer_new(fair_base, fair_pslot_cb, fr);
 	fr->fr_plan = event_new(fair_base, -1, 0, fair_plan_cb, fr);
-	if (fr->fr_timer == NULL || fr->fr_plan == NULL)
+	if (fr->fr_timer == NULL || fr->fr_ptimer == NULL ||
+	    fr->fr_plan == NULL)
 		fatalx("%s: event_new", __func__);
 	LIST_INSERT_HEAD(&fair_regs, fr, fr_entry);
 	return fr;
@@ -112,15 +120,21 @@ fair_unlink(struct fair_waiter *w)
 	}
 }
 
-/* The reservation nobody is left to use goes back to the bucket. */
+/* Reservations nobody is left to use go back to the bucket. */
 static void
 fair_idle(struct fair_reg *fr)
 {
-	if (fr->fr_n > 0 || fr->fr_slot == 0)
-		return;
-	evtimer_del(fr->fr_timer);
-	budget_release(fr->fr_name, &fr->fr_law, fr->fr_slot);
-	fr->fr_slot = 0;
+	if (fr->fr_slot != 0 &&
+	    fr->fr_n < 1 + (fr->fr_pslot != 0 ? 1 : 0)) {
+		evtimer_del(fr->fr_timer);
+		budget_release(fr->fr_name, &fr->fr_law, fr->fr_slot);
+		fr->fr_slot = 0;
+	}
+	if (fr->fr_pslot != 0 && fr->fr_n == 0) {
+		evtimer_del(fr->fr_ptimer);
+		budget_release_prio(fr->fr_name, &fr->fr_law, fr->fr_pslot);
+		fr->fr_pslot = 0;
+	}
 }
 
 /* Answer w now: it cannot be asked in time (or the registry is off). */
@@ -181,7 +195,7 @@ fair_plan(struct fair_reg *fr)
 	struct fair_waiter	**order, **late;
 	struct timeval		  tv;
 	double			 *slot, now, backoff, wait, s, latest = 0;
-	size_t			  n, i, k, nlate = 0, first;
+	size_t			  n, i, k, nlate = 0, first, held;
 
 	if (fr->fr_n == 0) {
 		fair_idle(fr);
@@ -190,7 +204,7 @@ fair_plan(struct fair_reg *fr)
 	n = fr->fr_n;
 	order = xcalloc(n, sizeof(*order));
 	late = xcalloc(n, sizeof(*late));
-	slot = xcalloc(n, sizeof(*slot));
+	slot = xcalloc(n + 2, sizeof(*slot));	/* n, or the two slots held */
 	fair_order(fr, order);
 	now = now_mono();
 
@@ -203,14 +217,21 @@ fair_plan(struct fair_reg *fr)
 			fair_late(order[i], backoff, 1);
 		goto out;
 	}
-	if (fr->fr_slot == 0) {
-		for (i = 0; i < n; i++)
-			if (order[i]->fw_deadline > latest)
-				latest = order[i]->fw_deadline;
+	for (i = 0; i < n; i++)
+		if (order[i]->fw_deadline > latest)
+			latest = order[i]->fw_deadline;
+	/* A single name waits: the next slot the spacing allows, unless
+	 * the slot held already comes first. */
+	if (fr->fr_pslot == 0 && !TAILQ_EMPTY(&fr->fr_ring[0]) &&
+	    budget_reserve_prio(fr->fr_name, &fr->fr_law, latest - now,
+	    fr->fr_slot, &wait, &s) == 0)
+		fr->fr_pslot = s;
+	held = (fr->fr_slot != 0) + (fr->fr_pslot != 0);
+	if (fr->fr_slot == 0 && n > held) {
 		if (budget_reserve_law(fr->fr_name, &fr->fr_law, latest - now,
 		    &wait, &s) == 0)
 			fr->fr_slot = s;
-		else {
+		else if (held == 0) {
 			/* Not even the first slot is in anyone's time. */
 			for (i = 0; i < n; i++)
 				fair_unlink(order[i]);
@@ -219,10 +240,21 @@ fair_plan(struct fair_reg *fr)
 			goto out;
 		}
 	}
-	/* Slot 0 is ours; the others as the bucket would give them. */
-	slot[0] = fr->fr_slot;
-	if (n > 1)
-		budget_project(fr->fr_name, &fr->fr_law, slot + 1, n - 1);
+	/* The slots held come first, earliest first; the others as the
+	 * bucket would give them. */
+	k = 0;
+	if (fr->fr_pslot != 0)
+		slot[k++] = fr->fr_pslot;
+	if (fr->fr_slot != 0) {
+		if (k == 1 && fr->fr_slot < slot[0]) {
+			slot[1] = slot[0];
+			slot[0] = fr->fr_slot;
+		} else
+			slot[k] = fr->fr_slot;
+		k++;
+	}
+	if (n > k)
+		budget_project(fr->fr_name, &fr->fr_law, slot + k, n - k);
 	for (i = 0, k = 0; i < n; i++) {
 		if (slot[k] > order[i]->fw_deadline) {
 			late[nlate++] = order[i];
@@ -239,6 +271,11 @@ fair_plan(struct fair_reg *fr)
 		tv_from_seconds(&tv, fr->fr_slot > now ? fr->fr_slot - now : 0);
 		evtimer_add(fr->fr_timer, &tv);
 	}
+	if (fr->fr_pslot != 0) {
+		tv_from_seconds(&tv, fr->fr_pslot > now ? fr->fr_pslot - now :
+		    0);
+		evtimer_add(fr->fr_ptimer, &tv);
+	}
 	for (i = 0; i < nlate; i++)
 		fair_late(late[i], slot[first] - now, 0);
 out:
@@ -254,17 +291,18 @@ fair_plan_cb(evutil_socket_t fd, short ev, void *arg)
 	fair_plan(arg);
 }
 
-/* The reserved slot has come: the next name in turn takes it. */
+/* A reserved slot has come: the next name in turn takes it. */
 static void
-fair_slot_cb(evutil_socket_t fd, short ev, void *arg)
+fair_serve(struct fair_reg *fr, int prio)
 {
-	struct fair_reg		*fr = arg;
 	struct fair_client	*fc = NULL;
 	struct fair_waiter	*w;
 	int			 c;
 
-	(void)fd; (void)ev;
-	fr->fr_slot = 0;
+	if (prio)
+		fr->fr_pslot = 0;
+	else
+		fr->fr_slot = 0;
 	if (budget_backoff_left(fr->fr_name) > 0) {
 		fair_plan(fr);
 		return;
@@ -278,10 +316,27 @@ fair_slot_cb(evutil_socket_t fd, short ev, void *arg)
 	TAILQ_REMOVE(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
 	TAILQ_INSERT_TAIL(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
 	fr->fr_served[fc->fc_bulk] = fc;
+	/* A single name sends ahead of bulk work whichever slot it took;
+	 * so does whatever takes a priority slot, reserved as one. */
+	w->fw_prio = prio || !fc->fc_bulk;
 	fair_unlink(w);
 	fair_st.fs_slots++;
 	w->fw_go(w, w->fw_arg);
 	fair_plan(fr);
+}
+
+static void
+fair_slot_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev;
+	fair_serve(arg, 0);
+}
+
+static void
+fair_pslot_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev;
+	fair_serve(arg, 1);
 }
 
 void

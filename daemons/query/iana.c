@@ -176,7 +176,7 @@ iana_ready_cb(struct session *s, void *arg)
 		report_release();
 		return;
 	}
-	session_pace(s, e->ie_server, e->ie_rate, wait);
+	session_pace(s, e->ie_server, e->ie_rate, wait, 0);
 }
 
 int

@@ -95,6 +95,16 @@ struct budget_law {
 /* budget_reserve() under a law; *slot: the slot's monotonic time. */
 int	 budget_reserve_law(const char *name, const struct budget_law *,
 	    double max_wait, double *wait, double *slot);
+/*
+ * A priority slot for single-name work: the next send the spacing allows,
+ * ahead of ordinary reservations.  0 reserved (*wait, *slot), -1 not
+ * within max_wait, 1 not taken: it would not come before `before` (0:
+ * no such bound) or the law has a quota.
+ */
+int	 budget_reserve_prio(const char *name, const struct budget_law *,
+	    double max_wait, double before, double *wait, double *slot);
+void	 budget_release_prio(const char *name, const struct budget_law *,
+	    double slot);
 /* Seconds from now to the slot the next reservation would get. */
 double	 budget_peek(const char *name, const struct budget_law *);
 /* The times (monotonic) of the next n slots, were they reserved now. */
@@ -108,9 +118,11 @@ void	 budget_release(const char *name, const struct budget_law *,
 /*
  * At the moment of sending: 0 (the send is recorded), or the seconds to
  * wait before the actual sends of `name` are `1/rate` apart (timers can
- * fire late; reserved slots alone could then bunch up).
+ * fire late; reserved slots alone could then bunch up).  prio: a single
+ * name's send, or a priority slot's; other sends also wait until the
+ * pending priority slots have gone.
  */
-double	 budget_send(const char *name, double rate);
+double	 budget_send(const char *name, double rate, int prio);
 /* Seconds of back-off left for `name` (0: none). */
 double	 budget_backoff_left(const char *name);
 /*
@@ -137,6 +149,7 @@ struct fair_waiter {
 	void		(*fw_late)(struct fair_waiter *, double retry_after,
 			    int backoff, void *arg);
 	void		*fw_arg;
+	int		 fw_prio;	/* fw_go: send ahead of bulk work */
 	struct fair_client *fw_fc;	/* fair.c's: NULL when not waiting */
 	TAILQ_ENTRY(fair_waiter) fw_entry;
 };
@@ -200,7 +213,7 @@ void	 session_go(struct session *);
  * sends of `name` are 1/rate apart (budget_send).
  */
 void	 session_pace(struct session *, const char *name, double rate,
-	    double wait);
+	    double wait, int prio);
 /* Forget it: no callback; the session is freed. */
 void	 session_cancel(struct session *);
 enum session_state session_state(const struct session *);

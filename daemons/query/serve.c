@@ -325,7 +325,7 @@ qreq_referral_ready(struct session *s, void *arg)
 		qreq_complete(q);
 		return;
 	}
-	session_pace(s, q->q_ref_host, rate, wait);
+	session_pace(s, q->q_ref_host, rate, wait, 0);
 }
 
 /* Follow the registrar referral for the text, if the rule and time allow. */
@@ -445,8 +445,8 @@ qreq_slot_go(struct fair_waiter *w, void *arg)
 {
 	struct qreq	*q = arg;
 
-	(void)w;
-	session_pace(q->q_sess, q->q_server, q->q_law.bl_rate, 0);
+	session_pace(q->q_sess, q->q_server, q->q_law.bl_rate, 0,
+	    w->fw_prio);
 }
 
 /* No slot before q's deadline, or the registry throttled us: say so now. */

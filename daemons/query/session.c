@@ -77,6 +77,7 @@ struct session {
 	const char		*s_pace_name;
 	char			 s_pace_name_buf[BUDGET_NAME_LEN];
 	double			 s_pace_rate;
+	int			 s_pace_prio;
 
 	struct session_result	 s_res;
 	char			 s_msg[256];
@@ -394,7 +395,8 @@ session_go(struct session *s)
 }
 
 void
-session_pace(struct session *s, const char *name, double rate, double wait)
+session_pace(struct session *s, const char *name, double rate, double wait,
+    int prio)
 {
 	double	more;
 
@@ -406,7 +408,8 @@ session_pace(struct session *s, const char *name, double rate, double wait)
 		s->s_pace_name = s->s_pace_name_buf;
 	}
 	s->s_pace_rate = rate;
-	if (wait <= 0 && (more = budget_send(name, rate)) > 0)
+	s->s_pace_prio = prio;
+	if (wait <= 0 && (more = budget_send(name, rate, prio)) > 0)
 		wait = more;
 	if (wait > 0) {
 		session_timer_set(s, wait);
@@ -513,7 +516,8 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	switch (s->s_state) {
 	case SS_RESOLVED:
 		/* session_pace(): the reserved slot has come. */
-		session_pace(s, s->s_pace_name, s->s_pace_rate, 0);
+		session_pace(s, s->s_pace_name, s->s_pace_rate, 0,
+		    s->s_pace_prio);
 		break;
 	case SS_RESOLVING:
 		/* The resolver request is cancelled on release. */
