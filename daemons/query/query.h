@@ -32,6 +32,7 @@ struct query_conf {
 	char			*qc_cache_addr;
 	char			*qc_errdb_addr;
 	char			*qc_registries;
+	char			*qc_public_suffix_list;
 	char			*qc_registry_override;	/* NULL or "": off */
 	double			 qc_registry_rate_override;	/* 0: off */
 	double			 qc_connect_timeout;
