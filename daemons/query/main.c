@@ -23,6 +23,7 @@
 #include "common/pslist.h"
 #include "common/spool.h"
 #include "common/util.h"
+#include "daemons/query/classify.h"
 #include "daemons/query/dns.h"
 #include "daemons/query/query.h"
 #include "daemons/query/registries.h"
@@ -210,6 +211,9 @@ query_master_init(void *conf, int reload)
 	struct registries	*r;
 	char			 err[512];
 
+	/* Before any pattern is compiled; the children inherit it. */
+	if (classify_init() == -1)
+		log_warnx("no UTF-8 locale: accented patterns match bytes only");
 	if ((r = registries_load(qc->qc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
 		if (!reload)
