@@ -276,6 +276,7 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	for c in etc/*.conf; do \
 	    sed -e 's|^\(registries[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(dns_servers[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
+	        -e 's|^\(tld_whois[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(db_path[[:space:]]*\).*/\([^/]*\)$$|\1/var/lib/whoisd/\2|' \
 	        -e 's|^\(spool_dir[[:space:]]*\).*$$|\1/var/lib/whoisd/spool|' \
 	        $$c > $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
