@@ -55,3 +55,6 @@ def test_a_bad_list_is_refused_at_start(procs, tmpdir_path):
     s.start(skip=("front",))
     with pytest.raises(Exception):
         s.start_one("front")
+    assert "public_suffix_list" in s.p["front"].logtext(), \
+        s.p["front"].logtext()[-2000:]
+    assert "not a public suffix list" in s.p["front"].logtext()
