@@ -330,9 +330,10 @@ classify(const struct registry *rg, const char *reply, size_t len,
 		cl_rule(out, rg, "internal");
 		return out->vd_status;
 	}
+	/* Cutting only removes bytes: same length, same text, not tried. */
 	tx.ct_text[0] = text;
-	tx.ct_text[1] = rtrim;
-	tx.ct_text[2] = trimmed;
+	tx.ct_text[1] = strlen(rtrim) != len2 ? rtrim : NULL;
+	tx.ct_text[2] = strlen(trimmed) != strlen(rtrim) ? trimmed : NULL;
 
 	/* 2-5. Patterns, in the contract's order; the first kind wins. */
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
