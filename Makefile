@@ -16,7 +16,7 @@ SYSCONFDIR	?= /etc
 DESTDIR		?=
 
 PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
-		  libcrypto libcares jansson
+		  libcrypto libcares jansson libpsl
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
@@ -163,7 +163,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
-		  systemd-container libc-ares-dev nsd libjansson-dev
+		  systemd-container libc-ares-dev nsd libjansson-dev \
+		  libpsl-dev publicsuffix
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -275,6 +276,7 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	for c in etc/*.conf; do \
 	    sed -e 's|^\(registries[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(dns_servers[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
+	        -e 's|^\(tld_whois[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(db_path[[:space:]]*\).*/\([^/]*\)$$|\1/var/lib/whoisd/\2|' \
 	        -e 's|^\(spool_dir[[:space:]]*\).*$$|\1/var/lib/whoisd/spool|' \
 	        $$c > $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/name.h"
+#include "common/pslist.h"
 #include "common/regfile.h"
 #include "common/suffix.h"
 
@@ -217,25 +218,35 @@ suffix_lookup(const struct suffixes *sx, const char *ace,
     struct suffix_match *m)
 {
 	const struct suffix_entry	*e = NULL;
-	const char			*p, *reg;
+	const char			*p, *reg = NULL, *ps;
 	size_t				 len;
 
 	memset(m, 0, sizeof(*m));
 	if (ace == NULL || (len = strlen(ace)) == 0 || len > NAME_ACE_MAX)
 		return -1;
+	if (pslist_loaded()) {
+		/* The list says what is registrable; the file only routes. */
+		if ((reg = pslist_registrable(ace)) == NULL ||
+		    (ps = strchr(reg, '.')) == NULL)
+			return -1;
+		ps++;
+	} else
+		ps = ace;
 	/* Longest first: try every suffix from the whole name down. */
-	for (p = ace; p != NULL; p = (p = strchr(p, '.')) ? p + 1 : NULL)
+	for (p = ps; p != NULL; p = (p = strchr(p, '.')) ? p + 1 : NULL)
 		if ((e = sx_find(sx, p)) != NULL)
 			break;
 	if (e != NULL) {
 		if (p == ace)
 			return -1;	/* the name is itself a suffix */
 		m->sm_data = e->se_data;
-		reg = name_suffix(ace, name_labels(p) + 1);
+		if (reg == NULL)
+			reg = name_suffix(ace, name_labels(p) + 1);
 	} else {
 		if ((p = name_suffix(ace, 1)) == NULL || p == ace)
 			return -1;
-		reg = name_suffix(ace, 2);
+		if (reg == NULL)
+			reg = name_suffix(ace, 2);
 	}
 	memcpy(m->sm_suffix, p, strlen(p) + 1);
 	if (reg == NULL)

@@ -3,8 +3,9 @@
  * the registrable name under them.
  *
  * The front asks about the registrable name ("www.example.co.uk" ->
- * "example.co.uk") and needs nothing else of the file, so it reads the
- * suffixes without compiling any classifier pattern.  whoisd-query keeps
+ * "example.co.uk"), which the Public Suffix List decides once loaded
+ * (common/pslist.h); the file's suffixes only route.  The front reads
+ * them without compiling any classifier pattern.  whoisd-query keeps
  * its suffixes in the same table, so the answers are the same for every
  * name.
  */
@@ -56,10 +57,13 @@ const char	*suffix_get(const struct suffixes *, size_t i,
 		    const void **data);
 
 /*
- * Longest-suffix match of a lower-case A-label name (name_normalise()
- * output).  0: under a listed suffix (sm_data its data); 1: not listed
- * (sm_suffix is the TLD, sm_registrable its last two labels); -1: the
- * name has no label of its own left of the suffix ("co.uk", "uk").
+ * Route and registrable name of a lower-case A-label name (name_normalise()
+ * output).  With a Public Suffix List loaded (pslist.h) the list gives the
+ * registrable name and the file's longest suffix at or above the list's
+ * public suffix gives the route; without one, the file's suffixes give
+ * both.  0: under a listed suffix (sm_data its data); 1: not listed
+ * (sm_suffix is the TLD); -1: the name is itself a public suffix
+ * ("co.uk", "com.mx", "uk").
  */
 int		 suffix_lookup(const struct suffixes *, const char *ace,
 		    struct suffix_match *m);

@@ -5,8 +5,13 @@
  * throttle and also says "not found" (AFNIC does that) must be read as a
  * throttle, so throttle and error patterns are tried before the available
  * ones, and "available" is never a default.  An available line next to a
- * registered or reserved line is a conflict, not a verdict.
+ * registered or reserved line is a conflict, not a verdict, and so is one
+ * next to a status that says the name is held (the EPP statuses of RFC
+ * 5731/3915 and the registries' own words for quarantine, grace, blocked,
+ * reserved): a registry that prints "not found" for a name it holds must
+ * not make it available.
  */
+#include <locale.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,51 @@
 #include "daemons/query/registries.h"
 #include "common/util.h"
 #include "daemons/query/classify.h"
+
+/*
+ * Statuses of a held name, anywhere on a line, any case.  "reserved"
+ * alone would match every "All rights reserved", so it counts only as a
+ * status or next to "name"/"domain".
+ */
+static const char cl_held_src[] =
+    "(^|[^[:alnum:]])("
+    "pending[ _-]?(delete|create|renew|restore|transfer|update|release|"
+    "purge|verification)|"
+    "redemption([ _-]?period)?|(auto[ _-]?)?renew[ _-]?period|"
+    "add[ _-]?period|transfer[ _-]?period|grace[ _-]?period|"
+    "(server|client|dns)[ _-]?hold|"
+    "(server|client)[ _-]?(delete|renew|transfer|update)[ _-]?prohibited|"
+    "quarantined?|in[ _-]quarantaine|en[ _-]quarantaine|"
+    "blocked|bloqué|gesperrt|not[ _-]open|on[ _-]hold|to[ _-]be[ _-]released|"
+    "(is|status:?)[ \t]*(reserved|réservé|blocked)|"
+    "reserved[ _-](name|domain|word)|réservée?|unassignable"
+    ")([^[:alnum:]]|$)";
+
+static regex_t	 cl_held;
+static int	 cl_held_ok;	/* 0: not compiled yet, 1: ready, -1: failed */
+
+int
+classify_init(void)
+{
+	static const char *const utf8[] = { "C.UTF-8", "C.utf8",
+	    "en_US.UTF-8" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(utf8) / sizeof(utf8[0]); i++)
+		if (setlocale(LC_CTYPE, utf8[i]) != NULL)
+			return 0;
+	return -1;
+}
+
+/* The held-status pattern, compiled on first use (after classify_init()). */
+static const regex_t *
+cl_held_re(void)
+{
+	if (cl_held_ok == 0)
+		cl_held_ok = regcomp(&cl_held, cl_held_src, REG_EXTENDED |
+		    REG_ICASE | REG_NEWLINE) == 0 ? 1 : -1;
+	return cl_held_ok == 1 ? &cl_held : NULL;
+}
 
 char *
 classify_text(const struct registry *rg, const char *reply, size_t len,
@@ -86,17 +136,71 @@ cl_matched(struct verdict *out, const char *text, size_t off)
 	out->vd_matched[n] = '\0';
 }
 
-/* First pattern of kind k that matches: its index, or -1. */
+/*
+ * The reply as matched: the text itself, then the same with each line's
+ * trailing blanks cut, then with its leading blanks cut too, so a
+ * whole-line pattern survives a registry's padding and indentation while
+ * a pattern that wants the indentation ("^ +Domain Name:") still finds it.
+ */
+#define CL_NTEXTS	3
+
+struct cl_texts {
+	const char	*ct_text[CL_NTEXTS];
+};
+
 static int
-cl_match(const struct registry *rg, enum registry_kind k, const char *text,
-    size_t *off)
+cl_isblank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
+
+static char *
+cl_trim_lines(const char *text, size_t len, int leading)
+{
+	char		*out, *w;
+	const char	*b, *e, *end = text + len;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	w = out;
+	for (b = text; b < end; b = e + 1) {
+		if ((e = memchr(b, '\n', (size_t)(end - b))) == NULL)
+			e = end;
+		while (leading && b < e && cl_isblank(*b))
+			b++;
+		while (e > b && cl_isblank(e[-1]))
+			e--;
+		memcpy(w, b, (size_t)(e - b));
+		w += e - b;
+		/* Skip the blanks cut from the end, to the line's end. */
+		while (e < end && *e != '\n')
+			e++;
+		if (e < end)
+			*w++ = '\n';
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
+ * First pattern of kind k that matches either text: its index, or -1;
+ * *off and *which say where.
+ */
+static int
+cl_match(const struct registry *rg, enum registry_kind k,
+    const struct cl_texts *tx, size_t *off, int *which)
 {
 	regmatch_t	 m[1];
-	int		 i;
+	int		 i, t;
 
 	for (i = 0; i < rg->rg_npats[k]; i++) {
-		if (regexec(&rg->rg_pats[k][i].rp_re, text, 1, m, 0) == 0) {
+		for (t = 0; t < CL_NTEXTS; t++) {
+			if (tx->ct_text[t] == NULL || regexec(
+			    &rg->rg_pats[k][i].rp_re, tx->ct_text[t], 1, m,
+			    0) != 0)
+				continue;
 			*off = (size_t)m[0].rm_so;
+			*which = t;
 			return i;
 		}
 	}
@@ -108,18 +212,39 @@ cl_match(const struct registry *rg, enum registry_kind k, const char *text,
  * has not declared compatible with its available reply?
  */
 static int
-cl_conflict(const struct registry *rg, const char *text)
+cl_conflict(const struct registry *rg, const struct cl_texts *tx)
 {
 	static const enum registry_kind	 against[] = {
 		RGK_RESERVED, RGK_REGISTERED
 	};
 	size_t				 i, off;
+	int				 which;
 
 	for (i = 0; i < sizeof(against) / sizeof(against[0]); i++)
 		if (!(rg->rg_avail_despite & (1 << against[i])) &&
-		    cl_match(rg, against[i], text, &off) >= 0)
+		    cl_match(rg, against[i], tx, &off, &which) >= 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * A status of a held name in the text: 1 with *off at its line; also 1
+ * when the pattern could not be compiled, since then nothing proves the
+ * name is not held.
+ */
+static int
+cl_held_status(const char *text, size_t *off)
+{
+	const regex_t	*re;
+	regmatch_t	 m[1];
+
+	*off = 0;
+	if ((re = cl_held_re()) == NULL)
+		return 1;
+	if (regexec(re, text, 1, m, 0) != 0)
+		return 0;
+	*off = (size_t)m[0].rm_so;
+	return 1;
 }
 
 static int
@@ -149,9 +274,10 @@ classify(const struct registry *rg, const char *reply, size_t len,
 		{ RGK_RESERVED, AS_RESERVED, "" },
 		{ RGK_REGISTERED, AS_REGISTERED, "" },
 	};
-	char	*text;
-	size_t	 i, off = 0;
-	int	 r;
+	struct cl_texts	 tx;
+	char		*text, *rtrim = NULL, *trimmed = NULL;
+	size_t		 i, off = 0, len2;
+	int		 r, which = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->vd_status = AS_UNKNOWN;	/* not the memset's 0, AS_AVAILABLE */
@@ -195,23 +321,47 @@ classify(const struct registry *rg, const char *reply, size_t len,
 		return out->vd_status;
 	}
 
-	if ((text = classify_text(rg, reply, len, NULL)) == NULL) {
+	if ((text = classify_text(rg, reply, len, &len2)) == NULL ||
+	    (rtrim = cl_trim_lines(text, len2, 0)) == NULL ||
+	    (trimmed = cl_trim_lines(text, len2, 1)) == NULL) {
+		free(rtrim);
+		free(text);
 		out->vd_reason = "internal";
 		cl_rule(out, rg, "internal");
 		return out->vd_status;
 	}
+	/* Cutting only removes bytes: same length, same text, not tried. */
+	tx.ct_text[0] = text;
+	tx.ct_text[1] = strlen(rtrim) != len2 ? rtrim : NULL;
+	tx.ct_text[2] = strlen(trimmed) != strlen(rtrim) ? trimmed : NULL;
 
 	/* 2-5. Patterns, in the contract's order; the first kind wins. */
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if ((r = cl_match(rg, order[i].k, text, &off)) < 0)
+		if ((r = cl_match(rg, order[i].k, &tx, &off, &which)) < 0)
 			continue;
-		cl_matched(out, text, off);
+		cl_matched(out, tx.ct_text[which], off);
 		/* A broken or hostile reply saying both is no "available". */
-		if (order[i].k == RGK_AVAILABLE && cl_conflict(rg, text)) {
+		if (order[i].k == RGK_AVAILABLE && cl_conflict(rg, &tx)) {
 			out->vd_reason = "conflicting-reply";
 			cl_rule(out, rg, "conflict");
-			free(text);
-			return out->vd_status;
+			break;
+		}
+		/* "Not found" for a name the registry holds: no verdict. */
+		if (order[i].k == RGK_AVAILABLE && cl_held_status(text, &off)) {
+			cl_matched(out, text, off);
+			out->vd_reason = "conflicting-reply";
+			cl_rule(out, rg, "held-status");
+			break;
+		}
+		/*
+		 * The default block's wordings are nobody's verified reply:
+		 * for a TLD routed without a block, not found proves nothing.
+		 */
+		if (order[i].k == RGK_AVAILABLE &&
+		    strcmp(rg->rg_name, "default") == 0) {
+			out->vd_reason = "not-found-unconfirmed";
+			cl_rule(out, rg, "available-unverified");
+			break;
 		}
 		out->vd_status = order[i].s;
 		out->vd_reason = order[i].reason;
@@ -220,13 +370,15 @@ classify(const struct registry *rg, const char *reply, size_t len,
 			r = registry_retry_after(rg, text);
 			out->vd_retry_after = r > 0 ? r : 0;
 		}
-		free(text);
-		return out->vd_status;
+		break;
 	}
-
-	/* 6. Nothing we know: never a guess. */
-	out->vd_reason = "unrecognised-reply";
-	cl_rule(out, rg, "unrecognised");
+	if (i == sizeof(order) / sizeof(order[0])) {
+		/* 6. Nothing we know: never a guess. */
+		out->vd_reason = "unrecognised-reply";
+		cl_rule(out, rg, "unrecognised");
+	}
+	free(trimmed);
+	free(rtrim);
 	free(text);
 	return out->vd_status;
 }

@@ -35,6 +35,7 @@ struct verdict {
 	 * Static string, "" for a decided verdict; for unknown one of
 	 * timeout, reset, empty-reply, truncated, rate-limited,
 	 * registry-error, conflicting-reply, unrecognised-reply,
+	 * not-found-unconfirmed (the default block's available wording),
 	 * no-whois-service, internal.
 	 */
 	const char	*vd_reason;
@@ -42,6 +43,14 @@ struct verdict {
 	char		 vd_matched[VERDICT_MATCHED_MAX]; /* the whole line, UTF-8 */
 	int		 vd_retry_after;	/* seconds; 0 = none given */
 };
+
+/*
+ * Set LC_CTYPE to a UTF-8 locale (C.UTF-8 first), so the registries'
+ * patterns compiled after it match UTF-8 replies by character: accented
+ * letters in brackets, ".", and icase.  Call before loading the
+ * registries file; -1 if no UTF-8 locale exists (ASCII still matches).
+ */
+int	classify_init(void);
 
 /*
  * Classify reply[0..len) (raw bytes from the registry; NUL bytes are

@@ -5,6 +5,10 @@
  * conversation instead of starting their own.  A failed look-up (IANA
  * down, a reply we cannot read) is not remembered: the next request asks
  * again, paced by IANA's own rate budget.
+ *
+ * The TLD table (etc/tld-whois.conf, common/tldtab.c) answers first: a
+ * TLD of IANA's root zone database has its server, or none, without a
+ * conversation; only a TLD newer than the table is asked of IANA.
  */
 #include <sys/queue.h>
 
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/tldtab.h"
 #include "common/util.h"
 #include "daemons/query/classify.h"
 #include "daemons/query/query.h"
@@ -41,6 +46,20 @@ struct iana_entry {
 static TAILQ_HEAD(, iana_entry)	iana_cache = TAILQ_HEAD_INITIALIZER(iana_cache);
 static struct event_base	*iana_base;
 static size_t			 iana_nbusy;
+static struct tldtab		*iana_tab;
+
+int
+iana_table_load(const char *path, char *err, size_t errlen)
+{
+	struct tldtab	*tt = NULL;
+
+	if (path != NULL && *path != '\0' &&
+	    (tt = tldtab_load(path, err, errlen)) == NULL)
+		return -1;
+	tldtab_free(iana_tab);
+	iana_tab = tt;
+	return 0;
+}
 
 void
 iana_init(struct event_base *base)
@@ -73,6 +92,8 @@ iana_fini(void)
 
 	while ((e = TAILQ_FIRST(&iana_cache)) != NULL)
 		iana_entry_free(e);
+	tldtab_free(iana_tab);
+	iana_tab = NULL;
 }
 
 size_t
@@ -187,12 +208,21 @@ iana_lookup(const char *tld, double deadline, iana_cb cb, void *arg,
 	struct iana_entry	*e;
 	struct iana_waiter	*w;
 	struct session_args	 sa;
+	const struct tldtab_entry *te;
 	const char		*server;
 	char			 line[NAME_ACE_BUF + 4];
 	int			 port;
 
 	(void)deadline;
 	*wp = NULL;
+	if ((te = tldtab_find(iana_tab, tld)) != NULL) {
+		memset(out, 0, sizeof(*out));
+		out->ir_kind = te->te_whois != NULL ? IANA_WHOIS : IANA_NOWHOIS;
+		if (te->te_whois != NULL)
+			snprintf(out->ir_host, sizeof(out->ir_host), "%s",
+			    te->te_whois);
+		return 1;
+	}
 	TAILQ_FOREACH(e, &iana_cache, ie_link)
 		if (strcmp(e->ie_tld, tld) == 0)
 			break;

@@ -20,8 +20,11 @@
 
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/pslist.h"
+#include "common/tldtab.h"
 #include "common/spool.h"
 #include "common/util.h"
+#include "daemons/query/classify.h"
 #include "daemons/query/dns.h"
 #include "daemons/query/query.h"
 #include "daemons/query/registries.h"
@@ -40,6 +43,13 @@ static const struct conf_key query_keys[] = {
 	  "whoisd-errdb (error events, registry health)" },
 	{ "registries", CONF_STR, QCOFF(qc_registries), 0, 0,
 	  SYSCONF_WHOISD "/registries.conf", "registries file" },
+	{ "tld_whois", CONF_STR, QCOFF(qc_tld_whois), 0, 0,
+	  SYSCONF_WHOISD "/tld-whois.conf", "the whois server (or none) of "
+	  "every TLD of the root zone, for a TLD without a block in the "
+	  "registries file; empty = ask IANA" },
+	{ "public_suffix_list", CONF_STR, QCOFF(qc_public_suffix_list), 0, 0,
+	  PSLIST_DEFAULT, "Public Suffix List (ICANN section): what is "
+	  "registrable" },
 	{ "registry_override", CONF_ADDR, QCOFF(qc_registry_override), 0, 0,
 	  NULL, "send every registry, referral and IANA query to this "
 	  "host:port (the simulator); empty = off" },
@@ -206,6 +216,9 @@ query_master_init(void *conf, int reload)
 	struct registries	*r;
 	char			 err[512];
 
+	/* Before any pattern is compiled; the children inherit it. */
+	if (classify_init() == -1)
+		log_warnx("no UTF-8 locale: accented patterns match bytes only");
 	if ((r = registries_load(qc->qc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
 		if (!reload)
@@ -213,6 +226,26 @@ query_master_init(void *conf, int reload)
 		return -1;
 	}
 	registries_free(r);
+	if (qc->qc_tld_whois != NULL && *qc->qc_tld_whois != '\0') {
+		struct tldtab	*tt;
+
+		if ((tt = tldtab_load(qc->qc_tld_whois, err, sizeof(err))) ==
+		    NULL) {
+			log_errx("tld_whois: %s", err);
+			if (!reload)
+				fprintf(stderr, "whoisd-query: tld_whois: %s\n",
+				    err);
+			return -1;
+		}
+		tldtab_free(tt);
+	}
+	if (pslist_load(qc->qc_public_suffix_list, err, sizeof(err)) == -1) {
+		log_errx("public_suffix_list: %s", err);
+		if (!reload)
+			fprintf(stderr, "whoisd-query: public_suffix_list: %s\n",
+			    err);
+		return -1;
+	}
 	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
 		return -1;
 	if (reload == 2)		/* -n: check only */
@@ -240,6 +273,10 @@ query_child_init(struct event_base *base, void *conf)
 	if ((q_regs = registries_load(qc->qc_registries, err,
 	    sizeof(err))) == NULL)
 		fatalx("registries: %s", err);
+	if (pslist_load(qc->qc_public_suffix_list, err, sizeof(err)) == -1)
+		fatalx("public_suffix_list: %s", err);
+	if (iana_table_load(qc->qc_tld_whois, err, sizeof(err)) == -1)
+		fatalx("tld_whois: %s", err);
 	if (qc->qc_host_id != NULL && *qc->qc_host_id != '\0')
 		snprintf(q_host_id, sizeof(q_host_id), "%s", qc->qc_host_id);
 	else if (gethostname(q_host_id, sizeof(q_host_id) - 1) == -1 ||

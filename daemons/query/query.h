@@ -32,6 +32,8 @@ struct query_conf {
 	char			*qc_cache_addr;
 	char			*qc_errdb_addr;
 	char			*qc_registries;
+	char			*qc_public_suffix_list;
+	char			*qc_tld_whois;
 	char			*qc_registry_override;	/* NULL or "": off */
 	double			 qc_registry_rate_override;	/* 0: off */
 	double			 qc_connect_timeout;
@@ -245,6 +247,11 @@ struct iana_waiter;
 typedef void (*iana_cb)(const struct iana_result *, void *arg);
 void	 iana_init(struct event_base *);
 void	 iana_fini(void);
+/*
+ * The TLD table at path (empty: none) replaces this process's; -1 with
+ * err filled and the old one kept.
+ */
+int	 iana_table_load(const char *path, char *err, size_t errlen);
 /*
  * 1: known, *out filled now.  0: asked (or being asked for someone
  * else); cb runs once with the result unless iana_cancel() is called.

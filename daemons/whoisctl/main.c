@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/util.h"
+#include "daemons/whoisctl/coverage.h"
 #include "proto/auth.h"
 #include "proto/client.h"
 #include "proto/msg.h"
@@ -432,6 +433,8 @@ main(int argc, char **argv)
 		rc = cmd_reload(argc, argv);
 	else if (strcmp(argv[0], "keygen") == 0)
 		rc = cmd_keygen(argc, argv);
+	else if (strcmp(argv[0], "registries") == 0)
+		rc = cmd_registries(argc, argv);
 	else if (strcmp(argv[0], "status") == 0)
 		rc = http_get("/status");
 	else if (strcmp(argv[0], "check") == 0) {

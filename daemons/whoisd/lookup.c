@@ -864,8 +864,7 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	}
 	rc = suffix_lookup(front_suffixes(), ace, &m);
 	if (rc == -1) {
-		lookup_invalid(asked, ace, "not a registrable name (a public "
-		    "suffix)", cb, arg);
+		lookup_invalid(asked, ace, "public suffix", cb, arg);
 		return NULL;
 	}
 

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/pslist.h"
 #include "common/suffix.h"
 #include "common/util.h"
 #include "daemons/whoisd/whoisd.h"
@@ -35,7 +36,10 @@ static const struct conf_key whoisd_keys[] = {
 	  "the front does not talk to whoisd-errdb" },
 	{ "registries", CONF_STR, WCOFF(wc_registries), 0, 0,
 	  SYSCONF_WHOISD "/registries.conf",
-	  "registries file (for registrable names)" },
+	  "registries file (its suffixes; they route, nothing more)" },
+	{ "public_suffix_list", CONF_STR, WCOFF(wc_public_suffix_list), 0, 0,
+	  PSLIST_DEFAULT, "Public Suffix List (ICANN section): what is "
+	  "registrable" },
 	{ "request_timeout", CONF_DOUBLE, WCOFF(wc_request_timeout), 0.1, 300,
 	  "10", "seconds before a request is answered unknown" },
 	{ "link_down_wait", CONF_DOUBLE, WCOFF(wc_link_down_wait), 0, 300, "1",
@@ -151,6 +155,11 @@ whoisd_master_init(void *conf, int reload)
 		return -1;
 	}
 	suffix_free(sx);
+	if (pslist_load(wc->wc_public_suffix_list, err, sizeof(err)) == -1) {
+		log_errx("public_suffix_list: %s", err);
+		fprintf(stderr, "whoisd: public_suffix_list: %s\n", err);
+		return -1;
+	}
 	return link_keys_master(conf, ROLE_FRONT, "whoisd", reload);
 }
 
@@ -164,6 +173,8 @@ whoisd_child_init(struct event_base *base, void *conf)
 	if ((front_sfx = suffix_load(wc->wc_registries, err,
 	    sizeof(err))) == NULL)
 		fatalx("registries: %s", err);
+	if (pslist_load(wc->wc_public_suffix_list, err, sizeof(err)) == -1)
+		fatalx("public_suffix_list: %s", err);
 	memset(&co, 0, sizeof(co));
 	co.co_limits.fl_max_frame = (size_t)wc->wc_max_frame;
 	co.co_limits.fl_compress_min =

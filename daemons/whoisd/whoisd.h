@@ -24,6 +24,7 @@ struct whoisd_conf {
 	char			*wc_cache_addr;
 	char			*wc_query_addr;
 	char			*wc_registries;
+	char			*wc_public_suffix_list;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
 	double			 wc_cache_timeout;

@@ -31,6 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (path == NULL)
 		path = "etc/registries.conf";
+	(void)classify_init();
 	if ((regs = registries_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz_classify: %s\n", err);
 		exit(1);
@@ -38,15 +39,55 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Each line of text without its trailing blanks, and its leading ones. */
+static char *
+trim(const char *text, int leading)
+{
+	char		*out = malloc(strlen(text) + 1), *w = out;
+	const char	*b = text, *e, *f;
+
+	if (out == NULL)
+		abort();
+	for (;;) {
+		e = strchr(b, '\n');
+		if (e == NULL)
+			e = b + strlen(b);
+		while (leading && b < e && (*b == ' ' || *b == '\t' ||
+		    *b == '\v' || *b == '\f'))
+			b++;
+		f = e;
+		while (f > b && (f[-1] == ' ' || f[-1] == '\t' ||
+		    f[-1] == '\v' || f[-1] == '\f'))
+			f--;
+		memcpy(w, b, (size_t)(f - b));
+		w += f - b;
+		if (*e == '\0')
+			break;
+		*w++ = '\n';
+		b = e + 1;
+	}
+	*w = '\0';
+	return out;
+}
+
+/* A pattern of kind k matches the text as the classifier reads it. */
 static int
 any_match(const struct registry *rg, enum registry_kind k, const char *text)
 {
-	int	 i;
+	char	*t[3];
+	int	 i, j, found = 0;
 
-	for (i = 0; i < rg->rg_npats[k]; i++)
-		if (regexec(&rg->rg_pats[k][i].rp_re, text, 0, NULL, 0) == 0)
-			return 1;
-	return 0;
+	t[0] = (char *)(uintptr_t)text;
+	t[1] = trim(text, 0);
+	t[2] = trim(text, 1);
+	for (i = 0; i < rg->rg_npats[k] && !found; i++)
+		for (j = 0; j < 3 && !found; j++)
+			if (regexec(&rg->rg_pats[k][i].rp_re, t[j], 0, NULL,
+			    0) == 0)
+				found = 1;
+	free(t[1]);
+	free(t[2]);
+	return found;
 }
 
 int
@@ -74,7 +115,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    any_match(rg, RGK_THROTTLE, text) ||
 		    any_match(rg, RGK_ERROR, text) ||
 		    !any_match(rg, RGK_AVAILABLE, text) ||
-		    strstr(v.vd_rule, ":available") == NULL)
+		    strstr(v.vd_rule, ":available") == NULL ||
+		    strcmp(rg->rg_name, "default") == 0)
 			abort();
 		if ((!(rg->rg_avail_despite & (1 << RGK_RESERVED)) &&
 		    any_match(rg, RGK_RESERVED, text)) ||

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/name.h"
+#include "common/pslist.h"
 #include "common/suffix.h"
 #include "daemons/whoisd/query_line.h"
 #include "tests/fuzz/fuzz.h"
@@ -42,6 +43,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (path == NULL)
 		path = "etc/registries.conf";
 	if ((sfx = suffix_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "fuzz_query_line: %s\n", err);
+		exit(1);
+	}
+	/* The front's registrable names: the Public Suffix List's. */
+	if (pslist_load(PSLIST_DEFAULT, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_query_line: %s\n", err);
 		exit(1);
 	}
@@ -172,7 +178,11 @@ fq_name(const char *line, size_t len)
 		abort();
 	if (sl + 2 > rl || strcmp(m.sm_registrable + rl - sl,
 	    m.sm_suffix) != 0 || m.sm_registrable[rl - sl - 1] != '.' ||
-	    name_labels(m.sm_registrable) != name_labels(m.sm_suffix) + 1)
+	    name_labels(m.sm_registrable) < name_labels(m.sm_suffix) + 1)
+		abort();
+	/* The list's answer, and a public suffix is never registrable. */
+	if (pslist_registrable(ace) != ace + strlen(ace) - rl ||
+	    pslist_registrable(m.sm_registrable) != m.sm_registrable)
 		abort();
 	if (m.sm_below != (rl < strlen(ace)))
 		abort();

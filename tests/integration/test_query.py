@@ -368,9 +368,11 @@ def test_iana_fallback(qprocs, tmpdir_path):
     fw = FakeWhois(fake_iana)
     try:
         q = start_query(qprocs, tmpdir_path, fw.port, servers=1)
+        # The default block's wording is nobody's verified reply.
         a = query(q.port, "free-one.zz")
-        assert a["status"] == "available", a
-        assert a["rule"] == "default:available"
+        assert (a["status"], a["reason"]) == \
+            ("unknown", "not-found-unconfirmed"), a
+        assert a["rule"] == "default:available-unverified"
         assert a["registry"] == "whois.nic.zz"
         a = query(q.port, "taken.zz")
         assert a["status"] == "registered", a
@@ -384,6 +386,37 @@ def test_iana_fallback(qprocs, tmpdir_path):
         # Neither was asked about the name itself.
         assert "something.qq" not in fw.lines
         assert "something.xq" not in fw.lines
+    finally:
+        fw.close()
+
+
+def test_tld_table_routes_without_iana(qprocs, tmpdir_path):
+    """A TLD with no block in the registries file but a line in
+    etc/tld-whois.conf goes to its server at once; a no-service TLD is
+    never asked; IANA is not asked about either."""
+    fw = FakeWhois(fake_iana)
+    try:
+        q = start_query(qprocs, tmpdir_path, fw.port, servers=1)
+        a = query(q.port, "taken.mx")
+        assert a["status"] == "registered", a
+        assert a["registry"] == "whois.mx", a
+        a = query(q.port, "free-one.com.mx")
+        assert (a["status"], a["reason"]) == \
+            ("unknown", "not-found-unconfirmed"), a
+        a = query(q.port, "something.va")
+        assert (a["status"], a["reason"]) == ("unknown", "no-whois-service"), a
+        assert fw.lines == ["taken.mx", "free-one.com.mx"], fw.lines
+    finally:
+        fw.close()
+
+
+def test_tld_table_off_asks_iana(qprocs, tmpdir_path):
+    fw = FakeWhois(fake_iana)
+    try:
+        q = start_query(qprocs, tmpdir_path, fw.port, "--tld_whois=",
+                        servers=1)
+        query(q.port, "taken.mx")
+        assert fw.lines[0] == "mx", fw.lines
     finally:
         fw.close()
 

@@ -1,6 +1,7 @@
 /*
  * test_classify.c — the classifier over the whole corpus (table-driven
- * from tests/corpus/EXPECT), plus trap, line-ending and charset cases.
+ * from tests/corpus/EXPECT), plus trap, line-ending and charset cases,
+ * blanks around whole lines, UTF-8 patterns and held statuses.
  * Run from the source tree, or set WHOISD_SRCDIR.
  */
 #include <stdarg.h>
@@ -584,11 +585,19 @@ test_matched_line(void **state)
 	strcpy(buf, "WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS FOR DETAILS");
 	classify(unit_reg("pir"), buf, strlen(buf), CLT_OK, &v);
 	assert_string_equal(v.vd_matched, buf);
-	/* Default rules, for TLDs found via IANA. */
+	/*
+	 * Default rules, for TLDs routed without a block: their "not
+	 * found" wording is nobody's verified reply, so never available.
+	 */
 	classify(registries_default(unit_regs), S("Domain not found.\n"),
 	    CLT_OK, &v);
-	assert_int_equal(v.vd_status, AS_AVAILABLE);
-	assert_string_equal(v.vd_rule, "default:available");
+	assert_int_equal(v.vd_status, AS_UNKNOWN);
+	assert_string_equal(v.vd_reason, "not-found-unconfirmed");
+	assert_string_equal(v.vd_rule, "default:available-unverified");
+	assert_string_equal(v.vd_matched, "Domain not found.");
+	classify(registries_default(unit_regs), S("Domain Name: A.ZZ\n"),
+	    CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_REGISTERED);
 	classify(registries_default(unit_regs), S("% Query rate of 61 per "
 	    "minute exceeded, wait 30 seconds\nDomain not found.\n"), CLT_OK,
 	    &v);
@@ -628,6 +637,156 @@ test_long_line_boundary(void **state)
 	assert_string_equal(v.vd_matched, "Status:               Active");
 }
 
+/* Whole-line patterns survive indentation and trailing blanks. */
+static void
+test_blanks(void **state)
+{
+	struct verdict	 v;
+
+	(void)state;
+	expect_verdict("pir", S("  Domain not found. \t\r\n"), CLT_OK,
+	    AS_AVAILABLE, "", "pir:available");
+	expect_verdict("denic", S("Domain: a.de\n\tStatus: free  \n"),
+	    CLT_OK, AS_AVAILABLE, "", "denic:available");
+	expect_verdict("pir", S("Domain Name: A.ORG   \n"), CLT_OK,
+	    AS_REGISTERED, "", "pir:registered");
+	/* An indented registered line beside an available one: conflict. */
+	expect_verdict("pir", S("Domain not found.\n   Domain Name: A.ORG\n"),
+	    CLT_OK, AS_UNKNOWN, "conflicting-reply", "pir:conflict");
+	/* A pattern that wants the indentation still finds it. */
+	classify(unit_reg("verisign"), S("   Domain Name: A.COM  \n"), CLT_OK,
+	    &v);
+	assert_int_equal(v.vd_status, AS_REGISTERED);
+	assert_string_equal(v.vd_matched, "   Domain Name: A.COM");
+	/* Blanks inside the line are the registry's, not ours to drop. */
+	expect_verdict("pir", S("Domain  not found.\n"), CLT_OK, AS_UNKNOWN,
+	    "unrecognised-reply", "pir:unrecognised");
+}
+
+/* Accented wording: brackets, "." and icase work on characters. */
+static void
+test_utf8_patterns(void **state)
+{
+	static const char text[] =
+	    "registry fr-test\n"
+	    "  server whois.fr.test\n"
+	    "  available \"^Aucun r.sultat pour [^ ]+$\"\n"
+	    "  reserved \"^Nom de domaine r[ée]serv[ée]$\" icase\n"
+	    "  registered \"^domaine : +[a-z0-9.-]+$\"\n"
+	    "  tld fr-test\n";
+	static const char latin1[] =
+	    "registry l1\n  server whois.l1.test\n  charset iso-8859-1\n"
+	    "  available \"^Dom[ée]nio n[ãa]o encontrado$\" icase\n"
+	    "  registered \"^domain: +[a-z0-9.-]+$\"\n  tld l1\n";
+	struct registries	*rs;
+	struct verdict		 v;
+	char			 err[256];
+
+	(void)state;
+	if ((rs = registries_parse(text, sizeof(text) - 1, "t.conf", err,
+	    sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	classify(registries_find(rs, "fr-test"), S("NOM DE DOMAINE RÉSERVÉ\n"),
+	    CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_RESERVED);
+	assert_string_equal(v.vd_matched, "NOM DE DOMAINE RÉSERVÉ");
+	classify(registries_find(rs, "fr-test"),
+	    S("Aucun résultat pour a.fr-test\n"), CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_AVAILABLE);
+	/* "." is one character, not one byte: two accents are two. */
+	classify(registries_find(rs, "fr-test"),
+	    S("Aucun r\xc3\xa9\xc3\xa9sultat pour a.fr-test\n"), CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_UNKNOWN);
+	registries_free(rs);
+	/* ISO-8859-1 bytes are converted first, then matched the same way. */
+	if ((rs = registries_parse(latin1, sizeof(latin1) - 1, "t.conf", err,
+	    sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	classify(registries_find(rs, "l1"), S("DOM\xc9NIO N\xc3O ENCONTRADO\n"),
+	    CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_AVAILABLE);
+	assert_string_equal(v.vd_matched, "DOMÉNIO NÃO ENCONTRADO");
+	registries_free(rs);
+}
+
+/*
+ * A held name's status beside a "not found" line is never available:
+ * EPP statuses in either spelling, and the registries' own words.
+ */
+static void
+test_held_status(void **state)
+{
+	static const char *const held[] = {
+		"Domain Status: pendingDelete",
+		"Domain Status: PENDING DELETE",
+		"status: pending-delete",
+		"Domain Status: redemptionPeriod",
+		"Status: REDEMPTION",
+		"Domain Status: autoRenewPeriod",
+		"Domain Status: addPeriod",
+		"Domain Status: renewPeriod",
+		"Domain Status: transferPeriod",
+		"Domain Status: pendingRestore",
+		"Domain Status: pendingTransfer",
+		"Domain Status: pendingCreate",
+		"Domain Status: serverHold",
+		"Domain Status: clientHold",
+		"Domain Status: clientTransferProhibited",
+		"Domain Status: serverDeleteProhibited",
+		"Status: in quarantine",
+		"state: quarantined",
+		"Status: pending release",
+		"Status: to be released",
+		"Status: grace period",
+		"Status: Blocked",
+		"This TLD is not open for registration.",
+		"Status: reserved",
+		"This name is reserved",
+		"Reserved name",
+		"Status: dnsHold",
+		"Status: UNASSIGNABLE",
+		"Statut : réservé",
+		"STATUT : RÉSERVÉ",
+		"État : bloqué",
+		"Status: gesperrt",
+		"Status: on hold",
+	};
+	static const char *const free_prose[] = {
+		"All rights reserved.",
+		"We will reserve the right to remove access.",
+		"Copyright (c) 2026 Registry. All Rights Reserved.",
+		"Unblocked access is monitored.",
+		"Pending a review of this service, see the web site.",
+	};
+	char		 buf[512];
+	struct verdict	 v;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		snprintf(buf, sizeof(buf), "Domain not found.\n%s\n", held[i]);
+		classify(unit_reg("pir"), buf, strlen(buf), CLT_OK, &v);
+		if (v.vd_status != AS_UNKNOWN ||
+		    strcmp(v.vd_rule, "pir:held-status") != 0)
+			fail_msg("\"%s\": %s %s", held[i],
+			    answer_status_name(v.vd_status), v.vd_rule);
+		assert_string_equal(v.vd_reason, "conflicting-reply");
+		assert_string_equal(v.vd_matched, held[i]);
+	}
+	for (i = 0; i < sizeof(free_prose) / sizeof(free_prose[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s\nDomain not found.\n",
+		    free_prose[i]);
+		classify(unit_reg("pir"), buf, strlen(buf), CLT_OK, &v);
+		if (v.vd_status != AS_AVAILABLE)
+			fail_msg("\"%s\": %s %s", free_prose[i],
+			    answer_status_name(v.vd_status), v.vd_rule);
+	}
+	/* Without a "not found" line the registry's own rules decide. */
+	expect_verdict("pir", S("Domain Name: A.ORG\n"
+	    "Domain Status: pendingDelete\n"), CLT_OK, AS_REGISTERED, "",
+	    "pir:registered");
+}
+
 int
 main(void)
 {
@@ -642,7 +801,13 @@ main(void)
 		cmocka_unit_test(test_charset),
 		cmocka_unit_test(test_matched_line),
 		cmocka_unit_test(test_long_line_boundary),
+		cmocka_unit_test(test_blanks),
+		cmocka_unit_test(test_utf8_patterns),
+		cmocka_unit_test(test_held_status),
 	};
+
+	/* As whoisd-query does, before any pattern is compiled. */
+	assert_int_equal(classify_init(), 0);
 
 	return cmocka_run_group_tests(tests, unit_registries_setup,
 	    unit_registries_teardown);

@@ -1,7 +1,8 @@
 /*
  * test_suffix.c — the front's suffix list: the same registrable name as
  * whoisd-query's registries_lookup() for names under every suffix of the
- * shipped file and under none, and the same errors for the lines it reads.
+ * shipped file and under none, and the same errors for the lines it reads;
+ * registrable names from the Public Suffix List (common/pslist.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "common/pslist.h"
 #include "common/suffix.h"
 #include "daemons/query/registries.h"
 #include "tests/unit/unit_util.h"
@@ -122,6 +125,8 @@ test_forms(void **state)
 	char			 err[256];
 
 	(void)state;
+	/* The file's own suffixes, as read without a list. */
+	pslist_free();
 	if ((sx = suffix_parse(text, sizeof(text) - 1, "t.conf", err,
 	    sizeof(err))) == NULL)
 		fail_msg("%s", err);
@@ -136,6 +141,130 @@ test_forms(void **state)
 	assert_int_equal(suffix_lookup(sx, "y.x", &m), -1);
 	registries_free(rs);
 	suffix_free(sx);
+	if (pslist_load(PSLIST_DEFAULT, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+}
+
+/* The Public Suffix List decides what is registrable; the file routes. */
+static void
+test_psl(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 rc;
+		const char	*suffix, *registrable;
+		int		 below;
+	} cases[] = {
+		/* No longer answered for "com.mx" and "com.tr". */
+		{ "example.com.mx", 1, "mx", "example.com.mx", 0 },
+		{ "www.shop.com.tr", 1, "tr", "shop.com.tr", 1 },
+		{ "shop.com.tr", 1, "tr", "shop.com.tr", 0 },
+		{ "www.example.co.uk", 0, "co.uk", "example.co.uk", 1 },
+		{ "example.uk", 0, "uk", "example.uk", 0 },
+		{ "a.b.example.com", 0, "com", "example.com", 1 },
+		/* A wildcard rule and its exception. */
+		{ "www.a.example.kawasaki.jp", 0, "jp", "a.example.kawasaki.jp",
+		  1 },
+		{ "www.city.kawasaki.jp", 0, "jp", "city.kawasaki.jp", 1 },
+		{ "example.xn--p1ai", 0, "xn--p1ai", "example.xn--p1ai", 0 },
+		/* Private section: a blog host is not a registry. */
+		{ "me.blogspot.com", 0, "com", "blogspot.com", 1 },
+		{ "blogspot.com", 0, "com", "blogspot.com", 0 },
+		{ "x.github.io", 0, "io", "github.io", 1 },
+		/* A TLD the list lacks: its default rule. */
+		{ "www.example.zz", 1, "zz", "example.zz", 1 },
+		/* Public suffixes themselves. */
+		{ "co.uk", -1, NULL, NULL, 0 },
+		{ "com.mx", -1, NULL, NULL, 0 },
+		{ "com.tr", -1, NULL, NULL, 0 },
+		{ "com", -1, NULL, NULL, 0 },
+		{ "zz", -1, NULL, NULL, 0 },
+		{ "example.kawasaki.jp", -1, NULL, NULL, 0 },
+		/* libpsl: a wildcard's parent is a public suffix too. */
+		{ "kawasaki.jp", -1, NULL, NULL, 0 },
+	};
+	struct suffix_match	m;
+	size_t			i;
+
+	(void)state;
+	assert_true(pslist_loaded());
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (suffix_lookup(unit_sfx, cases[i].name, &m) != cases[i].rc)
+			fail_msg("%s: rc %d, want %d", cases[i].name,
+			    suffix_lookup(unit_sfx, cases[i].name, &m),
+			    cases[i].rc);
+		if (cases[i].rc == -1)
+			continue;
+		if (strcmp(m.sm_suffix, cases[i].suffix) != 0 ||
+		    strcmp(m.sm_registrable, cases[i].registrable) != 0 ||
+		    m.sm_below != cases[i].below)
+			fail_msg("%s: %s %s %d", cases[i].name, m.sm_suffix,
+			    m.sm_registrable, m.sm_below);
+		assert_true(same(cases[i].name));
+	}
+}
+
+/*
+ * A suffix the file routes is a public suffix of the list's ICANN part,
+ * or every name right under it is one (sch.uk: *.sch.uk).
+ */
+static void
+test_psl_file(void **state)
+{
+	const char	*s, *reg;
+	char		 name[NAME_ACE_BUF * 2 + 16];
+	size_t		 i;
+	int		 bad = 0;
+
+	(void)state;
+	for (i = 0; (s = suffix_get(unit_sfx, i, NULL)) != NULL; i++) {
+		snprintf(name, sizeof(name), "whoisd-test.%s", s);
+		reg = pslist_registrable(name);
+		if (pslist_registrable(s) != NULL && reg != NULL) {
+			fprintf(stderr, "%s: not a public suffix\n", s);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	assert_true(pslist_rules() > 5000);
+}
+
+/* A list that cannot be read or is not one keeps the one loaded. */
+static void
+test_psl_load(void **state)
+{
+	char	 err[256], path[] = "/tmp/whoisd-psl-XXXXXX";
+	FILE	*f;
+	int	 fd;
+
+	(void)state;
+	assert_int_equal(pslist_load("/nonexistent/psl.dat", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+	assert_true(pslist_loaded());
+	if ((fd = mkstemp(path)) == -1 || (f = fdopen(fd, "w")) == NULL)
+		fail_msg("mkstemp");
+	fputs("com\nnet\n", f);
+	fclose(f);
+	assert_int_equal(pslist_load(path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a public suffix list"));
+	/* The ICANN section alone is read: the private rule is ignored. */
+	if ((f = fopen(path, "w")) == NULL)
+		fail_msg("fopen");
+	fputs("// ===BEGIN ICANN DOMAINS===\ncom\nco.zz\n"
+	    "// ===END ICANN DOMAINS===\n"
+	    "// ===BEGIN PRIVATE DOMAINS===\nblog.com\n"
+	    "// ===END PRIVATE DOMAINS===\n", f);
+	fclose(f);
+	assert_int_equal(pslist_load(path, err, sizeof(err)), 0);
+	assert_int_equal(pslist_rules(), 2);
+	assert_string_equal(pslist_registrable("a.blog.com"), "blog.com");
+	assert_string_equal(pslist_registrable("a.b.co.zz"), "b.co.zz");
+	assert_null(pslist_registrable("co.zz"));
+	unlink(path);
+	if (pslist_load(PSLIST_DEFAULT, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	assert_true(pslist_rules() > 5000);
 }
 
 #define MINI	"registry x\n  server whois.x.test\n" \
@@ -244,6 +373,9 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_psl),
+		cmocka_unit_test(test_psl_file),
+		cmocka_unit_test(test_psl_load),
 		cmocka_unit_test(test_errors),
 	};
 

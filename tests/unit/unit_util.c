@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/pslist.h"
 #include "common/suffix.h"
 #include "daemons/query/registries.h"
 #include "tests/unit/unit_util.h"
@@ -102,7 +103,8 @@ unit_registries_setup(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/etc/registries.conf", unit_srcdir());
 	if ((unit_regs = registries_load(path, err, sizeof(err))) == NULL ||
-	    (unit_sfx = suffix_load(path, err, sizeof(err))) == NULL) {
+	    (unit_sfx = suffix_load(path, err, sizeof(err))) == NULL ||
+	    pslist_load(PSLIST_DEFAULT, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
@@ -115,6 +117,7 @@ unit_registries_teardown(void **state)
 	(void)state;
 	registries_free(unit_regs);
 	suffix_free(unit_sfx);
+	pslist_free();
 	unit_regs = NULL;
 	unit_sfx = NULL;
 	return 0;

@@ -34,8 +34,9 @@ void		 unit_schema_file(const char *name, const char *embedded,
 
 /*
  * cmocka group fixtures: load etc/registries.conf as whoisd-query does
- * (unit_regs) and as the front does (unit_sfx), and free both.  Setup
- * prints the error and returns -1 if either load fails.
+ * (unit_regs) and as the front does (unit_sfx), and the Public Suffix
+ * List both daemons load (Debian's), and free them.  Setup prints the
+ * error and returns -1 if a load fails.
  */
 extern struct registries	*unit_regs;
 extern struct suffixes		*unit_sfx;
