@@ -40,29 +40,22 @@ static const char cl_held_src[] =
     "reserved[ _-](name|domain|word)|réservée?|unassignable"
     ")([^[:alnum:]]|$)";
 
-static regex_t	 cl_held;
+static struct registry_pattern	 cl_held;
 static int	 cl_held_ok;	/* 0: not compiled yet, 1: ready, -1: failed */
 
 int
 classify_init(void)
 {
-	static const char *const utf8[] = { "C.UTF-8", "C.utf8",
-	    "en_US.UTF-8" };
-	size_t	 i;
-
-	for (i = 0; i < sizeof(utf8) / sizeof(utf8[0]); i++)
-		if (setlocale(LC_CTYPE, utf8[i]) != NULL)
-			return 0;
-	return -1;
+	return registry_utf8_locale() == (locale_t)0 ? -1 : 0;
 }
 
-/* The held-status pattern, compiled on first use (after classify_init()). */
-static const regex_t *
+/* The held-status pattern, compiled on first use. */
+static const struct registry_pattern *
 cl_held_re(void)
 {
 	if (cl_held_ok == 0)
-		cl_held_ok = regcomp(&cl_held, cl_held_src, REG_EXTENDED |
-		    REG_ICASE | REG_NEWLINE) == 0 ? 1 : -1;
+		cl_held_ok = registry_regcomp(&cl_held, cl_held_src,
+		    REG_EXTENDED | REG_ICASE | REG_NEWLINE) == 0 ? 1 : -1;
 	return cl_held_ok == 1 ? &cl_held : NULL;
 }
 
@@ -146,6 +139,7 @@ cl_matched(struct verdict *out, const char *text, size_t off)
 
 struct cl_texts {
 	const char	*ct_text[CL_NTEXTS];
+	int		 ct_utf8;	/* a byte beyond ASCII: UTF-8 patterns */
 };
 
 static int
@@ -195,9 +189,9 @@ cl_match(const struct registry *rg, enum registry_kind k,
 
 	for (i = 0; i < rg->rg_npats[k]; i++) {
 		for (t = 0; t < CL_NTEXTS; t++) {
-			if (tx->ct_text[t] == NULL || regexec(
-			    &rg->rg_pats[k][i].rp_re, tx->ct_text[t], 1, m,
-			    0) != 0)
+			if (tx->ct_text[t] == NULL || registry_regexec(
+			    &rg->rg_pats[k][i], tx->ct_text[t], tx->ct_utf8,
+			    1, m) != 0)
 				continue;
 			*off = (size_t)m[0].rm_so;
 			*which = t;
@@ -235,13 +229,13 @@ cl_conflict(const struct registry *rg, const struct cl_texts *tx)
 static int
 cl_held_status(const char *text, size_t *off)
 {
-	const regex_t	*re;
-	regmatch_t	 m[1];
+	const struct registry_pattern	*re;
+	regmatch_t			 m[1];
 
 	*off = 0;
 	if ((re = cl_held_re()) == NULL)
 		return 1;
-	if (regexec(re, text, 1, m, 0) != 0)
+	if (registry_regexec(re, text, registry_text_utf8(text), 1, m) != 0)
 		return 0;
 	*off = (size_t)m[0].rm_so;
 	return 1;
@@ -334,6 +328,7 @@ classify(const struct registry *rg, const char *reply, size_t len,
 	tx.ct_text[0] = text;
 	tx.ct_text[1] = strlen(rtrim) != len2 ? rtrim : NULL;
 	tx.ct_text[2] = strlen(trimmed) != strlen(rtrim) ? trimmed : NULL;
+	tx.ct_utf8 = registry_text_utf8(text);
 
 	/* 2-5. Patterns, in the contract's order; the first kind wins. */
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {

@@ -45,10 +45,10 @@ struct verdict {
 };
 
 /*
- * Set LC_CTYPE to a UTF-8 locale (C.UTF-8 first), so the registries'
- * patterns compiled after it match UTF-8 replies by character: accented
- * letters in brackets, ".", and icase.  Call before loading the
- * registries file; -1 if no UTF-8 locale exists (ASCII still matches).
+ * Make the UTF-8 locale (C.UTF-8 first) in which patterns with accented
+ * letters are compiled and run (registry_regcomp), so they match UTF-8
+ * replies by character: brackets, ".", and icase.  -1 if no UTF-8 locale
+ * exists (such patterns then match bytes; ASCII ones are unaffected).
  */
 int	classify_init(void);
 

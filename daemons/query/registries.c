@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,7 +116,7 @@ rs_pattern_free(struct registry_pattern *rp)
 {
 	if (rp->rp_src == NULL)
 		return;
-	regfree(&rp->rp_re);
+	registry_regfree(rp);
 	free(rp->rp_src);
 	rp->rp_src = NULL;
 }
@@ -415,6 +416,76 @@ rs_check_cost(struct rs_parser *p, const char *key, const char *src)
 	return 0;
 }
 
+locale_t
+registry_utf8_locale(void)
+{
+	static const char *const names[] = { "C.UTF-8", "C.utf8",
+	    "en_US.UTF-8" };
+	static locale_t	 loc;
+	static int	 tried;
+	size_t		 i;
+
+	if (!tried) {
+		tried = 1;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]) &&
+		    loc == (locale_t)0; i++)
+			loc = newlocale(LC_CTYPE_MASK, names[i], (locale_t)0);
+	}
+	return loc;
+}
+
+int
+registry_regcomp(struct registry_pattern *rp, const char *src, int cflags)
+{
+	locale_t	 loc, old;
+	int		 rc;
+
+	rp->rp_has8 = 0;
+	if ((rc = regcomp(&rp->rp_re, src, cflags)) != 0)
+		return rc;
+	if ((loc = registry_utf8_locale()) == (locale_t)0)
+		return 0;
+	old = uselocale(loc);
+	rp->rp_has8 = regcomp(&rp->rp_re8, src, cflags) == 0;
+	uselocale(old);
+	return 0;
+}
+
+void
+registry_regfree(struct registry_pattern *rp)
+{
+	regfree(&rp->rp_re);
+	if (rp->rp_has8)
+		regfree(&rp->rp_re8);
+	rp->rp_has8 = 0;
+}
+
+int
+registry_text_utf8(const char *text)
+{
+	const unsigned char	*c;
+
+	for (c = (const unsigned char *)text; *c != '\0'; c++)
+		if (*c >= 0x80)
+			return 1;
+	return 0;
+}
+
+int
+registry_regexec(const struct registry_pattern *rp, const char *text,
+    int utf8, size_t nmatch, regmatch_t *m)
+{
+	locale_t	 old;
+	int		 rc;
+
+	if (!utf8 || !rp->rp_has8)
+		return regexec(&rp->rp_re, text, nmatch, m, 0);
+	old = uselocale(registry_utf8_locale());
+	rc = regexec(&rp->rp_re8, text, nmatch, m, 0);
+	uselocale(old);
+	return rc;
+}
+
 static int
 rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
     const char *src, int icase, int ngroups)
@@ -428,7 +499,7 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 	if (rs_check_escapes(p, key, src) == -1 ||
 	    rs_check_cost(p, key, src) == -1)
 		return -1;
-	rc = regcomp(&rp->rp_re, src, REG_EXTENDED | REG_NEWLINE |
+	rc = registry_regcomp(rp, src, REG_EXTENDED | REG_NEWLINE |
 	    (icase ? REG_ICASE : 0));
 	if (rc != 0) {
 		regerror(rc, &rp->rp_re, buf, sizeof(buf));
@@ -438,7 +509,7 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 	rp->rp_src = strdup(src);
 	rp->rp_line = p->p_rf.rf_line;
 	if (rp->rp_src == NULL) {
-		regfree(&rp->rp_re);
+		registry_regfree(rp);
 		return rs_error(p, "out of memory");
 	}
 	if (rp->rp_re.re_nsub < (size_t)ngroups) {
@@ -447,7 +518,7 @@ rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
 		    "group", key);
 	}
 	/* A pattern that matches nothing at all would match every reply. */
-	if (regexec(&rp->rp_re, "", 1, m, 0) == 0) {
+	if (registry_regexec(rp, "", 0, 1, m) == 0) {
 		rs_pattern_free(rp);
 		return rs_error(p, "%s: pattern \"%s\" matches an "
 		    "empty line", key, src);
@@ -462,7 +533,8 @@ rs_check_traps(struct rs_parser *p, struct registry_pattern *rp)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(rs_traps) / sizeof(rs_traps[0]); i++) {
-		if (regexec(&rp->rp_re, rs_traps[i], 0, NULL, 0) == 0)
+		if (registry_regexec(rp, rs_traps[i],
+		    registry_text_utf8(rs_traps[i]), 0, NULL) == 0)
 			return rs_error(p, "available: pattern "
 			    "\"%s\" matches the trap line \"%s\"", rp->rp_src,
 			    rs_traps[i]);
@@ -1118,11 +1190,11 @@ registry_retry_after(const struct registry *rg, const char *text)
 {
 	regmatch_t	 m[2];
 	long		 v;
-	int		 i, d;
+	int		 i, d, utf8 = registry_text_utf8(text);
 	regoff_t	 o;
 
 	for (i = 0; i < rg->rg_nretry; i++) {
-		if (regexec(&rg->rg_retry[i].rp_re, text, 2, m, 0) != 0 ||
+		if (registry_regexec(&rg->rg_retry[i], text, utf8, 2, m) != 0 ||
 		    m[1].rm_so < 0)
 			continue;
 		v = 0;
@@ -1401,7 +1473,8 @@ registry_referral(const struct registry *rg, const char *text,
 
 	if (!rg->rg_has_referral)
 		return rs_host_error(err, errlen, "no referral rule%s", "");
-	if (regexec(&rg->rg_referral.rp_re, text, 2, m, 0) != 0 ||
+	if (registry_regexec(&rg->rg_referral, text,
+	    registry_text_utf8(text), 2, m) != 0 ||
 	    m[1].rm_so < 0)
 		return rs_host_error(err, errlen, "no referral in reply%s", "");
 	n = (size_t)(m[1].rm_eo - m[1].rm_so);

@@ -11,6 +11,7 @@
 #define WHOISD_REGISTRIES_H
 
 #include <stddef.h>
+#include <locale.h>
 #include <regex.h>
 
 #include "common/name.h"
@@ -39,7 +40,26 @@ struct registry_pattern {
 	regex_t		 rp_re;
 	char		*rp_src;	/* the pattern as written */
 	int		 rp_line;	/* line in the file */
+	regex_t		 rp_re8;	/* the same, in the UTF-8 locale */
+	int		 rp_has8;
 };
+
+/*
+ * Each pattern is compiled twice: in the C locale, and in a UTF-8 locale
+ * where an accented letter is one character (".", brackets, icase).  A
+ * reply of ASCII alone matches the same either way and is run on the
+ * first, since glibc's matcher is 3-6x faster there; any other on the
+ * second.
+ */
+int	 registry_regcomp(struct registry_pattern *, const char *src,
+	    int cflags);
+void	 registry_regfree(struct registry_pattern *);
+/* utf8: text has a byte beyond ASCII (registry_text_utf8()). */
+int	 registry_regexec(const struct registry_pattern *, const char *text,
+	    int utf8, size_t nmatch, regmatch_t *);
+int	 registry_text_utf8(const char *text);
+/* The UTF-8 locale for such patterns; (locale_t)0 when there is none. */
+locale_t registry_utf8_locale(void);
 
 struct registry {
 	char		*rg_name;	/* block name: "verisign", "default" */
