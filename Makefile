@@ -16,7 +16,7 @@ SYSCONFDIR	?= /etc
 DESTDIR		?=
 
 PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
-		  libcrypto libcares jansson
+		  libcrypto libcares jansson libcurl
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
@@ -163,7 +163,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
-		  systemd-container libc-ares-dev nsd libjansson-dev
+		  systemd-container libc-ares-dev nsd libjansson-dev \
+		  libcurl4-openssl-dev
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
