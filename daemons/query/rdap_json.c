@@ -261,10 +261,9 @@ rdap_verdict(const struct registry *rg, const char *name,
 			    r->rr_code, NULL);
 		vd->vd_status = AS_AVAILABLE;
 		vd->vd_reason = "";
-		snprintf(vd->vd_rule, sizeof(vd->vd_rule), "%s:rdap-404",
-		    rg->rg_name);
-		snprintf(vd->vd_matched, sizeof(vd->vd_matched), "HTTP 404 "
-		    "(rdap_404 available)");
+		snprintf(vd->vd_rule, sizeof(vd->vd_rule), "rdap:404-available");
+		snprintf(vd->vd_matched, sizeof(vd->vd_matched), "HTTP 404; "
+		    "registry %s: rdap_404 available", rg->rg_name);
 		return AS_AVAILABLE;
 	}
 	if (r->rr_code >= 500)
