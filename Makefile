@@ -276,11 +276,13 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	for c in etc/*.conf; do \
 	    sed -e 's|^\(registries[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(dns_servers[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
+	        -e 's|^\(rdap_bootstrap[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(db_path[[:space:]]*\).*/\([^/]*\)$$|\1/var/lib/whoisd/\2|' \
 	        -e 's|^\(spool_dir[[:space:]]*\).*$$|\1/var/lib/whoisd/spool|' \
 	        $$c > $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
 	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
 	done
+	install -m 0644 etc/rdap-dns.json $(DESTDIR)$(SYSCONFDIR)/whoisd/
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
 
