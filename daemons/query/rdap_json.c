@@ -436,7 +436,8 @@ rdap_boot_parse(const char *text, size_t len, char *err, size_t errlen)
 		}
 	}
 	json_decref(root);
-	qsort(rb->rb_ent, rb->rb_n, sizeof(*rb->rb_ent), boot_cmp);
+	if (rb->rb_n > 0)
+		qsort(rb->rb_ent, rb->rb_n, sizeof(*rb->rb_ent), boot_cmp);
 	/* The first of a duplicate suffix wins, as a lookup would find it. */
 	for (i = k = 0; i < rb->rb_n; i++) {
 		if (k > 0 && strcmp(rb->rb_ent[k - 1].be_suffix,
