@@ -211,6 +211,12 @@ bench: deps
 	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
+	$(MAKE) bench-rdap
+
+# The RDAP channel's figures (docs/performance.md).
+.PHONY: bench-rdap
+bench-rdap: all
+	WHOISD_BUILD=$(B) $(PYTHON) tests/bench/rdap_bench.py
 
 # The upgrade from a build without link authentication, under load:
 # OLD is that build's bin/ (e.g. a worktree of the last such commit).

@@ -281,8 +281,13 @@ rdap_init(struct event_base *base)
 	rd_timer = evtimer_new(base, rdap_timer_event_cb, NULL);
 	curl_multi_setopt(rd_multi, CURLMOPT_SOCKETFUNCTION, rdap_sock_cb);
 	curl_multi_setopt(rd_multi, CURLMOPT_TIMERFUNCTION, rdap_timer_cb);
-	/* A few registries' connections kept warm per child. */
-	curl_multi_setopt(rd_multi, CURLMOPT_MAXCONNECTS, 32L);
+	/*
+	 * At most 16 connections to one registry (more transfers queue in
+	 * curl and reuse them), and enough kept warm for a few registries:
+	 * a burst then costs no new handshakes.
+	 */
+	curl_multi_setopt(rd_multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	curl_multi_setopt(rd_multi, CURLMOPT_MAXCONNECTS, 64L);
 	curl_multi_setopt(rd_multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	return 0;
 }

@@ -95,8 +95,9 @@ def main():
         s = Suite(procs, tmp, query=[
             "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
             "--dns_rate=0", "--registry_rate_override=100000",
-            "--log_level=1", "--min_servers=1", "--max_servers=1"],
-            front=["--log_level=1"], cache=["--log_level=1"]).start()
+            "--log_level=2", "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
+            "--max_spare_servers=1"],
+            front=["--log_level=2"], cache=["--log_level=2"]).start()
         port = s.port["whois"]
 
         def via_suite(n):
