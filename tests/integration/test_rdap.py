@@ -258,3 +258,37 @@ def test_connection_reuse(suite, sim):
     assert st["total"] >= 30
     # One child with keep-alive: a handful of handshakes, not 30.
     assert st["connections"] <= 6, st
+
+
+def test_bootstrap_reloaded_on_hup(procs, tmpdir_path, sim):
+    """rdap_bootstrap is read at start and on HUP; a broken file at HUP
+    is refused and the one in use stays."""
+    import signal
+    boot = os.path.join(tmpdir_path, "dns.json")
+    with open(boot, "w") as f:
+        json.dump({"publication": "2026-01-01T00:00:00Z", "services": [
+            [["com"], ["https://rdap.verisign.com/com/v1/"]]]}, f)
+    s = Suite(procs, tmpdir_path, query=[
+        "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
+        "--rdap_bootstrap=" + boot, "--dns_rate=0"]).start()
+    a = s.whois("before.app")
+    assert (a["status"], a["reason"]) == ("unknown", "no-whois-service"), a
+    with open(os.path.join(TOP, "etc", "rdap-dns.json")) as src, \
+            open(boot + ".new", "w") as f:
+        f.write(src.read())
+    os.rename(boot + ".new", boot)
+    s.p["query"].sig(signal.SIGHUP)
+    n = [0]
+
+    def by_rdap():
+        n[0] += 1
+        a = s.whois("after-%d.app" % n[0])
+        return a.get("channel") == "rdap" and a["status"] == "registered"
+    wait_for(by_rdap, 15, interval=0.3, what=".app by RDAP after HUP")
+    with open(boot, "w") as f:
+        f.write("{")
+    s.p["query"].sig(signal.SIGHUP)
+    s.p["query"].wait_log("rdap_bootstrap: line", 10)
+    time.sleep(1)
+    a = s.whois("still.app")
+    assert a["status"] == "registered" and a["channel"] == "rdap", a
