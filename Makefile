@@ -16,7 +16,8 @@ SYSCONFDIR	?= /etc
 DESTDIR		?=
 
 PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
-		  libcrypto libcares jansson libcurl
+		  libcrypto libcares jansson libcurl \
+		  libssl libevent_openssl
 
 CC		?= cc
 PYTHON		= /usr/bin/python3

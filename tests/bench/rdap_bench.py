@@ -7,7 +7,7 @@ at steady state (connection reuse); CPU per RDAP miss in whoisd-query.
     WHOISD_BUILD=build /usr/bin/python3 tests/bench/rdap_bench.py [-n N]
 
 The suite is the integration tests' (tests/integration/suite.py): the
-real daemons, tests/regsim/rdapsim.py as every RDAP server, `.app` names
+real daemons, whoisd-regsim's RDAP port as every RDAP server, `.app` names
 (RDAP only), budgets lifted.  Prints one JSON object.
 """
 import argparse
@@ -91,13 +91,14 @@ def main():
     procs = Procs(tmp)
     out = {}
     try:
-        sim = RdapSim(procs, tmp)
-        s = Suite(procs, tmp, query=[
+        sim = RdapSim(tmp)
+        s = Suite(procs, tmp, regsim=sim.args + ["--log-level=1"], query=[
             "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
             "--dns_rate=0", "--registry_rate_override=100000",
             "--log_level=2", "--min_servers=1", "--max_servers=1", "--min_spare_servers=0",
             "--max_spare_servers=1"],
             front=["--log_level=2"], cache=["--log_level=2"]).start()
+        # The whois simulator itself is not measured: quiet.
         port = s.port["whois"]
 
         def via_suite(n):

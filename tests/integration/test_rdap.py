@@ -1,6 +1,6 @@
-"""The RDAP channel end to end: the real daemons, the whois simulator for
-port 43 and tests/regsim/rdapsim.py for RDAP over HTTPS with a CA made
-here by openssl, the real Debian whois client and curl as clients.
+"""The RDAP channel end to end: the real daemons, whoisd-regsim for port
+43 and for RDAP over HTTPS (its --rdap-listen port, with a CA made here
+by openssl), the real Debian whois client and curl as clients.
 
 Every verdict and fault of docs/registries.md ("RDAP"): registered from a
 domain object naming the asked name, available only from a 404 of a
@@ -10,7 +10,6 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import time
 import urllib.request
 
@@ -23,9 +22,6 @@ pytestmark = pytest.mark.skipif(
     not all(os.path.exists(os.path.join(BIN, b)) for b in
             ("whoisd", "whoisd-cache", "whoisd-query", "whoisd-errdb")),
     reason="the four daemons are not built")
-
-RDAPSIM = os.path.join(TOP, "tests", "regsim", "rdapsim.py")
-
 
 def make_ca(d, cn="127.0.0.1"):
     """A CA and a server certificate for 127.0.0.1 it signed: (ca, cert,
@@ -46,17 +42,18 @@ def make_ca(d, cn="127.0.0.1"):
 
 
 class RdapSim:
-    def __init__(self, procs, tmp, *args, cert=None):
+    """The simulator's RDAP port: a CA and certificate made here, a free
+    port, the whoisd-regsim options that serve it (give them to the
+    suite's regsim), and its counters."""
+
+    def __init__(self, tmp, *args, cert=None):
         self.ca, crt, key = make_ca(tmp)
         if cert is not None:
             crt, key = cert
         self.port = free_port()
-        self.p = procs.start([sys.executable, RDAPSIM,
-                              "--listen=127.0.0.1:%d" % self.port,
-                              "--cert=" + crt, "--key=" + key,
-                              "--slow-ms=4000"] + list(args),
-                             name="rdapsim")
-        self.p.wait_log("rdapsim: listening", 10)
+        self.args = ["--rdap-listen=127.0.0.1:%d" % self.port,
+                     "--rdap-cert=" + crt, "--rdap-key=" + key,
+                     "--rdap-slow-ms=4000"] + list(args)
         self.ctx = ssl.create_default_context(cafile=self.ca)
 
     @property
@@ -73,15 +70,15 @@ class RdapSim:
 
 
 def rdap_suite(procs, tmp, sim, *query_args, regsim=()):
-    return Suite(procs, tmp, regsim=regsim, query=[
+    return Suite(procs, tmp, regsim=list(regsim) + sim.args, query=[
         "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
         "--rdap_bootstrap=etc/rdap-dns.json", "--dns_rate=0",
         "--total_timeout=3", "--adapt_max=3"] + list(query_args)).start()
 
 
 @pytest.fixture
-def sim(procs, tmpdir_path):
-    return RdapSim(procs, tmpdir_path)
+def sim(tmpdir_path):
+    return RdapSim(tmpdir_path)
 
 
 @pytest.fixture
@@ -221,7 +218,7 @@ def test_rdap_budget_is_held(procs, tmpdir_path, sim):
                         "registry google\n  no-whois\n  rdap_rate 5/s\n")
     with open(reg, "w") as f:
         f.write(text)
-    s = Suite(procs, tmpdir_path, query=[
+    s = Suite(procs, tmpdir_path, regsim=sim.args, query=[
         "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
         "--registries=" + reg, "--dns_rate=0",
         "--registry_rate_override=0"], front=["--registries=" + reg])
@@ -243,7 +240,7 @@ def test_tls_is_verified(procs, tmpdir_path):
     d = os.path.join(tmpdir_path, "other")
     os.makedirs(d)
     _, crt, key = make_ca(d)
-    sim = RdapSim(procs, tmpdir_path, cert=(crt, key))
+    sim = RdapSim(tmpdir_path, cert=(crt, key))
     s = rdap_suite(procs, tmpdir_path, sim)
     a = s.whois("example.app")
     assert a["status"] == "unknown", a
@@ -268,7 +265,7 @@ def test_bootstrap_reloaded_on_hup(procs, tmpdir_path, sim):
     with open(boot, "w") as f:
         json.dump({"publication": "2026-01-01T00:00:00Z", "services": [
             [["com"], ["https://rdap.verisign.com/com/v1/"]]]}, f)
-    s = Suite(procs, tmpdir_path, query=[
+    s = Suite(procs, tmpdir_path, regsim=sim.args, query=[
         "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
         "--rdap_bootstrap=" + boot, "--dns_rate=0"]).start()
     a = s.whois("before.app")
