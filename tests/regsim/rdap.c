@@ -458,11 +458,14 @@ answer(struct rconn *c, const char *path, int after_slow)
 	if (f == RF_OTHERNAME)
 		snprintf(real, sizeof(real), "some-other-name.%.200s", tld);
 	if (f == RF_HUGE) {
-		char	*pad = xmalloc(RDAP_HUGE + 32);
+		static const char	 pre[] = ",\"remarks\":[{\"description\":[\"";
+		static const char	 post[] = "\"]}]";
+		char			*pad;
 
-		memcpy(pad, ",\"remarks\":[{\"description\":[\"", 29);
-		memset(pad + 29, 'x', RDAP_HUGE);
-		memcpy(pad + 29 + RDAP_HUGE, "\"]}]", 5);
+		pad = xmalloc(sizeof(pre) - 1 + RDAP_HUGE + sizeof(post));
+		memcpy(pad, pre, sizeof(pre) - 1);
+		memset(pad + sizeof(pre) - 1, 'x', RDAP_HUGE);
+		memcpy(pad + sizeof(pre) - 1 + RDAP_HUGE, post, sizeof(post));
 		domain_body(b, real, tld, 0, pad);
 		free(pad);
 	} else
