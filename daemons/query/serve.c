@@ -106,6 +106,7 @@ struct qreq {
 	char			 q_rdap_key[BUDGET_NAME_LEN];	/* "rdap:host" */
 	struct rdap_req		*q_rdap;
 	struct event		*q_pace;	/* RDAP: the bucket's spacing */
+	int			 q_no_whois;	/* IANA: the TLD has no port 43 */
 	TAILQ_ENTRY(qreq)	 q_entry;
 };
 
@@ -820,6 +821,12 @@ qreq_channels(struct qreq *q)
 		}
 	}
 	q->q_nchan = registry_channels(q->q_reg, has, q->q_chans);
+	if (q->q_no_whois && q->q_nchan > 0) {
+		/* Only RDAP remains of the default block's channels. */
+		q->q_nchan = 0;
+		if (has)
+			q->q_chans[q->q_nchan++] = RCH_RDAP;
+	}
 }
 
 /* The registry's channels in turn (qreq_next_channel() moves on). */
@@ -865,6 +872,16 @@ qreq_iana_result(struct qreq *q, const struct iana_result *r)
 		qreq_registry(q);
 		return;
 	case IANA_NOWHOIS:
+		/* No port 43, but the bootstrap file may know its RDAP. */
+		if (query_rdap_on() && rdap_boot_url(query_rdap_boot(),
+		    q->q_tld) != NULL &&
+		    (q->q_reg = registries_default(query_registries())) !=
+		    NULL) {
+			q->q_no_whois = 1;
+			q->q_server[0] = '\0';
+			qreq_registry(q);
+			return;
+		}
 		iana = registries_iana_server(query_registries(), &port);
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		snprintf(q->q_ans.a_rule, sizeof(q->q_ans.a_rule),

@@ -289,3 +289,28 @@ def test_bootstrap_reloaded_on_hup(procs, tmpdir_path, sim):
     time.sleep(1)
     a = s.whois("still.app")
     assert a["status"] == "registered" and a["channel"] == "rdap", a
+
+
+def test_tld_without_port43_found_through_iana(procs, tmpdir_path, sim):
+    """A TLD the registries file does not know, whose IANA entry has no
+    whois server, is asked by RDAP when the bootstrap file knows it; its
+    404 stays unconfirmed (the default block has no rdap_404)."""
+    import test_query as tq
+    boot = os.path.join(tmpdir_path, "dns.json")
+    with open(boot, "w") as f:
+        json.dump({"publication": "2026-01-01T00:00:00Z", "services": [
+            [["qq"], ["https://rdap.nic.qq/"]]]}, f)
+    fw = tq.FakeWhois(tq.fake_iana)
+    try:
+        s = rdap_suite(procs, tmpdir_path, sim, "--rdap_bootstrap=" + boot,
+                       "--registry_override=127.0.0.1:%d" % fw.port)
+        a = s.whois("example.qq")
+        assert a["status"] == "registered", a
+        assert a["channel"] == "rdap", a
+        assert a["registry"] == "rdap.nic.qq", a
+        a = s.whois("free-one.qq")
+        assert (a["status"], a["reason"]) == \
+            ("unknown", "not-found-unconfirmed"), a
+        assert "example.qq" not in fw.lines
+    finally:
+        fw.close()
