@@ -196,6 +196,14 @@ qreq_reply(struct qreq *q, const struct answer *a)
 	pool_req_end();
 }
 
+/* Is q asking (or about to ask) by RDAP? */
+static int
+qreq_on_rdap(const struct qreq *q)
+{
+	return q->q_state == QR_REGISTRY && q->q_chan_i < q->q_nchan &&
+	    q->q_chans[q->q_chan_i] == RCH_RDAP;
+}
+
 /* Fill the answer's fixed part. */
 static void
 qreq_set(struct qreq *q, enum answer_status status, const char *reason)
@@ -207,7 +215,10 @@ qreq_set(struct qreq *q, enum answer_status status, const char *reason)
 	a->a_status = status;
 	snprintf(a->a_reason, sizeof(a->a_reason), "%s", reason ? reason : "");
 	a->a_source = SRC_REGISTRY;
-	scopy(a->a_registry, sizeof(a->a_registry), q->q_server);
+	scopy(a->a_registry, sizeof(a->a_registry), qreq_on_rdap(q) ?
+	    q->q_rdap_host : q->q_server);
+	if (qreq_on_rdap(q))
+		a->a_channel = CH_RDAP;
 	a->a_checked = now_wall();
 }
 
@@ -316,7 +327,10 @@ qreq_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	a.a_status = AS_UNKNOWN;
 	snprintf(a.a_reason, sizeof(a.a_reason), "timeout");
 	a.a_source = SRC_REGISTRY;
-	scopy(a.a_registry, sizeof(a.a_registry), q->q_server);
+	scopy(a.a_registry, sizeof(a.a_registry), qreq_on_rdap(q) ?
+	    q->q_rdap_host : q->q_server);
+	if (qreq_on_rdap(q))
+		a.a_channel = CH_RDAP;
 	a.a_checked = now_wall();
 	a.a_latency_ms = (uint64_t)((now_mono() - q->q_start) * 1000);
 	qreq_reply(q, &a);
