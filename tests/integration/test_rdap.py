@@ -314,3 +314,16 @@ def test_tld_without_port43_found_through_iana(procs, tmpdir_path, sim):
         assert "example.qq" not in fw.lines
     finally:
         fw.close()
+
+
+def test_whois_throttle_falls_back_to_rdap(suite, sim):
+    """The reverse of the 429 case: whois throttled (its own text), RDAP
+    answers; while whois backs off, the next name goes to RDAP at once."""
+    a = suite.whois("throttled-one.nl")
+    assert a["status"] == "registered", a
+    assert a["channel"] == "rdap", a
+    assert suite.sim_count("throttled-one.nl") == 1
+    a = suite.whois("example-two.nl")
+    assert a["status"] == "registered" and a["channel"] == "rdap", a
+    assert suite.sim_count("example-two.nl") == 0
+    assert sim.count("example-two.nl") == 1
