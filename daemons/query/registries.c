@@ -832,6 +832,9 @@ rs_set_registry(struct rs_parser *p, char **val)
 			    "\"%s\"", val[0]);
 	if (i == 0 || i > 64)
 		return rs_error(p, "registry: bad name");
+	/* "rdap:" and "dns:" begin the rules of those channels' verdicts. */
+	if (strcmp(val[0], "rdap") == 0 || strcmp(val[0], "dns") == 0)
+		return rs_error(p, "registry: \"%s\" is reserved", val[0]);
 	if (registries_find(rs, val[0]) != NULL)
 		return rs_error(p, "duplicate registry \"%s\"",
 		    val[0]);
