@@ -16,7 +16,8 @@ SYSCONFDIR	?= /etc
 DESTDIR		?=
 
 PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
-		  libcrypto libcares jansson libpsl
+		  libcrypto libcares jansson libpsl libcurl \
+		  libssl libevent_openssl
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
@@ -164,7 +165,7 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
-		  libpsl-dev publicsuffix
+		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -211,6 +212,12 @@ bench: deps
 	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
+	$(MAKE) bench-rdap
+
+# The RDAP channel's figures (docs/performance.md).
+.PHONY: bench-rdap
+bench-rdap: all
+	WHOISD_BUILD=$(B) $(PYTHON) tests/bench/rdap_bench.py
 
 # The upgrade from a build without link authentication, under load:
 # OLD is that build's bin/ (e.g. a worktree of the last such commit).
@@ -277,11 +284,13 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	    sed -e 's|^\(registries[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(dns_servers[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(tld_whois[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
+	        -e 's|^\(rdap_bootstrap[[:space:]]*\)etc/|\1$(SYSCONFDIR)/whoisd/|' \
 	        -e 's|^\(db_path[[:space:]]*\).*/\([^/]*\)$$|\1/var/lib/whoisd/\2|' \
 	        -e 's|^\(spool_dir[[:space:]]*\).*$$|\1/var/lib/whoisd/spool|' \
 	        $$c > $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
 	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
 	done
+	install -m 0644 etc/rdap-dns.json $(DESTDIR)$(SYSCONFDIR)/whoisd/
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
 

@@ -210,6 +210,7 @@ int	msg_read_ok_dup(const struct msg *, int *dup, char *err, size_t errlen);
 #define ANSWER_REGISTRY_LEN	128
 #define ANSWER_RULE_LEN		64
 #define ANSWER_MATCHED_LEN	512
+#define ANSWER_NS_LEN		512	/* nameservers, space-separated */
 
 /*
  * An answer's status and where it came from: names only on the wire and
@@ -230,15 +231,19 @@ enum answer_source {
 	SRC_NSOURCE
 };
 /*
- * How the verdict was reached: a registry's whois, or the TLD's DNS
- * (a delegation).  Absent on the wire means whois, so older peers and
- * the golden vectors of whois answers are unchanged.
+ * How the verdict was reached: a registry's whois, the TLD's DNS (a
+ * delegation) or the registry's RDAP.  Absent on the wire means whois,
+ * so older peers and the golden vectors of whois answers are unchanged.
  */
 enum answer_channel {
 	CH_WHOIS,
 	CH_DNS,
+	CH_RDAP,
 	CH_NCHANNEL
 };
+/* Every RDAP verdict's rule starts so: the cache derives the channel. */
+#define ANSWER_RULE_RDAP	"rdap:"
+
 /* The rule of every DNS verdict: the cache derives the channel from it. */
 #define ANSWER_RULE_DNS		"dns:delegated"
 
@@ -273,6 +278,10 @@ struct answer {
 	char		*a_text;	/* optional, owned; NUL-terminated too */
 	size_t		 a_text_len;
 	uint64_t	 a_retry_after;			/* optional */
+	/* What the registry says of the registration (RDAP), optional. */
+	double		 a_reg_created;			/* epoch seconds */
+	double		 a_reg_expires;
+	char		 a_nameservers[ANSWER_NS_LEN];
 };
 
 void	answer_free(struct answer *);	/* frees a_text; the struct stays */

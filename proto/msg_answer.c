@@ -34,6 +34,7 @@ static const char *const answer_sources[SRC_NSOURCE + 1] = {
 static const char *const answer_channels[CH_NCHANNEL + 1] = {
 	[CH_WHOIS] = "whois",
 	[CH_DNS] = "dns",
+	[CH_RDAP] = "rdap",
 	[CH_NCHANNEL] = NULL
 };
 
@@ -78,6 +79,14 @@ static const struct msg_field answer_fields[] = {
 static const struct msg_field answer_after_text[] = {
 	{ "retry_after", MF_UINT, offsetof(struct answer, a_retry_after), 0,
 	    MF_OMIT | MO_OPT, NULL },
+	/* Absent unless an RDAP reply gave them: older peers ignore them. */
+	{ "reg_created", MF_FLOAT, offsetof(struct answer, a_reg_created), 0,
+	    MF_OMIT | MO_OPT, NULL },
+	{ "reg_expires", MF_FLOAT, offsetof(struct answer, a_reg_expires), 0,
+	    MF_OMIT | MO_OPT, NULL },
+	{ "nameservers", MF_STR, offsetof(struct answer, a_nameservers),
+	    MF_SIZE(struct answer, a_nameservers), MF_OMIT | MO_OPT | MO_CUT,
+	    NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 

@@ -144,6 +144,9 @@ cache_entry_to_answer(struct cache_entry *e, struct answer *a,
 	/* The channel is not stored: a DNS verdict's rule names it. */
 	if (strcmp(e->ce_rule, ANSWER_RULE_DNS) == 0)
 		a->a_channel = CH_DNS;
+	else if (strncmp(e->ce_rule, ANSWER_RULE_RDAP,
+	    strlen(ANSWER_RULE_RDAP)) == 0)
+		a->a_channel = CH_RDAP;
 	/* The text moves: the entry no longer owns it. */
 	a->a_text = e->ce_text;
 	a->a_text_len = e->ce_text_len;

@@ -27,6 +27,7 @@
 #include "daemons/query/classify.h"
 #include "daemons/query/dns.h"
 #include "daemons/query/query.h"
+#include "daemons/query/rdap.h"
 #include "daemons/query/registries.h"
 #include "proto/auth.h"
 #include "proto/client.h"
@@ -104,6 +105,18 @@ static const struct conf_key query_keys[] = {
 	{ "dns_rate", CONF_DOUBLE, QCOFF(qc_dns_rate), 0, 100000, "50",
 	  "DNS pre-check queries/s per server set, shared by the children; "
 	  "over it the pre-check is skipped; 0 = pre-check off" },
+	{ "rdap_bootstrap", CONF_STR, QCOFF(qc_rdap_bootstrap), 0, 0,
+	  SYSCONF_WHOISD "/rdap-dns.json", "IANA's RDAP bootstrap file for "
+	  "DNS (RFC 9224): each TLD's RDAP base URL; empty = none" },
+	{ "rdap_override", CONF_STR, QCOFF(qc_rdap_override), 0, 0, NULL,
+	  "send every RDAP query to this https://host:port (the simulator), "
+	  "path kept; empty = off" },
+	{ "rdap_ca_file", CONF_STR, QCOFF(qc_rdap_ca_file), 0, 0, NULL,
+	  "CA certificates (PEM) RDAP servers are verified against; empty = "
+	  "the system's" },
+	{ "rdap_max_body", CONF_BYTES, QCOFF(qc_rdap_max_body), 1024,
+	  64 * 1024 * 1024, "256k", "largest RDAP body; more is unknown "
+	  "(body-too-large)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -119,6 +132,7 @@ static struct client		*q_cache_c, *q_errdb_c;
 static struct spool		*q_spool;
 static struct evdns_base	*q_dns;
 static char			 q_host_id[256];
+static struct rdap_boot		*q_rdap_boot;
 
 struct query_conf *
 query_conf(void)
@@ -170,6 +184,36 @@ query_override(void)
 	return o != NULL && *o != '\0' ? o : NULL;
 }
 
+const struct rdap_boot *
+query_rdap_boot(void)
+{
+	return q_rdap_boot;
+}
+
+const char *
+query_rdap_override(void)
+{
+	const char	*o = query_conf()->qc_rdap_override;
+
+	return o != NULL && *o != '\0' ? o : NULL;
+}
+
+int
+query_rdap_on(void)
+{
+	return query_override() == NULL || query_rdap_override() != NULL;
+}
+
+/* The bootstrap file, or NULL with err filled (none named: NULL, err ""). */
+static struct rdap_boot *
+query_rdap_boot_load(struct query_conf *qc, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (qc->qc_rdap_bootstrap == NULL || *qc->qc_rdap_bootstrap == '\0')
+		return NULL;
+	return rdap_boot_load(qc->qc_rdap_bootstrap, err, errlen);
+}
+
 static int
 query_check(void *conf, char *err, size_t errlen)
 {
@@ -197,6 +241,12 @@ query_check(void *conf, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (qc->qc_rdap_override != NULL && *qc->qc_rdap_override != '\0' &&
+	    strncmp(qc->qc_rdap_override, "https://", 8) != 0) {
+		snprintf(err, errlen, "rdap_override must be an https:// URL, "
+		    "not \"%s\"", qc->qc_rdap_override);
+		return -1;
+	}
 	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0') {
 		snprintf(err, errlen, "spool_dir must be set");
 		return -1;
@@ -214,6 +264,7 @@ query_master_init(void *conf, int reload)
 {
 	struct query_conf	*qc = conf;
 	struct registries	*r;
+	struct rdap_boot	*rb;
 	char			 err[512];
 
 	/* Before any pattern is compiled; the children inherit it. */
@@ -246,6 +297,19 @@ query_master_init(void *conf, int reload)
 			    err);
 		return -1;
 	}
+	/* A broken bootstrap file is refused like a broken registries file. */
+	if ((rb = query_rdap_boot_load(qc, err, sizeof(err))) == NULL &&
+	    err[0] != '\0') {
+		log_errx("rdap_bootstrap: %s", err);
+		if (!reload)
+			fprintf(stderr, "whoisd-query: rdap_bootstrap: %s\n",
+			    err);
+		return -1;
+	}
+	if (rb != NULL)
+		log_info("rdap_bootstrap: %zu suffixes, published %s",
+		    rdap_boot_count(rb), rdap_boot_publication(rb));
+	rdap_boot_free(rb);
 	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
 		return -1;
 	if (reload == 2)		/* -n: check only */
@@ -277,6 +341,11 @@ query_child_init(struct event_base *base, void *conf)
 		fatalx("public_suffix_list: %s", err);
 	if (iana_table_load(qc->qc_tld_whois, err, sizeof(err)) == -1)
 		fatalx("tld_whois: %s", err);
+	if ((q_rdap_boot = query_rdap_boot_load(qc, err, sizeof(err))) ==
+	    NULL && err[0] != '\0')
+		fatalx("rdap_bootstrap: %s", err);
+	if (rdap_init(base) == -1)
+		log_warnx("rdap: no HTTPS client; the RDAP channel is off");
 	if (qc->qc_host_id != NULL && *qc->qc_host_id != '\0')
 		snprintf(q_host_id, sizeof(q_host_id), "%s", qc->qc_host_id);
 	else if (gethostname(q_host_id, sizeof(q_host_id) - 1) == -1 ||
@@ -333,6 +402,9 @@ query_child_exit(void)
 	report_fini();
 	iana_fini();
 	dns_fini();
+	rdap_fini();
+	rdap_boot_free(q_rdap_boot);
+	q_rdap_boot = NULL;
 	spool_close(q_spool);
 	q_spool = NULL;
 }

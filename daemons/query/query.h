@@ -26,6 +26,7 @@ struct client;
 struct listener;
 struct spool;
 struct answer;
+struct rdap_boot;
 
 struct query_conf {
 	struct pool_conf	 qc_pool;
@@ -57,6 +58,10 @@ struct query_conf {
 	char			*qc_dns_servers;	/* the TLD servers file */
 	double			 qc_dns_timeout;
 	double			 qc_dns_rate;		/* 0: pre-check off */
+	char			*qc_rdap_bootstrap;	/* "": none */
+	char			*qc_rdap_override;	/* NULL or "": off */
+	char			*qc_rdap_ca_file;	/* NULL or "": system CAs */
+	long			 qc_rdap_max_body;
 };
 
 /* main.c */
@@ -69,6 +74,16 @@ struct evdns_base *query_dns(void);
 const char	*query_host_id(void);
 /* registry_override, or NULL when it is off. */
 const char	*query_override(void);
+/* The RDAP bootstrap file loaded (NULL: none). */
+const struct rdap_boot *query_rdap_boot(void);
+/*
+ * May RDAP be asked at all?  Not when registry_override points whois at
+ * a simulator and rdap_override does not: a test never reaches a real
+ * registry over RDAP.
+ */
+int		 query_rdap_on(void);
+/* rdap_override, or NULL when it is off. */
+const char	*query_rdap_override(void);
 
 /* adapt.c */
 double	adapt_total_timeout(const char *registry);

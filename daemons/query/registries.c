@@ -138,6 +138,7 @@ rs_registry_free(struct registry *rg)
 	free(rg->rg_name);
 	free(rg->rg_server);
 	free(rg->rg_query);
+	free(rg->rg_rdap);
 	free(rg);
 }
 
@@ -542,8 +543,10 @@ rs_check_traps(struct rs_parser *p, struct registry_pattern *rp)
 	return 0;
 }
 
+/* N/s, N/min, N/h or N/day into *n per *per seconds. */
 static int
-rs_set_rate(struct rs_parser *p, char **val)
+rs_parse_rate(struct rs_parser *p, const char *key, const char *v,
+    unsigned int *np, unsigned int *per)
 {
 	static const struct {
 		const char	*u;
@@ -552,28 +555,115 @@ rs_set_rate(struct rs_parser *p, char **val)
 		{ "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
 		{ "hour", 3600 }, { "day", 86400 },
 	};
-	struct registry	*rg = p->p_cur;
-	const char	*v = val[0], *slash;
+	const char	*slash;
 	char		*end;
 	unsigned long	 n;
 	size_t		 i;
 
 	if (!isdigit((unsigned char)v[0]) || (slash = strchr(v, '/')) == NULL)
-		return rs_error(p, "rate: expected N/s, N/min, N/h "
-		    "or N/day, got \"%s\"", v);
+		return rs_error(p, "%s: expected N/s, N/min, N/h "
+		    "or N/day, got \"%s\"", key, v);
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (end != slash || errno != 0 || n == 0 || n > 1000000)
-		return rs_error(p, "rate: bad count in \"%s\"", v);
+		return rs_error(p, "%s: bad count in \"%s\"", key, v);
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(slash + 1, units[i].u) == 0) {
-			rg->rg_rate_n = (unsigned int)n;
-			rg->rg_rate_per = units[i].secs;
-			rg->rg_rate_set = 1;
+			*np = (unsigned int)n;
+			*per = units[i].secs;
 			return 0;
 		}
 	}
-	return rs_error(p, "rate: unknown unit in \"%s\"", v);
+	return rs_error(p, "%s: unknown unit in \"%s\"", key, v);
+}
+
+static int
+rs_set_rate(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+
+	if (rs_parse_rate(p, "rate", val[0], &rg->rg_rate_n,
+	    &rg->rg_rate_per) == -1)
+		return -1;
+	rg->rg_rate_set = 1;
+	return 0;
+}
+
+/* rdap_rate: the RDAP channel's own budget. */
+static int
+rs_set_rdap_rate(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+
+	if (rs_parse_rate(p, "rdap_rate", val[0], &rg->rg_rdap_rate_n,
+	    &rg->rg_rdap_rate_per) == -1)
+		return -1;
+	rg->rg_rdap_rate_set = 1;
+	return 0;
+}
+
+/* rdap URL: the registry's RDAP base, https only. */
+static int
+rs_set_rdap(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	const char	*v = val[0], *h;
+	size_t		 i;
+
+	if (rg->rg_rdap != NULL)
+		return rs_error(p, "rdap: given twice");
+	if (strncasecmp(v, "https://", 8) != 0)
+		return rs_error(p, "rdap: \"%s\" is not an https:// URL", v);
+	h = v + 8;
+	if (*h == '\0' || *h == '/' || strlen(v) > 256)
+		return rs_error(p, "rdap: bad URL \"%s\"", v);
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f ||
+		    strchr("\"<>\\{}|^`", v[i]) != NULL)
+			return rs_error(p, "rdap: bad character in \"%s\"", v);
+	if ((rg->rg_rdap = strdup(v)) == NULL)
+		return rs_error(p, "out of memory");
+	return 0;
+}
+
+/* rdap_404 available|unconfirmed: does this registry's 404 prove a name free? */
+static int
+rs_set_rdap_404(struct rs_parser *p, char **val)
+{
+	if (strcmp(val[0], "available") == 0)
+		p->p_cur->rg_rdap_404 = 1;
+	else if (strcmp(val[0], "unconfirmed") == 0)
+		p->p_cur->rg_rdap_404 = 0;
+	else
+		return rs_error(p, "rdap_404: expected available or "
+		    "unconfirmed, got \"%s\"", val[0]);
+	return 0;
+}
+
+/* channels rdap whois: the order to ask in. */
+static int
+rs_set_channels(struct rs_parser *p, char **val)
+{
+	struct registry	*rg = p->p_cur;
+	int		 i, c, j;
+
+	if (rg->rg_nchan > 0)
+		return rs_error(p, "channels: given twice");
+	for (i = 0; val[i] != NULL && i < REGISTRY_CHANNELS_MAX; i++) {
+		if (strcmp(val[i], "whois") == 0)
+			c = RCH_WHOIS;
+		else if (strcmp(val[i], "rdap") == 0)
+			c = RCH_RDAP;
+		else
+			return rs_error(p, "channels: expected rdap or whois, "
+			    "got \"%s\"", val[i]);
+		for (j = 0; j < rg->rg_nchan; j++)
+			if (rg->rg_chan[j] == c)
+				return rs_error(p, "channels: \"%s\" twice",
+				    val[i]);
+		rg->rg_chan[rg->rg_nchan++] = c;
+	}
+	return 0;
 }
 
 /* quota N min|hour|day: at most N queries in any window that long. */
@@ -657,6 +747,11 @@ rs_end_block(struct rs_parser *p)
 	if (!isdef && p->p_cur_ntld == 0)
 		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
 		    "missing tld", rg->rg_name);
+	for (k = 0; k < rg->rg_nchan; k++)
+		if (rg->rg_chan[k] == RCH_WHOIS && (rg->rg_nowhois || isdef))
+			return regfile_error(rf, rg->rg_line, "registry \"%s\": "
+			    "channels names whois, which it has not",
+			    rg->rg_name);
 	if (rg->rg_nref_ports > 0 && !rg->rg_has_referral)
 		return regfile_error(rf, rg->rg_line, "registry \"%s\": "
 		    "referral_port without a referral rule", rg->rg_name);
@@ -809,6 +904,9 @@ rs_set_registry(struct rs_parser *p, char **val)
 			    "\"%s\"", val[0]);
 	if (i == 0 || i > 64)
 		return rs_error(p, "registry: bad name");
+	/* "rdap:" and "dns:" begin the rules of those channels' verdicts. */
+	if (strcmp(val[0], "rdap") == 0 || strcmp(val[0], "dns") == 0)
+		return rs_error(p, "registry: \"%s\" is reserved", val[0]);
 	if (registries_find(rs, val[0]) != NULL)
 		return rs_error(p, "duplicate registry \"%s\"",
 		    val[0]);
@@ -974,6 +1072,10 @@ static const struct rs_keyword rs_keywords[] = {
 	{ "rate",	 1, 1, RS_BLOCK, rs_set_rate, 0 },
 	{ "dns",	 1, 1, RS_BLOCK, rs_set_dns, 0 },
 	{ "quota",	 2, 2, RS_BLOCK, rs_set_quota, 0 },
+	{ "rdap",	 1, 1, RS_BLOCK, rs_set_rdap, 0 },
+	{ "rdap_404",	 1, 1, RS_BLOCK, rs_set_rdap_404, 0 },
+	{ "rdap_rate",	 1, 1, RS_BLOCK, rs_set_rdap_rate, 0 },
+	{ "channels",	 1, REGISTRY_CHANNELS_MAX, RS_BLOCK, rs_set_channels, 0 },
 	/* The tokenizer's cap bounds a tld line. */
 	{ "tld",	 1, REGFILE_TOKENS_MAX, RS_BLOCK, rs_set_tld, 0 },
 };
@@ -1183,6 +1285,34 @@ registry_rate(const struct registry *rg)
 	if (rg->rg_rate_n == 0 || rg->rg_rate_per == 0)
 		return 1.0;
 	return (double)rg->rg_rate_n / rg->rg_rate_per;
+}
+
+double
+registry_rdap_rate(const struct registry *rg)
+{
+	if (!rg->rg_rdap_rate_set || rg->rg_rdap_rate_per == 0)
+		return registry_rate(rg);
+	return (double)rg->rg_rdap_rate_n / rg->rg_rdap_rate_per;
+}
+
+int
+registry_channels(const struct registry *rg, int has_rdap, int *out)
+{
+	int	i, n = 0;
+
+	if (rg->rg_nchan > 0) {
+		for (i = 0; i < rg->rg_nchan; i++)
+			if (rg->rg_chan[i] != RCH_RDAP || has_rdap)
+				out[n++] = rg->rg_chan[i];
+		return n;
+	}
+	if (rg->rg_rdap != NULL && has_rdap)
+		out[n++] = RCH_RDAP;
+	if (!rg->rg_nowhois)
+		out[n++] = RCH_WHOIS;
+	if (has_rdap && rg->rg_rdap == NULL)
+		out[n++] = RCH_RDAP;
+	return n;
 }
 
 int

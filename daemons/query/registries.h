@@ -35,6 +35,13 @@ enum registry_charset {
 #define REGISTRY_QUERY_MAX	512	/* a built query line, CRLF included */
 #define REGISTRY_REF_PORTS_MAX	8	/* referral_port values */
 #define REGISTRY_QUOTA_MAX	1024	/* quota N: at most this */
+#define REGISTRY_CHANNELS_MAX	2
+
+/* The channels a registry may be asked through. */
+enum registry_channel {
+	RCH_WHOIS = 1,
+	RCH_RDAP = 2
+};
 
 struct registry_pattern {
 	regex_t		 rp_re;
@@ -89,6 +96,16 @@ struct registry {
 	int		 rg_rate_set;	/* 0: the cautious default 1/s */
 	unsigned int	 rg_quota_n;	/* quota: rg_quota_n queries in any */
 	unsigned int	 rg_quota_per;	/* window of this many s; 0: none */
+	/* RDAP: its base URL (NULL: the bootstrap file's), whether its 404
+	 * means "not registered" (the gTLD profile), its own budget. */
+	char		*rg_rdap;
+	int		 rg_rdap_404;
+	unsigned int	 rg_rdap_rate_n;
+	unsigned int	 rg_rdap_rate_per;
+	int		 rg_rdap_rate_set;
+	/* "channels": the order to try them; none given: see registry_channels(). */
+	int		 rg_chan[REGISTRY_CHANNELS_MAX];
+	int		 rg_nchan;
 };
 
 /* Opaque: the loaded file. */
@@ -142,6 +159,15 @@ int	 registry_query(const struct registry *, const char *ace, char *buf,
 
 /* Budget in queries per second (the default 1/s if the file says none). */
 double	 registry_rate(const struct registry *);
+/* The RDAP budget: rdap_rate, else the whois one. */
+double	 registry_rdap_rate(const struct registry *);
+/*
+ * The channels to try, in order, into out[REGISTRY_CHANNELS_MAX]; has_rdap
+ * says an RDAP base URL is known (the block's or the bootstrap file's).
+ * Without a "channels" key: RDAP first when the block names its own rdap
+ * URL, else whois then RDAP.  Returns how many.
+ */
+int	 registry_channels(const struct registry *, int has_rdap, int *out);
 
 /*
  * Retry-after seconds in a reply (normalised UTF-8 text, see

@@ -47,6 +47,7 @@
 #include "daemons/query/classify.h"
 #include "daemons/query/dns.h"
 #include "daemons/query/query.h"
+#include "daemons/query/rdap.h"
 #include "proto/link_server.h"
 #include "proto/msg.h"
 
@@ -95,6 +96,17 @@ struct qreq {
 	char			*q_text;	/* registry text, UTF-8 */
 	size_t			 q_text_len;
 	char			 q_ref_host[NAME_ACE_BUF];
+	/* The channels to try (registry_channels()) and the one in use. */
+	int			 q_chans[REGISTRY_CHANNELS_MAX];
+	int			 q_nchan;
+	int			 q_chan_i;
+	int			 q_chan_set;
+	char			 q_rdap_url[RDAP_URL_MAX];
+	char			 q_rdap_host[BUDGET_NAME_LEN - 8];
+	char			 q_rdap_key[BUDGET_NAME_LEN];	/* "rdap:host" */
+	struct rdap_req		*q_rdap;
+	struct event		*q_pace;	/* RDAP: the bucket's spacing */
+	int			 q_no_whois;	/* IANA: the TLD has no port 43 */
 	TAILQ_ENTRY(qreq)	 q_entry;
 };
 
@@ -110,6 +122,8 @@ struct serve_stats {
 	uint64_t	ss_dns_registered;	/* answered by a delegation */
 	uint64_t	ss_dns_nothing;		/* asked; no verdict */
 	uint64_t	ss_dns_skipped;		/* not asked (rate, no servers) */
+	uint64_t	ss_rdap;		/* RDAP exchanges ended */
+	uint64_t	ss_fallbacks;		/* another channel tried */
 };
 
 static struct event_base	*sv_base;
@@ -148,6 +162,10 @@ qreq_free(struct qreq *q)
 	fair_cancel(&q->q_fw);
 	if (q->q_sess != NULL)
 		session_cancel(q->q_sess);
+	if (q->q_rdap != NULL)
+		rdap_cancel(q->q_rdap);
+	if (q->q_pace != NULL)
+		event_free(q->q_pace);
 	answer_free(&q->q_ans);
 	free(q->q_text);
 	free(q);
@@ -178,6 +196,14 @@ qreq_reply(struct qreq *q, const struct answer *a)
 	pool_req_end();
 }
 
+/* Is q asking (or about to ask) by RDAP? */
+static int
+qreq_on_rdap(const struct qreq *q)
+{
+	return q->q_state == QR_REGISTRY && q->q_chan_i < q->q_nchan &&
+	    q->q_chans[q->q_chan_i] == RCH_RDAP;
+}
+
 /* Fill the answer's fixed part. */
 static void
 qreq_set(struct qreq *q, enum answer_status status, const char *reason)
@@ -189,7 +215,10 @@ qreq_set(struct qreq *q, enum answer_status status, const char *reason)
 	a->a_status = status;
 	snprintf(a->a_reason, sizeof(a->a_reason), "%s", reason ? reason : "");
 	a->a_source = SRC_REGISTRY;
-	scopy(a->a_registry, sizeof(a->a_registry), q->q_server);
+	scopy(a->a_registry, sizeof(a->a_registry), qreq_on_rdap(q) ?
+	    q->q_rdap_host : q->q_server);
+	if (qreq_on_rdap(q))
+		a->a_channel = CH_RDAP;
 	a->a_checked = now_wall();
 }
 
@@ -203,15 +232,54 @@ qreq_finish(struct qreq *q, enum answer_status status, const char *reason,
 	qreq_complete(q);
 }
 
+/*
+ * The channel in use gave no verdict: ask the next one the registry
+ * has, if the caller still waits and there is time.  0: under way.
+ */
+static int
+qreq_next_channel(struct qreq *q)
+{
+	char	 why[ANSWER_REASON_LEN];
+
+	if (q->q_state != QR_REGISTRY || q->q_replied ||
+	    q->q_ans.a_status != AS_UNKNOWN ||
+	    q->q_chan_i + 1 >= q->q_nchan ||
+	    q->q_deadline - now_mono() < QUERY_MIN_SESSION / 2)
+		return -1;
+	snprintf(why, sizeof(why), "%s", q->q_ans.a_reason);
+	fair_cancel(&q->q_fw);
+	if (q->q_pace != NULL)
+		evtimer_del(q->q_pace);
+	q->q_chan_i++;
+	sv_stats.ss_fallbacks++;
+	log_info("name %s: no verdict from %s (%s); asking by %s", q->q_name,
+	    q->q_chans[q->q_chan_i - 1] == RCH_RDAP ? "rdap" : "whois", why,
+	    q->q_chans[q->q_chan_i] == RCH_RDAP ? "rdap" : "whois");
+	/* The next channel writes its own answer and text. */
+	answer_free(&q->q_ans);
+	memset(&q->q_ans, 0, sizeof(q->q_ans));
+	free(q->q_text);
+	q->q_text = NULL;
+	q->q_text_len = q->q_reg_len = 0;
+	qreq_registry(q);
+	return 0;
+}
+
 /* Reply (if not yet), put (always), free. */
 static void
 qreq_complete(struct qreq *q)
 {
-	q->q_state = QR_DONE;
 	if (q->q_sess != NULL) {
 		session_cancel(q->q_sess);
 		q->q_sess = NULL;
 	}
+	if (q->q_rdap != NULL) {
+		rdap_cancel(q->q_rdap);
+		q->q_rdap = NULL;
+	}
+	if (qreq_next_channel(q) == 0)
+		return;
+	q->q_state = QR_DONE;
 	if (q->q_text != NULL && q->q_ans.a_text == NULL)
 		answer_set_text(&q->q_ans, q->q_text, q->q_text_len);
 	qreq_reply(q, &q->q_ans);
@@ -259,7 +327,10 @@ qreq_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	a.a_status = AS_UNKNOWN;
 	snprintf(a.a_reason, sizeof(a.a_reason), "timeout");
 	a.a_source = SRC_REGISTRY;
-	scopy(a.a_registry, sizeof(a.a_registry), q->q_server);
+	scopy(a.a_registry, sizeof(a.a_registry), qreq_on_rdap(q) ?
+	    q->q_rdap_host : q->q_server);
+	if (qreq_on_rdap(q))
+		a.a_channel = CH_RDAP;
 	a.a_checked = now_wall();
 	a.a_latency_ms = (uint64_t)((now_mono() - q->q_start) * 1000);
 	qreq_reply(q, &a);
@@ -505,23 +576,13 @@ qreq_registry_ready(struct session *s, void *arg)
 }
 
 static void
-qreq_registry(struct qreq *q)
+qreq_whois(struct qreq *q)
 {
 	struct query_conf	*qc = query_conf();
 	struct session_args	 sa;
-	struct verdict		 vd;
 	char			 line[REGISTRY_QUERY_MAX];
 	double			 left;
 
-	q->q_state = QR_REGISTRY;
-	if (q->q_reg->rg_nowhois) {
-		classify(q->q_reg, "", 0, CLT_OK, &vd);
-		q->q_server[0] = '\0';
-		qreq_set(q, AS_UNKNOWN, "no-whois-service");
-		scopy(q->q_ans.a_rule, sizeof(q->q_ans.a_rule), vd.vd_rule);
-		qreq_complete(q);
-		return;
-	}
 	if (q->q_server[0] == '\0') {
 		snprintf(q->q_server, sizeof(q->q_server), "%s",
 		    q->q_reg->rg_server);
@@ -561,6 +622,250 @@ qreq_registry(struct qreq *q)
 	    qreq_registry_done, q);
 }
 
+/* ------------------------------------------------------------- RDAP */
+
+/* An RDAP answer without an exchange (back-off, budget). */
+static void
+qreq_rdap_finish(struct qreq *q, const char *reason, const char *rule,
+    uint64_t retry_after)
+{
+	qreq_set(q, AS_UNKNOWN, reason);
+	scopy(q->q_ans.a_registry, sizeof(q->q_ans.a_registry),
+	    q->q_rdap_host);
+	q->q_ans.a_channel = CH_RDAP;
+	scopy(q->q_ans.a_rule, sizeof(q->q_ans.a_rule), rule);
+	q->q_ans.a_retry_after = retry_after;
+	qreq_complete(q);
+}
+
+static const char *
+qreq_rdap_outcome(const struct rdap_reply *r, const struct verdict *vd)
+{
+	if (r->rr_transport != RDT_OK && r->rr_transport != RDT_TOO_BIG &&
+	    r->rr_transport != RDT_REDIRECT)
+		return TIMING_FAIL;
+	if (strcmp(vd->vd_reason, "rate-limited") == 0)
+		return TIMING_RATELIMITED;
+	if (strcmp(vd->vd_reason, "registry-error") == 0)
+		return TIMING_FAIL;
+	return TIMING_OK;
+}
+
+static void
+qreq_rdap_done(struct rdap_req *rq, const struct rdap_reply *r, void *arg)
+{
+	struct qreq		*q = arg;
+	struct query_conf	*qc = query_conf();
+	struct verdict		 vd;
+	struct rdap_domain	 d;
+	struct answer		*a = &q->q_ans;
+	const char		*kind = NULL;
+	char			 msg[512], esc[300];
+	double			 secs = 0;
+
+	(void)rq;
+	q->q_rdap = NULL;
+	sv_stats.ss_rdap++;
+	rdap_verdict(q->q_reg, q->q_name, r, &vd, &d);
+	qreq_set(q, vd.vd_status, vd.vd_reason);
+	scopy(a->a_registry, sizeof(a->a_registry), q->q_rdap_host);
+	a->a_channel = CH_RDAP;
+	scopy(a->a_rule, sizeof(a->a_rule), vd.vd_rule);
+	scopy(a->a_matched, sizeof(a->a_matched), vd.vd_matched);
+	a->a_latency_ms = (uint64_t)llround(r->rr_ms);
+	if (vd.vd_status == AS_REGISTERED || vd.vd_status == AS_RESERVED) {
+		a->a_reg_created = d.rd_created;
+		a->a_reg_expires = d.rd_expires;
+		scopy(a->a_nameservers, sizeof(a->a_nameservers), d.rd_ns);
+	}
+	/* The registry's JSON is the answer's text, as whois text is. */
+	if (r->rr_transport == RDT_OK && r->rr_len > 0 && q->q_text == NULL)
+		q->q_text = classify_text(NULL, r->rr_body, r->rr_len,
+		    &q->q_text_len);
+	q->q_reg_len = q->q_text_len;
+	snprintf(msg, sizeof(msg), "%s", log_escape(vd.vd_matched,
+	    strlen(vd.vd_matched), esc, sizeof(esc)));
+	if (vd.vd_status == AS_UNKNOWN &&
+	    strcmp(vd.vd_reason, "rate-limited") == 0) {
+		kind = "ratelimited";
+		sv_stats.ss_throttled++;
+		secs = budget_throttle(q->q_rdap_key, vd.vd_retry_after,
+		    qc->qc_backoff_default, qc->qc_backoff_max);
+		a->a_retry_after = (uint64_t)ceil(secs);
+		snprintf(msg, sizeof(msg), "throttled (%s); back-off %.0fs",
+		    vd.vd_retry_after > 0 ? "retry-after given" :
+		    "default back-off", secs);
+	} else if (vd.vd_status == AS_UNKNOWN) {
+		kind = vd.vd_reason;
+		if (r->rr_transport == RDT_OK)
+			budget_ok(q->q_rdap_key);
+	} else
+		budget_ok(q->q_rdap_key);
+	report_timing(q->q_rdap_key, r->rr_ms, qreq_rdap_outcome(r, &vd));
+	if (kind != NULL) {
+		log_warnx("registry %s name %s: %s: %s (%.0f ms)",
+		    q->q_rdap_key, q->q_name, kind, msg, r->rr_ms);
+		report_error_event(q->q_rdap_key, q->q_name, kind, msg,
+		    (uint64_t)ceil(secs));
+	}
+	log_info("registry %s name %s outcome %s%s%s rule %s %.0f ms",
+	    q->q_rdap_key, q->q_name, answer_status_name(vd.vd_status),
+	    vd.vd_reason[0] ? "/" : "", vd.vd_reason, vd.vd_rule, r->rr_ms);
+	qreq_complete(q);
+}
+
+static void
+qreq_rdap_send(struct qreq *q)
+{
+	struct query_conf	*qc = query_conf();
+	struct rdap_args	 ra;
+
+	memset(&ra, 0, sizeof(ra));
+	ra.ra_url = q->q_rdap_url;
+	ra.ra_override = query_rdap_override();
+	ra.ra_ca_file = qc->qc_rdap_ca_file;
+	/* The registry's own pace, from the timing DB (adapt.c). */
+	ra.ra_timeout = adapt_total_timeout(q->q_rdap_key);
+	ra.ra_connect_timeout = fmin(qc->qc_connect_timeout, ra.ra_timeout);
+	ra.ra_max_body = (size_t)qc->qc_rdap_max_body;
+	if ((q->q_rdap = rdap_get(&ra, qreq_rdap_done, q)) == NULL)
+		qreq_rdap_finish(q, "internal", "rdap:client", 0);
+}
+
+static void
+qreq_rdap_pace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qreq	*q = arg;
+
+	(void)fd; (void)ev;
+	budget_send(q->q_rdap_key, q->q_law.bl_rate);
+	qreq_rdap_send(q);
+}
+
+/* fair.c's turn: send once the actual sends are 1/rate apart. */
+static void
+qreq_rdap_go(struct fair_waiter *w, void *arg)
+{
+	struct qreq	*q = arg;
+	struct timeval	 tv;
+	double		 wait;
+
+	(void)w;
+	if ((wait = budget_send(q->q_rdap_key, q->q_law.bl_rate)) <= 0) {
+		qreq_rdap_send(q);
+		return;
+	}
+	if (q->q_pace == NULL)
+		q->q_pace = evtimer_new(sv_base, qreq_rdap_pace_cb, q);
+	tv_from_seconds(&tv, wait);
+	evtimer_add(q->q_pace, &tv);
+}
+
+static void
+qreq_rdap_late(struct fair_waiter *w, double retry_after, int backoff,
+    void *arg)
+{
+	struct qreq	*q = arg;
+
+	(void)w;
+	if (backoff) {
+		sv_stats.ss_backoff++;
+		qreq_rdap_finish(q, "registry-backoff", "rdap:backoff",
+		    (uint64_t)ceil(retry_after));
+		return;
+	}
+	sv_stats.ss_budget++;
+	log_info("registry %s name %s: rate budget (a slot in %.2fs, after "
+	    "the deadline)", q->q_rdap_key, q->q_name, retry_after);
+	qreq_rdap_finish(q, "rate-budget", "rdap:rate-budget",
+	    (uint64_t)ceil(retry_after > 1 ? retry_after : 1));
+}
+
+static void
+qreq_rdap(struct qreq *q)
+{
+	struct query_conf	*qc = query_conf();
+	double			 left, now = now_mono();
+
+	if ((left = budget_backoff_left(q->q_rdap_key)) > 0) {
+		sv_stats.ss_backoff++;
+		log_info("registry %s name %s: in back-off for %.0fs",
+		    q->q_rdap_key, q->q_name, left);
+		qreq_rdap_finish(q, "registry-backoff", "rdap:backoff",
+		    (uint64_t)ceil(left));
+		return;
+	}
+	q->q_law.bl_rate = qc->qc_registry_rate_override > 0 ?
+	    qc->qc_registry_rate_override : registry_rdap_rate(q->q_reg);
+	q->q_law.bl_quota = 0;
+	q->q_law.bl_quota_per = 0;
+	left = q->q_deadline - now;
+	left -= fmin(QUERY_MIN_SESSION, left / 2);
+	if (q->q_replied)
+		left = qc->qc_total_timeout;	/* for the cache */
+	q->q_fw.fw_deadline = now + (left > 0 ? left : 0);
+	q->q_fw.fw_go = qreq_rdap_go;
+	q->q_fw.fw_late = qreq_rdap_late;
+	q->q_fw.fw_arg = q;
+	fair_wait(&q->q_fw, q->q_rdap_key, &q->q_law, q->q_client, q->q_bulk);
+}
+
+/* The channels of q's registry, and the RDAP URL for its name. */
+static void
+qreq_channels(struct qreq *q)
+{
+	const char	*base = NULL, *h;
+	size_t		 n;
+	int		 has = 0;
+
+	q->q_chan_set = 1;
+	if (query_rdap_on())
+		base = q->q_reg->rg_rdap != NULL ? q->q_reg->rg_rdap :
+		    rdap_boot_url(query_rdap_boot(), q->q_tld);
+	if (base != NULL && rdap_url(base, q->q_name, q->q_rdap_url,
+	    sizeof(q->q_rdap_url)) == 0) {
+		h = q->q_rdap_url + strlen("https://");
+		n = strcspn(h, "/:");
+		if (n > 0 && n < sizeof(q->q_rdap_host)) {
+			memcpy(q->q_rdap_host, h, n);
+			q->q_rdap_host[n] = '\0';
+			snprintf(q->q_rdap_key, sizeof(q->q_rdap_key),
+			    "rdap:%s", q->q_rdap_host);
+			has = 1;
+		}
+	}
+	q->q_nchan = registry_channels(q->q_reg, has, q->q_chans);
+	if (q->q_no_whois && q->q_nchan > 0) {
+		/* Only RDAP remains of the default block's channels. */
+		q->q_nchan = 0;
+		if (has)
+			q->q_chans[q->q_nchan++] = RCH_RDAP;
+	}
+}
+
+/* The registry's channels in turn (qreq_next_channel() moves on). */
+static void
+qreq_registry(struct qreq *q)
+{
+	struct verdict	vd;
+
+	q->q_state = QR_REGISTRY;
+	if (!q->q_chan_set)
+		qreq_channels(q);
+	if (q->q_nchan == 0) {
+		classify(q->q_reg, "", 0, CLT_OK, &vd);
+		q->q_server[0] = '\0';
+		qreq_set(q, AS_UNKNOWN, "no-whois-service");
+		scopy(q->q_ans.a_rule, sizeof(q->q_ans.a_rule), vd.vd_rule);
+		qreq_complete(q);
+		return;
+	}
+	if (q->q_chans[q->q_chan_i] == RCH_RDAP)
+		qreq_rdap(q);
+	else
+		qreq_whois(q);
+}
+
 static void
 qreq_iana_result(struct qreq *q, const struct iana_result *r)
 {
@@ -581,6 +886,16 @@ qreq_iana_result(struct qreq *q, const struct iana_result *r)
 		qreq_registry(q);
 		return;
 	case IANA_NOWHOIS:
+		/* No port 43, but the bootstrap file may know its RDAP. */
+		if (query_rdap_on() && rdap_boot_url(query_rdap_boot(),
+		    q->q_tld) != NULL &&
+		    (q->q_reg = registries_default(query_registries())) !=
+		    NULL) {
+			q->q_no_whois = 1;
+			q->q_server[0] = '\0';
+			qreq_registry(q);
+			return;
+		}
 		iana = registries_iana_server(query_registries(), &port);
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		snprintf(q->q_ans.a_rule, sizeof(q->q_ans.a_rule),
@@ -751,6 +1066,7 @@ serve_stats_reply(struct link *l, struct msg *m)
 {
 	struct msg_counters	cnt = { .mcs_n = 0 };
 	struct msgb		b;
+	unsigned long		rq, rc;
 	int			i;
 
 	msg_counters_add(&cnt, "queries", sv_stats.ss_queries);
@@ -766,6 +1082,11 @@ serve_stats_reply(struct link *l, struct msg *m)
 	msg_counters_add(&cnt, "dns_registered", sv_stats.ss_dns_registered);
 	msg_counters_add(&cnt, "dns_no_verdict", sv_stats.ss_dns_nothing);
 	msg_counters_add(&cnt, "dns_skipped", sv_stats.ss_dns_skipped);
+	rdap_counts(&rq, &rc);
+	msg_counters_add(&cnt, "rdap_requests", rq);
+	msg_counters_add(&cnt, "rdap_connects", rc);
+	msg_counters_add(&cnt, "rdap_answers", sv_stats.ss_rdap);
+	msg_counters_add(&cnt, "channel_fallbacks", sv_stats.ss_fallbacks);
 	msg_counters_add(&cnt, "fair_waits", fair_stats()->fs_waits);
 	msg_counters_add(&cnt, "fair_slots", fair_stats()->fs_slots);
 	msg_counters_add(&cnt, "fair_late", fair_stats()->fs_late);

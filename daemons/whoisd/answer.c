@@ -86,6 +86,16 @@ answer_whois_head(struct answer_head *h, const struct answer *a,
 	}
 	if (a->a_retry_after > 0)
 		ah_u64(h, "retry-after: ", a->a_retry_after);
+	if (a->a_reg_created > 0) {
+		fmt_iso8601(a->a_reg_created, ts, sizeof(ts));
+		ah_line(h, "created: ", ts);
+	}
+	if (a->a_reg_expires > 0) {
+		fmt_iso8601(a->a_reg_expires, ts, sizeof(ts));
+		ah_line(h, "expires: ", ts);
+	}
+	if (a->a_nameservers[0] != '\0')
+		ah_line(h, "nameservers: ", a->a_nameservers);
 	if (a->a_rule[0] != '\0')
 		ah_line(h, "rule: ", a->a_rule);
 	if (a->a_matched[0] != '\0')
@@ -128,6 +138,32 @@ answer_whois(struct evbuffer *out, const struct answer *a, const char *note)
 		evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
 }
 
+/* "a b c" as ,"nameservers":["a","b","c"] */
+static void
+answer_json_ns(struct evbuffer *b, const char *ns)
+{
+	char	host[ANSWER_NS_LEN];
+	size_t	n;
+	int	first = 1;
+
+	out_str(b, ",\"nameservers\":[");
+	while (*ns != '\0') {
+		n = strcspn(ns, " ");
+		if (n > 0) {
+			memcpy(host, ns, n);
+			host[n] = '\0';
+			if (!first)
+				out_str(b, ",");
+			json_str(b, host);
+			first = 0;
+		}
+		ns += n;
+		while (*ns == ' ')
+			ns++;
+	}
+	out_str(b, "]");
+}
+
 /* The answer as /v1/check shows it: one JSON object. */
 void
 answer_json(struct evbuffer *b, const struct answer *a, const char *note)
@@ -161,6 +197,18 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		out_str(b, ",\"retry_after\":");
 		out_u64(b, a->a_retry_after);
 	}
+	if (a->a_reg_created > 0) {
+		fmt_iso8601(a->a_reg_created, ts, sizeof(ts));
+		out_str(b, ",\"created\":");
+		json_str(b, ts);
+	}
+	if (a->a_reg_expires > 0) {
+		fmt_iso8601(a->a_reg_expires, ts, sizeof(ts));
+		out_str(b, ",\"expires\":");
+		json_str(b, ts);
+	}
+	if (a->a_nameservers[0] != '\0')
+		answer_json_ns(b, a->a_nameservers);
 	if (a->a_rule[0] != '\0') {
 		out_str(b, ",\"rule\":");
 		json_str(b, a->a_rule);

@@ -53,6 +53,13 @@ usage(FILE *fp)
 "  --seed=N                 random seed for latency, faults and garbage\n"
 "  --log-level=N            0 errors .. 3 one line per query .. 4 debug (2)\n"
 "  --log-file=DEST          stderr (default), syslog, journal or a path\n"
+
+"  --rdap-listen=HOST:PORT  also serve RDAP over HTTPS there (docs/regsim.md)\n"
+"  --rdap-cert=PEM, --rdap-key=PEM  its certificate chain and key\n"
+"  --rdap-fault=TLD:KIND    404 429 500 slow endless huge badjson othername\n"
+"                           ctype loop tohttp redirect; repeatable\n"
+"  --rdap-ratelimit=TLD:N/s 429 over N queries per window\n"
+"  --rdap-slow-ms=N         fault slow: answer after N ms (3000)\n"
 "  -n                       check the data file and corpus, then exit\n"
 "  --help, --version\n"
 "\n"
@@ -252,6 +259,46 @@ rate_arg(struct regsim_opts *o, const char *v)
 	return 0;
 }
 
+/* --rdap-fault=TLD:KIND, --rdap-ratelimit=TLD:N/s */
+static int
+rdap_arg(struct regsim_opts *o, const char *key, const char *v)
+{
+	struct tldopt	*to;
+	char		 tld[RS_NAME_MAX], err[256];
+	const char	*colon;
+	long		 n;
+	double		 w;
+	int		 f;
+
+	if ((colon = strchr(v, ':')) == NULL || colon == v ||
+	    (size_t)(colon - v) >= sizeof(tld)) {
+		fprintf(stderr, "whoisd-regsim: --%s=%s: want TLD:VALUE\n",
+		    key, v);
+		return -1;
+	}
+	memcpy(tld, v, colon - v);
+	tld[colon - v] = '\0';
+	to = rs_tldopts_get(&o->ro_rdap_opts, tld);
+	if (strcmp(key, "rdap-fault") == 0) {
+		if ((f = rs_rdap_fault_parse(colon + 1)) == -1) {
+			fprintf(stderr, "whoisd-regsim: --%s=%s: unknown "
+			    "fault\n", key, v);
+			return -1;
+		}
+		to->to_has_fault = 1;
+		to->to_fault = f;
+		return 0;
+	}
+	if (rs_rate_parse(colon + 1, &n, &w, err, sizeof(err)) == -1) {
+		fprintf(stderr, "whoisd-regsim: --%s: %s\n", key, err);
+		return -1;
+	}
+	to->to_has_rate = 1;
+	to->to_rate_n = n;
+	to->to_rate_window = w;
+	return 0;
+}
+
 /* Returns 0 to run, 1 to exit 0 (help, version), -1 to exit 2. */
 static int
 parse_args(int argc, char **argv, struct regsim_opts *o, int *level,
@@ -314,6 +361,23 @@ parse_args(int argc, char **argv, struct regsim_opts *o, int *level,
 		} else if (strcmp(key, "fault") == 0) {
 			if (fault_arg(o, v) == -1)
 				return -1;
+		} else if (strcmp(key, "rdap-listen") == 0) {
+			free(o->ro_rdap_listen);
+			o->ro_rdap_listen = xstrdup(v);
+		} else if (strcmp(key, "rdap-cert") == 0) {
+			free(o->ro_rdap_cert);
+			o->ro_rdap_cert = xstrdup(v);
+		} else if (strcmp(key, "rdap-key") == 0) {
+			free(o->ro_rdap_key);
+			o->ro_rdap_key = xstrdup(v);
+		} else if (strcmp(key, "rdap-fault") == 0 ||
+		    strcmp(key, "rdap-ratelimit") == 0) {
+			if (rdap_arg(o, key, v) == -1)
+				return -1;
+		} else if (strcmp(key, "rdap-slow-ms") == 0) {
+			if (num_arg(key, v, 0, 600000, &d) == -1)
+				return -1;
+			o->ro_rdap_slow_ms = d;
 		} else if (strcmp(key, "throttle-seconds") == 0) {
 			if (num_arg(key, v, 0, 86400, &d) == -1)
 				return -1;
@@ -378,6 +442,7 @@ main(int argc, char **argv)
 	o.ro_big_size = 65536;
 	o.ro_backlog = 4096;
 	o.ro_throttle_seconds = 60;
+	o.ro_rdap_slow_ms = 3000;
 	seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
 	if ((rc = parse_args(argc, argv, &o, &level, &logfile, &check,
@@ -441,6 +506,8 @@ main(int argc, char **argv)
 		fatalx("listen %s", err);
 	if (rs_server_start(&rs) == -1)
 		fatalx("rs_server_start failed");
+	if (rs_rdap_start(&rs, err, sizeof(err)) == -1)
+		fatalx("rdap: %s", err);
 
 	ev_term = evsignal_new(main_base, SIGTERM, on_stop, NULL);
 	ev_int = evsignal_new(main_base, SIGINT, on_stop, NULL);
@@ -463,6 +530,7 @@ main(int argc, char **argv)
 	log_notice("stopped: %llu connections served, %llu queries counted",
 	    (unsigned long long)rs.rs_accepted,
 	    (unsigned long long)rs.rs_stats.st_total);
+	rs_rdap_free();
 	rs_server_free(&rs);
 	event_free(ev_term);
 	event_free(ev_int);
@@ -472,6 +540,10 @@ main(int argc, char **argv)
 	libevent_global_shutdown();
 out:
 	rs_tldopts_free(&o.ro_opts);
+	rs_tldopts_free(&o.ro_rdap_opts);
+	free(o.ro_rdap_listen);
+	free(o.ro_rdap_cert);
+	free(o.ro_rdap_key);
 	free(o.ro_listen);
 	free(o.ro_data);
 	free(o.ro_corpus);

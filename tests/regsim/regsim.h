@@ -210,6 +210,12 @@ struct regsim_opts {
 	size_t		 ro_big_size;
 	int		 ro_backlog;
 	int		 ro_throttle_seconds;	/* {{seconds}}, no limiter */
+	/* The RDAP port (rdap.c); off without ro_rdap_listen. */
+	char		*ro_rdap_listen;
+	char		*ro_rdap_cert;
+	char		*ro_rdap_key;
+	double		 ro_rdap_slow_ms;
+	struct tldopts	 ro_rdap_opts;	/* --rdap-fault, --rdap-ratelimit */
 };
 
 struct conn;
@@ -237,5 +243,11 @@ int	 rs_server_listen(struct regsim *, const char *hostport, char *err,
 int	 rs_server_start(struct regsim *);
 void	 rs_server_free(struct regsim *);
 int	 rs_server_reload(struct regsim *);
+
+/* rdap.c: the RDAP port (HTTPS). */
+int	 rs_rdap_start(struct regsim *, char *err, size_t errlen);
+void	 rs_rdap_free(void);
+/* An RDAP fault's number, or -1. */
+int	 rs_rdap_fault_parse(const char *);
 
 #endif

@@ -1318,6 +1318,24 @@ test_channel(void **state)
 	answer_free(&a2);
 	msg_free(m);
 
+	/* An RDAP answer: its channel and the registration's facts. */
+	a.a_channel = CH_RDAP;
+	a.a_reg_created = 808372800;
+	a.a_reg_expires = 1817870400.5;
+	snprintf(a.a_nameservers, sizeof(a.a_nameservers), "a.ns.example "
+	    "b.ns.example");
+	assert_int_equal(msg_pack_query_r(&b, 1, 2, &a), 0);
+	m = reparse(&b);
+	assert_int_equal(msg_read_query_r(m, &a2, err, sizeof(err)), 0);
+	assert_int_equal(a2.a_channel, CH_RDAP);
+	assert_true(a2.a_reg_created == 808372800);
+	assert_true(a2.a_reg_expires == 1817870400.5);
+	assert_string_equal(a2.a_nameservers, "a.ns.example b.ns.example");
+	answer_free(&a2);
+	msg_free(m);
+	a.a_reg_created = a.a_reg_expires = 0;
+	a.a_nameservers[0] = '\0';
+
 	a.a_channel = CH_NCHANNEL;
 	assert_int_equal(msg_pack_query_r(&b, 1, 2, &a), -1);
 	assert_null(answer_channel_name(CH_NCHANNEL));
