@@ -732,26 +732,18 @@ qreq_rdap_send(struct qreq *q)
 		qreq_rdap_finish(q, "internal", "rdap:client", 0);
 }
 
-static void
-qreq_rdap_pace_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct qreq	*q = arg;
+static void	qreq_rdap_pace_cb(evutil_socket_t, short, void *);
 
-	(void)fd; (void)ev;
-	budget_send(q->q_rdap_key, q->q_law.bl_rate);
-	qreq_rdap_send(q);
-}
-
-/* fair.c's turn: send once the actual sends are 1/rate apart. */
+/* Send once the actual sends are 1/rate apart (and bulk work has let
+ * pending priority slots go first). */
 static void
-qreq_rdap_go(struct fair_waiter *w, void *arg)
+qreq_rdap_pace(struct qreq *q)
 {
-	struct qreq	*q = arg;
 	struct timeval	 tv;
 	double		 wait;
 
-	(void)w;
-	if ((wait = budget_send(q->q_rdap_key, q->q_law.bl_rate)) <= 0) {
+	if ((wait = budget_send(q->q_rdap_key, q->q_law.bl_rate,
+	    q->q_fw.fw_prio)) <= 0) {
 		qreq_rdap_send(q);
 		return;
 	}
@@ -759,6 +751,21 @@ qreq_rdap_go(struct fair_waiter *w, void *arg)
 		q->q_pace = evtimer_new(sv_base, qreq_rdap_pace_cb, q);
 	tv_from_seconds(&tv, wait);
 	evtimer_add(q->q_pace, &tv);
+}
+
+static void
+qreq_rdap_pace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev;
+	qreq_rdap_pace(arg);
+}
+
+/* fair.c's turn. */
+static void
+qreq_rdap_go(struct fair_waiter *w, void *arg)
+{
+	(void)w;
+	qreq_rdap_pace(arg);
 }
 
 static void
