@@ -72,6 +72,8 @@ const struct conf_key pool_conf_keys[] = {
 	  "1024", "listen(2) backlog" },
 	{ "listen", CONF_LIST, POOLOFF(pc_listen), 0, 0, NULL,
 	  "repeatable host:port to listen on" },
+	{ "metrics_listen", CONF_LIST, POOLOFF(pc_metrics_listen), 0, 0, NULL,
+	  "repeatable host:port serving GET /metrics (Prometheus)" },
 	{ "cidr_allow", CONF_LIST, POOLOFF(pc_cidr_allow), 0, 0, NULL,
 	  "repeatable CIDR allowed to connect" },
 	{ "cidr_deny", CONF_LIST, POOLOFF(pc_cidr_deny), 0, 0, NULL,

@@ -115,8 +115,8 @@ int
 pool_open_listeners(void *conf, char *err, size_t errlen)
 {
 	struct pool_conf	*p = conf;
-	const struct conf_list	*lists[1 + 4];
-	const char		*names[1 + 4];
+	const struct conf_list	*lists[1 + 4 + 1];
+	const char		*names[1 + 4 + 1];
 	int			 nlists = 0, i, j, n, fd;
 
 	n = systemd_take_listeners(pool_ls, NET_MAX_LISTENERS, err, errlen);
@@ -156,6 +156,8 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		    pool_pd->pd_extra_offs[i]);
 		names[nlists++] = pool_pd->pd_extra_names[i];
 	}
+	lists[nlists] = &p->pc_metrics_listen;
+	names[nlists++] = "metrics";
 	for (i = 0; i < nlists; i++) {
 		for (j = 0; j < lists[i]->cl_n; j++) {
 			if (pool_nls == NET_MAX_LISTENERS) {

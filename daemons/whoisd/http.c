@@ -9,6 +9,7 @@
  *	GET /v1/whois?domain=a.com		the whois answer and registry text
  *	GET /status				pool and links, JSON
  *	GET /metrics				Prometheus text
+ *	GET /healthz, GET /readyz		liveness, readiness (health.c)
  *
  * Why not evhttp: it costs four epoll_ctl() calls, a readv, a writev and
  * an ioctl per keep-alive request plus malloc'd header lists and request
@@ -51,6 +52,7 @@
 
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
@@ -718,6 +720,7 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 
 	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
+	front_metrics_lookup(1, a, http_now - hr->hr_start);
 	hs->hs_later = a->a_status == AS_UNKNOWN &&
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||
 	    strcmp(a->a_reason, "registry-backoff") == 0);
@@ -1170,57 +1173,22 @@ http_status(struct hconn *hc)
 static void
 http_metrics(struct hconn *hc)
 {
-	struct evbuffer		*b = evbuffer_new();
-	struct client_stats	 cs, qs;
-	int			 i;
+	struct evbuffer	*b = evbuffer_new();
 
-	client_stats(front_cache(), &cs);
-	client_stats(front_query(), &qs);
-	evbuffer_add_printf(b,
-	    "# HELP whoisd_requests_total Requests this child served, by port.\n"
-	    "# TYPE whoisd_requests_total counter\n"
-	    "whoisd_requests_total{port=\"whois\",child=\"%ld\"} %llu\n"
-	    "whoisd_requests_total{port=\"http\",child=\"%ld\"} %llu\n",
-	    (long)getpid(), (unsigned long long)front_stats.fs_whois_requests,
-	    (long)getpid(), (unsigned long long)front_stats.fs_http_requests);
-	evbuffer_add_printf(b, "# HELP whoisd_answers_total Answers by status.\n"
-	    "# TYPE whoisd_answers_total counter\n");
-	for (i = 0; i < AS_NSTATUS; i++)
-		evbuffer_add_printf(b, "whoisd_answers_total{status=\"%s\","
-		    "child=\"%ld\"} %llu\n", answer_status_name(i),
-		    (long)getpid(), (unsigned long long)front_stats.fs_answers[i]);
-	evbuffer_add_printf(b, "# HELP whoisd_answers_by_source_total Answers "
-	    "by source.\n# TYPE whoisd_answers_by_source_total counter\n");
-	for (i = 0; i < SRC_NSOURCE; i++)
-		evbuffer_add_printf(b, "whoisd_answers_by_source_total{source="
-		    "\"%s\",child=\"%ld\"} %llu\n", answer_source_name(i),
-		    (long)getpid(), (unsigned long long)front_stats.fs_source[i]);
-	evbuffer_add_printf(b,
-	    "# HELP whoisd_link_up Whether this child's link to a daemon is up.\n"
-	    "# TYPE whoisd_link_up gauge\n"
-	    "whoisd_link_up{peer=\"cache\",child=\"%ld\"} %d\n"
-	    "whoisd_link_up{peer=\"query\",child=\"%ld\"} %d\n"
-	    "# HELP whoisd_backend_errors_total Failed calls to a daemon.\n"
-	    "# TYPE whoisd_backend_errors_total counter\n"
-	    "whoisd_backend_errors_total{peer=\"cache\",child=\"%ld\"} %llu\n"
-	    "whoisd_backend_errors_total{peer=\"query\",child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_memo_hits_total Cache hits answered from the child's memo.\n"
-	    "# TYPE whoisd_memo_hits_total counter\n"
-	    "whoisd_memo_hits_total{child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_memo_refreshed_total Expired memo entries the cache "
-	    "confirmed unchanged (no text sent).\n"
-	    "# TYPE whoisd_memo_refreshed_total counter\n"
-	    "whoisd_memo_refreshed_total{child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_timeouts_total Requests answered at request_timeout.\n"
-	    "# TYPE whoisd_timeouts_total counter\n"
-	    "whoisd_timeouts_total{child=\"%ld\"} %llu\n",
-	    (long)getpid(), cs.cs_connected, (long)getpid(), qs.cs_connected,
-	    (long)getpid(), (unsigned long long)front_stats.fs_cache_errors,
-	    (long)getpid(), (unsigned long long)front_stats.fs_query_errors,
-	    (long)getpid(), (unsigned long long)front_stats.fs_memo_hits,
-	    (long)getpid(), (unsigned long long)front_stats.fs_cache_same,
-	    (long)getpid(), (unsigned long long)front_stats.fs_timeouts);
-	http_respond(hc, 200, "OK", "text/plain; version=0.0.4", b, NULL);
+	metrics_render(b);
+	http_respond(hc, 200, "OK", METRICS_CTYPE, b, NULL);
+	evbuffer_free(b);
+}
+
+/* /healthz and /readyz (health.c). */
+static void
+http_health(struct hconn *hc, int (*fn)(struct evbuffer *))
+{
+	struct evbuffer	*b = evbuffer_new();
+	int		 code = fn(b);
+
+	http_respond(hc, code, code == 200 ? "OK" : "Service Unavailable",
+	    "application/json", b, NULL);
 	evbuffer_free(b);
 }
 
@@ -1262,6 +1230,10 @@ http_route(struct hconn *hc, struct http_head *hh)
 		http_status(hc);
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(hc);
+	else if (strcmp(path, "/healthz") == 0)
+		http_health(hc, health_live);
+	else if (strcmp(path, "/readyz") == 0)
+		http_health(hc, health_ready);
 	else
 		http_respond_error(hc, 404, "Not Found",
 		    "unknown path; see /v1/check?domain=NAME");

@@ -96,7 +96,6 @@ static const struct conf_spec whoisd_spec = {
 	"max_clients_per_child=4000"
 };
 
-struct front_stats	 front_stats;
 static struct suffixes	*front_sfx;
 static struct client	*front_cache_c, *front_query_c;
 
@@ -143,7 +142,7 @@ whoisd_master_init(void *conf, int reload)
 	char			 err[512];
 
 	/* Shared by every child: made before the first fork. */
-	if (limits_master_init() == -1)
+	if (limits_master_init() == -1 || front_metrics_master_init() == -1)
 		return -1;
 	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
@@ -188,6 +187,7 @@ whoisd_child_init(struct event_base *base, void *conf)
 	if ((front_query_c = client_new(base, wc->wc_query_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("query_addr: %s", err);
+	front_metrics_child_init();
 	lookup_init(base);
 	limits_child_init(base);
 	whois_init(base);
@@ -239,5 +239,6 @@ static const struct pool_daemon whoisd_daemon = {
 int
 main(int argc, char **argv)
 {
+	front_metrics_register();
 	return pool_main(&whoisd_daemon, argc, argv);
 }

@@ -51,6 +51,7 @@ struct whois_conn {
 	int			 wc_starting;	/* inside lookup_start() */
 	int			 wc_extra;	/* sent more than its line */
 	double			 wc_deadline;	/* monotonic: the line is due */
+	double			 wc_start;	/* monotonic: the line was read */
 	struct event		*wc_ev;		/* EV_READ or EV_WRITE, or NULL */
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
@@ -268,6 +269,7 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 	struct whois_conn	*c = arg;
 
 	c->wc_lookup = NULL;
+	front_metrics_lookup(0, a, now_mono() - c->wc_start);
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
@@ -313,6 +315,7 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 	memcpy(key + 6, line, i);
 	key[6 + i] = '\0';
 	pool_req_begin(key);
+	c->wc_start = now_mono();
 	c->wc_state = WS_LOOKUP;
 	c->wc_starting = 1;
 	c->wc_lookup = lookup_start_as(line, len, LOOKUP_TEXT, c->wc_fd,
