@@ -442,6 +442,8 @@ child_usr2_handler(int sig)
 
 	(void)sig;
 #define APPEND(s) for (p = (s); *p && o < sizeof(buf) - 2; p++) buf[o++] = *p
+	if (log_sd_prefixed())
+		APPEND("<4>");
 	APPEND(pool_pd->pd_name);
 	APPEND("[");
 	v = (long)getpid();
