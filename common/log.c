@@ -40,6 +40,7 @@ static enum log_dest	 log_dest = LOGD_STDERR;
 static char		*log_path;
 static int		 log_filefd = 2;
 static int		 log_is_child;
+static void		(*log_reopen_hook)(void);
 
 /* Is stderr the journal's stream?  systemd says so in JOURNAL_STREAM. */
 static int
@@ -125,6 +126,12 @@ log_open(const char *dest, char *err, size_t errlen)
 	return 0;
 }
 
+void
+log_on_reopen(void (*fn)(void))
+{
+	log_reopen_hook = fn;
+}
+
 /* USR1: reopen the log file after logrotate moved it away. */
 void
 log_reopen(void)
@@ -132,6 +139,8 @@ log_reopen(void)
 	char	err[256];
 	char	*p;
 
+	if (log_reopen_hook != NULL)
+		log_reopen_hook();
 	if (log_dest != LOGD_FILE || log_path == NULL)
 		return;
 	p = strdup(log_path);

@@ -21,6 +21,8 @@ extern int log_level;
 void	log_init(const char *daemon, int level);
 int	log_open(const char *dest, char *err, size_t errlen);
 void	log_reopen(void);
+/* Also call fn on each log_reopen() (another file to reopen on USR1). */
+void	log_on_reopen(void (*fn)(void));
 void	log_set_child(int is_child);
 int	log_fd(void);
 /* Are lines sd-daemon prefixed ("<4>...") for the journal? */

@@ -56,6 +56,7 @@
 #include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/http_parse.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
@@ -110,6 +111,7 @@ struct hconn {
 	struct hreq		*hc_req;	/* HC_BUSY */
 	int			 hc_cl;		/* limits.c entry, or -1 */
 	struct unsent		 hc_us;		/* hc_out not yet written */
+	struct alog_rec		 hc_alog;	/* the request's access log line */
 	LIST_ENTRY(hconn)	 hc_entry;
 };
 
@@ -543,6 +545,11 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	if (code >= 400)
 		hc->hc_error = 1;
 	hc->hc_idle_since = http_now;
+	hc->hc_alog.ar_code = code;
+	if (len != HTTP_STREAMED) {
+		hc->hc_alog.ar_bytes = hc->hc_head ? 0 : len;
+		alog_end(&hc->hc_alog, hc->hc_fd, 1, http_now);
+	}
 	out_str(out, "HTTP/1.1 ");
 	out_u64(out, (uint64_t)code);
 	out_str(out, " ");
@@ -630,6 +637,7 @@ hreq_emit(struct hreq *hr)
 
 	if (len == 0)
 		return;
+	hc->hc_alog.ar_bytes += len;
 	if (hr->hr_stream == HR_CHUNKED) {
 		evbuffer_add(hc->hc_out, sz, (size_t)snprintf(sz, sizeof(sz),
 		    "%zx\r\n", len));
@@ -674,6 +682,7 @@ hreq_finish(struct hreq *hr)
 		hreq_emit(hr);
 		if (hr->hr_stream == HR_CHUNKED)
 			evbuffer_add(hc->hc_out, "0\r\n\r\n", 5);
+		alog_end(&hc->hc_alog, hc->hc_fd, 1, http_now);
 	} else if (hr->hr_whois) {
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
@@ -721,6 +730,7 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
 	front_metrics_lookup(1, a, http_now - hr->hr_start);
+	alog_answer(&hr->hr_conn->hc_alog, a);
 	hs->hs_later = a->a_status == AS_UNKNOWN &&
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||
 	    strcmp(a->a_reason, "registry-backoff") == 0);
@@ -1203,6 +1213,7 @@ http_route(struct hconn *hc, struct http_head *hh)
 	char		 extra[48];
 
 	front_stats.fs_http_requests++;
+	alog_path(&hc->hc_alog, path);
 	hc->hc_head = strcmp(hh->hh_method, "HEAD") == 0;
 	if ((wait = limits_req(hc->hc_cl, http_now)) > 0) {
 		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
@@ -1266,6 +1277,7 @@ http_process(struct hconn *hc)
 		if ((n = http_head_len(hc->hc_in + hc->hc_off,
 		    hc->hc_len - hc->hc_off, http_head_max)) <= 0) {
 			if (n == -1) {
+				alog_begin(&hc->hc_alog, hc->hc_head_start);
 				hc->hc_head = 0;
 				hc->hc_keepalive = 0;
 				hc->hc_off = hc->hc_len;
@@ -1279,6 +1291,7 @@ http_process(struct hconn *hc)
 		head = hc->hc_in + hc->hc_off;
 		hc->hc_off += (size_t)n;
 		hc->hc_req_start = hc->hc_head_start;
+		alog_begin(&hc->hc_alog, hc->hc_req_start);
 		/* What follows in the buffer is the next head, begun by now. */
 		hc->hc_head_start = http_now;
 		hc->hc_head = 0;

@@ -15,6 +15,7 @@
 #include "common/pool.h"
 #include "common/suffix.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/auth.h"
 #include "proto/client.h"
@@ -74,6 +75,11 @@ static const struct conf_key whoisd_keys[] = {
 	{ "limit_req_burst", CONF_INT, WCOFF(wc_limit_burst), 1, 1000000,
 	  "100", "requests over limit_req_per_client one address may make at "
 	  "once" },
+	{ "access_log", CONF_STR, WCOFF(wc_access_log), 0, 0, "off",
+	  "one line per request: off, a file path (reopened on USR1), or "
+	  "journal" },
+	{ "access_log_sample", CONF_INT, WCOFF(wc_access_log_sample), 1, 1e9,
+	  "1", "log one request in N (per child)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -142,7 +148,8 @@ whoisd_master_init(void *conf, int reload)
 	char			 err[512];
 
 	/* Shared by every child: made before the first fork. */
-	if (limits_master_init() == -1 || front_metrics_master_init() == -1)
+	if (limits_master_init() == -1 || front_metrics_master_init() == -1 ||
+	    alog_master_init(conf, reload == 2) == -1)
 		return -1;
 	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
@@ -188,6 +195,7 @@ whoisd_child_init(struct event_base *base, void *conf)
 	    sizeof(err))) == NULL)
 		fatalx("query_addr: %s", err);
 	front_metrics_child_init();
+	alog_child_init(conf);
 	lookup_init(base);
 	limits_child_init(base);
 	whois_init(base);

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/query_line.h"
 #include "daemons/whoisd/whoisd.h"
 
@@ -59,6 +60,7 @@ struct whois_conn {
 	int			 wc_cl;		/* limits.c entry, or -1 */
 	int			 wc_abort;	/* close without lingering */
 	struct unsent		 wc_us;		/* wc_out's length */
+	struct alog_rec		 wc_alog;	/* the access log's line */
 };
 
 static struct event_base	*whois_base;
@@ -246,6 +248,11 @@ whois_send_answer(struct whois_conn *c, const struct answer *a,
 	int		i, n;
 
 	n = answer_whois_iov(iov, a, note);
+	if (alog_on) {
+		c->wc_alog.ar_bytes = 0;
+		for (i = 0; i < n; i++)
+			c->wc_alog.ar_bytes += iov[i].iov_len;
+	}
 	if ((w = whois_sendv(c->wc_fd, iov, n)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return;
@@ -274,6 +281,10 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
 	whois_send_answer(c, a, note);
+	if (alog_on) {
+		alog_answer(&c->wc_alog, a);
+		alog_end(&c->wc_alog, c->wc_fd, 0, now_mono());
+	}
 	/* Answered inside lookup_start(): whois_line() closes. */
 	if (!c->wc_starting)
 		whois_write(c, whois_scratch);
@@ -286,6 +297,13 @@ whois_refuse(struct whois_conn *c, const char *reason)
 	c->wc_extra = 1;	/* whatever it still sends: linger */
 	evbuffer_add_printf(whois_scratch, "status: invalid\nreason: %s\n",
 	    reason);
+	if (alog_on) {
+		alog_begin(&c->wc_alog, c->wc_deadline -
+		    front_conf()->wc_idle_timeout);
+		c->wc_alog.ar_status[AS_INVALID]++;
+		c->wc_alog.ar_bytes = evbuffer_get_length(whois_scratch);
+		alog_end(&c->wc_alog, c->wc_fd, 0, now_mono());
+	}
 	whois_write(c, whois_scratch);
 }
 
@@ -302,10 +320,15 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 
 	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
+	c->wc_start = now_mono();
+	alog_begin(&c->wc_alog, c->wc_start);
 	if ((wait = limits_req(c->wc_cl, 0)) > 0) {
 		evbuffer_add_printf(whois_scratch, "status: unknown\nreason: "
 		    "too many requests from your address; retry in %d s\n",
 		    wait);
+		c->wc_alog.ar_status[AS_UNKNOWN]++;
+		c->wc_alog.ar_bytes = evbuffer_get_length(whois_scratch);
+		alog_end(&c->wc_alog, c->wc_fd, 0, c->wc_start);
 		whois_write(c, whois_scratch);
 		return;
 	}
@@ -315,7 +338,6 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 	memcpy(key + 6, line, i);
 	key[6 + i] = '\0';
 	pool_req_begin(key);
-	c->wc_start = now_mono();
 	c->wc_state = WS_LOOKUP;
 	c->wc_starting = 1;
 	c->wc_lookup = lookup_start_as(line, len, LOOKUP_TEXT, c->wc_fd,

@@ -39,6 +39,8 @@ struct whoisd_conf {
 	long			 wc_limit_conn;
 	double			 wc_limit_req;
 	long			 wc_limit_burst;
+	char			*wc_access_log;
+	long			 wc_access_log_sample;
 };
 
 /* Counters for /metrics, per child. */
