@@ -229,6 +229,58 @@ metrics_label(const char *v, char *buf, size_t len)
 	return buf;
 }
 
+/* ------------------------------------------------ per-slot counter structs */
+
+/* Slot SB_MAX is the retired total. */
+void *
+metrics_slots_map(size_t size)
+{
+	void	*p;
+
+	p = mmap(NULL, (SB_MAX + 1) * size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		log_warn("%s: mmap", __func__);
+		return NULL;
+	}
+	return p;
+}
+
+void *
+metrics_slot_take(void *area, size_t size)
+{
+	uint64_t	*slot, *retired;
+	size_t		 i, n = size / sizeof(uint64_t);
+	int		 s = pool_child_slot();
+
+	if (area == NULL || s < 0 || s >= SB_MAX)
+		return NULL;
+	slot = (uint64_t *)((char *)area + (size_t)s * size);
+	retired = (uint64_t *)((char *)area + (size_t)SB_MAX * size);
+	for (i = 0; i < n; i++) {
+		__atomic_add_fetch(&retired[i], slot[i], __ATOMIC_RELAXED);
+		slot[i] = 0;
+	}
+	return slot;
+}
+
+void
+metrics_slots_sum(const void *area, size_t size, uint64_t *out)
+{
+	const uint64_t	*v;
+	size_t		 i, n = size / sizeof(uint64_t);
+	int		 s;
+
+	memset(out, 0, size);
+	if (area == NULL)
+		return;
+	for (s = 0; s <= SB_MAX; s++) {
+		v = (const uint64_t *)((const char *)area + (size_t)s * size);
+		for (i = 0; i < n; i++)
+			out[i] += __atomic_load_n(&v[i], __ATOMIC_RELAXED);
+	}
+}
+
 /* ------------------------------------------------------------ rendering */
 
 void

@@ -65,6 +65,20 @@ void	metrics_render(struct evbuffer *b);
 void	metrics_head(struct evbuffer *b, const char *name, const char *type,
 	    const char *help);
 
+/*
+ * A daemon's own struct of uint64_t counters, one per child slot, in
+ * shared memory: the master maps the area before forking; a child takes
+ * its slot at start, adding what the slot's previous child left to the
+ * retired total and starting from zero, so the child's own figures stay
+ * its own (whoisctl stats) while the sum over slots and the retired
+ * total is the daemon's since the master started.  Plain stores: each
+ * slot has one writer.
+ */
+void	*metrics_slots_map(size_t size);
+void	*metrics_slot_take(void *area, size_t size);
+/* out[i] = the daemon's total of counter i (size / 8 of them). */
+void	 metrics_slots_sum(const void *area, size_t size, uint64_t *out);
+
 /* Pool side: counted by the pool for every daemon. */
 void	metrics_pool_request(void);
 void	metrics_pool_accept(void);

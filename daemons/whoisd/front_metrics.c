@@ -1,15 +1,9 @@
 /*
- * front_metrics.c — the front's /metrics: its counters kept per child
- * slot in memory the master maps before forking, summed at the scrape,
- * and its latency histograms (common/metrics.c).
- *
- * A slot is the scoreboard's: a child that takes over a slot goes on
- * from the counts its predecessor left, so nothing is lost when a child
- * dies or retires, and only a new master starts from zero.  Each child
- * writes its own slot alone, with plain stores.
+ * front_metrics.c — the front's /metrics: its counters, one struct per
+ * child slot in memory the master maps before forking, summed at the
+ * scrape with what retired children left (metrics_slots_*), and its
+ * latency histograms (common/metrics.c).
  */
-#include <sys/mman.h>
-
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +14,6 @@
 #include "common/pool.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
-
-#define FRONT_SLOTS	1024	/* the pool's ceiling on max_servers */
 
 static struct front_counts	 front_stats_local;
 struct front_counts		*front_statsp = &front_stats_local;
@@ -44,17 +36,10 @@ front_metrics_register(void)
 int
 front_metrics_master_init(void)
 {
-	void	*p;
-
-	if (front_slots != NULL)
-		return 0;
-	p = mmap(NULL, FRONT_SLOTS * sizeof(struct front_counts),
-	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		log_warn("%s: mmap", __func__);
+	if (front_slots == NULL &&
+	    (front_slots = metrics_slots_map(sizeof(struct front_counts))) ==
+	    NULL)
 		return -1;
-	}
-	front_slots = p;
 	return 0;
 }
 
@@ -63,10 +48,11 @@ static void	front_metrics_collect(struct evbuffer *);
 void
 front_metrics_child_init(void)
 {
-	int	slot = pool_child_slot();
+	struct front_counts	*mine;
 
-	if (front_slots != NULL && slot >= 0 && slot < FRONT_SLOTS)
-		front_statsp = &front_slots[slot];
+	if ((mine = metrics_slot_take(front_slots,
+	    sizeof(struct front_counts))) != NULL)
+		front_statsp = mine;
 	metrics_set_collector(front_metrics_collect);
 }
 
@@ -84,28 +70,10 @@ front_metrics_lookup(int http, const struct answer *a, double secs)
 static void
 front_sum(struct front_counts *t)
 {
-	const struct front_counts	*s;
-	int				 slot, i;
-
-	memset(t, 0, sizeof(*t));
-	if (front_slots == NULL) {
+	if (front_slots == NULL)
 		*t = *front_statsp;
-		return;
-	}
-	for (slot = 0; slot < FRONT_SLOTS; slot++) {
-		s = &front_slots[slot];
-		t->fs_whois_requests += s->fs_whois_requests;
-		t->fs_http_requests += s->fs_http_requests;
-		for (i = 0; i < AS_NSTATUS; i++)
-			t->fs_answers[i] += s->fs_answers[i];
-		for (i = 0; i < SRC_NSOURCE; i++)
-			t->fs_source[i] += s->fs_source[i];
-		t->fs_cache_errors += s->fs_cache_errors;
-		t->fs_cache_same += s->fs_cache_same;
-		t->fs_query_errors += s->fs_query_errors;
-		t->fs_timeouts += s->fs_timeouts;
-		t->fs_memo_hits += s->fs_memo_hits;
-	}
+	else
+		metrics_slots_sum(front_slots, sizeof(*t), (uint64_t *)t);
 }
 
 #define ULL(v)	((unsigned long long)(v))
