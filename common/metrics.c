@@ -34,7 +34,7 @@
 #endif
 
 #define METRICS_SERIES		2048
-#define METRICS_LABELS		160
+#define METRICS_LABELS		384
 #define METRICS_CACHE		1024	/* per-process index, a power of 2 */
 #define METRICS_HTTP_HEAD	4096
 #define METRICS_HTTP_TIMEOUT	10
@@ -69,7 +69,7 @@ static int			 metrics_nfams;
 static struct metric_series	*metrics_shm;
 static void			(*metrics_collector)(struct evbuffer *);
 static int16_t			 metrics_cache[METRICS_CACHE];
-static int			 metrics_full_logged;
+static int			 metrics_full_logged, metrics_long_logged;
 
 void
 metrics_register(const struct metric_family *fams, int n)
@@ -123,6 +123,13 @@ metrics_series(uint32_t fam, const char *labels)
 
 	if (metrics_shm == NULL)
 		return NULL;
+	/* Cut, it would be another series at each call: dropped instead. */
+	if (strlen(labels) >= METRICS_LABELS) {
+		if (!metrics_long_logged++)
+			log_warnx("%s: labels over %d bytes; not counted: %.80s",
+			    __func__, METRICS_LABELS, labels);
+		return NULL;
+	}
 	h = (str_hash(labels) ^ (fam * 2654435761u)) & (METRICS_CACHE - 1);
 	if ((idx = metrics_cache[h] - 1) >= 0) {
 		s = &metrics_shm[idx];
