@@ -45,11 +45,21 @@ front_metrics_master_init(void)
 
 static void	front_metrics_collect(struct evbuffer *);
 
+/* Every name's answer passes here: its labels are made once. */
+static char	front_lookup_labels[2][SRC_NSOURCE + 1][48];
+
 void
 front_metrics_child_init(void)
 {
 	struct front_counts	*mine;
+	int			 p, s;
 
+	for (p = 0; p < 2; p++)
+		for (s = 0; s <= SRC_NSOURCE; s++)
+			snprintf(front_lookup_labels[p][s],
+			    sizeof(front_lookup_labels[p][s]),
+			    "port=\"%s\",source=\"%s\"", p ? "http" : "whois",
+			    s < SRC_NSOURCE ? answer_source_name(s) : "none");
 	if ((mine = metrics_slot_take(front_slots,
 	    sizeof(struct front_counts))) != NULL)
 		front_statsp = mine;
@@ -59,12 +69,12 @@ front_metrics_child_init(void)
 void
 front_metrics_lookup(int http, const struct answer *a, double secs)
 {
-	char	labels[64];
+	int	src;
 
-	snprintf(labels, sizeof(labels), "port=\"%s\",source=\"%s\"",
-	    http ? "http" : "whois", a->a_status == AS_INVALID ? "none" :
-	    answer_source_name(a->a_source));
-	metrics_observe(FM_LOOKUP, labels, secs);
+	src = a->a_status == AS_INVALID ||
+	    (unsigned)a->a_source >= SRC_NSOURCE ? SRC_NSOURCE :
+	    (int)a->a_source;
+	metrics_observe(FM_LOOKUP, front_lookup_labels[http != 0][src], secs);
 }
 
 static void
