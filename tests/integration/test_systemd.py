@@ -288,6 +288,32 @@ def test_keygen_unit_made_the_link_keys(world):
         assert r["t"] == "err" and r["code"] == "unauthenticated", r
 
 
+def test_journal_priorities(world):
+    """Under systemd stderr lines carry sd-daemon prefixes: journald
+    stores a registry's failure as a warning, `journalctl -p warning`
+    shows it and not the notice and info lines, and messages carry no
+    timestamp of their own."""
+    m, ports = world["m"], world["ports"]
+    name = "fault-reset-jp%d.com" % os.getpid()
+    s = socket.create_connection(("127.0.0.1", ports["whois"]), timeout=15)
+    s.sendall(name.encode() + b"\r\n")
+    while s.recv(65536):
+        pass
+    s.close()
+
+    def warned():
+        r = m.run("journalctl", "--no-pager", "-o", "cat", "-p", "warning",
+                  "-u", "whoisd-query.service", check=False)
+        return r.stdout if name in r.stdout else None
+    text = wait_for(warned, timeout=15, what="the warning in the journal")
+    assert "master started" not in text and "ready:" not in text, text
+    assert not re.search(r"^\d{4}-\d\d-\d\dT", text, re.M), text
+    assert not re.search(r"^<\d>", text, re.M), text
+    r = m.run("journalctl", "--no-pager", "-o", "cat", "-u",
+              "whoisd-query.service", check=False)
+    assert "master: master started" in r.stdout, r.stdout[-3000:]
+
+
 def status_lines(m):
     return {d: m.show(d + ".service", "StatusText") for d in DAEMONS}
 
