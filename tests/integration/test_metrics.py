@@ -98,6 +98,9 @@ def test_promtool_passes_on_every_endpoint(procs, tmpdir_path):
         assert rc == 0, (name, out, text[:3000])
         assert "pid" not in text and "child=" not in text, name
         assert 'whoisd_build_info{daemon="' in text, name
+    for port in s.mport.values():
+        assert get(port, "/healthz")[0] == 200
+        assert get(port, "/nowhere")[0] == 404
     # What each daemon adds of its own.
     front = get(s.port["http"], "/metrics")[1]
     assert total(front, "whoisd_lookup_duration_seconds_count") >= 4
@@ -284,6 +287,22 @@ def test_access_log_sample(procs, tmpdir_path):
 
 
 def test_access_log_unwritable_refused_before_start(procs, tmpdir_path):
+    r = subprocess.run([os.path.join(BIN, "whoisd"), "-f", "/dev/null",
+                        "--link_keys=" + KEYS, "-n",
+                        "--registries=etc/registries.conf",
+                        "--access_log=/nonexistent/dir/a.log"],
+                       capture_output=True, text=True, cwd=TOP, timeout=30)
+    assert r.returncode != 0 and "access_log" in r.stderr, r
+    assert not os.path.exists("/nonexistent/dir")
+    ok = os.path.join(tmpdir_path, "sub", "a.log")
+    os.mkdir(os.path.dirname(ok))
+    r = subprocess.run([os.path.join(BIN, "whoisd"), "-f", "/dev/null",
+                        "--link_keys=" + KEYS, "-n",
+                        "--registries=etc/registries.conf",
+                        "--access_log=" + ok],
+                       capture_output=True, text=True, cwd=TOP, timeout=30)
+    assert r.returncode == 0, r
+    assert not os.path.exists(ok)     # -n creates nothing
     r = subprocess.run([os.path.join(BIN, "whoisd"), "-f", "/dev/null",
                         "--link_keys=" + KEYS,
                         "--registries=etc/registries.conf",
