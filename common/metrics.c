@@ -29,10 +29,6 @@
 #include "common/pool_priv.h"
 #include "common/util.h"
 
-#ifndef PROTO_VERSION
-#define PROTO_VERSION	0
-#endif
-
 #define METRICS_SERIES		2048
 #define METRICS_LABELS		384
 #define METRICS_CACHE		1024	/* per-process index, a power of 2 */

@@ -42,8 +42,8 @@ query_metrics_registry(const char *registry, const char *channel,
 }
 
 struct qm_ctx {
-	struct evbuffer	*qc_b;
-	int		 qc_pass;
+	struct evbuffer	*qm_b;
+	int		 qm_pass;
 };
 
 static void
@@ -54,23 +54,23 @@ query_metrics_entry(const char *name, double tokens, double wait,
 	char		 n[128];
 
 	metrics_label(name, n, sizeof(n));
-	switch (c->qc_pass) {
+	switch (c->qm_pass) {
 	case 0:
-		evbuffer_add_printf(c->qc_b,
+		evbuffer_add_printf(c->qm_b,
 		    "whoisd_query_budget_tokens{registry=\"%s\"} %g\n", n, tokens);
 		break;
 	case 1:
-		evbuffer_add_printf(c->qc_b,
+		evbuffer_add_printf(c->qm_b,
 		    "whoisd_query_budget_wait_seconds{registry=\"%s\"} %.3f\n", n,
 		    wait);
 		break;
 	case 2:
-		evbuffer_add_printf(c->qc_b,
+		evbuffer_add_printf(c->qm_b,
 		    "whoisd_query_backoff_seconds{registry=\"%s\"} %.3f\n", n,
 		    backoff);
 		break;
 	default:
-		evbuffer_add_printf(c->qc_b,
+		evbuffer_add_printf(c->qm_b,
 		    "whoisd_query_registry_sends_total{registry=\"%s\"} %llu\n",
 		    n, (unsigned long long)sends);
 		break;
@@ -92,10 +92,10 @@ query_metrics_collect(struct evbuffer *b)
 	};
 	struct qm_ctx		 c;
 
-	c.qc_b = b;
-	for (c.qc_pass = 0; c.qc_pass < 4; c.qc_pass++) {
-		metrics_head(b, heads[c.qc_pass][0], heads[c.qc_pass][1],
-		    heads[c.qc_pass][2]);
+	c.qm_b = b;
+	for (c.qm_pass = 0; c.qm_pass < 4; c.qm_pass++) {
+		metrics_head(b, heads[c.qm_pass][0], heads[c.qm_pass][1],
+		    heads[c.qm_pass][2]);
 		budget_foreach(query_metrics_entry, &c);
 	}
 }

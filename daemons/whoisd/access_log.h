@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/msg.h"
 
@@ -40,10 +41,8 @@ alog_begin(struct alog_rec *ar, double start)
 	ar->ar_code = 0;
 	ar->ar_bytes = 0;
 	ar->ar_path[0] = ar->ar_name[0] = '\0';
-	for (int i = 0; i < AS_NSTATUS; i++)
-		ar->ar_status[i] = 0;
-	for (int i = 0; i < SRC_NSOURCE; i++)
-		ar->ar_source[i] = 0;
+	memset(ar->ar_status, 0, sizeof(ar->ar_status));
+	memset(ar->ar_source, 0, sizeof(ar->ar_source));
 }
 void	 alog_path(struct alog_rec *, const char *path);
 void	 alog_answer(struct alog_rec *, const struct answer *);
