@@ -729,7 +729,7 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 
 	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
-	front_metrics_lookup(1, a, http_now - hr->hr_start);
+	front_metrics_lookup(1, a, http_now - hr->hr_conn->hc_req_start);
 	alog_answer(&hr->hr_conn->hc_alog, a);
 	hs->hs_later = a->a_status == AS_UNKNOWN &&
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||

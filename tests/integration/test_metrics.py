@@ -104,6 +104,13 @@ def test_promtool_passes_on_every_endpoint(procs, tmpdir_path):
     # What each daemon adds of its own.
     front = get(s.port["http"], "/metrics")[1]
     assert total(front, "whoisd_lookup_duration_seconds_count") >= 4
+    # Seconds, from the request: nothing here took a minute.
+    for port in ("whois", "http"):
+        n = total(front, "whoisd_lookup_duration_seconds_count",
+                  'port="%s"' % port)
+        sm = total(front, "whoisd_lookup_duration_seconds_sum",
+                   'port="%s"' % port)
+        assert n > 0 and 0 <= sm < 20 * n, (port, n, sm)
     query = get(s.mport["query"], "/metrics")[1]
     assert "whoisd_query_registry_duration_seconds_bucket" in query
     assert "whoisd_query_budget_tokens" in query
