@@ -180,6 +180,20 @@ def test_totals_exact_from_any_child_and_survive_a_kill(procs, tmpdir_path):
     assert total(after, "whoisd_pool_children_spawned_total") >= 3
 
 
+def test_totals_survive_a_reload(procs, tmpdir_path):
+    """HUP replaces every child; the counts stay (only a new master
+    starts from zero)."""
+    s = metrics_suite(procs, tmpdir_path)
+    for i in range(20):
+        assert "status:" in whois_once(s.port["whois"], "example.com")
+    s.p["front"].sig(signal.SIGHUP)
+    s.p["front"].wait_log("reload done", timeout=15)
+    text = get(s.mport["front"], "/metrics")[1]
+    assert total(text, "whoisd_requests_total", 'port="whois"') == 20
+    assert total(text, "whoisd_lookup_duration_seconds_count",
+                 'port="whois"') == 20
+
+
 def test_readyz_follows_the_cache_link(procs, tmpdir_path):
     s = Suite(procs, tmpdir_path).start()
     assert s.http("/healthz")[0] == 200
