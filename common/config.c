@@ -63,7 +63,9 @@ const struct conf_key pool_conf_keys[] = {
 	{ "status_file", CONF_STR, POOLOFF(pc_status_file), 0, 0, NULL,
 	  "the master's state, for whoisctl reload" },
 	{ "log_file", CONF_STR, POOLOFF(pc_log_file), 0, 0, "stderr",
-	  "stderr, syslog, journal, or a file path" },
+	  "stderr (sd-daemon <N> prefixes when it is the journal's stream), "
+	  "stderr-sd (always), syslog, journal (structured fields), or a file "
+	  "path" },
 	{ "log_level", CONF_INT, POOLOFF(pc_log_level), 0, 4, "2",
 	  "0 errors .. 4 debug" },
 	{ "background", CONF_BOOL, POOLOFF(pc_background), 0, 1, "0",
@@ -72,6 +74,8 @@ const struct conf_key pool_conf_keys[] = {
 	  "1024", "listen(2) backlog" },
 	{ "listen", CONF_LIST, POOLOFF(pc_listen), 0, 0, NULL,
 	  "repeatable host:port to listen on" },
+	{ "metrics_listen", CONF_LIST, POOLOFF(pc_metrics_listen), 0, 0, NULL,
+	  "repeatable host:port serving GET /metrics (Prometheus)" },
 	{ "cidr_allow", CONF_LIST, POOLOFF(pc_cidr_allow), 0, 0, NULL,
 	  "repeatable CIDR allowed to connect" },
 	{ "cidr_deny", CONF_LIST, POOLOFF(pc_cidr_deny), 0, 0, NULL,

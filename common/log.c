@@ -6,8 +6,14 @@
  * log and still report the original error.  In a file or on stderr each
  * line carries a timestamp, the daemon name, "master" or "child" and the
  * pid, so interleaved output of a pool stays readable.
+ *
+ * Under systemd (stderr is the journal stream JOURNAL_STREAM names, or
+ * log_file is "stderr-sd") a line is instead "<N>" (the sd-daemon(3)
+ * priority prefix) and the message: journald stores the priority and
+ * adds the time and pid itself, so `journalctl -p warning` works.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <ctype.h>
@@ -26,7 +32,7 @@
 #include "common/log.h"
 #include "common/sd.h"
 
-enum log_dest { LOGD_STDERR, LOGD_SYSLOG, LOGD_JOURNAL, LOGD_FILE };
+enum log_dest { LOGD_STDERR, LOGD_SYSLOG, LOGD_JOURNAL, LOGD_FILE, LOGD_SD };
 
 int			 log_level = LOG_LVL_NOTICE;
 static const char	*log_daemon = "whoisd";
@@ -34,12 +40,31 @@ static enum log_dest	 log_dest = LOGD_STDERR;
 static char		*log_path;
 static int		 log_filefd = 2;
 static int		 log_is_child;
+static void		(*log_reopen_hook)(void);
+
+/* Is stderr the journal's stream?  systemd says so in JOURNAL_STREAM. */
+static int
+log_stderr_is_journal(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *daemon, int level)
 {
 	log_daemon = daemon;
 	log_level = level;
+	/* Before the config names a destination: what it says at load. */
+	if (log_dest == LOGD_STDERR && log_stderr_is_journal())
+		log_dest = LOGD_SD;
 }
 
 void
@@ -54,6 +79,12 @@ log_fd(void)
 	return log_dest == LOGD_FILE || log_dest == LOGD_STDERR ? log_filefd : 2;
 }
 
+int
+log_sd_prefixed(void)
+{
+	return log_dest == LOGD_SD;
+}
+
 /*
  * Select the destination: "stderr", "syslog", "journal" or a file path.
  * A file is opened O_APPEND so several processes can share it.
@@ -63,8 +94,12 @@ log_open(const char *dest, char *err, size_t errlen)
 {
 	int	fd;
 
-	if (dest == NULL || *dest == '\0' || strcmp(dest, "stderr") == 0) {
+	if (dest == NULL || *dest == '\0' || strcmp(dest, "stderr") == 0 ||
+	    strcmp(dest, "stderr-sd") == 0) {
 		log_dest = LOGD_STDERR;
+		if (strcmp(dest != NULL ? dest : "", "stderr-sd") == 0 ||
+		    log_stderr_is_journal())
+			log_dest = LOGD_SD;
 		log_filefd = 2;
 		return 0;
 	}
@@ -91,6 +126,12 @@ log_open(const char *dest, char *err, size_t errlen)
 	return 0;
 }
 
+void
+log_on_reopen(void (*fn)(void))
+{
+	log_reopen_hook = fn;
+}
+
 /* USR1: reopen the log file after logrotate moved it away. */
 void
 log_reopen(void)
@@ -98,6 +139,8 @@ log_reopen(void)
 	char	err[256];
 	char	*p;
 
+	if (log_reopen_hook != NULL)
+		log_reopen_hook();
 	if (log_dest != LOGD_FILE || log_path == NULL)
 		return;
 	p = strdup(log_path);
@@ -151,6 +194,22 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 	case LOGD_JOURNAL:
 		systemd_journal(log_syslog_prio(level), log_daemon,
 		    log_is_child, msg);
+		return;
+	case LOGD_SD:
+		/* One line per message: a newline would start an info line. */
+		for (n = 0; msg[n] != '\0'; n++)
+			if (msg[n] == '\n' || msg[n] == '\r')
+				msg[n] = ' ';
+		n = snprintf(line, sizeof(line), "<%d>%s: %s\n",
+		    log_syslog_prio(level), log_is_child ? "child" : "master",
+		    msg);
+		if (n < 0)
+			return;
+		if ((size_t)n >= sizeof(line)) {
+			n = sizeof(line) - 1;
+			line[n - 1] = '\n';
+		}
+		(void)!write(2, line, n);
 		return;
 	default:
 		break;

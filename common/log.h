@@ -2,8 +2,8 @@
  * log.h — logging for every whoisd process, in the style of OpenBSD's log.c.
  *
  * Levels 0-4: 0 errors only, 1 warnings, 2 notices (default), 3 info,
- * 4 debug.  Destinations: stderr, syslog, the journal, or a file
- * (reopened on USR1).  The level is checked before anything is formatted.
+ * 4 debug.  Destinations: stderr (sd-daemon prefixed under systemd),
+ * syslog, the journal, or a file (reopened on USR1).  The level is checked before anything is formatted.
  */
 #ifndef WHOISD_LOG_H
 #define WHOISD_LOG_H
@@ -21,8 +21,12 @@ extern int log_level;
 void	log_init(const char *daemon, int level);
 int	log_open(const char *dest, char *err, size_t errlen);
 void	log_reopen(void);
+/* Also call fn on each log_reopen() (another file to reopen on USR1). */
+void	log_on_reopen(void (*fn)(void));
 void	log_set_child(int is_child);
 int	log_fd(void);
+/* Are lines sd-daemon prefixed ("<4>...") for the journal? */
+int	log_sd_prefixed(void);
 void	log_libevent(void);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

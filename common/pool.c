@@ -111,13 +111,39 @@ pool_defer_accept(void)
 			log_warn("TCP_DEFER_ACCEPT on %s", pool_ls[i].l_name);
 }
 
+/* Bind each address of one listen key, as listeners named `name`. */
+static int
+pool_add_listeners(const struct conf_list *l, const char *name, int backlog,
+    char *err, size_t errlen)
+{
+	int	j, fd;
+
+	for (j = 0; j < l->cl_n; j++) {
+		if (pool_nls == NET_MAX_LISTENERS) {
+			snprintf(err, errlen, "too many listen addresses");
+			return -1;
+		}
+		if ((fd = net_listen(l->cl_items[j], backlog, err,
+		    errlen)) == -1)
+			return -1;
+		pool_ls[pool_nls].l_fd = fd;
+		snprintf(pool_ls[pool_nls].l_name,
+		    sizeof(pool_ls[pool_nls].l_name), "%s", name);
+		snprintf(pool_ls[pool_nls].l_addr,
+		    sizeof(pool_ls[pool_nls].l_addr), "%s", l->cl_items[j]);
+		log_notice("listening on %s (%s)", l->cl_items[j], name);
+		pool_nls++;
+	}
+	return 0;
+}
+
 int
 pool_open_listeners(void *conf, char *err, size_t errlen)
 {
 	struct pool_conf	*p = conf;
-	const struct conf_list	*lists[1 + 4];
-	const char		*names[1 + 4];
-	int			 nlists = 0, i, j, n, fd;
+	const struct conf_list	*lists[1 + 4 + 1];
+	const char		*names[1 + 4 + 1];
+	int			 nlists = 0, i, n;
 
 	n = systemd_take_listeners(pool_ls, NET_MAX_LISTENERS, err, errlen);
 	if (n < 0)
@@ -139,6 +165,13 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		}
 		if (p->pc_listen.cl_n > 0)
 			log_info("listen keys ignored: sockets come from systemd");
+		/* A unit without a metrics socket: metrics_listen is bound here. */
+		for (i = 0; i < n; i++)
+			if (strcmp(pool_ls[i].l_name, "metrics") == 0)
+				break;
+		if (i == n && pool_add_listeners(&p->pc_metrics_listen,
+		    "metrics", (int)p->pc_listen_backlog, err, errlen) == -1)
+			return -1;
 		pool_defer_accept();
 		return 0;
 	}
@@ -156,27 +189,12 @@ pool_open_listeners(void *conf, char *err, size_t errlen)
 		    pool_pd->pd_extra_offs[i]);
 		names[nlists++] = pool_pd->pd_extra_names[i];
 	}
-	for (i = 0; i < nlists; i++) {
-		for (j = 0; j < lists[i]->cl_n; j++) {
-			if (pool_nls == NET_MAX_LISTENERS) {
-				snprintf(err, errlen, "too many listen addresses");
-				return -1;
-			}
-			fd = net_listen(lists[i]->cl_items[j],
-			    (int)p->pc_listen_backlog, err, errlen);
-			if (fd == -1)
-				return -1;
-			pool_ls[pool_nls].l_fd = fd;
-			snprintf(pool_ls[pool_nls].l_name,
-			    sizeof(pool_ls[pool_nls].l_name), "%s", names[i]);
-			snprintf(pool_ls[pool_nls].l_addr,
-			    sizeof(pool_ls[pool_nls].l_addr), "%s",
-			    lists[i]->cl_items[j]);
-			log_notice("listening on %s (%s)", lists[i]->cl_items[j],
-			    names[i]);
-			pool_nls++;
-		}
-	}
+	lists[nlists] = &p->pc_metrics_listen;
+	names[nlists++] = "metrics";
+	for (i = 0; i < nlists; i++)
+		if (pool_add_listeners(lists[i], names[i],
+		    (int)p->pc_listen_backlog, err, errlen) == -1)
+			return -1;
 	if (pool_nls == 0) {
 		snprintf(err, errlen, "nothing to listen on (no listen key and "
 		    "no sockets from systemd)");

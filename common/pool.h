@@ -42,6 +42,7 @@ struct pool_conf {
 	int			 pc_background;
 	long			 pc_listen_backlog;
 	struct conf_list	 pc_listen;
+	struct conf_list	 pc_metrics_listen;
 	struct conf_list	 pc_cidr_allow;
 	struct conf_list	 pc_cidr_deny;
 	char			*pc_link_keys;

@@ -23,6 +23,7 @@
 
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net.h"
 #include "common/pool.h"
 #include "common/pool_priv.h"
@@ -87,6 +88,7 @@ pool_conn_add(void)
 {
 	c_clients++;
 	pool_sb[c_slot].sb_accepts++;
+	metrics_pool_accept();
 	child_set_state();
 	return c_clients > (unsigned long)pc()->pc_max_clients_per_child ?
 	    -1 : 0;
@@ -160,6 +162,7 @@ pool_req_end(void)
 	if (s->sb_req_active > 0)
 		s->sb_req_active--;
 	s->sb_requests++;
+	metrics_pool_request();
 	if (c_max_req != 0 && s->sb_requests >= c_max_req &&
 	    !pool_sb_priv[c_slot].sp_want_retire) {
 		/*
@@ -281,7 +284,11 @@ child_handle_conn(struct listener *l, int fd, struct sockaddr *sa,
 	if (over || (c_clients >= (unsigned long)pc()->pc_max_clients_per_child &&
 	    child_make_room(1) == -1))
 		child_stop_accepting();
-	pool_pd->pd_child_accept(l, fd, sa, salen);
+	/* Any child serves the whole daemon's metrics (common/metrics.c). */
+	if (strcmp(l->l_name, "metrics") == 0)
+		metrics_http_accept(fd);
+	else
+		pool_pd->pd_child_accept(l, fd, sa, salen);
 }
 
 /* Accept up to ACCEPT_BATCH connections from one ready listener. */
@@ -435,6 +442,8 @@ child_usr2_handler(int sig)
 
 	(void)sig;
 #define APPEND(s) for (p = (s); *p && o < sizeof(buf) - 2; p++) buf[o++] = *p
+	if (log_sd_prefixed())
+		APPEND("<4>");
 	APPEND(pool_pd->pd_name);
 	APPEND("[");
 	v = (long)getpid();

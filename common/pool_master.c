@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net.h"
 #include "common/pool.h"
 #include "common/pool_priv.h"
@@ -886,6 +887,8 @@ pool_main(const struct pool_daemon *pd, int argc, char **argv)
 	pool_drop_privs(pc());
 
 	pool_scoreboard_map();
+	if (metrics_map() == -1)
+		log_warnx("metrics: no shared mapping; counters stay at 0");
 
 	if (pipe2(pool_alive_pipe, O_CLOEXEC) == -1)
 		fatal("pipe");

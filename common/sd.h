@@ -13,5 +13,8 @@ double	systemd_watchdog_interval(void);
 /* Take sockets handed over by systemd; returns how many were added to ls. */
 int	systemd_take_listeners(struct listener *ls, int max, char *err, size_t errlen);
 void	systemd_journal(int prio, const char *daemon, int is_child, const char *msg);
+/* A record with fields of its own ("NAME=value"), at priority info. */
+void	systemd_journal_fields(const char *daemon, const char *msg,
+	    const char **fields, int n);
 
 #endif

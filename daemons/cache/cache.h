@@ -60,9 +60,15 @@ struct cache_counters {
 };
 
 /* main.c */
-extern struct cache_counters	 cache_cnt;
+/* Each child's counters, in its slot of a shared area (cache_metrics.c). */
+extern struct cache_counters	*cache_cntp;
+#define cache_cnt	(*cache_cntp)
 struct cache_conf *cache_conf(void);
 struct cache_db	*cache_db(void);
+
+/* cache_metrics.c */
+int		 cache_metrics_master_init(void);
+void		 cache_metrics_child_init(void);
 
 /* serve.c */
 void		 cache_serve_init(struct event_base *, struct cache_db *);

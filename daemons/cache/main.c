@@ -59,8 +59,6 @@ static const struct conf_spec cache_spec = {
 	SYSCONF_WHOISD "/whoisd-cache.conf", NULL, NULL
 };
 
-struct cache_counters	 cache_cnt;
-
 static struct cache_db	*cache_dbh;
 
 struct cache_conf *
@@ -97,6 +95,8 @@ cache_master_init(void *conf, int reload)
 	}
 	cache_db_close(db);
 	log_info("database %s ready", cc->cc_db_path);
+	if (cache_metrics_master_init() == -1)
+		return -1;
 	return link_keys_master(conf, ROLE_CACHE, "whoisd-cache", reload);
 }
 
@@ -109,6 +109,7 @@ cache_child_init(struct event_base *base, void *conf)
 	if ((cache_dbh = cache_db_open(cc->cc_db_path, err, sizeof(err))) ==
 	    NULL)
 		fatalx("db_path %s: %s", cc->cc_db_path, err);
+	cache_metrics_child_init();
 	cache_serve_init(base, cache_dbh);
 	cache_reply_init(base);
 	cache_wait_init(base);

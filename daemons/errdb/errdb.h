@@ -40,4 +40,15 @@ void		 errdb_serve_accept(int fd, const struct sockaddr *, socklen_t);
 void		 errdb_serve_drain(void);
 void		 errdb_serve_exit(void);
 
+/* This child's counters (serve.c). */
+struct errdb_counters {
+	uint64_t	added;
+	uint64_t	dups;
+	uint64_t	health;
+	uint64_t	lists;
+	uint64_t	pruned;
+	uint64_t	cleared;
+};
+int	errdb_metrics_master_init(void);
+
 #endif

@@ -76,6 +76,8 @@ errdb_master_init(void *conf, int reload)
 	}
 	errdb_db_close(db);
 	log_info("database %s ready", ec->ec_db_path);
+	if (errdb_metrics_master_init() == -1)
+		return -1;
 	return link_keys_master(conf, ROLE_ERRDB, "whoisd-errdb", reload);
 }
 

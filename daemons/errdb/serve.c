@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "common/metrics.h"
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
@@ -35,15 +37,12 @@
  * back-off it causes, so it is refused. */
 #define ERRDB_TIME_SKEW		300
 
-/* This child's counters (errors: link_server_errors()). */
-static struct {
-	uint64_t	added;
-	uint64_t	dups;
-	uint64_t	health;
-	uint64_t	lists;
-	uint64_t	pruned;
-	uint64_t	cleared;
-} es_cnt;
+/* This child's counters (errors: link_server_errors()), in its slot of
+ * a shared area so /metrics can sum them. */
+static struct errdb_counters	 es_cnt_local;
+static struct errdb_counters	*es_cntp = &es_cnt_local;
+static void			*es_slots;
+#define es_cnt	(*es_cntp)
 
 static struct link_server	*es_srv;
 static struct errdb_db		*es_db;
@@ -370,12 +369,56 @@ errdb_serve_fault(void)
 	return errdb_db_fault(es_db);
 }
 
+int
+errdb_metrics_master_init(void)
+{
+	if (es_slots == NULL && (es_slots =
+	    metrics_slots_map(sizeof(struct errdb_counters))) == NULL)
+		return -1;
+	return 0;
+}
+
+/* /metrics: the counters of every child there was, and the stored events. */
+static void
+errdb_metrics_collect(struct evbuffer *b)
+{
+	struct errdb_counters	t;
+	int64_t			events = 0;
+
+	metrics_slots_sum(es_slots, sizeof(t), (uint64_t *)&t);
+	metrics_head(b, "whoisd_errdb_events_received_total", "counter",
+	    "Error events received, by whether they were new");
+	evbuffer_add_printf(b, "whoisd_errdb_events_received_total{new=\"yes\"} "
+	    "%llu\nwhoisd_errdb_events_received_total{new=\"no\"} %llu\n",
+	    (unsigned long long)t.added, (unsigned long long)t.dups);
+	metrics_head(b, "whoisd_errdb_health_requests_total", "counter",
+	    "Health (back-off) questions answered");
+	evbuffer_add_printf(b, "whoisd_errdb_health_requests_total %llu\n",
+	    (unsigned long long)t.health);
+	metrics_head(b, "whoisd_errdb_pruned_total", "counter",
+	    "Events removed by the retention prune");
+	evbuffer_add_printf(b, "whoisd_errdb_pruned_total %llu\n",
+	    (unsigned long long)t.pruned);
+	if (es_db != NULL && errdb_db_count(es_db, &events) == 0) {
+		metrics_head(b, "whoisd_errdb_events", "gauge",
+		    "Error events stored");
+		evbuffer_add_printf(b, "whoisd_errdb_events %lld\n",
+		    (long long)events);
+	}
+}
+
 void
 errdb_serve_init(struct event_base *base, struct errdb_db *db)
 {
 	struct errdb_conf	*ec = errdb_conf();
 	struct link_server_opts	 lo;
 	struct timeval		 tv = { 1, 0 };
+	struct errdb_counters	*mine;
+
+	if ((mine = metrics_slot_take(es_slots,
+	    sizeof(struct errdb_counters))) != NULL)
+		es_cntp = mine;
+	metrics_set_collector(errdb_metrics_collect);
 
 	memset(&lo, 0, sizeof(lo));
 	lo.lso_max_frame = ec->ec_max_frame;

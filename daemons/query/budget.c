@@ -465,6 +465,34 @@ budget_ok(const char *name)
 	budget_unlock();
 }
 
+/*
+ * Each registry's entry, for /metrics: tokens (1 if a send may go now),
+ * seconds to the next slot, back-off left, sends.  The figures are
+ * copied under the lock and reported after it.
+ */
+void
+budget_foreach(void (*fn)(const char *, double, double, double, uint64_t,
+    void *), void *arg)
+{
+	struct budget_entry	*copy;
+	double			 mono = now_mono(), wall = now_wall(), w, bo;
+	int			 i, n = 0;
+
+	copy = xcalloc(BUDGET_SLOTS, sizeof(*copy));
+	budget_lock();
+	for (i = 0; i < BUDGET_SLOTS; i++)
+		if (budget->bs_e[i].be_name[0] != '\0')
+			copy[n++] = budget->bs_e[i];
+	budget_unlock();
+	for (i = 0; i < n; i++) {
+		w = copy[i].be_next - mono;
+		bo = copy[i].be_until - wall;
+		fn(copy[i].be_name, w > 0 ? 0 : 1, w > 0 ? w : 0,
+		    bo > 0 ? bo : 0, copy[i].be_sends, arg);
+	}
+	free(copy);
+}
+
 void
 budget_merge(const char *name, double until)
 {

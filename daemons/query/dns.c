@@ -557,6 +557,10 @@ dns_check_report(struct dns_check *dk)
 	dk->dk_cb = NULL;
 	evtimer_del(dk->dk_timer);
 	dk->dk_res.dr_ms = (now_mono() - dk->dk_start) * 1000;
+	query_metrics_registry(strrchr(dk->dk_name, '.') != NULL ?
+	    strrchr(dk->dk_name, '.') + 1 : dk->dk_name, "dns",
+	    dk->dk_res.dr_outcome == DNS_DELEGATED ? "delegated" : "nothing",
+	    dk->dk_res.dr_ms / 1000);
 	if (cb != NULL)
 		cb(&dk->dk_res, dk->dk_arg);
 }

@@ -153,6 +153,8 @@ iana_done_cb(struct session *s, const struct session_result *sr, void *arg)
 	iana_nbusy--;
 	report_timing(e->ie_server, sr->sr_ms,
 	    sr->sr_transport == CLT_OK ? TIMING_OK : TIMING_FAIL);
+	query_metrics_registry(e->ie_server, "iana", sr->sr_transport ==
+	    CLT_OK ? TIMING_OK : TIMING_FAIL, sr->sr_ms / 1000);
 	memset(&r, 0, sizeof(r));
 	if (sr->sr_transport != CLT_OK) {
 		log_warnx("iana %s for %s: %s: %s", e->ie_server, e->ie_tld,

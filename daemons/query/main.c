@@ -380,6 +380,7 @@ query_child_init(struct event_base *base, void *conf)
 	dns_init(base);
 	report_init(base);
 	serve_init(base);
+	query_metrics_child_init();
 }
 
 static void
@@ -423,5 +424,6 @@ static const struct pool_daemon query_daemon = {
 int
 main(int argc, char **argv)
 {
+	query_metrics_register();
 	return pool_main(&query_daemon, argc, argv);
 }

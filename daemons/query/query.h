@@ -152,7 +152,14 @@ double	 budget_throttle(const char *name, double retry_after, double dflt,
 void	 budget_ok(const char *name);
 /* A back-off learnt from the errdb (epoch seconds); the later end wins. */
 void	 budget_merge(const char *name, double until);
+void	 budget_foreach(void (*fn)(const char *name, double tokens,
+	    double wait, double backoff, uint64_t sends, void *), void *arg);
 
+/* query_metrics.c: the daemon's /metrics. */
+void	 query_metrics_register(void);
+void	 query_metrics_child_init(void);
+void	 query_metrics_registry(const char *registry, const char *channel,
+	    const char *outcome, double secs);
 /*
  * fair.c: the order in which a child's waiting names take a registry's
  * slots: per end client, in turns, single-name requests before bulk.

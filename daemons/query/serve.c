@@ -495,6 +495,7 @@ qreq_registry_done(struct session *s, const struct session_result *sr,
 		budget_ok(q->q_server);
 
 	report_timing(q->q_server, sr->sr_ms, outcome);
+	query_metrics_registry(q->q_server, "whois", outcome, sr->sr_ms / 1000);
 	if (kind != NULL) {
 		log_warnx("registry %s name %s: %s: %s (%.0f ms)", q->q_server,
 		    q->q_name, kind, msg, sr->sr_ms);

@@ -9,6 +9,7 @@
  *	GET /v1/whois?domain=a.com		the whois answer and registry text
  *	GET /status				pool and links, JSON
  *	GET /metrics				Prometheus text
+ *	GET /healthz, GET /readyz		liveness, readiness (health.c)
  *
  * Why not evhttp: it costs four epoll_ctl() calls, a readv, a writev and
  * an ioctl per keep-alive request plus malloc'd header lists and request
@@ -51,9 +52,11 @@
 
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/name.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/http_parse.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
@@ -108,6 +111,7 @@ struct hconn {
 	struct hreq		*hc_req;	/* HC_BUSY */
 	int			 hc_cl;		/* limits.c entry, or -1 */
 	struct unsent		 hc_us;		/* hc_out not yet written */
+	struct alog_rec		 hc_alog;	/* the request's access log line */
 	LIST_ENTRY(hconn)	 hc_entry;
 };
 
@@ -541,6 +545,11 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	if (code >= 400)
 		hc->hc_error = 1;
 	hc->hc_idle_since = http_now;
+	hc->hc_alog.ar_code = code;
+	if (len != HTTP_STREAMED) {
+		hc->hc_alog.ar_bytes = hc->hc_head ? 0 : len;
+		alog_end(&hc->hc_alog, hc->hc_fd, 1, http_now);
+	}
 	out_str(out, "HTTP/1.1 ");
 	out_u64(out, (uint64_t)code);
 	out_str(out, " ");
@@ -628,6 +637,7 @@ hreq_emit(struct hreq *hr)
 
 	if (len == 0)
 		return;
+	hc->hc_alog.ar_bytes += len;
 	if (hr->hr_stream == HR_CHUNKED) {
 		evbuffer_add(hc->hc_out, sz, (size_t)snprintf(sz, sizeof(sz),
 		    "%zx\r\n", len));
@@ -672,6 +682,7 @@ hreq_finish(struct hreq *hr)
 		hreq_emit(hr);
 		if (hr->hr_stream == HR_CHUNKED)
 			evbuffer_add(hc->hc_out, "0\r\n\r\n", 5);
+		alog_end(&hc->hc_alog, hc->hc_fd, 1, http_now);
 	} else if (hr->hr_whois) {
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
@@ -718,6 +729,8 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 
 	http_now = now_mono();
 	hr->hr_lookups[hs->hs_i] = NULL;
+	front_metrics_lookup(1, a, http_now - hr->hr_conn->hc_req_start);
+	alog_answer(&hr->hr_conn->hc_alog, a);
 	hs->hs_later = a->a_status == AS_UNKNOWN &&
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||
 	    strcmp(a->a_reason, "registry-backoff") == 0);
@@ -1170,57 +1183,22 @@ http_status(struct hconn *hc)
 static void
 http_metrics(struct hconn *hc)
 {
-	struct evbuffer		*b = evbuffer_new();
-	struct client_stats	 cs, qs;
-	int			 i;
+	struct evbuffer	*b = evbuffer_new();
 
-	client_stats(front_cache(), &cs);
-	client_stats(front_query(), &qs);
-	evbuffer_add_printf(b,
-	    "# HELP whoisd_requests_total Requests this child served, by port.\n"
-	    "# TYPE whoisd_requests_total counter\n"
-	    "whoisd_requests_total{port=\"whois\",child=\"%ld\"} %llu\n"
-	    "whoisd_requests_total{port=\"http\",child=\"%ld\"} %llu\n",
-	    (long)getpid(), (unsigned long long)front_stats.fs_whois_requests,
-	    (long)getpid(), (unsigned long long)front_stats.fs_http_requests);
-	evbuffer_add_printf(b, "# HELP whoisd_answers_total Answers by status.\n"
-	    "# TYPE whoisd_answers_total counter\n");
-	for (i = 0; i < AS_NSTATUS; i++)
-		evbuffer_add_printf(b, "whoisd_answers_total{status=\"%s\","
-		    "child=\"%ld\"} %llu\n", answer_status_name(i),
-		    (long)getpid(), (unsigned long long)front_stats.fs_answers[i]);
-	evbuffer_add_printf(b, "# HELP whoisd_answers_by_source_total Answers "
-	    "by source.\n# TYPE whoisd_answers_by_source_total counter\n");
-	for (i = 0; i < SRC_NSOURCE; i++)
-		evbuffer_add_printf(b, "whoisd_answers_by_source_total{source="
-		    "\"%s\",child=\"%ld\"} %llu\n", answer_source_name(i),
-		    (long)getpid(), (unsigned long long)front_stats.fs_source[i]);
-	evbuffer_add_printf(b,
-	    "# HELP whoisd_link_up Whether this child's link to a daemon is up.\n"
-	    "# TYPE whoisd_link_up gauge\n"
-	    "whoisd_link_up{peer=\"cache\",child=\"%ld\"} %d\n"
-	    "whoisd_link_up{peer=\"query\",child=\"%ld\"} %d\n"
-	    "# HELP whoisd_backend_errors_total Failed calls to a daemon.\n"
-	    "# TYPE whoisd_backend_errors_total counter\n"
-	    "whoisd_backend_errors_total{peer=\"cache\",child=\"%ld\"} %llu\n"
-	    "whoisd_backend_errors_total{peer=\"query\",child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_memo_hits_total Cache hits answered from the child's memo.\n"
-	    "# TYPE whoisd_memo_hits_total counter\n"
-	    "whoisd_memo_hits_total{child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_memo_refreshed_total Expired memo entries the cache "
-	    "confirmed unchanged (no text sent).\n"
-	    "# TYPE whoisd_memo_refreshed_total counter\n"
-	    "whoisd_memo_refreshed_total{child=\"%ld\"} %llu\n"
-	    "# HELP whoisd_timeouts_total Requests answered at request_timeout.\n"
-	    "# TYPE whoisd_timeouts_total counter\n"
-	    "whoisd_timeouts_total{child=\"%ld\"} %llu\n",
-	    (long)getpid(), cs.cs_connected, (long)getpid(), qs.cs_connected,
-	    (long)getpid(), (unsigned long long)front_stats.fs_cache_errors,
-	    (long)getpid(), (unsigned long long)front_stats.fs_query_errors,
-	    (long)getpid(), (unsigned long long)front_stats.fs_memo_hits,
-	    (long)getpid(), (unsigned long long)front_stats.fs_cache_same,
-	    (long)getpid(), (unsigned long long)front_stats.fs_timeouts);
-	http_respond(hc, 200, "OK", "text/plain; version=0.0.4", b, NULL);
+	metrics_render(b);
+	http_respond(hc, 200, "OK", METRICS_CTYPE, b, NULL);
+	evbuffer_free(b);
+}
+
+/* /healthz and /readyz (health.c). */
+static void
+http_health(struct hconn *hc, int (*fn)(struct evbuffer *))
+{
+	struct evbuffer	*b = evbuffer_new();
+	int		 code = fn(b);
+
+	http_respond(hc, code, code == 200 ? "OK" : "Service Unavailable",
+	    "application/json", b, NULL);
 	evbuffer_free(b);
 }
 
@@ -1235,6 +1213,7 @@ http_route(struct hconn *hc, struct http_head *hh)
 	char		 extra[48];
 
 	front_stats.fs_http_requests++;
+	alog_path(&hc->hc_alog, path);
 	hc->hc_head = strcmp(hh->hh_method, "HEAD") == 0;
 	if ((wait = limits_req(hc->hc_cl, http_now)) > 0) {
 		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
@@ -1262,6 +1241,10 @@ http_route(struct hconn *hc, struct http_head *hh)
 		http_status(hc);
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(hc);
+	else if (strcmp(path, "/healthz") == 0)
+		http_health(hc, health_live);
+	else if (strcmp(path, "/readyz") == 0)
+		http_health(hc, health_ready);
 	else
 		http_respond_error(hc, 404, "Not Found",
 		    "unknown path; see /v1/check?domain=NAME");
@@ -1294,6 +1277,7 @@ http_process(struct hconn *hc)
 		if ((n = http_head_len(hc->hc_in + hc->hc_off,
 		    hc->hc_len - hc->hc_off, http_head_max)) <= 0) {
 			if (n == -1) {
+				alog_begin(&hc->hc_alog, hc->hc_head_start);
 				hc->hc_head = 0;
 				hc->hc_keepalive = 0;
 				hc->hc_off = hc->hc_len;
@@ -1307,6 +1291,7 @@ http_process(struct hconn *hc)
 		head = hc->hc_in + hc->hc_off;
 		hc->hc_off += (size_t)n;
 		hc->hc_req_start = hc->hc_head_start;
+		alog_begin(&hc->hc_alog, hc->hc_req_start);
 		/* What follows in the buffer is the next head, begun by now. */
 		hc->hc_head_start = http_now;
 		hc->hc_head = 0;

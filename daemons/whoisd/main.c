@@ -16,6 +16,7 @@
 #include "common/pslist.h"
 #include "common/suffix.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/whoisd.h"
 #include "proto/auth.h"
 #include "proto/client.h"
@@ -78,6 +79,11 @@ static const struct conf_key whoisd_keys[] = {
 	{ "limit_req_burst", CONF_INT, WCOFF(wc_limit_burst), 1, 1000000,
 	  "100", "requests over limit_req_per_client one address may make at "
 	  "once" },
+	{ "access_log", CONF_STR, WCOFF(wc_access_log), 0, 0, "off",
+	  "one line per request: off, a file path (reopened on USR1), or "
+	  "journal" },
+	{ "access_log_sample", CONF_INT, WCOFF(wc_access_log_sample), 1, 1e9,
+	  "1", "log one request in N (per child)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -100,7 +106,6 @@ static const struct conf_spec whoisd_spec = {
 	"max_clients_per_child=4000"
 };
 
-struct front_stats	 front_stats;
 static struct suffixes	*front_sfx;
 static struct client	*front_cache_c, *front_query_c;
 
@@ -147,7 +152,8 @@ whoisd_master_init(void *conf, int reload)
 	char			 err[512];
 
 	/* Shared by every child: made before the first fork. */
-	if (limits_master_init() == -1)
+	if (limits_master_init() == -1 || front_metrics_master_init() == -1 ||
+	    alog_master_init(conf, reload == 2) == -1)
 		return -1;
 	if ((sx = suffix_load(wc->wc_registries, err, sizeof(err))) == NULL) {
 		log_errx("registries: %s", err);
@@ -199,6 +205,8 @@ whoisd_child_init(struct event_base *base, void *conf)
 	if ((front_query_c = client_new(base, wc->wc_query_addr, &co, err,
 	    sizeof(err))) == NULL)
 		fatalx("query_addr: %s", err);
+	front_metrics_child_init();
+	alog_child_init(conf);
 	lookup_init(base);
 	limits_child_init(base);
 	whois_init(base);
@@ -250,5 +258,6 @@ static const struct pool_daemon whoisd_daemon = {
 int
 main(int argc, char **argv)
 {
+	front_metrics_register();
 	return pool_main(&whoisd_daemon, argc, argv);
 }

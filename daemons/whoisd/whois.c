@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
+#include "daemons/whoisd/access_log.h"
 #include "daemons/whoisd/query_line.h"
 #include "daemons/whoisd/whoisd.h"
 
@@ -51,6 +52,7 @@ struct whois_conn {
 	int			 wc_starting;	/* inside lookup_start() */
 	int			 wc_extra;	/* sent more than its line */
 	double			 wc_deadline;	/* monotonic: the line is due */
+	double			 wc_start;	/* monotonic: the line was read */
 	struct event		*wc_ev;		/* EV_READ or EV_WRITE, or NULL */
 	char			*wc_in;		/* a line still arriving */
 	size_t			 wc_len;
@@ -58,6 +60,7 @@ struct whois_conn {
 	int			 wc_cl;		/* limits.c entry, or -1 */
 	int			 wc_abort;	/* close without lingering */
 	struct unsent		 wc_us;		/* wc_out's length */
+	struct alog_rec		 wc_alog;	/* the access log's line */
 };
 
 static struct event_base	*whois_base;
@@ -245,6 +248,11 @@ whois_send_answer(struct whois_conn *c, const struct answer *a,
 	int		i, n;
 
 	n = answer_whois_iov(iov, a, note);
+	if (alog_on) {
+		c->wc_alog.ar_bytes = 0;
+		for (i = 0; i < n; i++)
+			c->wc_alog.ar_bytes += iov[i].iov_len;
+	}
 	if ((w = whois_sendv(c->wc_fd, iov, n)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return;
@@ -268,10 +276,15 @@ whois_answered(const struct answer *a, const char *note, void *arg)
 	struct whois_conn	*c = arg;
 
 	c->wc_lookup = NULL;
+	front_metrics_lookup(0, a, now_mono() - c->wc_start);
 	if (c->wc_state == WS_LOOKUP)
 		pool_req_end();
 	c->wc_state = WS_WRITING;
 	whois_send_answer(c, a, note);
+	if (alog_on) {
+		alog_answer(&c->wc_alog, a);
+		alog_end(&c->wc_alog, c->wc_fd, 0, now_mono());
+	}
 	/* Answered inside lookup_start(): whois_line() closes. */
 	if (!c->wc_starting)
 		whois_write(c, whois_scratch);
@@ -284,6 +297,13 @@ whois_refuse(struct whois_conn *c, const char *reason)
 	c->wc_extra = 1;	/* whatever it still sends: linger */
 	evbuffer_add_printf(whois_scratch, "status: invalid\nreason: %s\n",
 	    reason);
+	if (alog_on) {
+		alog_begin(&c->wc_alog, c->wc_deadline -
+		    front_conf()->wc_idle_timeout);
+		c->wc_alog.ar_status[AS_INVALID]++;
+		c->wc_alog.ar_bytes = evbuffer_get_length(whois_scratch);
+		alog_end(&c->wc_alog, c->wc_fd, 0, now_mono());
+	}
 	whois_write(c, whois_scratch);
 }
 
@@ -300,10 +320,15 @@ whois_line(struct whois_conn *c, const char *line, size_t len)
 
 	whois_wait(c, 0, NULL, NULL);
 	front_stats.fs_whois_requests++;
+	c->wc_start = now_mono();
+	alog_begin(&c->wc_alog, c->wc_start);
 	if ((wait = limits_req(c->wc_cl, 0)) > 0) {
 		evbuffer_add_printf(whois_scratch, "status: unknown\nreason: "
 		    "too many requests from your address; retry in %d s\n",
 		    wait);
+		c->wc_alog.ar_status[AS_UNKNOWN]++;
+		c->wc_alog.ar_bytes = evbuffer_get_length(whois_scratch);
+		alog_end(&c->wc_alog, c->wc_fd, 0, c->wc_start);
 		whois_write(c, whois_scratch);
 		return;
 	}

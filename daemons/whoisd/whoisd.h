@@ -40,10 +40,12 @@ struct whoisd_conf {
 	long			 wc_limit_conn;
 	double			 wc_limit_req;
 	long			 wc_limit_burst;
+	char			*wc_access_log;
+	long			 wc_access_log_sample;
 };
 
 /* Counters for /metrics, per child. */
-struct front_stats {
+struct front_counts {
 	uint64_t	fs_whois_requests;
 	uint64_t	fs_http_requests;
 	uint64_t	fs_answers[AS_NSTATUS];		/* by status */
@@ -55,7 +57,25 @@ struct front_stats {
 	uint64_t	fs_memo_hits;
 };
 
-extern struct front_stats front_stats;
+/*
+ * Each child's counters live in its scoreboard slot of a mapping shared
+ * with the master (front_metrics.c), so a scrape can sum them all.
+ */
+extern struct front_counts *front_statsp;
+#define front_stats	(*front_statsp)
+
+/* front_metrics.c: the front's /metrics. */
+void		 front_metrics_register(void);
+int		 front_metrics_master_init(void);
+void		 front_metrics_child_init(void);
+/* One name answered after `secs`, on the HTTP port or the whois one. */
+void		 front_metrics_lookup(int http, const struct answer *,
+		    double secs);
+
+/* health.c: GET /healthz and /readyz; the HTTP status, body in b. */
+struct evbuffer;
+int		 health_live(struct evbuffer *b);
+int		 health_ready(struct evbuffer *b);
 
 /* main.c */
 struct whoisd_conf *front_conf(void);

@@ -9,6 +9,7 @@ network, so the load (whois and HTTP, hits and misses) and the registry
 simulator run on the host.
 """
 import http.client
+import json
 import os
 import random
 import re
@@ -286,6 +287,65 @@ def test_keygen_unit_made_the_link_keys(world):
     with F.Conn(ports["cache"], role=None) as c:
         r = c.call("purge", all=True)
         assert r["t"] == "err" and r["code"] == "unauthenticated", r
+
+
+def test_journal_priorities(world):
+    """Under systemd stderr lines carry sd-daemon prefixes: journald
+    stores a registry's failure as a warning, `journalctl -p warning`
+    shows it and not the notice and info lines, and messages carry no
+    timestamp of their own."""
+    m, ports = world["m"], world["ports"]
+    name = "fault-reset-jp%d.com" % os.getpid()
+    s = socket.create_connection(("127.0.0.1", ports["whois"]), timeout=15)
+    s.sendall(name.encode() + b"\r\n")
+    while s.recv(65536):
+        pass
+    s.close()
+
+    def warned():
+        r = m.run("journalctl", "--no-pager", "-o", "cat", "-p", "warning",
+                  "-u", "whoisd-query.service", check=False)
+        return r.stdout if name in r.stdout else None
+    text = wait_for(warned, timeout=15, what="the warning in the journal")
+    assert "master started" not in text and "ready:" not in text, text
+    assert not re.search(r"^\d{4}-\d\d-\d\dT", text, re.M), text
+    assert not re.search(r"^<\d>", text, re.M), text
+    r = m.run("journalctl", "--no-pager", "-o", "cat", "-u",
+              "whoisd-query.service", check=False)
+    assert "master: master started" in r.stdout, r.stdout[-3000:]
+
+
+def test_access_log_to_the_journal(world):
+    """access_log journal: one entry per request in the front's unit,
+    its parts as fields of their own."""
+    m, ports = world["m"], world["ports"]
+    conf = m.run("cat", "/etc/whoisd/whoisd.conf").stdout
+    m.write("/etc/whoisd/whoisd.conf", conf + "\naccess_log journal\n")
+    try:
+        m.run("systemctl", "reload", "whoisd.service")
+        name = "example.com"
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", ports["whois"]),
+                                         timeout=15)
+            s.sendall(name.encode() + b"\r\n")
+            while s.recv(65536):
+                pass
+            s.close()
+
+        def entries():
+            r = m.run("journalctl", "--no-pager", "-o", "json",
+                      "-u", "whoisd.service", "WHOISD_ACCESS=1", check=False)
+            got = [json.loads(l) for l in r.stdout.splitlines() if l]
+            return got if len(got) >= 3 else None
+        got = wait_for(entries, timeout=15, what="access entries")
+        e = got[-1]
+        assert e["WHOISD_PORT"] == "whois" and e["WHOISD_NAMES"] == name, e
+        assert e["WHOISD_STATUSES"] == "registered", e
+        assert e["PRIORITY"] == "6", e
+        assert " whois - - %s registered " % name in e["MESSAGE"], e
+    finally:
+        m.write("/etc/whoisd/whoisd.conf", conf)
+        m.run("systemctl", "reload", "whoisd.service")
 
 
 def status_lines(m):
