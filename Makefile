@@ -153,6 +153,17 @@ $(B)/gen/schema/%_sql.h: schema/%.sql
 	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/ 0x\1,/g' \
 	      -e 's/^ /\t/'; \
 	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
+# docs/openapi.json, the API's contract, is served by the front as built
+# in: the array openapi_json[] from $(B)/gen/docs/openapi_json.h.
+$(B)/gen/docs/%_json.h: docs/%.json
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@{ echo '/* Generated from $< by the Makefile: do not edit. */'; \
+	  echo 'static const char $*_json[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/ 0x\1,/g' \
+	      -e 's/^ /\t/'; \
+	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(B)/obj/daemons/whoisd/http.o: $(B)/gen/docs/openapi_json.h
 $(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
 $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
 

@@ -152,6 +152,11 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		json_str(b, answer_channel_name(a->a_channel));
 		out_str(b, ",\"checked\":\"");
 		out_str(b, ts);
+		/* Unknown is never trusted: it expires as it is checked. */
+		fmt_iso8601(a->a_expires > a->a_checked ? a->a_expires :
+		    a->a_checked, ts, sizeof(ts));
+		out_str(b, "\",\"expires\":\"");
+		out_str(b, ts);
 		out_str(b, "\",\"registry\":");
 		json_str(b, a->a_registry);
 		out_str(b, ",\"latency_ms\":");

@@ -68,10 +68,36 @@ struct lookup {
 	double			 lk_start;	/* monotonic */
 	int			 lk_have_stale;
 	int			 lk_leased;	/* holds the name's cache lease */
+	double			 lk_max_age;	/* seconds, or -1 */
 	struct answer		 lk_stale;
 };
 
 static struct event_base	*lk_base;
+
+/*
+ * How long the cache trusts an answer of each status, learnt from its
+ * hits (expires - checked): a registry's answer carries no expiry (the
+ * cache sets it when it stores the answer), and the client is told when
+ * the cache will stop trusting it.  Until a hit is seen, the cache's
+ * defaults.
+ */
+static double	lk_ttl[AS_NSTATUS];
+
+static void
+lookup_learn_ttl(const struct answer *a)
+{
+	if (a->a_expires > a->a_checked &&
+	    (unsigned)a->a_status < AS_NSTATUS)
+		lk_ttl[a->a_status] = a->a_expires - a->a_checked;
+}
+
+/* Too old for the lookup's max_age? */
+static int
+lookup_too_old(const struct lookup *lk, const struct answer *a)
+{
+	return lk->lk_max_age >= 0 && now_wall() - a->a_checked >
+	    lk->lk_max_age;
+}
 
 /*
  * Flights: the cache gets under way in this child, one per name and text
@@ -306,6 +332,9 @@ void
 lookup_init(struct event_base *base)
 {
 	lk_base = base;
+	lk_ttl[AS_REGISTERED] = 86400;
+	lk_ttl[AS_AVAILABLE] = 600;
+	lk_ttl[AS_RESERVED] = 86400;
 	if ((lk_probe_ev = evtimer_new(base, flight_probe_cb, NULL)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 }
@@ -327,6 +356,9 @@ lookup_answer(struct lookup *lk, struct answer *a)
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_asked);
 	if (a->a_ace[0] == '\0')
 		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
+	if (a->a_expires == 0 && a->a_source == SRC_REGISTRY &&
+	    (unsigned)a->a_status < AS_NSTATUS)
+		a->a_expires = a->a_checked + lk_ttl[a->a_status];
 	front_stats.fs_answers[a->a_status]++;
 	front_stats.fs_source[a->a_source]++;
 	lk->lk_state = LK_DONE;
@@ -523,6 +555,11 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 			(void)lookup_query(lk);	/* cache down: ask anyway */
 		return;
 	}
+	if (gr->gr_found && !gr->gr_stale && lookup_too_old(lk,
+	    &gr->gr_answer)) {
+		(void)lookup_query(lk);	/* older than the client accepts */
+		return;
+	}
 	if (gr->gr_found && !gr->gr_stale && !lookup_wants_full(lk,
 	    &gr->gr_answer)) {
 		a = gr->gr_answer;	/* lookup_answer() sets the names */
@@ -531,7 +568,8 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		lookup_free(lk);
 		return;
 	}
-	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale) {
+	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale &&
+	    lk->lk_max_age < 0) {
 		answer_copy(&lk->lk_stale, &gr->gr_answer);
 		lk->lk_have_stale = 1;
 	}
@@ -581,6 +619,8 @@ flight_cb(const struct client_result *r, void *arg)
 			front_stats.fs_cache_same++;
 		}
 		grp = &gr;
+		if (gr.gr_found && !gr.gr_stale)
+			lookup_learn_ttl(&gr.gr_answer);
 		if (gr.gr_found && !gr.gr_stale &&
 		    gr.gr_answer.a_status != AS_UNKNOWN)
 			memo_put(f->f_ace, &gr.gr_answer, f->f_notext &&
@@ -838,6 +878,13 @@ struct lookup *
 lookup_start_as(const char *name, size_t len, int flags, int fd,
     lookup_cb cb, void *arg)
 {
+	return lookup_start_aged(name, len, flags, fd, -1, cb, arg);
+}
+
+struct lookup *
+lookup_start_aged(const char *name, size_t len, int flags, int fd,
+    double max_age, lookup_cb cb, void *arg)
+{
 	struct lookup		*lk;
 	struct suffix_match	 m;
 	struct timeval		 tv;
@@ -869,8 +916,12 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 		return NULL;
 	}
 
-	if ((memo = memo_get(m.sm_registrable, flags)) != NULL &&
-	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED)) {
+	if (flags & LOOKUP_FRESH)
+		max_age = 0;
+	if (!(flags & LOOKUP_FRESH) &&
+	    (memo = memo_get(m.sm_registrable, flags)) != NULL &&
+	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED) &&
+	    !(max_age >= 0 && now_wall() - memo->mo_a.a_checked > max_age)) {
 		struct answer	*a = &memo->mo_a;
 		char		*text = a->a_text;
 		size_t		 textlen = a->a_text_len;
@@ -908,6 +959,7 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	lk->lk_arg = arg;
 	lk->lk_start = now_mono();
 	lk->lk_fd = fd;
+	lk->lk_max_age = max_age;
 	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
 	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.sm_registrable);
 	if (m.sm_below)
@@ -919,6 +971,13 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
 	evtimer_add(lk->lk_deadline, &tv);
 
+	/* Fresh: the registry only, within its budget (else unknown,
+	 * rate-budget); no stale entry is ever looked for. */
+	if (flags & LOOKUP_FRESH) {
+		if (lookup_query(lk) == -1)
+			return NULL;
+		return lk;
+	}
 	if (lookup_cache_get(lk) == -1)
 		return NULL;
 	return lk;

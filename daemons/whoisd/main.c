@@ -74,6 +74,10 @@ static const struct conf_key whoisd_keys[] = {
 	{ "limit_req_burst", CONF_INT, WCOFF(wc_limit_burst), 1, 1000000,
 	  "100", "requests over limit_req_per_client one address may make at "
 	  "once" },
+	{ "http_cors_origins", CONF_STR, WCOFF(wc_http_cors_origins), 0, 0, "",
+	  "origins (space-separated, or *) whose pages may call the API" },
+	{ "suggest_tlds", CONF_STR, WCOFF(wc_suggest_tlds), 0, 0,
+	  "com net org io dev app", "TLDs /v1/suggest checks a word under" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

@@ -24,6 +24,8 @@ struct whoisd_conf {
 	char			*wc_cache_addr;
 	char			*wc_query_addr;
 	char			*wc_registries;
+	char			*wc_http_cors_origins;
+	char			*wc_suggest_tlds;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
 	double			 wc_cache_timeout;
@@ -74,6 +76,8 @@ typedef void (*lookup_cb)(const struct answer *a, const char *note, void *arg);
 #define LOOKUP_TEXT	0x01	/* the registry's text is wanted */
 #define LOOKUP_BULK	0x02	/* the client's request holds more names */
 #define LOOKUP_FULL	0x04	/* the registrar's record too (thin registry) */
+#define LOOKUP_FRESH	0x08	/* the registry's answer now: no memo, cache
+				 * or stale entry */
 struct lookup	*lookup_start(const char *name, size_t len, int flags,
 		    lookup_cb cb, void *arg);
 /*
@@ -83,6 +87,13 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
  */
 struct lookup	*lookup_start_as(const char *name, size_t len, int flags,
 		    int fd, lookup_cb cb, void *arg);
+/*
+ * The same, accepting a memo or cache answer only if it was checked at
+ * most max_age seconds ago (-1: any the cache still trusts); an older
+ * one is asked of the registry, and never served stale.
+ */
+struct lookup	*lookup_start_aged(const char *name, size_t len, int flags,
+		    int fd, double max_age, lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
 /* Answer it now, unknown for `reason` (or its stale entry), and free it. */
 void		 lookup_cut(struct lookup *, const char *reason,
