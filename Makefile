@@ -174,7 +174,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
-		  systemd-container libc-ares-dev nsd libjansson-dev
+		  systemd-container libc-ares-dev nsd libjansson-dev \
+		  python3-jsonschema nodejs php-cli
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
