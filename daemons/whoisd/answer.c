@@ -128,14 +128,16 @@ answer_whois(struct evbuffer *out, const struct answer *a, const char *note)
 		evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
 }
 
-/* The answer as /v1/check shows it: one JSON object. */
+/*
+ * The members of an answer's JSON after "domain" (which is the name as
+ * asked, so not the memo's to keep), without the note and the closing
+ * brace: what a memo entry keeps ready to copy.
+ */
 void
-answer_json(struct evbuffer *b, const struct answer *a, const char *note)
+answer_json_rest(struct evbuffer *b, const struct answer *a)
 {
 	char	ts[32];
 
-	out_str(b, "{\"domain\":");
-	json_str(b, a->a_domain);
 	out_str(b, ",\"ace\":");
 	json_str(b, a->a_ace);
 	out_str(b, ",\"status\":");
@@ -174,6 +176,21 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		out_str(b, ",\"matched\":");
 		json_str(b, a->a_matched);
 	}
+}
+
+/* The answer as /v1/check shows it: one JSON object. */
+void
+answer_json(struct evbuffer *b, const struct answer *a, const char *note)
+{
+	const char	*rest;
+	size_t		 len;
+
+	out_str(b, "{\"domain\":");
+	json_str(b, a->a_domain);
+	if ((rest = lookup_memo_json(a, &len)) != NULL)
+		evbuffer_add(b, rest, len);
+	else
+		answer_json_rest(b, a);
 	if (note != NULL) {
 		out_str(b, ",\"note\":");
 		json_str(b, note);

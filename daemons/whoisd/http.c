@@ -151,6 +151,13 @@ struct hreq {
 	struct http_names	 hr_names;	/* a POST's names */
 	struct lookup		**hr_lookups;
 	struct evbuffer		**hr_parts;	/* one answer per name */
+	/*
+	 * A JSON answer: {"results":[ and the parts answered in order so
+	 * far (hr_next of them); a part that comes early waits in hr_parts.
+	 * Memo hits, answered as the lookups start, go straight in.
+	 */
+	struct evbuffer		*hr_body;
+	int			 hr_next;
 	struct hslot		*hr_slots;
 };
 
@@ -203,6 +210,8 @@ hreq_free(struct hreq *hr)
 	}
 	if (hr->hr_pend != NULL)
 		evbuffer_free(hr->hr_pend);
+	if (hr->hr_body != NULL)
+		evbuffer_free(hr->hr_body);
 	if (hr->hr_wait != NULL)
 		event_free(hr->hr_wait);
 	http_names_free(&hr->hr_names);
@@ -853,9 +862,6 @@ static void
 hreq_finish(struct hreq *hr)
 {
 	struct hconn	*hc = hr->hr_conn;
-	struct evbuffer	*b;
-	size_t		 len;
-	int		 i;
 	char		 extra[48];
 
 	if (hr->hr_stream) {
@@ -867,40 +873,12 @@ hreq_finish(struct hreq *hr)
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
 	} else {
-		/* {"results":[A,B,...]}\n, the parts moved, not copied. */
-		len = 12 + (size_t)(hr->hr_n - 1) + 3;
-		for (i = 0; i < hr->hr_n; i++)
-			len += evbuffer_get_length(hr->hr_parts[i]);
+		/* Every part is in hr_body now: close it. */
+		evbuffer_add(hr->hr_body, "]}\n", 3);
 		hreq_retry_after(hr, extra, sizeof(extra));
 		hreq_cache_control(hr);
-		if (len > HTTP_GZIP_MIN && hc->hc_gzip_ok) {
-			if ((b = evbuffer_new()) == NULL)
-				fatalx("out of memory for an HTTP answer");
-			evbuffer_add(b, "{\"results\":[", 12);
-			for (i = 0; i < hr->hr_n; i++) {
-				if (i > 0)
-					evbuffer_add(b, ",", 1);
-				evbuffer_add_buffer(b, hr->hr_parts[i]);
-			}
-			evbuffer_add(b, "]}\n", 3);
-			http_respond(hc, 200, "OK", "application/json", b,
-			    extra[0] != '\0' ? extra : NULL);
-			evbuffer_free(b);
-		} else {
-			hc->hc_vary_ae = len > HTTP_GZIP_MIN;
-			http_respond_head(hc, 200, "OK", "application/json",
-			    len, extra[0] != '\0' ? extra : NULL);
-			if (!hc->hc_head) {
-				evbuffer_add(hc->hc_out, "{\"results\":[", 12);
-				for (i = 0; i < hr->hr_n; i++) {
-					if (i > 0)
-						evbuffer_add(hc->hc_out, ",",
-						    1);
-					http_out_add(hc, hr->hr_parts[i]);
-				}
-				evbuffer_add(hc->hc_out, "]}\n", 3);
-			}
-		}
+		http_respond(hc, 200, "OK", "application/json", hr->hr_body,
+		    extra[0] != '\0' ? extra : NULL);
 	}
 	hreq_free(hr);
 	hc->hc_req = NULL;
@@ -940,12 +918,24 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	if (hr->hr_stream) {
 		answer_json(hr->hr_pend, a, note);
 		evbuffer_add(hr->hr_pend, "\n", 1);
+	} else if (hr->hr_whois) {
+		b = hr->hr_parts[hs->hs_i] = evbuffer_new();
+		answer_whois(b, a, note);	/* the whois port's answer */
+	} else if (hs->hs_i == hr->hr_next) {
+		if (hs->hs_i > 0)
+			evbuffer_add(hr->hr_body, ",", 1);
+		answer_json(hr->hr_body, a, note);
+		/* And the parts that came early, now in order. */
+		while (++hr->hr_next < hr->hr_n &&
+		    (b = hr->hr_parts[hr->hr_next]) != NULL) {
+			evbuffer_add(hr->hr_body, ",", 1);
+			evbuffer_add_buffer(hr->hr_body, b);
+			evbuffer_free(b);
+			hr->hr_parts[hr->hr_next] = NULL;
+		}
 	} else {
 		b = hr->hr_parts[hs->hs_i] = evbuffer_new();
-		if (hr->hr_whois)
-			answer_whois(b, a, note);  /* the whois port's answer */
-		else
-			answer_json(b, a, note);
+		answer_json(b, a, note);
 	}
 	hr->hr_done++;
 	if (!hr->hr_started)
@@ -1049,6 +1039,9 @@ hreq_alloc(struct hconn *hc, int n)
 	hr->hr_conn = hc;
 	hr->hr_n = n;
 	hr->hr_start = http_now;
+	if ((hr->hr_body = evbuffer_new()) == NULL)
+		fatalx("out of memory for an HTTP request");
+	evbuffer_add(hr->hr_body, "{\"results\":[", 12);
 	return hr;
 }
 
@@ -1167,6 +1160,7 @@ http_lookups(struct hconn *hc, int whois, char *query)
 struct hkey {
 	char	*hk_key;
 	int	 hk_i;
+	int	 hk_own;	/* hk_key is allocated */
 };
 
 static int
@@ -1195,6 +1189,16 @@ http_dedup(const struct http_names *hn, char *dup)
 	k = xcalloc(n, sizeof(*k));
 	for (i = 0; i < n; i++) {
 		k[i].hk_i = (int)i;
+		/* Lower-case LDH without a final dot: its A-label form if
+		 * valid, and a valid name's A-label is never an invalid
+		 * name: itself. */
+		if (hn->hn_len[i] > 0 && hn->hn_name[i][hn->hn_len[i] - 1] !=
+		    '.' && strspn(hn->hn_name[i], "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789.-") == hn->hn_len[i]) {
+			k[i].hk_key = hn->hn_name[i];
+			continue;
+		}
+		k[i].hk_own = 1;
 		if (hn->hn_len[i] <= NAME_INPUT_MAX && name_normalise(
 		    hn->hn_name[i], ace, sizeof(ace), reason,
 		    sizeof(reason)) == 0)
@@ -1209,7 +1213,8 @@ http_dedup(const struct http_names *hn, char *dup)
 		kept += !dup[k[i].hk_i];
 	}
 	for (i = 0; i < n; i++)
-		free(k[i].hk_key);
+		if (k[i].hk_own)
+			free(k[i].hk_key);
 	free(k);
 	return (int)kept;
 }

@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "common/log.h"
@@ -126,6 +128,9 @@ struct flight {
 
 static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
 
+/* The memo entry lent to a callback, for lookup_memo_json(). */
+static const struct memo	*lk_lent;
+
 /*
  * The probes due (cache_timeout: is the cache alive?), earliest first,
  * under one timer.  Every wait is the same cache_timeout / 2 from now, so
@@ -207,6 +212,10 @@ struct memo_tag {
 struct memo {
 	int		 mo_notext;	/* fetched without the registry text */
 	struct answer	 mo_a;
+	/* Its JSON after "domain", made at its first hit: a bulk answer of
+	 * memo hits is then mostly copies, not formatting. */
+	char		*mo_json;
+	size_t		 mo_json_len;
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
@@ -230,6 +239,20 @@ memo_hash(const char *ace)
 	h *= 0xc2b2ae35u;
 	h ^= h >> 16;
 	return h;
+}
+
+/*
+ * The memo's clock: CLOCK_MONOTONIC_COARSE, read without the TSC (a
+ * tick's precision is plenty for a memo_ttl of a second, and a bulk
+ * request reads it once a name).
+ */
+static double
+memo_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The index of the first entry of the name's set. */
@@ -267,7 +290,7 @@ memo_find(const char *ace, int flags, int *expired)
 			continue;
 		if (lk_memo[i].mo_notext && (flags & LOOKUP_TEXT))
 			return NULL;
-		*expired = now_mono() - lk_memo_tags[i].mt_at > ttl;
+		*expired = memo_now() - lk_memo_tags[i].mt_at > ttl;
 		return &lk_memo[i];
 	}
 	return NULL;
@@ -310,6 +333,8 @@ memo_put(const char *ace, const struct answer *a, int notext)
 			v = i;
 	}
 	mo = &lk_memo[v];
+	free(mo->mo_json);
+	mo->mo_json = NULL;
 	lk_memo_text -= mo->mo_a.a_text_len;
 	answer_free(&mo->mo_a);
 	mo->mo_a = *a;
@@ -323,10 +348,36 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	lk_memo_text += mo->mo_a.a_text_len;
 	mo->mo_notext = notext;
 	lk_memo_tags[v].mt_hash = h;
-	lk_memo_tags[v].mt_at = now_mono();
+	lk_memo_tags[v].mt_at = memo_now();
 }
 
 static void	flight_probe_cb(evutil_socket_t, short, void *);
+
+const char *
+lookup_memo_json(const struct answer *a, size_t *len)
+{
+	if (lk_lent == NULL || a != &lk_lent->mo_a)
+		return NULL;
+	*len = lk_lent->mo_json_len;
+	return lk_lent->mo_json;
+}
+
+/* The memo entry's JSON after "domain", made once. */
+static void
+memo_json(struct memo *mo)
+{
+	struct evbuffer	*b;
+
+	if (mo->mo_json != NULL)
+		return;
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	answer_json_rest(b, &mo->mo_a);
+	mo->mo_json_len = evbuffer_get_length(b);
+	mo->mo_json = xmalloc(mo->mo_json_len + 1);
+	evbuffer_remove(b, mo->mo_json, mo->mo_json_len);
+	evbuffer_free(b);
+}
 
 void
 lookup_init(struct event_base *base)
@@ -891,6 +942,7 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
 	struct memo		*memo;
+	const struct memo	*lent;
 	double			 t;
 	int			 rc;
 
@@ -940,6 +992,9 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 		front_stats.fs_answers[a->a_status]++;
 		front_stats.fs_source[SRC_CACHE]++;
 		front_stats.fs_memo_hits++;
+		memo_json(memo);
+		lent = lk_lent;
+		lk_lent = memo;
 		if (m.sm_below) {
 			char note[NAME_ACE_BUF + 64];
 
@@ -948,6 +1003,7 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 			cb(a, note, arg);
 		} else
 			cb(a, NULL, arg);
+		lk_lent = lent;
 		a->a_text = text;
 		a->a_text_len = textlen;
 		return NULL;

@@ -99,6 +99,11 @@ void		 lookup_cancel(struct lookup *);
 void		 lookup_cut(struct lookup *, const char *reason,
 		    uint64_t retry_after);
 void		 lookup_init(struct event_base *);
+/*
+ * During a memo hit's callback, the answer's JSON after "domain" as the
+ * memo keeps it (answer_json_rest()); NULL for any other answer.
+ */
+const char	*lookup_memo_json(const struct answer *, size_t *len);
 
 /* answer.c: the whois text and the JSON of one answer. */
 struct evbuffer;
@@ -114,6 +119,7 @@ void		 answer_whois(struct evbuffer *, const struct answer *,
 		    const char *note);
 void		 answer_json(struct evbuffer *, const struct answer *,
 		    const char *note);
+void		 answer_json_rest(struct evbuffer *, const struct answer *);
 
 /*
  * limits.c: per client address limits shared by all children (`ref` is
