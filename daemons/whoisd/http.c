@@ -903,7 +903,8 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	struct hreq	*hr = hs->hs_req;
 	struct evbuffer	*b;
 
-	http_now = now_mono();
+	if (hr->hr_started)
+		http_now = now_mono();	/* else: the caller's is now */
 	hr->hr_lookups[hs->hs_i] = NULL;
 	hs->hs_later = a->a_status == AS_UNKNOWN &&
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||
@@ -1157,65 +1158,52 @@ http_lookups(struct hconn *hc, int whois, char *query)
 
 /* ------------------------------------------------------ POST /v1/check */
 
-struct hkey {
-	char	*hk_key;
-	int	 hk_i;
-	int	 hk_own;	/* hk_key is allocated */
-};
-
-static int
-hkey_cmp(const void *a, const void *b)
-{
-	const struct hkey	*x = a, *y = b;
-	int			 c;
-
-	if ((c = strcmp(x->hk_key, y->hk_key)) != 0)
-		return c;
-	return x->hk_i < y->hk_i ? -1 : x->hk_i > y->hk_i;
-}
-
 /*
  * Mark the names that repeat an earlier one, compared as lookups see
  * them (the A-label form; a name that is invalid, as sent): each name is
- * answered once, where it first appears.  Returns the names kept.
+ * answered once, where it first appears.  Returns the names kept.  The
+ * keys go in an open-addressing table at most half full.
  */
 static int
 http_dedup(const struct http_names *hn, char *dup)
 {
-	struct hkey	*k;
+	char		**key, **tab;
 	char		 ace[NAME_ACE_BUF], reason[NAME_REASON_BUF];
-	size_t		 i, n = hn->hn_n, kept = 0;
+	unsigned char	*own;
+	size_t		 i, n = hn->hn_n, kept = 0, size = 16, h;
 
-	k = xcalloc(n, sizeof(*k));
+	while (size < 2 * n)
+		size *= 2;
+	key = xcalloc(n, sizeof(*key));
+	own = xcalloc(n, 1);
+	tab = xcalloc(size, sizeof(*tab));
 	for (i = 0; i < n; i++) {
-		k[i].hk_i = (int)i;
 		/* Lower-case LDH without a final dot: its A-label form if
 		 * valid, and a valid name's A-label is never an invalid
 		 * name: itself. */
 		if (hn->hn_len[i] > 0 && hn->hn_name[i][hn->hn_len[i] - 1] !=
 		    '.' && strspn(hn->hn_name[i], "abcdefghijklmnopqrstuvwxyz"
-		    "0123456789.-") == hn->hn_len[i]) {
-			k[i].hk_key = hn->hn_name[i];
-			continue;
-		}
-		k[i].hk_own = 1;
-		if (hn->hn_len[i] <= NAME_INPUT_MAX && name_normalise(
-		    hn->hn_name[i], ace, sizeof(ace), reason,
+		    "0123456789.-") == hn->hn_len[i])
+			key[i] = hn->hn_name[i];
+		else if (own[i] = 1, hn->hn_len[i] <= NAME_INPUT_MAX &&
+		    name_normalise(hn->hn_name[i], ace, sizeof(ace), reason,
 		    sizeof(reason)) == 0)
-			k[i].hk_key = xstrdup(ace);
-		else if (asprintf(&k[i].hk_key, "\001%s", hn->hn_name[i]) == -1)
+			key[i] = xstrdup(ace);
+		else if (asprintf(&key[i], "\001%s", hn->hn_name[i]) == -1)
 			fatal("%s: asprintf", __func__);
-	}
-	qsort(k, n, sizeof(*k), hkey_cmp);
-	for (i = 0; i < n; i++) {
-		dup[k[i].hk_i] = i > 0 &&
-		    strcmp(k[i].hk_key, k[i - 1].hk_key) == 0;
-		kept += !dup[k[i].hk_i];
+		for (h = str_hash(key[i]) & (size - 1); tab[h] != NULL &&
+		    strcmp(tab[h], key[i]) != 0; h = (h + 1) & (size - 1))
+			;
+		dup[i] = tab[h] != NULL;
+		tab[h] = key[i];
+		kept += !dup[i];
 	}
 	for (i = 0; i < n; i++)
-		if (k[i].hk_own)
-			free(k[i].hk_key);
-	free(k);
+		if (own[i])
+			free(key[i]);
+	free(tab);
+	free(own);
+	free(key);
 	return (int)kept;
 }
 
