@@ -223,6 +223,14 @@ bench: deps
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
 
+# POST /v1/check of 100 and 1,000 cached names against nginx serving the
+# same bytes (docs/performance.md, "Bulk POST from the cache").
+.PHONY: bench-bulk
+bench-bulk: deps
+	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
+	$(MAKE) all
+	$(PYTHON) tests/bench/bulk_post.py --build $(B)
+
 # The upgrade from a build without link authentication, under load:
 # OLD is that build's bin/ (e.g. a worktree of the last such commit).
 bench-upgrade: all
