@@ -584,3 +584,25 @@ def test_fresh_over_budget_and_429(slow):
     conform(r, "GET", "/status")
     assert r.json()["code"] == "rate-limited", r
     assert int(r.header("Retry-After")) >= 1, r
+
+
+def test_too_many_connections_problem():
+    """Over limit_conn_per_client: a 429 problem too, with Retry-After,
+    before the connection is closed."""
+    tmp = tempfile.mkdtemp(prefix="whoisd-api-conn-")
+    ps, s = start(tmp, skip=("regsim", "errdb", "cache", "query"),
+                  front=["--limit_conn_per_client=2"])
+    held = []
+    try:
+        for _ in range(2):
+            c = socket.create_connection((HOST, s.port["http"]))
+            c.sendall(b"GET /status HTTP/1.1\r\n")  # accepted, unfinished
+            held.append(c)
+        time.sleep(0.3)
+        r, _ = call(s, "GET", "/status", ok=429, code="too-many-connections")
+        assert int(r.header("Retry-After")) >= 1, r
+    finally:
+        for c in held:
+            c.close()
+        ps.stop_all()
+        remove_tmp(tmp)
