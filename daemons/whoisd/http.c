@@ -1141,7 +1141,8 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		if (strncmp(p, "domain=", 7) == 0) {
 			eq = p + 7;
 			if ((vlen = http_query_decode(eq, (size_t)(amp - eq))) == -1) {
-				free(hr);
+				evbuffer_free(hr->hr_body);
+				free(hr);	/* not begun: no hreq_free() */
 				http_problem(hc, 400, "bad-query",
 				    "bad %-escape in the query", NULL);
 				return;
