@@ -592,8 +592,8 @@ http_date(void)
 
 	if (t != at) {
 		gmtime_r(&t, &tm);
-		strftime(buf, sizeof(buf), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n",
-		    &tm);
+		strftime(buf, sizeof(buf),
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 		at = t;
 	}
 	return buf;
@@ -634,7 +634,7 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 		} else if (!hc->hc_http10)
 			out_str(out, "\r\nTransfer-Encoding: chunked");
 		else
-			hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends it */
+			hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends */
 		out_str(out, "\r\n");
 	}
 	if (hc->hc_gz)
@@ -1000,8 +1000,8 @@ http_query_opts(const char *query, struct hopts *ho, const char **code,
 			else if (!((end - v == 1 && *v == '0') ||
 			    (end - v == 5 && strncmp(v, "false", 5) == 0))) {
 				*code = "bad-fresh";
-				snprintf(msg, msglen, "fresh must be 1, 0, true "
-				    "or false");
+				snprintf(msg, msglen, "fresh must be 1, 0, "
+				    "true or false");
 				return -1;
 			}
 		} else if (strncmp(p, "max_age=", 8) == 0 ||
@@ -1010,7 +1010,8 @@ http_query_opts(const char *query, struct hopts *ho, const char **code,
 			d = strtod(v, (char **)&v);
 			if (v == strchr(p, '=') + 1 || v != end || !(d >= 0 &&
 			    d <= (p[0] == 'w' ? 3600 : 1e9))) {
-				*code = p[0] == 'w' ? "bad-wait" : "bad-max-age";
+				*code = p[0] == 'w' ? "bad-wait" :
+				    "bad-max-age";
 				snprintf(msg, msglen, p[0] == 'w' ? "wait must "
 				    "be a number of seconds from 0 to 3600" :
 				    "max_age must be a number of seconds from "
