@@ -222,6 +222,7 @@ bench: deps
 	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
+	$(PYTHON) tests/bench/bulk_post.py --build $(B)
 
 # POST /v1/check of 100 and 1,000 cached names against nginx serving the
 # same bytes (docs/performance.md, "Bulk POST from the cache").
