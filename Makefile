@@ -154,6 +154,17 @@ $(B)/gen/schema/%_sql.h: schema/%.sql
 	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/ 0x\1,/g' \
 	      -e 's/^ /\t/'; \
 	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
+# docs/openapi.json, the API's contract, is served by the front as built
+# in: the array openapi_json[] from $(B)/gen/docs/openapi_json.h.
+$(B)/gen/docs/%_json.h: docs/%.json
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@{ echo '/* Generated from $< by the Makefile: do not edit. */'; \
+	  echo 'static const char $*_json[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/ 0x\1,/g' \
+	      -e 's/^ /\t/'; \
+	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(B)/obj/daemons/whoisd/http.o: $(B)/gen/docs/openapi_json.h
 $(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
 $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
 
@@ -165,7 +176,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
-		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl
+		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl \
+		  python3-jsonschema nodejs php-cli
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -213,11 +225,20 @@ bench: deps
 	$(MAKE) all $(B)/bench/limitd $(B)/bench/bulkfill
 	tests/bench/run.sh $(B)
 	$(MAKE) bench-rdap
+	$(PYTHON) tests/bench/bulk_post.py --build $(B)
 
 # The RDAP channel's figures (docs/performance.md).
 .PHONY: bench-rdap
 bench-rdap: all
 	WHOISD_BUILD=$(B) $(PYTHON) tests/bench/rdap_bench.py
+
+# POST /v1/check of 100 and 1,000 cached names against nginx serving the
+# same bytes (docs/performance.md, "Bulk POST from the cache").
+.PHONY: bench-bulk
+bench-bulk: deps
+	@$(MAKE) deps DEBS="$(BENCH_DEBS)"
+	$(MAKE) all
+	$(PYTHON) tests/bench/bulk_post.py --build $(B)
 
 # The upgrade from a build without link authentication, under load:
 # OLD is that build's bin/ (e.g. a worktree of the last such commit).

@@ -92,7 +92,7 @@ answer_whois_head(struct answer_head *h, const struct answer *a,
 	}
 	if (a->a_reg_expires > 0) {
 		fmt_iso8601(a->a_reg_expires, ts, sizeof(ts));
-		ah_line(h, "expires: ", ts);
+		ah_line(h, "registration-expires: ", ts);
 	}
 	if (a->a_nameservers[0] != '\0')
 		ah_line(h, "nameservers: ", a->a_nameservers);
@@ -164,14 +164,16 @@ answer_json_ns(struct evbuffer *b, const char *ns)
 	out_str(b, "]");
 }
 
-/* The answer as /v1/check shows it: one JSON object. */
+/*
+ * The members of an answer's JSON after "domain" (which is the name as
+ * asked, so not the memo's to keep), without the note and the closing
+ * brace: what a memo entry keeps ready to copy.
+ */
 void
-answer_json(struct evbuffer *b, const struct answer *a, const char *note)
+answer_json_rest(struct evbuffer *b, const struct answer *a)
 {
 	char	ts[32];
 
-	out_str(b, "{\"domain\":");
-	json_str(b, a->a_domain);
 	out_str(b, ",\"ace\":");
 	json_str(b, a->a_ace);
 	out_str(b, ",\"status\":");
@@ -187,6 +189,11 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		out_str(b, ",\"channel\":");
 		json_str(b, answer_channel_name(a->a_channel));
 		out_str(b, ",\"checked\":\"");
+		out_str(b, ts);
+		/* Unknown is never trusted: it expires as it is checked. */
+		fmt_iso8601(a->a_expires > a->a_checked ? a->a_expires :
+		    a->a_checked, ts, sizeof(ts));
+		out_str(b, "\",\"expires\":\"");
 		out_str(b, ts);
 		out_str(b, "\",\"registry\":");
 		json_str(b, a->a_registry);
@@ -204,7 +211,7 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 	}
 	if (a->a_reg_expires > 0) {
 		fmt_iso8601(a->a_reg_expires, ts, sizeof(ts));
-		out_str(b, ",\"expires\":");
+		out_str(b, ",\"registration_expires\":");
 		json_str(b, ts);
 	}
 	if (a->a_nameservers[0] != '\0')
@@ -217,6 +224,21 @@ answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 		out_str(b, ",\"matched\":");
 		json_str(b, a->a_matched);
 	}
+}
+
+/* The answer as /v1/check shows it: one JSON object. */
+void
+answer_json(struct evbuffer *b, const struct answer *a, const char *note)
+{
+	const char	*rest;
+	size_t		 len;
+
+	out_str(b, "{\"domain\":");
+	json_str(b, a->a_domain);
+	if ((rest = lookup_memo_json(a, &len)) != NULL)
+		evbuffer_add(b, rest, len);
+	else
+		answer_json_rest(b, a);
 	if (note != NULL) {
 		out_str(b, ",\"note\":");
 		json_str(b, note);

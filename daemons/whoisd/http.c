@@ -45,7 +45,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -61,11 +64,16 @@
 #include "daemons/whoisd/whoisd.h"
 #include "proto/client.h"
 
+#include "docs/openapi_json.h"	/* openapi_json[], from the Makefile */
+
 #define HTTP_READ_CHUNK		4096
 #define HTTP_MIN_HEAD_MAX	(64 * 1024)	/* request head limit, at least */
 #define HTTP_OUT_HIGH		(256 * 1024)	/* stop parsing above this */
 #define HTTP_COPY_MAX		4096	/* smaller bodies are copied */
 #define HTTP_STREAMED		((size_t)-1)	/* no Content-Length */
+/* Problem types: URNs, stable names for the codes docs/api.md lists. */
+#define HTTP_PROBLEM_BASE	"urn:whoisd:problem:"
+#define HTTP_ORIGIN_MAX		256
 
 enum hc_state {
 	HC_READING,		/* waiting for a request head */
@@ -75,6 +83,14 @@ enum hc_state {
 
 struct hreq;
 
+/* What a check asks beside its names (query parameters, a POST's body). */
+struct hopts {
+	int	ho_flags;	/* LOOKUP_FRESH */
+	double	ho_max_age;	/* seconds, or -1 */
+	double	ho_wait;	/* seconds, or -1 */
+	int	ho_ndjson;	/* stream a line per name */
+};
+
 /* A POST /v1/check body being read. */
 struct hbody {
 	char			*hb_buf;
@@ -83,7 +99,7 @@ struct hbody {
 	int			 hb_chunked;
 	struct http_chunked	 hb_ck;
 	int			 hb_ndjson;	/* Accept: application/x-ndjson */
-	double			 hb_wait;	/* ?wait=, or -1 */
+	struct hopts		 hb_opts;	/* from the query */
 };
 
 struct hconn {
@@ -96,6 +112,11 @@ struct hconn {
 	int			 hc_keepalive;	/* of the request being answered */
 	int			 hc_head;	/* ... which is a HEAD */
 	int			 hc_http10;	/* ... which is HTTP/1.0 */
+	int			 hc_gzip_ok;	/* ... whose client takes gzip */
+	int			 hc_gz;		/* the response being queued: gzip */
+	int			 hc_vary_ae;	/* ... depends on Accept-Encoding */
+	long long		 hc_maxage;	/* ... may be reused (s), or -1 */
+	char			 hc_origin[HTTP_ORIGIN_MAX]; /* allowed, or "" */
 	struct event		*hc_rev;	/* EV_READ|EV_PERSIST */
 	struct event		*hc_wev;	/* EV_WRITE, while output waits */
 	struct event		*hc_timer;	/* idle or head deadline */
@@ -126,12 +147,21 @@ struct hreq {
 	int			 hr_done;
 	int			 hr_started;	/* all lookups started */
 	int			 hr_stream;	/* 0, HR_CHUNKED or HR_UNTIL_CLOSE */
+	int			 hr_nostore;	/* an answer nobody should reuse */
+	double			 hr_trust;	/* wall clock: the first expiry */
 	double			 hr_start;	/* monotonic */
 	struct evbuffer		*hr_pend;	/* streamed lines not yet sent */
 	struct event		*hr_wait;	/* the POST's wait bound */
 	struct http_names	 hr_names;	/* a POST's names */
 	struct lookup		**hr_lookups;
 	struct evbuffer		**hr_parts;	/* one answer per name */
+	/*
+	 * A JSON answer: {"results":[ and the parts answered in order so
+	 * far (hr_next of them); a part that comes early waits in hr_parts.
+	 * Memo hits, answered as the lookups start, go straight in.
+	 */
+	struct evbuffer		*hr_body;
+	int			 hr_next;
 	struct hslot		*hr_slots;
 };
 
@@ -163,7 +193,7 @@ static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
 
 static void	http_process(struct hconn *);
 static void	http_flush(struct hconn *);
-static void	http_respond_error(struct hconn *, int, const char *,
+static void	http_problem(struct hconn *, int, const char *, const char *,
 		    const char *);
 static void	http_arm_timer(struct hconn *);
 
@@ -184,6 +214,8 @@ hreq_free(struct hreq *hr)
 	}
 	if (hr->hr_pend != NULL)
 		evbuffer_free(hr->hr_pend);
+	if (hr->hr_body != NULL)
+		evbuffer_free(hr->hr_body);
 	if (hr->hr_wait != NULL)
 		event_free(hr->hr_wait);
 	http_names_free(&hr->hr_names);
@@ -289,8 +321,8 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		hc->hc_state = HC_READING;
 		hc->hc_keepalive = 0;
 		hc->hc_off = hc->hc_len;
-		http_respond_error(hc, 408, "Request Timeout",
-		    "no complete request body within http_idle_timeout");
+		http_problem(hc, 408, "request-timeout",
+		    "no complete request body within http_idle_timeout", NULL);
 		http_flush(hc);
 		return;
 	}
@@ -305,8 +337,8 @@ http_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		hc->hc_keepalive = 0;
 		hc->hc_head = 0;
 		hc->hc_off = hc->hc_len;
-		http_respond_error(hc, 408, "Request Timeout",
-		    "no complete request within http_idle_timeout");
+		http_problem(hc, 408, "request-timeout",
+		    "no complete request within http_idle_timeout", NULL);
 		http_flush(hc);
 		return;
 	}
@@ -502,6 +534,7 @@ http_accept(int fd, int ref)
 	hc->hc_us.us_shed = http_shed;
 	hc->hc_state = HC_READING;
 	hc->hc_keepalive = 1;
+	hc->hc_maxage = -1;
 	hc->hc_cap = HTTP_READ_CHUNK;
 	hc->hc_in = xmalloc(hc->hc_cap + 1);
 	hc->hc_out = evbuffer_new();
@@ -528,17 +561,62 @@ http_accept(int fd, int ref)
 
 /* ------------------------------------------------------------ responses */
 
+/* The reason phrase of the statuses we answer with. */
+static const char *
+http_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/*
+ * "Date: <IMF-fixdate>\r\n", formatted again only when the second
+ * changes: every response carries it (RFC 9110 6.6.1).
+ */
+static const char *
+http_date(void)
+{
+	static char	 buf[48];
+	static time_t	 at = -1;
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	if (t != at) {
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf),
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+		at = t;
+	}
+	return buf;
+}
+
 /*
  * Queue a response's status line and headers, for a body of `len` bytes
  * that the caller adds to hc_out next, unless hc_head (a HEAD request);
  * HTTP_STREAMED: a body sent as it comes, chunked (HTTP/1.1) or ended by
- * the close (HTTP/1.0).  `extra` is more header lines or NULL.
+ * the close (HTTP/1.0).  `extra` is more header lines or NULL.  What
+ * the request set for its response (hc_maxage, hc_gz, hc_vary_ae) is
+ * used up here; ctype NULL: no body at all (204).
  */
 static void
 http_respond_head(struct hconn *hc, int code, const char *reason,
     const char *ctype, size_t len, const char *extra)
 {
 	struct evbuffer	*out = hc->hc_out;
+	const char	*cors = front_conf()->wc_http_cors_origins;
 
 	if (http_draining)
 		hc->hc_keepalive = 0;
@@ -554,16 +632,41 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	out_u64(out, (uint64_t)code);
 	out_str(out, " ");
 	out_str(out, reason);
-	out_str(out, "\r\nContent-Type: ");
-	out_str(out, ctype);
-	if (len != HTTP_STREAMED) {
-		out_str(out, "\r\nContent-Length: ");
-		out_u64(out, len);
-	} else if (!hc->hc_http10)
-		out_str(out, "\r\nTransfer-Encoding: chunked");
-	else
-		hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends it */
-	out_str(out, "\r\nCache-Control: no-store\r\n");
+	out_str(out, "\r\n");
+	out_str(out, http_date());
+	if (ctype != NULL) {
+		out_str(out, "Content-Type: ");
+		out_str(out, ctype);
+		if (len != HTTP_STREAMED) {
+			out_str(out, "\r\nContent-Length: ");
+			out_u64(out, len);
+		} else if (!hc->hc_http10)
+			out_str(out, "\r\nTransfer-Encoding: chunked");
+		else
+			hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends */
+		out_str(out, "\r\n");
+	}
+	if (hc->hc_gz)
+		out_str(out, "Content-Encoding: gzip\r\n");
+	if (hc->hc_maxage >= 0) {
+		out_str(out, "Cache-Control: max-age=");
+		out_u64(out, (uint64_t)hc->hc_maxage);
+		out_str(out, "\r\n");
+	} else
+		out_str(out, "Cache-Control: no-store\r\n");
+	/* Caches keep one copy per Origin and per coding. */
+	if (cors[0] != '\0' && hc->hc_vary_ae)
+		out_str(out, "Vary: Origin, Accept-Encoding\r\n");
+	else if (cors[0] != '\0')
+		out_str(out, "Vary: Origin\r\n");
+	else if (hc->hc_vary_ae)
+		out_str(out, "Vary: Accept-Encoding\r\n");
+	if (hc->hc_origin[0] != '\0') {
+		out_str(out, "Access-Control-Allow-Origin: ");
+		out_str(out, hc->hc_origin);
+		out_str(out, "\r\nAccess-Control-Expose-Headers: Retry-After, "
+		    "Date, Content-Encoding\r\n");
+	}
 	if (!hc->hc_keepalive)
 		out_str(out, "Connection: close\r\n");
 	else if (hc->hc_http10)
@@ -571,6 +674,9 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	if (extra != NULL)
 		out_str(out, extra);
 	out_str(out, "\r\n");
+	hc->hc_maxage = -1;
+	hc->hc_gz = 0;
+	hc->hc_vary_ae = 0;
 	if (!hc->hc_keepalive)
 		hc->hc_closing = 1;	/* http_flush() stops reading */
 }
@@ -594,35 +700,105 @@ http_out_add(struct hconn *hc, struct evbuffer *b)
 	evbuffer_drain(b, len);
 }
 
-/* Queue one response whose body is all of `body` (moved out of it). */
+/*
+ * Replace `b` with its gzip form (level 1: a bulk answer is mostly
+ * repeated keys, and the fastest level already takes 80% off).  -1 and
+ * `b` untouched if zlib fails.
+ */
+static int
+http_gzip(struct evbuffer *b)
+{
+	z_stream		 z;
+	struct evbuffer_iovec	 v;
+	struct evbuffer		*out;
+	size_t			 len = evbuffer_get_length(b);
+	int			 r;
+
+	memset(&z, 0, sizeof(z));
+	/* 15 + 16: a gzip wrapper, not zlib's. */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	if ((out = evbuffer_new()) == NULL) {
+		deflateEnd(&z);
+		return -1;
+	}
+	z.next_in = evbuffer_pullup(b, -1);
+	z.avail_in = (uInt)len;
+	do {
+		if (evbuffer_reserve_space(out, deflateBound(&z, len) + 64, &v,
+		    1) != 1)
+			break;
+		z.next_out = v.iov_base;
+		z.avail_out = (uInt)v.iov_len;
+		r = deflate(&z, Z_FINISH);
+		v.iov_len -= z.avail_out;
+		evbuffer_commit_space(out, &v, 1);
+	} while (r == Z_OK);
+	deflateEnd(&z);
+	if (r != Z_STREAM_END) {
+		evbuffer_free(out);
+		return -1;
+	}
+	evbuffer_drain(b, len);
+	evbuffer_add_buffer(b, out);
+	evbuffer_free(out);
+	return 0;
+}
+
+/*
+ * A body over this is worth compressing for a client that accepts gzip
+ * (below it, the headers and the CPU cost more than the bytes saved).
+ */
+#define HTTP_GZIP_MIN	1024
+
+/*
+ * Queue one response whose body is all of `body` (moved out of it),
+ * gzipped when it is large and the client accepts that.
+ */
 static void
 http_respond(struct hconn *hc, int code, const char *reason,
     const char *ctype, struct evbuffer *body, const char *extra)
 {
+	if (body != NULL && evbuffer_get_length(body) > HTTP_GZIP_MIN) {
+		hc->hc_vary_ae = 1;
+		if (hc->hc_gzip_ok && http_gzip(body) == 0)
+			hc->hc_gz = 1;
+	}
 	http_respond_head(hc, code, reason, ctype,
 	    body != NULL ? evbuffer_get_length(body) : 0, extra);
 	if (body != NULL && !hc->hc_head)
 		http_out_add(hc, body);
 }
 
+/*
+ * The one writer of errors: an RFC 9457 problem details object, with a
+ * stable `code` for programs (the `detail` is for people and may
+ * change).  `extra`: more header lines (Allow, Retry-After) or NULL.
+ */
 static void
-http_respond_error_extra(struct hconn *hc, int code, const char *reason,
-    const char *msg, const char *extra)
+http_problem(struct hconn *hc, int status, const char *code,
+    const char *detail, const char *extra)
 {
 	struct evbuffer	*b = evbuffer_new();
 
-	evbuffer_add_printf(b, "{\"error\":");
-	json_str(b, msg);
-	evbuffer_add_printf(b, "}\n");
-	http_respond(hc, code, reason, "application/json", b, extra);
+	if (b == NULL)
+		fatalx("out of memory for an HTTP answer");
+	out_str(b, "{\"type\":\"" HTTP_PROBLEM_BASE);
+	out_str(b, code);
+	out_str(b, "\",\"title\":");
+	json_str(b, http_reason(status));
+	out_str(b, ",\"status\":");
+	out_u64(b, (uint64_t)status);
+	out_str(b, ",\"code\":");
+	json_str(b, code);
+	out_str(b, ",\"detail\":");
+	json_str(b, detail);
+	out_str(b, "}\n");
+	hc->hc_maxage = -1;
+	http_respond(hc, status, http_reason(status),
+	    "application/problem+json", b, extra);
 	evbuffer_free(b);
-}
-
-static void
-http_respond_error(struct hconn *hc, int code, const char *reason,
-    const char *msg)
-{
-	http_respond_error_extra(hc, code, reason, msg, NULL);
 }
 
 /* ------------------------------------------------------ lookup requests */
@@ -670,12 +846,32 @@ hreq_retry_after(struct hreq *hr, char *extra, size_t len)
 		    (unsigned long long)min);
 }
 
+/*
+ * How long a client may reuse the answer: until the first of its
+ * results stops being trusted by the cache; never when one is unknown
+ * or stale.  Invalid names are invalid for as long as the suffix list
+ * says so: an hour.
+ */
+static void
+hreq_cache_control(struct hreq *hr)
+{
+	struct hconn	*hc = hr->hr_conn;
+	double		 left;
+
+	if (hr->hr_nostore)
+		hc->hc_maxage = -1;
+	else if (hr->hr_trust == 0)
+		hc->hc_maxage = 3600;
+	else {
+		left = hr->hr_trust - now_wall();
+		hc->hc_maxage = left > 0 ? (long long)left : 0;
+	}
+}
+
 static void
 hreq_finish(struct hreq *hr)
 {
 	struct hconn	*hc = hr->hr_conn;
-	size_t		 len;
-	int		 i;
 	char		 extra[48];
 
 	if (hr->hr_stream) {
@@ -684,25 +880,16 @@ hreq_finish(struct hreq *hr)
 			evbuffer_add(hc->hc_out, "0\r\n\r\n", 5);
 		alog_end(&hc->hc_alog, hc->hc_fd, 1, http_now);
 	} else if (hr->hr_whois) {
+		hreq_cache_control(hr);
 		http_respond(hc, 200, "OK", "text/plain; charset=utf-8",
 		    hr->hr_parts[0], NULL);
 	} else {
-		/* {"results":[A,B,...]}\n, the parts moved, not copied. */
-		len = 12 + (size_t)(hr->hr_n - 1) + 3;
-		for (i = 0; i < hr->hr_n; i++)
-			len += evbuffer_get_length(hr->hr_parts[i]);
+		/* Every part is in hr_body now: close it. */
+		evbuffer_add(hr->hr_body, "]}\n", 3);
 		hreq_retry_after(hr, extra, sizeof(extra));
-		http_respond_head(hc, 200, "OK", "application/json", len,
+		hreq_cache_control(hr);
+		http_respond(hc, 200, "OK", "application/json", hr->hr_body,
 		    extra[0] != '\0' ? extra : NULL);
-		if (!hc->hc_head) {
-			evbuffer_add(hc->hc_out, "{\"results\":[", 12);
-			for (i = 0; i < hr->hr_n; i++) {
-				if (i > 0)
-					evbuffer_add(hc->hc_out, ",", 1);
-				http_out_add(hc, hr->hr_parts[i]);
-			}
-			evbuffer_add(hc->hc_out, "]}\n", 3);
-		}
 	}
 	hreq_free(hr);
 	hc->hc_req = NULL;
@@ -727,7 +914,8 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	struct hreq	*hr = hs->hs_req;
 	struct evbuffer	*b;
 
-	http_now = now_mono();
+	if (hr->hr_started)
+		http_now = now_mono();	/* else: the caller's is now */
 	hr->hr_lookups[hs->hs_i] = NULL;
 	front_metrics_lookup(1, a, http_now - hr->hr_conn->hc_req_start);
 	alog_answer(&hr->hr_conn->hc_alog, a);
@@ -735,15 +923,33 @@ hreq_answered(const struct answer *a, const char *note, void *arg)
 	    (strcmp(a->a_reason, "rate-budget") == 0 ||
 	    strcmp(a->a_reason, "registry-backoff") == 0);
 	hs->hs_retry = a->a_retry_after;
+	if (a->a_status == AS_UNKNOWN || a->a_source == SRC_STALE ||
+	    (a->a_status != AS_INVALID && a->a_expires <= 0))
+		hr->hr_nostore = 1;
+	else if (a->a_status != AS_INVALID && (hr->hr_trust == 0 ||
+	    a->a_expires < hr->hr_trust))
+		hr->hr_trust = a->a_expires;
 	if (hr->hr_stream) {
 		answer_json(hr->hr_pend, a, note);
 		evbuffer_add(hr->hr_pend, "\n", 1);
+	} else if (hr->hr_whois) {
+		b = hr->hr_parts[hs->hs_i] = evbuffer_new();
+		answer_whois(b, a, note);	/* the whois port's answer */
+	} else if (hs->hs_i == hr->hr_next) {
+		if (hs->hs_i > 0)
+			evbuffer_add(hr->hr_body, ",", 1);
+		answer_json(hr->hr_body, a, note);
+		/* And the parts that came early, now in order. */
+		while (++hr->hr_next < hr->hr_n &&
+		    (b = hr->hr_parts[hr->hr_next]) != NULL) {
+			evbuffer_add(hr->hr_body, ",", 1);
+			evbuffer_add_buffer(hr->hr_body, b);
+			evbuffer_free(b);
+			hr->hr_parts[hr->hr_next] = NULL;
+		}
 	} else {
 		b = hr->hr_parts[hs->hs_i] = evbuffer_new();
-		if (hr->hr_whois)
-			answer_whois(b, a, note);  /* the whois port's answer */
-		else
-			answer_json(b, a, note);
+		answer_json(b, a, note);
 	}
 	hr->hr_done++;
 	if (!hr->hr_started)
@@ -782,16 +988,142 @@ hreq_wait_cb(evutil_socket_t fd, short ev, void *arg)
 		hreq_finish(hr);
 }
 
+/*
+ * fresh=, max_age= and wait= of a query.  0, or -1 with *code and msg
+ * saying which is wrong.
+ */
+static int
+http_query_opts(const char *query, struct hopts *ho, const char **code,
+    char *msg, size_t msglen)
+{
+	const char	*p, *amp, *v, *end;
+	double		 d;
+
+	memset(ho, 0, sizeof(*ho));
+	ho->ho_max_age = ho->ho_wait = -1;
+	for (p = query; p != NULL && *p != '\0'; p = amp != NULL ? amp + 1 :
+	    NULL) {
+		amp = strchr(p, '&');
+		end = amp != NULL ? amp : p + strlen(p);
+		if (strncmp(p, "fresh=", 6) == 0) {
+			v = p + 6;
+			if ((end - v == 1 && *v == '1') ||
+			    (end - v == 4 && strncmp(v, "true", 4) == 0))
+				ho->ho_flags |= LOOKUP_FRESH;
+			else if (!((end - v == 1 && *v == '0') ||
+			    (end - v == 5 && strncmp(v, "false", 5) == 0))) {
+				*code = "bad-fresh";
+				snprintf(msg, msglen, "fresh must be 1, 0, "
+				    "true or false");
+				return -1;
+			}
+		} else if (strncmp(p, "max_age=", 8) == 0 ||
+		    strncmp(p, "wait=", 5) == 0) {
+			v = strchr(p, '=') + 1;
+			d = strtod(v, (char **)&v);
+			if (v == strchr(p, '=') + 1 || v != end || !(d >= 0 &&
+			    d <= (p[0] == 'w' ? 3600 : 1e9))) {
+				*code = p[0] == 'w' ? "bad-wait" :
+				    "bad-max-age";
+				snprintf(msg, msglen, p[0] == 'w' ? "wait must "
+				    "be a number of seconds from 0 to 3600" :
+				    "max_age must be a number of seconds from "
+				    "0");
+				return -1;
+			}
+			if (p[0] == 'w')
+				ho->ho_wait = d;
+			else
+				ho->ho_max_age = d;
+		}
+	}
+	return 0;
+}
+
+/* One block: the request, then its slots, lookups and parts. */
+static struct hreq *
+hreq_alloc(struct hconn *hc, int n)
+{
+	struct hreq	*hr;
+
+	hr = xcalloc(1, sizeof(*hr) + (size_t)n * (sizeof(*hr->hr_slots) +
+	    sizeof(*hr->hr_lookups) + sizeof(*hr->hr_parts)));
+	hr->hr_slots = (struct hslot *)(hr + 1);
+	hr->hr_lookups = (struct lookup **)(hr->hr_slots + n);
+	hr->hr_parts = (struct evbuffer **)(hr->hr_lookups + n);
+	hr->hr_conn = hc;
+	hr->hr_n = n;
+	hr->hr_start = http_now;
+	if ((hr->hr_body = evbuffer_new()) == NULL)
+		fatalx("out of memory for an HTTP request");
+	evbuffer_add(hr->hr_body, "{\"results\":[", 12);
+	return hr;
+}
+
+/*
+ * Start the lookups of a request whose slots are filled: GET and POST
+ * /v1/check, /v1/whois and /v1/suggest all come here.  Streamed (NDJSON),
+ * the head goes now and each line as its name is known.
+ */
+static void
+hreq_run(struct hconn *hc, struct hreq *hr, int flags,
+    const struct hopts *ho, const char *key)
+{
+	struct timeval	 tv;
+	int		 i, n = hr->hr_n;
+
+	pool_req_begin(key);
+	hc->hc_req = hr;
+	if (ho->ho_ndjson) {
+		hr->hr_stream = hc->hc_http10 ? HR_UNTIL_CLOSE : HR_CHUNKED;
+		if ((hr->hr_pend = evbuffer_new()) == NULL)
+			fatalx("out of memory for an HTTP answer");
+		http_respond_head(hc, 200, "OK", "application/x-ndjson",
+		    HTTP_STREAMED, NULL);
+	}
+	/* Past request_timeout every lookup has answered anyway. */
+	if (ho->ho_wait >= 0 && ho->ho_wait <
+	    front_conf()->wc_request_timeout) {
+		if ((hr->hr_wait = evtimer_new(http_base, hreq_wait_cb,
+		    hr)) == NULL)
+			fatalx("out of memory for an HTTP request");
+		tv_from_seconds(&tv, ho->ho_wait);
+		evtimer_add(hr->hr_wait, &tv);
+	}
+	flags |= ho->ho_flags;
+	if (n > 1)
+		flags |= LOOKUP_BULK;
+	for (i = 0; i < n; i++)
+		hr->hr_lookups[i] = lookup_start_aged(hr->hr_slots[i].hs_name,
+		    hr->hr_slots[i].hs_len, flags, hc->hc_fd, ho->ho_max_age,
+		    hreq_answered, &hr->hr_slots[i]);
+	hr->hr_started = 1;
+	if (hr->hr_done == hr->hr_n)
+		hreq_finish(hr);	/* every name answered at once */
+	else {
+		hc->hc_state = HC_BUSY;
+		if (hr->hr_stream)
+			hreq_emit(hr);	/* what the memo knew, at once */
+	}
+}
+
 /* GET /v1/check or /v1/whois: start one lookup per domain parameter. */
 static void
 http_lookups(struct hconn *hc, int whois, char *query)
 {
 	struct hreq	*hr;
-	char		*p, *amp, *eq, key[SB_KEYLEN];
+	struct hopts	 ho;
+	const char	*code;
+	char		*p, *amp, *eq, key[SB_KEYLEN], msg[96];
 	size_t		 qlen = query != NULL ? strlen(query) : 0;
 	ssize_t		 vlen;
 	int		 n = 0, i, max, flags = whois ? LOOKUP_TEXT : 0;
 
+	if (http_query_opts(query, &ho, &code, msg, sizeof(msg)) == -1) {
+		http_problem(hc, 400, code, msg, NULL);
+		return;
+	}
+	ho.ho_wait = -1;	/* a POST's */
 	max = whois ? 1 : (int)front_conf()->wc_http_max_names;
 	/* Count first, so a request over the limit starts nothing. */
 	for (p = query; p != NULL && *p != '\0'; p = amp != NULL ? amp + 1 :
@@ -805,23 +1137,15 @@ http_lookups(struct hconn *hc, int whois, char *query)
 			flags |= LOOKUP_FULL;
 	}
 	if (n == 0 || n > max) {
-		char	msg[96];
-
 		snprintf(msg, sizeof(msg), n == 0 ? "expected ?domain=NAME" :
 		    "at most %d domain parameters", max);
-		http_respond_error(hc, 400, "Bad Request", msg);
+		http_problem(hc, 400, n == 0 ? "missing-domain" :
+		    "too-many-names", msg, NULL);
 		return;
 	}
 	snprintf(key, sizeof(key), "%s", query);
-	/* One allocation: the request, then its slots, lookups and parts. */
-	hr = xcalloc(1, sizeof(*hr) + (size_t)n * (sizeof(*hr->hr_slots) +
-	    sizeof(*hr->hr_lookups) + sizeof(*hr->hr_parts)));
-	hr->hr_slots = (struct hslot *)(hr + 1);
-	hr->hr_lookups = (struct lookup **)(hr->hr_slots + n);
-	hr->hr_parts = (struct evbuffer **)(hr->hr_lookups + n);
-	hr->hr_conn = hc;
+	hr = hreq_alloc(hc, n);
 	hr->hr_whois = whois;
-	hr->hr_n = n;
 	/* Decode every value before starting any lookup: a bad escape is
 	 * the whole request's 400. */
 	for (p = query, i = 0; p < query + qlen; p = amp + 1) {
@@ -831,9 +1155,10 @@ http_lookups(struct hconn *hc, int whois, char *query)
 		if (strncmp(p, "domain=", 7) == 0) {
 			eq = p + 7;
 			if ((vlen = http_query_decode(eq, (size_t)(amp - eq))) == -1) {
-				free(hr);
-				http_respond_error(hc, 400, "Bad Request",
-				    "bad %-escape in the query");
+				evbuffer_free(hr->hr_body);
+				free(hr);	/* not begun: no hreq_free() */
+				http_problem(hc, 400, "bad-query",
+				    "bad %-escape in the query", NULL);
 				return;
 			}
 			hr->hr_slots[i].hs_req = hr;
@@ -843,169 +1168,202 @@ http_lookups(struct hconn *hc, int whois, char *query)
 			i++;
 		}
 	}
-	pool_req_begin(key);
-	hc->hc_req = hr;
-	if (n > 1)
-		flags |= LOOKUP_BULK;
-	for (i = 0; i < n; i++)
-		hr->hr_lookups[i] = lookup_start_as(hr->hr_slots[i].hs_name,
-		    hr->hr_slots[i].hs_len, flags, hc->hc_fd, hreq_answered,
-		    &hr->hr_slots[i]);
-	hr->hr_started = 1;
-	if (hr->hr_done == hr->hr_n)
-		hreq_finish(hr);	/* every name answered at once */
-	else
-		hc->hc_state = HC_BUSY;
+	hreq_run(hc, hr, flags, &ho, key);
 }
 
 /* ------------------------------------------------------ POST /v1/check */
 
-struct hkey {
-	char	*hk_key;
-	int	 hk_i;
-};
-
-static int
-hkey_cmp(const void *a, const void *b)
-{
-	const struct hkey	*x = a, *y = b;
-	int			 c;
-
-	if ((c = strcmp(x->hk_key, y->hk_key)) != 0)
-		return c;
-	return x->hk_i < y->hk_i ? -1 : x->hk_i > y->hk_i;
-}
-
 /*
  * Mark the names that repeat an earlier one, compared as lookups see
  * them (the A-label form; a name that is invalid, as sent): each name is
- * answered once, where it first appears.  Returns the names kept.
+ * answered once, where it first appears.  Returns the names kept.  The
+ * keys go in an open-addressing table at most half full.
  */
 static int
 http_dedup(const struct http_names *hn, char *dup)
 {
-	struct hkey	*k;
+	char		**key, **tab;
 	char		 ace[NAME_ACE_BUF], reason[NAME_REASON_BUF];
-	size_t		 i, n = hn->hn_n, kept = 0;
+	unsigned char	*own;
+	size_t		 i, n = hn->hn_n, kept = 0, size = 16, h;
 
-	k = xcalloc(n, sizeof(*k));
+	while (size < 2 * n)
+		size *= 2;
+	key = xcalloc(n, sizeof(*key));
+	own = xcalloc(n, 1);
+	tab = xcalloc(size, sizeof(*tab));
 	for (i = 0; i < n; i++) {
-		k[i].hk_i = (int)i;
-		if (hn->hn_len[i] <= NAME_INPUT_MAX && name_normalise(
-		    hn->hn_name[i], ace, sizeof(ace), reason,
+		/* Lower-case LDH without a final dot: its A-label form if
+		 * valid, and a valid name's A-label is never an invalid
+		 * name: itself. */
+		if (hn->hn_len[i] > 0 && hn->hn_name[i][hn->hn_len[i] - 1] !=
+		    '.' && strspn(hn->hn_name[i], "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789.-") == hn->hn_len[i])
+			key[i] = hn->hn_name[i];
+		else if (own[i] = 1, hn->hn_len[i] <= NAME_INPUT_MAX &&
+		    name_normalise(hn->hn_name[i], ace, sizeof(ace), reason,
 		    sizeof(reason)) == 0)
-			k[i].hk_key = xstrdup(ace);
-		else if (asprintf(&k[i].hk_key, "\001%s", hn->hn_name[i]) == -1)
+			key[i] = xstrdup(ace);
+		else if (asprintf(&key[i], "\001%s", hn->hn_name[i]) == -1)
 			fatal("%s: asprintf", __func__);
-	}
-	qsort(k, n, sizeof(*k), hkey_cmp);
-	for (i = 0; i < n; i++) {
-		dup[k[i].hk_i] = i > 0 &&
-		    strcmp(k[i].hk_key, k[i - 1].hk_key) == 0;
-		kept += !dup[k[i].hk_i];
+		for (h = str_hash(key[i]) & (size - 1); tab[h] != NULL &&
+		    strcmp(tab[h], key[i]) != 0; h = (h + 1) & (size - 1))
+			;
+		dup[i] = tab[h] != NULL;
+		tab[h] = key[i];
+		kept += !dup[i];
 	}
 	for (i = 0; i < n; i++)
-		free(k[i].hk_key);
-	free(k);
+		if (own[i])
+			free(key[i]);
+	free(tab);
+	free(own);
+	free(key);
 	return (int)kept;
 }
 
-/* ?wait=SECONDS of a POST: 0 with *wait (-1 if absent), -1 if bad. */
-static int
-http_query_wait(char *query, double *wait)
+/*
+ * Start the lookups of names in hn (taken over by the request): each
+ * name once.  POST /v1/check and GET /v1/suggest share it.
+ */
+static void
+http_check_names(struct hconn *hc, struct http_names *hn,
+    const struct hopts *ho, const char *key)
 {
-	char	*p, *amp, *end;
-	double	 w;
+	struct hreq	*hr;
+	char		*dup;
+	size_t		 j;
+	int		 n, i;
 
-	*wait = -1;
-	for (p = query; p != NULL && *p != '\0'; p = amp != NULL ? amp + 1 :
-	    NULL) {
-		amp = strchr(p, '&');
-		if (strncmp(p, "wait=", 5) != 0)
+	dup = xcalloc(hn->hn_n, 1);
+	n = http_dedup(hn, dup);
+	hr = hreq_alloc(hc, n);
+	for (j = 0, i = 0; j < hn->hn_n; j++) {
+		if (dup[j])
 			continue;
-		w = strtod(p + 5, &end);
-		if (end == p + 5 || (end != amp && *end != '\0') ||
-		    !(w >= 0 && w <= 3600))
-			return -1;
-		*wait = w;
+		hr->hr_slots[i].hs_req = hr;
+		hr->hr_slots[i].hs_i = i;
+		hr->hr_slots[i].hs_name = hn->hn_name[j];
+		hr->hr_slots[i].hs_len = hn->hn_len[j];
+		i++;
 	}
-	return 0;
+	free(dup);
+	hr->hr_names = *hn;		/* the slots point into it */
+	hreq_run(hc, hr, 0, ho, key);
 }
 
 /* The whole body is in: parse it and start the lookups. */
 static void
 http_post_check(struct hconn *hc, struct hbody *hb)
 {
-	struct whoisd_conf	*wc = front_conf();
 	struct http_names	 hn;
-	struct hreq		*hr;
-	struct timeval		 tv;
-	char			 err[256], key[SB_KEYLEN], *dup;
-	double			 wait;
-	size_t			 j;
-	int			 n, i, flags = 0;
+	struct hopts		 ho = hb->hb_opts;
+	char			 err[256], key[SB_KEYLEN];
 
 	if (http_names_parse(hb->hb_buf, hb->hb_len,
-	    (size_t)wc->wc_http_max_names, &hn, err, sizeof(err)) == -1) {
-		http_respond_error(hc, 400, "Bad Request", err);
+	    (size_t)front_conf()->wc_http_max_names, &hn, err,
+	    sizeof(err)) == -1) {
+		http_problem(hc, 400, hn.hn_code != NULL ? hn.hn_code :
+		    "bad-body", err, NULL);
 		return;
 	}
-	wait = hb->hb_wait;
-	if (hn.hn_wait >= 0 && (wait < 0 || hn.hn_wait < wait))
-		wait = hn.hn_wait;
-	dup = xcalloc(hn.hn_n, 1);
-	n = http_dedup(&hn, dup);
-	hr = xcalloc(1, sizeof(*hr) + (size_t)n * (sizeof(*hr->hr_slots) +
-	    sizeof(*hr->hr_lookups) + sizeof(*hr->hr_parts)));
-	hr->hr_slots = (struct hslot *)(hr + 1);
-	hr->hr_lookups = (struct lookup **)(hr->hr_slots + n);
-	hr->hr_parts = (struct evbuffer **)(hr->hr_lookups + n);
-	hr->hr_conn = hc;
-	hr->hr_n = n;
-	hr->hr_start = http_now;
-	for (j = 0, i = 0; j < hn.hn_n; j++) {
-		if (dup[j])
-			continue;
-		hr->hr_slots[i].hs_req = hr;
-		hr->hr_slots[i].hs_i = i;
-		hr->hr_slots[i].hs_name = hn.hn_name[j];
-		hr->hr_slots[i].hs_len = hn.hn_len[j];
-		i++;
-	}
-	free(dup);
-	hr->hr_names = hn;		/* the slots point into it */
+	/* The sooner wait of the query's and the body's. */
+	if (hn.hn_wait >= 0 && (ho.ho_wait < 0 || hn.hn_wait < ho.ho_wait))
+		ho.ho_wait = hn.hn_wait;
+	if (hn.hn_fresh)
+		ho.ho_flags |= LOOKUP_FRESH;
+	if (hn.hn_max_age >= 0)
+		ho.ho_max_age = hn.hn_max_age;
+	ho.ho_ndjson = hb->hb_ndjson;
 	snprintf(key, sizeof(key), "POST /v1/check: %zu names", hn.hn_n);
-	pool_req_begin(key);
-	hc->hc_req = hr;
-	if (hb->hb_ndjson) {
-		hr->hr_stream = hc->hc_http10 ? HR_UNTIL_CLOSE : HR_CHUNKED;
-		if ((hr->hr_pend = evbuffer_new()) == NULL)
-			fatalx("out of memory for an HTTP answer");
-		http_respond_head(hc, 200, "OK", "application/x-ndjson",
-		    HTTP_STREAMED, NULL);
+	http_check_names(hc, &hn, &ho, key);
+}
+
+/* ---------------------------------------------------- GET /v1/suggest */
+
+/*
+ * The word across suggest_tlds: word.com, word.net...  The word is one
+ * label (U-label or A-label); whether each name is valid is each
+ * result's own business.
+ */
+static void
+http_suggest(struct hconn *hc, struct http_head *hh)
+{
+	struct hopts		 ho;
+	struct http_names	 hn;
+	const char		*code, *tlds = front_conf()->wc_suggest_tlds;
+	const char		*t;
+	char			*p, *amp, *word = NULL, key[SB_KEYLEN], msg[96];
+	char			*s;
+	size_t			 wlen = 0, tl, n, bytes, i;
+	ssize_t			 vlen;
+
+	if (http_query_opts(hh->hh_query, &ho, &code, msg, sizeof(msg)) ==
+	    -1) {
+		http_problem(hc, 400, code, msg, NULL);
+		return;
 	}
-	/* Past request_timeout every lookup has answered anyway. */
-	if (wait >= 0 && wait < wc->wc_request_timeout) {
-		if ((hr->hr_wait = evtimer_new(http_base, hreq_wait_cb,
-		    hr)) == NULL)
-			fatalx("out of memory for an HTTP request");
-		tv_from_seconds(&tv, wait);
-		evtimer_add(hr->hr_wait, &tv);
+	for (p = hh->hh_query; p != NULL && *p != '\0'; p = amp != NULL ?
+	    amp + 1 : NULL) {
+		if ((amp = strchr(p, '&')) != NULL)
+			*amp = '\0';
+		if (strncmp(p, "word=", 5) == 0) {
+			word = p + 5;
+			if ((vlen = http_query_decode(word, strlen(word))) ==
+			    -1) {
+				http_problem(hc, 400, "bad-query",
+				    "bad %-escape in the query", NULL);
+				return;
+			}
+			wlen = (size_t)vlen;
+		}
 	}
-	if (n > 1)
-		flags |= LOOKUP_BULK;
-	for (i = 0; i < n; i++)
-		hr->hr_lookups[i] = lookup_start_as(hr->hr_slots[i].hs_name,
-		    hr->hr_slots[i].hs_len, flags, hc->hc_fd, hreq_answered,
-		    &hr->hr_slots[i]);
-	hr->hr_started = 1;
-	if (hr->hr_done == hr->hr_n)
-		hreq_finish(hr);	/* every name answered at once */
-	else {
-		hc->hc_state = HC_BUSY;
-		if (hr->hr_stream)
-			hreq_emit(hr);	/* what the memo knew, at once */
+	if (word == NULL || wlen == 0) {
+		http_problem(hc, 400, "missing-word", "expected ?word=WORD",
+		    NULL);
+		return;
 	}
+	for (i = 0; i < wlen; i++)
+		if ((unsigned char)word[i] <= ' ' || word[i] == '.' ||
+		    word[i] == 0x7f)
+			break;
+	if (i < wlen || wlen > 255) {
+		http_problem(hc, 400, "bad-word", "the word must be one label: "
+		    "no dots, spaces or control bytes, at most 255 bytes",
+		    NULL);
+		return;
+	}
+	/* One block as http_names_parse() makes: pointers, lengths, names. */
+	for (n = 0, bytes = 0, t = tlds; *(t += strspn(t, " ,\t")) != '\0';
+	    t += tl, n++) {
+		tl = strcspn(t, " ,\t");
+		bytes += wlen + 1 + tl + 1;
+	}
+	if (n == 0) {
+		http_problem(hc, 404, "unknown-path", "suggest_tlds is empty",
+		    NULL);
+		return;
+	}
+	memset(&hn, 0, sizeof(hn));
+	hn.hn_name = xmalloc(n * (sizeof(char *) + sizeof(size_t)) + bytes);
+	hn.hn_len = (size_t *)(hn.hn_name + n);
+	s = (char *)(hn.hn_len + n);
+	for (i = 0, t = tlds; *(t += strspn(t, " ,\t")) != '\0'; t += tl,
+	    i++) {
+		tl = strcspn(t, " ,\t");
+		hn.hn_name[i] = s;
+		memcpy(s, word, wlen);
+		s[wlen] = '.';
+		memcpy(s + wlen + 1, t, tl);
+		hn.hn_len[i] = wlen + 1 + tl;
+		s[hn.hn_len[i]] = '\0';
+		s += hn.hn_len[i] + 1;
+	}
+	hn.hn_n = n;
+	hn.hn_wait = hn.hn_max_age = -1;
+	ho.ho_ndjson = hh->hh_ndjson;
+	snprintf(key, sizeof(key), "GET /v1/suggest: %zu names", n);
+	http_check_names(hc, &hn, &ho, key);
 }
 
 /*
@@ -1063,11 +1421,11 @@ http_body(struct hconn *hc)
 			hc->hc_keepalive = 0;
 			hc->hc_off = hc->hc_len;
 			if (r == HTTP_CK_BIG)
-				http_respond_error(hc, 413, "Content Too Large",
-				    "request body over http_max_body");
+				http_problem(hc, 413, "body-too-large",
+				    "request body over http_max_body", NULL);
 			else
-				http_respond_error(hc, 400, "Bad Request",
-				    "malformed chunked request body");
+				http_problem(hc, 400, "bad-chunked",
+				    "malformed chunked request body", NULL);
 			return 1;
 		}
 	}
@@ -1084,41 +1442,44 @@ static void
 http_post_begin(struct hconn *hc, struct http_head *hh)
 {
 	struct hbody	*hb;
-	double		 wait;
+	struct hopts	 ho;
+	const char	*code;
+	char		 msg[96];
 
 	/* Framed, the body is read whole: the connection can go on. */
 	hc->hc_keepalive = hh->hh_http10 ? hh->hh_conn_keepalive :
 	    !hh->hh_conn_close;
 	if (hh->hh_te_other) {
 		hc->hc_keepalive = 0;
-		http_respond_error(hc, 501, "Not Implemented",
-		    "only the chunked transfer coding is understood");
+		http_problem(hc, 501, "unsupported-transfer-coding",
+		    "only the chunked transfer coding is understood", NULL);
 		return;
 	}
 	if (hh->hh_cenc) {
 		/* Never inflated: no zip bomb gets to be one. */
 		hc->hc_keepalive = 0;
-		http_respond_error(hc, 415, "Unsupported Media Type",
-		    "request bodies must not have a Content-Encoding");
+		http_problem(hc, 415, "unsupported-content-encoding",
+		    "request bodies must not have a Content-Encoding", NULL);
 		return;
 	}
 	if (hh->hh_clen > (long long)http_body_max) {
 		/* Refused before a byte of it is read. */
 		hc->hc_keepalive = 0;
-		http_respond_error(hc, 413, "Content Too Large",
-		    "request body over http_max_body");
+		http_problem(hc, 413, "body-too-large",
+		    "request body over http_max_body", NULL);
 		return;
 	}
-	if (http_query_wait(hh->hh_query, &wait) == -1) {
+	if (http_query_opts(hh->hh_query, &ho, &code, msg, sizeof(msg)) ==
+	    -1) {
 		if (hh->hh_clen > 0 || hh->hh_chunked)
 			hc->hc_keepalive = 0;
-		http_respond_error(hc, 400, "Bad Request",
-		    "wait must be a number of seconds from 0 to 3600");
+		http_problem(hc, 400, code, msg, NULL);
 		return;
 	}
 	if (!hh->hh_chunked && hh->hh_clen <= 0) {
-		http_respond_error(hc, 400, "Bad Request",
-		    "expected a JSON body {\"domains\":[\"example.com\",...]}");
+		http_problem(hc, 400, "missing-body",
+		    "expected a JSON body {\"domains\":[\"example.com\",...]}",
+		    NULL);
 		return;
 	}
 	hb = xcalloc(1, sizeof(*hb));
@@ -1127,7 +1488,7 @@ http_post_begin(struct hconn *hc, struct http_head *hh)
 	hb->hb_chunked = hh->hh_chunked;
 	http_chunked_init(&hb->hb_ck, http_body_max);
 	hb->hb_ndjson = hh->hh_ndjson;
-	hb->hb_wait = wait;
+	hb->hb_opts = ho;
 	hc->hc_body = hb;
 	hc->hc_state = HC_BODY;
 	/* A client that waits for our word before it sends the body. */
@@ -1202,52 +1563,217 @@ http_health(struct hconn *hc, int (*fn)(struct evbuffer *))
 	evbuffer_free(b);
 }
 
+/* GET /v1/openapi.json: the API's contract, docs/openapi.json built in. */
+static void
+http_openapi(struct hconn *hc, struct http_head *hh)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	(void)hh;
+	if (b == NULL)
+		fatalx("out of memory for an HTTP answer");
+	evbuffer_add_reference(b, openapi_json, sizeof(openapi_json) - 1,
+	    NULL, NULL);
+	hc->hc_maxage = 3600;
+	http_respond(hc, 200, "OK", "application/json", b, NULL);
+	evbuffer_free(b);
+}
+
+static void
+http_r_check(struct hconn *hc, struct http_head *hh)
+{
+	if (strcmp(hh->hh_method, "POST") == 0)
+		http_post_begin(hc, hh);
+	else
+		http_lookups(hc, 0, hh->hh_query);
+}
+
+static void
+http_r_whois(struct hconn *hc, struct http_head *hh)
+{
+	http_lookups(hc, 1, hh->hh_query);
+}
+
+static void
+http_r_status(struct hconn *hc, struct http_head *hh)
+{
+	(void)hh;
+	http_status(hc);
+}
+
+static void
+http_r_metrics(struct hconn *hc, struct http_head *hh)
+{
+	(void)hh;
+	http_metrics(hc);
+}
+
+static void
+http_r_healthz(struct hconn *hc, struct http_head *hh)
+{
+	(void)hh;
+	http_health(hc, health_live);
+}
+
+static void
+http_r_readyz(struct hconn *hc, struct http_head *hh)
+{
+	(void)hh;
+	http_health(hc, health_ready);
+}
+
 /* -------------------------------------------------------------- requests */
+
+#define HM_GET		0x01	/* and HEAD */
+#define HM_POST		0x02
+
+/*
+ * The routes, one a line.  A path ending in '*' matches every path it
+ * is a prefix of.  OPTIONS is answered for each from its methods.
+ */
+static const struct hroute {
+	const char	*rt_path;
+	int		 rt_methods;
+	void		(*rt_fn)(struct hconn *, struct http_head *);
+} http_routes[] = {
+	{ "/v1/check",		HM_GET | HM_POST,	http_r_check },
+	{ "/v1/whois",		HM_GET,			http_r_whois },
+	{ "/v1/suggest",	HM_GET,			http_suggest },
+	{ "/v1/openapi.json",	HM_GET,			http_openapi },
+	{ "/status",		HM_GET,			http_r_status },
+	{ "/metrics",		HM_GET,			http_r_metrics },
+	{ "/healthz",		HM_GET,			http_r_healthz },
+	{ "/readyz",		HM_GET,			http_r_readyz },
+};
+
+static const struct hroute *
+http_route_find(const char *path)
+{
+	size_t	i, l;
+
+	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
+		l = strlen(http_routes[i].rt_path);
+		if (l > 0 && http_routes[i].rt_path[l - 1] == '*' ?
+		    strncmp(path, http_routes[i].rt_path, l - 1) == 0 :
+		    strcmp(path, http_routes[i].rt_path) == 0)
+			return &http_routes[i];
+	}
+	return NULL;
+}
+
+static const char *
+http_allow(const struct hroute *rt)
+{
+	return (rt->rt_methods & HM_POST) ? "GET, HEAD, POST, OPTIONS" :
+	    "GET, HEAD, OPTIONS";
+}
+
+/*
+ * The request's Origin, if http_cors_origins allows it: what
+ * Access-Control-Allow-Origin says in every answer to it.
+ */
+static void
+http_cors(struct hconn *hc, const struct http_head *hh)
+{
+	const char	*p = front_conf()->wc_http_cors_origins;
+	size_t		 ol, l;
+
+	hc->hc_origin[0] = '\0';
+	if (p[0] == '\0' || hh->hh_origin == NULL ||
+	    (ol = strlen(hh->hh_origin)) == 0 || ol >= sizeof(hc->hc_origin))
+		return;
+	for (; *(p += strspn(p, " ,\t")) != '\0'; p += l) {
+		l = strcspn(p, " ,\t");
+		if (l == 1 && *p == '*') {
+			snprintf(hc->hc_origin, sizeof(hc->hc_origin), "*");
+			return;
+		}
+		if (l == ol && strncasecmp(p, hh->hh_origin, l) == 0) {
+			memcpy(hc->hc_origin, hh->hh_origin, ol + 1);
+			return;
+		}
+	}
+}
+
+/*
+ * OPTIONS: the methods of the path; for a CORS preflight from an
+ * allowed origin, what the browser may send and for how long it may
+ * remember that.
+ */
+static void
+http_options(struct hconn *hc, struct http_head *hh, const struct hroute *rt)
+{
+	const char	*allow = rt != NULL ? http_allow(rt) :
+			    "GET, HEAD, POST, OPTIONS";
+	const char	*h = hh->hh_acr_headers;
+	char		 extra[512];
+	size_t		 i;
+
+	/* Requested headers are echoed if they are a plain token list. */
+	if (h != NULL)
+		for (i = 0; h[i] != '\0'; i++)
+			if (!((h[i] >= 'a' && h[i] <= 'z') ||
+			    (h[i] >= 'A' && h[i] <= 'Z') ||
+			    (h[i] >= '0' && h[i] <= '9') ||
+			    strchr("-_, ", h[i]) != NULL) || i > 200) {
+				h = NULL;
+				break;
+			}
+	if (h == NULL || *h == '\0')
+		h = "Content-Type, Accept";
+	if (hc->hc_origin[0] != '\0' && hh->hh_acr_method != NULL)
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n"
+		    "Access-Control-Allow-Methods: %s\r\n"
+		    "Access-Control-Allow-Headers: %s\r\n"
+		    "Access-Control-Max-Age: 86400\r\n", allow, allow, h);
+	else
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+	http_respond_head(hc, 204, "No Content", NULL, 0, extra);
+}
 
 /* Answer one parsed request. */
 static void
 http_route(struct hconn *hc, struct http_head *hh)
 {
-	const char	*path = hh->hh_path;
-	int		 get = strcmp(hh->hh_method, "GET") == 0, wait;
-	char		 extra[48];
+	const struct hroute	*rt;
+	const char		*m = hh->hh_method;
+	int			 wait;
+	char			 extra[96];
 
 	front_stats.fs_http_requests++;
-	alog_path(&hc->hc_alog, path);
-	hc->hc_head = strcmp(hh->hh_method, "HEAD") == 0;
+	alog_path(&hc->hc_alog, hh->hh_path);
+	hc->hc_head = strcmp(m, "HEAD") == 0;
+	hc->hc_gzip_ok = hh->hh_gzip;
 	if ((wait = limits_req(hc->hc_cl, http_now)) > 0) {
 		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
-		http_respond_error_extra(hc, 429, "Too Many Requests",
+		http_problem(hc, 429, "rate-limited",
 		    "too many requests from your address", extra);
 		return;
 	}
-	if (!get && !hc->hc_head) {
-		if (strcmp(path, "/v1/check") != 0)
-			http_respond_error_extra(hc, 405, "Method Not Allowed",
-			    "only GET and HEAD", "Allow: GET, HEAD\r\n");
-		else if (strcmp(hh->hh_method, "POST") == 0)
-			http_post_begin(hc, hh);
+	rt = http_route_find(hh->hh_path);
+	if (strcmp(m, "OPTIONS") == 0) {
+		if (rt == NULL && strcmp(hh->hh_path, "*") != 0)
+			http_problem(hc, 404, "unknown-path", "unknown path; "
+			    "see /v1/openapi.json", NULL);
 		else
-			http_respond_error_extra(hc, 405, "Method Not Allowed",
-			    "only GET, HEAD and POST",
-			    "Allow: GET, HEAD, POST\r\n");
+			http_options(hc, hh, rt);
 		return;
 	}
-	if (strcmp(path, "/v1/check") == 0)
-		http_lookups(hc, 0, hh->hh_query);
-	else if (strcmp(path, "/v1/whois") == 0)
-		http_lookups(hc, 1, hh->hh_query);
-	else if (strcmp(path, "/status") == 0)
-		http_status(hc);
-	else if (strcmp(path, "/metrics") == 0)
-		http_metrics(hc);
-	else if (strcmp(path, "/healthz") == 0)
-		http_health(hc, health_live);
-	else if (strcmp(path, "/readyz") == 0)
-		http_health(hc, health_ready);
-	else
-		http_respond_error(hc, 404, "Not Found",
-		    "unknown path; see /v1/check?domain=NAME");
+	if (rt == NULL) {
+		http_problem(hc, 404, "unknown-path",
+		    "unknown path; see /v1/openapi.json", NULL);
+		return;
+	}
+	if (!(((strcmp(m, "GET") == 0 || hc->hc_head) &&
+	    (rt->rt_methods & HM_GET)) ||
+	    (strcmp(m, "POST") == 0 && (rt->rt_methods & HM_POST)))) {
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", http_allow(rt));
+		http_problem(hc, 405, "method-not-allowed", rt->rt_methods &
+		    HM_POST ? "only GET, HEAD, POST and OPTIONS" :
+		    "only GET, HEAD and OPTIONS", extra);
+		return;
+	}
+	rt->rt_fn(hc, hh);
 }
 
 /*
@@ -1281,9 +1807,8 @@ http_process(struct hconn *hc)
 				hc->hc_head = 0;
 				hc->hc_keepalive = 0;
 				hc->hc_off = hc->hc_len;
-				http_respond_error(hc, 431, "Request Header "
-				    "Fields Too Large", "request head too "
-				    "large");
+				http_problem(hc, 431, "head-too-large",
+				    "request head too large", NULL);
 			} else if (hc->hc_eof)
 				hc->hc_off = hc->hc_len; /* EOF mid-request */
 			return;
@@ -1296,24 +1821,37 @@ http_process(struct hconn *hc)
 		hc->hc_head_start = http_now;
 		hc->hc_head = 0;
 		hc->hc_error = 0;
+		hc->hc_origin[0] = '\0';
+		hc->hc_gzip_ok = 0;
 		if ((r = http_parse_head(head, (size_t)n, &hh)) != 0) {
 			hc->hc_keepalive = 0;
 			hc->hc_http10 = 0;
-			http_respond_error(hc, r, r == 505 ?
-			    "HTTP Version Not Supported" : "Bad Request",
-			    r == 505 ? "HTTP/1.1 or HTTP/1.0 only" :
-			    "malformed request");
+			http_problem(hc, r, r == 505 ? "http-version" :
+			    "bad-request", r == 505 ? "HTTP/1.1 or HTTP/1.0 "
+			    "only" : "malformed request", NULL);
 			return;
 		}
 		hc->hc_http10 = hh.hh_http10;
 		hc->hc_keepalive = hh.hh_keepalive;
+		http_cors(hc, &hh);
+		if (!hh.hh_http10 && !hh.hh_host) {
+			/* RFC 9112 3.2: a server MUST answer 400. */
+			if (hh.hh_body)
+				hc->hc_off = hc->hc_len;
+			http_problem(hc, 400, "missing-host",
+			    "an HTTP/1.1 request must have a Host header",
+			    NULL);
+			if (hh.hh_body)
+				return;
+			continue;
+		}
 		if (hh.hh_body) {
 			/* We take no bodies, and cannot find where the next
 			 * request starts: answer, then close. */
 			if (strcmp(hh.hh_method, "GET") == 0 ||
 			    strcmp(hh.hh_method, "HEAD") == 0) {
-				http_respond_error(hc, 400, "Bad Request",
-				    "a request body is not allowed");
+				http_problem(hc, 400, "body-not-allowed",
+				    "a request body is not allowed", NULL);
 				return;
 			}
 		}

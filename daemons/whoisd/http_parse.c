@@ -6,7 +6,7 @@
  *
  * Only what the API needs is understood: the request line, Connection,
  * how a body is framed (Content-Length, chunked), Content-Encoding,
- * Expect and Accept.  Anything that could make a proxy in front see
+ * Expect, Accept, Accept-Encoding, Host and the CORS headers.  Anything that could make a proxy in front see
  * other request boundaries than we do (control bytes, a bare CR, line
  * folding, a malformed or doubled Content-Length, Content-Length with
  * Transfer-Encoding) is a 400.  The bodies themselves: a chunked
@@ -107,7 +107,19 @@ parse_header(char *line, struct http_head *hh)
 	} else if (strcasecmp(line, "Accept") == 0) {
 		if (http_accepts(v, "application/x-ndjson"))
 			hh->hh_ndjson = 1;
-	}
+	} else if (strcasecmp(line, "Host") == 0)
+		hh->hh_host = 1;
+	else if (strcasecmp(line, "Accept-Encoding") == 0) {
+		/* "*" covers gzip unless gzip is named (maybe q=0). */
+		if (http_accepts(v, "gzip") || (http_accepts(v, "*") &&
+		    strcasestr(v, "gzip") == NULL))
+			hh->hh_gzip = 1;
+	} else if (strcasecmp(line, "Origin") == 0)
+		hh->hh_origin = v;
+	else if (strcasecmp(line, "Access-Control-Request-Method") == 0)
+		hh->hh_acr_method = v;
+	else if (strcasecmp(line, "Access-Control-Request-Headers") == 0)
+		hh->hh_acr_headers = v;
 	return 0;
 }
 
@@ -503,6 +515,18 @@ http_names_free(struct http_names *hn)
 }
 
 static int
+names_fail_code(struct http_names *hn, const char *code, char *err,
+    size_t errlen, const char *msg, size_t i)
+{
+	hn->hn_code = code;
+	if (i == (size_t)-1)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, msg, i);
+	return -1;
+}
+
+static int
 names_fail(char *err, size_t errlen, const char *msg, size_t i)
 {
 	if (i == (size_t)-1)
@@ -524,14 +548,17 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 
 	memset(hn, 0, sizeof(*hn));
 	hn->hn_wait = -1;
+	hn->hn_max_age = -1;
 	/* A name costs two values; the rest is room for other members. */
 	if (json_values_max(body, len) > 2 * max_names + 1024)
-		return names_fail(err, errlen, "the JSON body has too many "
+		return names_fail_code(hn, "too-many-values", err, errlen,
+		    "the JSON body has too many "
 		    "values", (size_t)-1);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		snprintf(err, errlen, "bad JSON at line %d column %d: %s",
 		    je.line, je.column, je.text);
+		hn->hn_code = "bad-json";
 		return -1;
 	}
 	if (!json_is_object(root)) {
@@ -546,11 +573,31 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 		    "member: expected {\"domains\":[\"example.com\",...]}" :
 		    "\"domains\" must be an array of strings", (size_t)-1);
 	}
+	if ((v = json_object_get(root, "fresh")) != NULL) {
+		if (!json_is_boolean(v)) {
+			json_decref(root);
+			return names_fail_code(hn, "bad-fresh", err, errlen,
+			    "\"fresh\" must be true "
+			    "or false", (size_t)-1);
+		}
+		hn->hn_fresh = json_is_true(v);
+	}
+	if ((v = json_object_get(root, "max_age")) != NULL) {
+		if (!json_is_number(v) || (hn->hn_max_age =
+		    json_number_value(v)) < 0 || hn->hn_max_age > 1e9 ||
+		    hn->hn_max_age != hn->hn_max_age) {
+			json_decref(root);
+			return names_fail_code(hn, "bad-max-age", err, errlen,
+			    "\"max_age\" must be a "
+			    "number of seconds from 0", (size_t)-1);
+		}
+	}
 	if ((w = json_object_get(root, "wait")) != NULL) {
 		if (!json_is_number(w) || (wait = json_number_value(w)) < 0 ||
 		    wait > 3600 || wait != wait) {
 			json_decref(root);
-			return names_fail(err, errlen, "\"wait\" must be a "
+			return names_fail_code(hn, "bad-wait", err, errlen,
+			    "\"wait\" must be a "
 			    "number of seconds from 0 to 3600", (size_t)-1);
 		}
 	}
@@ -562,7 +609,8 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	}
 	if (n > max_names) {
 		json_decref(root);
-		return names_fail(err, errlen, "at most %zu names in "
+		return names_fail_code(hn, "too-many-names", err, errlen,
+		    "at most %zu names in "
 		    "\"domains\"", max_names);
 	}
 	bytes = 0;

@@ -30,6 +30,11 @@ struct http_head {
 	int		 hh_cenc;		/* a Content-Encoding, not identity */
 	int		 hh_continue;		/* Expect: 100-continue */
 	int		 hh_ndjson;		/* Accept: application/x-ndjson */
+	int		 hh_host;		/* a Host header */
+	int		 hh_gzip;		/* Accept-Encoding allows gzip */
+	char		*hh_origin;		/* Origin, or NULL */
+	char		*hh_acr_method;		/* Access-Control-Request-Method */
+	char		*hh_acr_headers;	/* ...-Request-Headers, or NULL */
 };
 
 /*
@@ -57,6 +62,9 @@ struct http_names {
 	char		**hn_name;		/* NUL-terminated, in order */
 	size_t		*hn_len;
 	double		 hn_wait;		/* seconds, or -1 */
+	int		 hn_fresh;		/* "fresh":true */
+	double		 hn_max_age;		/* "max_age", seconds, or -1 */
+	const char	*hn_code;		/* on error: its problem code */
 };
 
 /* The CR and LF bytes buf starts with: not a request (RFC 9112 2.2). */
@@ -100,8 +108,8 @@ int	 http_chunked_feed(struct http_chunked *, const char *in, size_t len,
 	    size_t *used, char *out, size_t room, size_t *outlen);
 
 /*
- * Parse a POST /v1/check body, {"domains":[NAME,...], "wait":SECONDS},
- * with jansson: at most max_names names; members other than these are
+ * Parse a POST /v1/check body, {"domains":[NAME,...], "wait":SECONDS,
+ * "fresh":BOOL, "max_age":SECONDS}, with jansson: at most max_names names; members other than these are
  * ignored.  0 with hn filled (free with http_names_free()), or -1 with
  * what is wrong in err, meant for the client.
  */

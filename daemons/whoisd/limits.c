@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -335,20 +336,29 @@ limits_req(int ref, double now)
 void
 limits_refuse(int fd, int http)
 {
+	/* A problem details object, as every HTTP error of the front. */
 	static const char	 hbody[] =
-	    "{\"error\":\"too many connections from your address\"}\n";
+	    "{\"type\":\"urn:whoisd:problem:too-many-connections\","
+	    "\"title\":\"Too Many Requests\",\"status\":429,"
+	    "\"code\":\"too-many-connections\",\"detail\":\"too many "
+	    "connections from your address\"}\n";
 	static const char	 whois[] = "status: unknown\nreason: too many "
 	    "connections from your address\n";
-	char			 buf[512];
+	char			 buf[640], date[48];
+	time_t			 t = time(NULL);
+	struct tm		 tm;
 	int			 n;
 
-	if (http)
+	if (http) {
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 		n = snprintf(buf, sizeof(buf), "HTTP/1.1 429 Too Many "
-		    "Requests\r\nContent-Type: application/json\r\n"
+		    "Requests\r\nDate: %s\r\n"
+		    "Content-Type: application/problem+json\r\n"
 		    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
 		    "Connection: close\r\nRetry-After: 1\r\n\r\n%s",
-		    sizeof(hbody) - 1, hbody);
-	else
+		    date, sizeof(hbody) - 1, hbody);
+	} else
 		n = snprintf(buf, sizeof(buf), "%s", whois);
 	(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	/* Its request is unread: a plain close would reset the answer. */

@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "common/log.h"
@@ -68,10 +70,36 @@ struct lookup {
 	double			 lk_start;	/* monotonic */
 	int			 lk_have_stale;
 	int			 lk_leased;	/* holds the name's cache lease */
+	double			 lk_max_age;	/* seconds, or -1 */
 	struct answer		 lk_stale;
 };
 
 static struct event_base	*lk_base;
+
+/*
+ * How long the cache trusts an answer of each status, learnt from its
+ * hits (expires - checked): a registry's answer carries no expiry (the
+ * cache sets it when it stores the answer), and the client is told when
+ * the cache will stop trusting it.  Until a hit is seen, the cache's
+ * defaults.
+ */
+static double	lk_ttl[AS_NSTATUS];
+
+static void
+lookup_learn_ttl(const struct answer *a)
+{
+	if (a->a_expires > a->a_checked &&
+	    (unsigned)a->a_status < AS_NSTATUS)
+		lk_ttl[a->a_status] = a->a_expires - a->a_checked;
+}
+
+/* Too old for the lookup's max_age? */
+static int
+lookup_too_old(const struct lookup *lk, const struct answer *a)
+{
+	return lk->lk_max_age >= 0 && now_wall() - a->a_checked >
+	    lk->lk_max_age;
+}
 
 /*
  * Flights: the cache gets under way in this child, one per name and text
@@ -99,6 +127,9 @@ struct flight {
 };
 
 static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
+
+/* The memo entry lent to a callback, for lookup_memo_json(). */
+static const struct memo	*lk_lent;
 
 /*
  * The probes due (cache_timeout: is the cache alive?), earliest first,
@@ -181,6 +212,10 @@ struct memo_tag {
 struct memo {
 	int		 mo_notext;	/* fetched without the registry text */
 	struct answer	 mo_a;
+	/* Its JSON after "domain", made at its first hit: a bulk answer of
+	 * memo hits is then mostly copies, not formatting. */
+	char		*mo_json;
+	size_t		 mo_json_len;
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
@@ -204,6 +239,20 @@ memo_hash(const char *ace)
 	h *= 0xc2b2ae35u;
 	h ^= h >> 16;
 	return h;
+}
+
+/*
+ * The memo's clock: CLOCK_MONOTONIC_COARSE, read without the TSC (a
+ * tick's precision is plenty for a memo_ttl of a second, and a bulk
+ * request reads it once a name).
+ */
+static double
+memo_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The index of the first entry of the name's set. */
@@ -241,7 +290,7 @@ memo_find(const char *ace, int flags, int *expired)
 			continue;
 		if (lk_memo[i].mo_notext && (flags & LOOKUP_TEXT))
 			return NULL;
-		*expired = now_mono() - lk_memo_tags[i].mt_at > ttl;
+		*expired = memo_now() - lk_memo_tags[i].mt_at > ttl;
 		return &lk_memo[i];
 	}
 	return NULL;
@@ -284,6 +333,8 @@ memo_put(const char *ace, const struct answer *a, int notext)
 			v = i;
 	}
 	mo = &lk_memo[v];
+	free(mo->mo_json);
+	mo->mo_json = NULL;
 	lk_memo_text -= mo->mo_a.a_text_len;
 	answer_free(&mo->mo_a);
 	mo->mo_a = *a;
@@ -297,15 +348,44 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	lk_memo_text += mo->mo_a.a_text_len;
 	mo->mo_notext = notext;
 	lk_memo_tags[v].mt_hash = h;
-	lk_memo_tags[v].mt_at = now_mono();
+	lk_memo_tags[v].mt_at = memo_now();
 }
 
 static void	flight_probe_cb(evutil_socket_t, short, void *);
+
+const char *
+lookup_memo_json(const struct answer *a, size_t *len)
+{
+	if (lk_lent == NULL || a != &lk_lent->mo_a)
+		return NULL;
+	*len = lk_lent->mo_json_len;
+	return lk_lent->mo_json;
+}
+
+/* The memo entry's JSON after "domain", made once. */
+static void
+memo_json(struct memo *mo)
+{
+	struct evbuffer	*b;
+
+	if (mo->mo_json != NULL)
+		return;
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	answer_json_rest(b, &mo->mo_a);
+	mo->mo_json_len = evbuffer_get_length(b);
+	mo->mo_json = xmalloc(mo->mo_json_len + 1);
+	evbuffer_remove(b, mo->mo_json, mo->mo_json_len);
+	evbuffer_free(b);
+}
 
 void
 lookup_init(struct event_base *base)
 {
 	lk_base = base;
+	lk_ttl[AS_REGISTERED] = 86400;
+	lk_ttl[AS_AVAILABLE] = 600;
+	lk_ttl[AS_RESERVED] = 86400;
 	if ((lk_probe_ev = evtimer_new(base, flight_probe_cb, NULL)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 }
@@ -327,6 +407,9 @@ lookup_answer(struct lookup *lk, struct answer *a)
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_asked);
 	if (a->a_ace[0] == '\0')
 		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
+	if (a->a_expires == 0 && a->a_source == SRC_REGISTRY &&
+	    (unsigned)a->a_status < AS_NSTATUS)
+		a->a_expires = a->a_checked + lk_ttl[a->a_status];
 	front_stats.fs_answers[a->a_status]++;
 	front_stats.fs_source[a->a_source]++;
 	lk->lk_state = LK_DONE;
@@ -523,6 +606,11 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 			(void)lookup_query(lk);	/* cache down: ask anyway */
 		return;
 	}
+	if (gr->gr_found && !gr->gr_stale && lookup_too_old(lk,
+	    &gr->gr_answer)) {
+		(void)lookup_query(lk);	/* older than the client accepts */
+		return;
+	}
 	if (gr->gr_found && !gr->gr_stale && !lookup_wants_full(lk,
 	    &gr->gr_answer)) {
 		a = gr->gr_answer;	/* lookup_answer() sets the names */
@@ -531,7 +619,8 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		lookup_free(lk);
 		return;
 	}
-	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale) {
+	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale &&
+	    lk->lk_max_age < 0) {
 		answer_copy(&lk->lk_stale, &gr->gr_answer);
 		lk->lk_have_stale = 1;
 	}
@@ -581,6 +670,8 @@ flight_cb(const struct client_result *r, void *arg)
 			front_stats.fs_cache_same++;
 		}
 		grp = &gr;
+		if (gr.gr_found && !gr.gr_stale)
+			lookup_learn_ttl(&gr.gr_answer);
 		if (gr.gr_found && !gr.gr_stale &&
 		    gr.gr_answer.a_status != AS_UNKNOWN)
 			memo_put(f->f_ace, &gr.gr_answer, f->f_notext &&
@@ -838,12 +929,20 @@ struct lookup *
 lookup_start_as(const char *name, size_t len, int flags, int fd,
     lookup_cb cb, void *arg)
 {
+	return lookup_start_aged(name, len, flags, fd, -1, cb, arg);
+}
+
+struct lookup *
+lookup_start_aged(const char *name, size_t len, int flags, int fd,
+    double max_age, lookup_cb cb, void *arg)
+{
 	struct lookup		*lk;
 	struct suffix_match	 m;
 	struct timeval		 tv;
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
 	struct memo		*memo;
+	const struct memo	*lent;
 	double			 t;
 	int			 rc;
 
@@ -868,8 +967,12 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 		return NULL;
 	}
 
-	if ((memo = memo_get(m.sm_registrable, flags)) != NULL &&
-	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED)) {
+	if (flags & LOOKUP_FRESH)
+		max_age = 0;
+	if (!(flags & LOOKUP_FRESH) &&
+	    (memo = memo_get(m.sm_registrable, flags)) != NULL &&
+	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED) &&
+	    !(max_age >= 0 && now_wall() - memo->mo_a.a_checked > max_age)) {
 		struct answer	*a = &memo->mo_a;
 		char		*text = a->a_text;
 		size_t		 textlen = a->a_text_len;
@@ -888,6 +991,9 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 		front_stats.fs_answers[a->a_status]++;
 		front_stats.fs_source[SRC_CACHE]++;
 		front_stats.fs_memo_hits++;
+		memo_json(memo);
+		lent = lk_lent;
+		lk_lent = memo;
 		if (m.sm_below) {
 			char note[NAME_ACE_BUF + 64];
 
@@ -896,6 +1002,7 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 			cb(a, note, arg);
 		} else
 			cb(a, NULL, arg);
+		lk_lent = lent;
 		a->a_text = text;
 		a->a_text_len = textlen;
 		return NULL;
@@ -907,6 +1014,7 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	lk->lk_arg = arg;
 	lk->lk_start = now_mono();
 	lk->lk_fd = fd;
+	lk->lk_max_age = max_age;
 	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
 	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.sm_registrable);
 	if (m.sm_below)
@@ -918,6 +1026,13 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	lk->lk_deadline = evtimer_new(lk_base, lookup_deadline_cb, lk);
 	evtimer_add(lk->lk_deadline, &tv);
 
+	/* Fresh: the registry only, within its budget (else unknown,
+	 * rate-budget); no stale entry is ever looked for. */
+	if (flags & LOOKUP_FRESH) {
+		if (lookup_query(lk) == -1)
+			return NULL;
+		return lk;
+	}
 	if (lookup_cache_get(lk) == -1)
 		return NULL;
 	return lk;

@@ -84,6 +84,10 @@ static const struct conf_key whoisd_keys[] = {
 	  "journal" },
 	{ "access_log_sample", CONF_INT, WCOFF(wc_access_log_sample), 1, 1e9,
 	  "1", "log one request in N (per child)" },
+	{ "http_cors_origins", CONF_STR, WCOFF(wc_http_cors_origins), 0, 0, "",
+	  "origins (space-separated, or *) whose pages may call the API" },
+	{ "suggest_tlds", CONF_STR, WCOFF(wc_suggest_tlds), 0, 0,
+	  "com net org io dev app", "TLDs /v1/suggest checks a word under" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

@@ -25,6 +25,8 @@ struct whoisd_conf {
 	char			*wc_query_addr;
 	char			*wc_registries;
 	char			*wc_public_suffix_list;
+	char			*wc_http_cors_origins;
+	char			*wc_suggest_tlds;
 	double			 wc_request_timeout;
 	double			 wc_link_down_wait;
 	double			 wc_cache_timeout;
@@ -95,6 +97,8 @@ typedef void (*lookup_cb)(const struct answer *a, const char *note, void *arg);
 #define LOOKUP_TEXT	0x01	/* the registry's text is wanted */
 #define LOOKUP_BULK	0x02	/* the client's request holds more names */
 #define LOOKUP_FULL	0x04	/* the registrar's record too (thin registry) */
+#define LOOKUP_FRESH	0x08	/* the registry's answer now: no memo, cache
+				 * or stale entry */
 struct lookup	*lookup_start(const char *name, size_t len, int flags,
 		    lookup_cb cb, void *arg);
 /*
@@ -104,11 +108,23 @@ struct lookup	*lookup_start(const char *name, size_t len, int flags,
  */
 struct lookup	*lookup_start_as(const char *name, size_t len, int flags,
 		    int fd, lookup_cb cb, void *arg);
+/*
+ * The same, accepting a memo or cache answer only if it was checked at
+ * most max_age seconds ago (-1: any the cache still trusts); an older
+ * one is asked of the registry, and never served stale.
+ */
+struct lookup	*lookup_start_aged(const char *name, size_t len, int flags,
+		    int fd, double max_age, lookup_cb cb, void *arg);
 void		 lookup_cancel(struct lookup *);
 /* Answer it now, unknown for `reason` (or its stale entry), and free it. */
 void		 lookup_cut(struct lookup *, const char *reason,
 		    uint64_t retry_after);
 void		 lookup_init(struct event_base *);
+/*
+ * During a memo hit's callback, the answer's JSON after "domain" as the
+ * memo keeps it (answer_json_rest()); NULL for any other answer.
+ */
+const char	*lookup_memo_json(const struct answer *, size_t *len);
 
 /* answer.c: the whois text and the JSON of one answer. */
 struct evbuffer;
@@ -124,6 +140,7 @@ void		 answer_whois(struct evbuffer *, const struct answer *,
 		    const char *note);
 void		 answer_json(struct evbuffer *, const struct answer *,
 		    const char *note);
+void		 answer_json_rest(struct evbuffer *, const struct answer *);
 
 /*
  * limits.c: per client address limits shared by all children (`ref` is

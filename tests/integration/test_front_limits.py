@@ -183,7 +183,7 @@ def test_limit_conn_per_client(procs, tmpdir_path):
     c.close()
     assert status_of(buf) == 429, buf
     assert b"Retry-After: " in buf, buf
-    assert b'{"error":' in buf, buf
+    assert b'"code":"too-many-connections"' in buf, buf
     assert b"Connection: close" in buf, buf
     # The whois port counts the same connections.
     w = socket.create_connection((HOST, s.port["whois"]))

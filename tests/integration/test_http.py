@@ -320,6 +320,20 @@ def assert_json_type(r):
         "want Content-Type application/json, got %r" % r)
 
 
+def assert_problem(r, status, code=None):
+    """An RFC 9457 problem details answer with its stable code."""
+    assert r.status == status, "want %d, got %r" % (status, r)
+    ct = r.header("Content-Type") or ""
+    assert ct.split(";")[0].strip().lower() == \
+        "application/problem+json", r
+    j = r.json()
+    assert j["status"] == status and j["title"] and j["detail"], j
+    assert j["type"] == "urn:whoisd:problem:" + j["code"], j
+    if code is not None:
+        assert j["code"] == code, (code, j)
+    return j
+
+
 def assert_length_framed(r):
     assert r.header("Transfer-Encoding") is None, (
         "want Content-Length framing, no Transfer-Encoding: %r" % r)
@@ -526,19 +540,28 @@ def test_head_same_headers_no_body(s):
 
 # --------------------------------------------------------- 5. methods
 
-@pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
 def test_other_methods_405_with_allow(s, method):
-    """5. PUT, DELETE and OPTIONS (curl -X, no body) get 405, an Allow
-    header naming exactly GET, HEAD and POST (/v1/check takes a POST,
-    test_http_post.py), and a JSON {"error": ...}."""
+    """5. PUT and DELETE (curl -X, no body) get 405, an Allow header
+    naming exactly GET, HEAD, POST and OPTIONS (/v1/check takes a POST,
+    test_http_post.py), and a problem, code method-not-allowed."""
     r, _ = curl(s.port["http"], check_path(["example.com"]), "-X", method)
     assert r.status == 405, "%s: want 405, got %r" % (method, r)
     allow = {m.strip().upper() for m in (r.header("Allow") or "").split(",")
              if m.strip()}
-    assert allow == {"GET", "HEAD", "POST"}, (
-        "%s: want Allow: GET, HEAD, POST, got %r" % (method, r))
-    assert_json_type(r)
-    assert "error" in r.json(), r
+    assert allow == {"GET", "HEAD", "POST", "OPTIONS"}, (
+        "%s: want Allow: GET, HEAD, POST, OPTIONS, got %r" % (method, r))
+    assert_problem(r, 405, "method-not-allowed")
+
+
+def test_options_204_with_allow(s):
+    """5. OPTIONS (no CORS configured) is 204 with the path's Allow."""
+    r, _ = curl(s.port["http"], check_path(["example.com"]), "-X",
+                "OPTIONS")
+    assert r.status == 204, r
+    allow = {m.strip().upper() for m in (r.header("Allow") or "").split(",")}
+    assert allow == {"GET", "HEAD", "POST", "OPTIONS"}, r
+    assert r.header("Access-Control-Allow-Origin") is None, r
 
 
 @pytest.mark.parametrize("body", [b"hello",
@@ -579,11 +602,9 @@ def test_chunked_request_refused_then_close(s, method):
 # -------------------------------------------------- 6. paths and names
 
 def test_unknown_path_404_json(s):
-    """6. A path the API does not have: 404 with a JSON {"error": ...}."""
+    """6. A path the API does not have: 404, problem unknown-path."""
     r, _ = curl(s.port["http"], "/v2/nothing?domain=example.com")
-    assert r.status == 404, r
-    assert_json_type(r)
-    assert "error" in r.json(), r
+    assert_problem(r, 404, "unknown-path")
 
 
 def test_check_without_domain_400(s):

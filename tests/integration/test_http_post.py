@@ -292,7 +292,7 @@ def test_1000_names(s):
         assert [x["domain"] for x in j["results"]] == names
         c.send(post(body(names + ["one-more.com"])))
         r, j = read_json(c)
-        assert r.status == 400 and "at most 1000" in j["error"], r
+        assert r.status == 400 and "at most 1000" in j["detail"], r
 
 
 # ---------------------------------------------------------- bad bodies
@@ -317,7 +317,7 @@ def test_bad_bodies_400_keepalive(s, raw, what):
         c.send(post(raw))
         r, j = read_json(c)
         assert r.status == 400, r
-        assert what in j["error"], (what, j)
+        assert what in j["detail"], (what, j)
         assert "close" not in (r.header("Connection") or ""), r
         c.send(get("/status"))
         assert c.read_response().status == 200
@@ -327,10 +327,10 @@ def test_empty_and_bad_wait_400(s):
     with Conn(s.port["http"]) as c:
         c.send(request("POST", "/v1/check"))
         r, j = read_json(c)
-        assert r.status == 400 and "expected a JSON body" in j["error"], r
+        assert r.status == 400 and "expected a JSON body" in j["detail"], r
         c.send(post(body(["a.com"]), target="/v1/check?wait=x"))
         r, j = read_json(c)
-        assert r.status == 400 and "wait" in j["error"], r
+        assert r.status == 400 and "wait" in j["detail"], r
 
 
 def test_too_many_values_refused(s):
@@ -340,7 +340,7 @@ def test_too_many_values_refused(s):
     with Conn(s.port["http"]) as c:
         c.send(post(raw))
         r, j = read_json(c)
-        assert r.status == 400 and "too many values" in j["error"], r
+        assert r.status == 400 and "too many values" in j["detail"], r
 
 
 def test_too_big_body_413_unread(s):
@@ -350,7 +350,7 @@ def test_too_big_body_413_unread(s):
         c.send(request("POST", "/v1/check",
                        headers=["Content-Length: 100000000"]))
         r, j = read_json(c)
-        assert r.status == 413 and "http_max_body" in j["error"], r
+        assert r.status == 413 and "http_max_body" in j["detail"], r
         c.assert_closed(r)
     assert_serving(s.port["http"])
 
@@ -402,7 +402,7 @@ def test_malformed_chunked_400_close(s, bad):
     with Conn(s.port["http"]) as c:
         c.send(post(b"", chunked=True).rstrip(b"\r\n") + b"\r\n\r\n" + bad)
         r, j = read_json(c)
-        assert r.status == 400 and "chunked" in j["error"], r
+        assert r.status == 400 and "chunked" in j["detail"], r
         c.assert_closed(r)
 
 
@@ -452,9 +452,9 @@ def test_methods_on_check_405_allow_post(s):
     r, _ = curl(s.port["http"], "/v1/check", "-X", "PUT")
     assert r.status == 405, r
     assert {m.strip() for m in r.header("Allow").split(",")} == \
-        {"GET", "HEAD", "POST"}, r
+        {"GET", "HEAD", "POST", "OPTIONS"}, r
     r, _ = curl(s.port["http"], "/status", "-X", "POST")
-    assert r.status == 405 and r.header("Allow") == "GET, HEAD", r
+    assert r.status == 405 and r.header("Allow") == "GET, HEAD, OPTIONS", r
 
 
 # ------------------------------------------------ pipelining and clients

@@ -93,7 +93,7 @@ def test_registered_with_dates_and_nameservers(suite, sim):
     assert a["rule"] == "rdap:domain", a
     assert 'ldhName "example.com"' in a["matched"], a
     assert a["created"] == "1995-08-14T04:00:00Z", a
-    assert a["expires"] == "2027-08-13T04:00:00Z", a
+    assert a["registration-expires"] == "2027-08-13T04:00:00Z", a
     assert a["nameservers"] == "a.iana-servers.net b.iana-servers.net", a
     assert a["registry"] == "rdap.verisign.com", a
     assert '"objectClassName"' in a.text

@@ -178,6 +178,79 @@ test_names(void **state)
 #undef BAD
 }
 
+/* fresh and max_age, and the problem code of each kind of bad body. */
+static void
+test_names_options(void **state)
+{
+	struct http_names	hn;
+	char			err[256];
+	const char		*b;
+
+	(void)state;
+	b = "{\"domains\":[\"a.com\"]}";
+	assert_int_equal(http_names_parse(b, strlen(b), 10, &hn, err,
+	    sizeof(err)), 0);
+	assert_int_equal(hn.hn_fresh, 0);
+	assert_true(hn.hn_max_age == -1);
+	http_names_free(&hn);
+	b = "{\"domains\":[\"a.com\"],\"fresh\":true,\"max_age\":30}";
+	assert_int_equal(http_names_parse(b, strlen(b), 10, &hn, err,
+	    sizeof(err)), 0);
+	assert_int_equal(hn.hn_fresh, 1);
+	assert_true(hn.hn_max_age == 30);
+	http_names_free(&hn);
+
+#define CODE(body, max, code) do {					\
+	assert_int_equal(http_names_parse(body, strlen(body), max, &hn,	\
+	    err, sizeof(err)), -1);					\
+	if ((code) == NULL)						\
+		assert_null(hn.hn_code);				\
+	else								\
+		assert_string_equal(hn.hn_code, (code));		\
+} while (0)
+	CODE("{\"domains\":[\"a\"],\"fresh\":1}", 10, "bad-fresh");
+	CODE("{\"domains\":[\"a\"],\"max_age\":-1}", 10, "bad-max-age");
+	CODE("{\"domains\":[\"a\"],\"max_age\":\"1\"}", 10, "bad-max-age");
+	CODE("{\"domains\":[\"a\"],\"wait\":-1}", 10, "bad-wait");
+	CODE("{\"domains\":[\"a\",\"b\"]}", 1, "too-many-names");
+	CODE("{\"domains\":", 10, "bad-json");
+	/* The shape of the body: the caller's bad-body. */
+	CODE("[]", 10, NULL);
+	CODE("{\"domains\":[]}", 10, NULL);
+#undef CODE
+}
+
+/* Host, Accept-Encoding and the CORS headers. */
+static void
+test_api_headers(void **state)
+{
+	struct http_head	hh;
+
+	(void)state;
+	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n", &hh), 0);
+	assert_int_equal(hh.hh_host, 0);
+	assert_int_equal(hh.hh_gzip, 0);
+	assert_null(hh.hh_origin);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: "
+	    "br, gzip;q=0.5\r\nOrigin: https://a.example\r\n"
+	    "Access-Control-Request-Method: POST\r\n"
+	    "Access-Control-Request-Headers: content-type\r\n\r\n", &hh), 0);
+	assert_int_equal(hh.hh_host, 1);
+	assert_int_equal(hh.hh_gzip, 1);
+	assert_string_equal(hh.hh_origin, "https://a.example");
+	assert_string_equal(hh.hh_acr_method, "POST");
+	assert_string_equal(hh.hh_acr_headers, "content-type");
+	assert_int_equal(parse("GET / HTTP/1.1\r\nAccept-Encoding: gzip;q=0, "
+	    "*\r\n\r\n", &hh), 0);
+	assert_int_equal(hh.hh_gzip, 0);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nAccept-Encoding: *\r\n\r\n",
+	    &hh), 0);
+	assert_int_equal(hh.hh_gzip, 1);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nAccept-Encoding: "
+	    "identity\r\n\r\n", &hh), 0);
+	assert_int_equal(hh.hh_gzip, 0);
+}
+
 static void
 test_names_budget(void **state)
 {
@@ -208,6 +281,8 @@ main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_names_budget),
+		cmocka_unit_test(test_names_options),
+		cmocka_unit_test(test_api_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
