@@ -155,6 +155,9 @@ $(B)/gen/schema/%_sql.h: schema/%.sql
 	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
 $(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
 $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
+# The web page's files, installed below (http_www's default).
+$(B)/obj/daemons/whoisd/main.o: CPPFLAGS += \
+    -DWHOISD_WWW='"$(PREFIX)/share/whoisd/www"'
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -163,7 +166,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
-		  systemd-container libc-ares-dev nsd libjansson-dev
+		  systemd-container libc-ares-dev nsd libjansson-dev \
+		  chromium chromium-driver python3-selenium
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -263,6 +267,7 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	    $(DESTDIR)$(SYSCONFDIR)/whoisd $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
 	    $(DESTDIR)$(PREFIX)/share/whoisd/schema \
+	    $(DESTDIR)$(PREFIX)/share/whoisd/www \
 	    $(DESTDIR)$(PREFIX)/share/doc/whoisd
 	for b in $(INSTALL_BINS); do install -m 0755 $(B)/bin/$$b $(DESTDIR)$(BINDIR)/; done
 	for u in $(UNITS); do \
@@ -281,6 +286,8 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/whoisd/$$(basename $$c); \
 	done
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
+	install -m 0644 www/*.html www/*.js www/*.css \
+	    $(DESTDIR)$(PREFIX)/share/whoisd/www/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
 
 # ---------------------------------------------------------------- fuzz

@@ -554,7 +554,10 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 		out_str(out, "\r\nTransfer-Encoding: chunked");
 	else
 		hc->hc_keepalive = 0;	/* HTTP/1.0: the close ends it */
-	out_str(out, "\r\nCache-Control: no-store\r\n");
+	out_str(out, "\r\n");
+	/* The page's files say how they may be kept (static.c). */
+	if (extra == NULL || strncmp(extra, "Cache-Control:", 14) != 0)
+		out_str(out, "Cache-Control: no-store\r\n");
 	if (!hc->hc_keepalive)
 		out_str(out, "Connection: close\r\n");
 	else if (hc->hc_http10)
@@ -1224,6 +1227,36 @@ http_metrics(struct hconn *hc)
 	evbuffer_free(b);
 }
 
+/*
+ * The web page (static.c): from memory, 304 when the client has it.  A
+ * page not installed is a 404 that says so; the API works without it.
+ */
+static void
+http_static(struct hconn *hc, struct http_head *hh)
+{
+	const struct static_file	*sf = static_find(hh->hh_path);
+	char				 msg[512];
+
+	if (sf == NULL) {
+		snprintf(msg, sizeof(msg), "the web page is not installed "
+		    "(http_www %s); the API is at /v1/check?domain=NAME",
+		    static_dir_name());
+		http_respond_error(hc, 404, "Not Found", msg);
+		return;
+	}
+	if (static_not_modified(sf, hh->hh_inm)) {
+		/* No body, and the length the 200 would have had. */
+		http_respond_head(hc, 304, "Not Modified", sf->sf_ctype,
+		    sf->sf_len, sf->sf_headers);
+		return;
+	}
+	http_respond_head(hc, 200, "OK", sf->sf_ctype, sf->sf_len,
+	    sf->sf_headers);
+	if (!hc->hc_head)
+		evbuffer_add_reference(hc->hc_out, sf->sf_body, sf->sf_len,
+		    NULL, NULL);
+}
+
 /* -------------------------------------------------------------- requests */
 
 /* Answer one parsed request. */
@@ -1262,6 +1295,8 @@ http_route(struct hconn *hc, struct http_head *hh)
 		http_status(hc);
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(hc);
+	else if (static_path(path))
+		http_static(hc, hh);
 	else
 		http_respond_error(hc, 404, "Not Found",
 		    "unknown path; see /v1/check?domain=NAME");

@@ -6,7 +6,7 @@
  *
  * Only what the API needs is understood: the request line, Connection,
  * how a body is framed (Content-Length, chunked), Content-Encoding,
- * Expect and Accept.  Anything that could make a proxy in front see
+ * Expect, Accept and If-None-Match.  Anything that could make a proxy in front see
  * other request boundaries than we do (control bytes, a bare CR, line
  * folding, a malformed or doubled Content-Length, Content-Length with
  * Transfer-Encoding) is a 400.  The bodies themselves: a chunked
@@ -107,7 +107,8 @@ parse_header(char *line, struct http_head *hh)
 	} else if (strcasecmp(line, "Accept") == 0) {
 		if (http_accepts(v, "application/x-ndjson"))
 			hh->hh_ndjson = 1;
-	}
+	} else if (strcasecmp(line, "If-None-Match") == 0)
+		hh->hh_inm = v;
 	return 0;
 }
 

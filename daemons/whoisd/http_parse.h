@@ -30,6 +30,7 @@ struct http_head {
 	int		 hh_cenc;		/* a Content-Encoding, not identity */
 	int		 hh_continue;		/* Expect: 100-continue */
 	int		 hh_ndjson;		/* Accept: application/x-ndjson */
+	char		*hh_inm;		/* If-None-Match, or NULL */
 };
 
 /*

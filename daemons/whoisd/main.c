@@ -22,6 +22,9 @@
 #ifndef SYSCONF_WHOISD
 #define SYSCONF_WHOISD	"etc"
 #endif
+#ifndef WHOISD_WWW
+#define WHOISD_WWW	"/usr/local/share/whoisd/www"
+#endif
 
 #define WCOFF(f)	offsetof(struct whoisd_conf, f)
 static const struct conf_key whoisd_keys[] = {
@@ -74,6 +77,9 @@ static const struct conf_key whoisd_keys[] = {
 	{ "limit_req_burst", CONF_INT, WCOFF(wc_limit_burst), 1, 1000000,
 	  "100", "requests over limit_req_per_client one address may make at "
 	  "once" },
+	{ "http_www", CONF_STR, WCOFF(wc_http_www), 0, 0, WHOISD_WWW,
+	  "directory of the web page served at / and /status.html, read at "
+	  "start and on HUP (empty = no page)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -151,7 +157,12 @@ whoisd_master_init(void *conf, int reload)
 		return -1;
 	}
 	suffix_free(sx);
-	return link_keys_master(conf, ROLE_FRONT, "whoisd", reload);
+	if (link_keys_master(conf, ROLE_FRONT, "whoisd", reload) == -1)
+		return -1;
+	/* Read once here, shared by the children it forks next. */
+	if (reload != 2)
+		static_load(wc->wc_http_www);
+	return 0;
 }
 
 static void
