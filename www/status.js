@@ -220,12 +220,13 @@
     });
     return list.map(function (o) {
       var lat = o.latency || o.latency_ms || {};
-      return { name: o.name || o.registry, health: o.health || o.state ||
+      return { name: o.registry || o.name, block: o.block,
+        health: o.health || o.state ||
           (o.backoff_ms > 0 ? "backing off" : "ok"),
         backoff_ms: o.backoff_ms || (o.backoff_s || 0) * 1000,
         p50: o.p50 !== undefined ? o.p50 : lat.p50,
         p99: o.p99 !== undefined ? o.p99 : lat.p99,
-        answers: o.answers };
+        answers: o.answers, reason: o.last_reason };
     });
   }
 
@@ -249,8 +250,19 @@
     list.forEach(function (g) {
       var tr = el("tr");
       tr.setAttribute("data-registry", g.name);
-      tr.appendChild(el("td", null, g.name));
-      tr.appendChild(el("td", /ok|up/.test(g.health) ? "up" : "down", g.health));
+      var name = el("td", null, g.name);
+      if (g.block && g.block !== g.name) name.appendChild(el("span", "sub", g.block));
+      tr.appendChild(name);
+      var hd = el("td", /^(ok|up)$/.test(g.health) ? "up" : "down", g.health);
+      if (g.answers && typeof g.answers === "object") {
+        var n = 0, parts = [];
+        Object.keys(g.answers).forEach(function (k) {
+          if (g.answers[k] > 0) { n += g.answers[k]; parts.push(g.answers[k] + " " + k); }
+        });
+        hd.appendChild(el("span", "sub", parts.join(", ") || "no answers"));
+      }
+      if (g.health !== "ok" && g.reason) hd.appendChild(el("span", "sub", g.reason));
+      tr.appendChild(hd);
       tr.appendChild(el("td", "num", g.backoff_ms > 0 ?
         fmtAge(g.backoff_ms / 1000) : "none"));
       tr.appendChild(el("td", "num", fmtMs(g.p50)));

@@ -7,7 +7,8 @@
  *						Accept: application/x-ndjson a
  *						line per name as it is known
  *	GET /v1/whois?domain=a.com		the whois answer and registry text
- *	GET /status				pool and links, JSON
+ *	GET /status				pool, links, registries, JSON
+ *	GET /, /status.html, ...		the web page (static.c)
  *	GET /metrics				Prometheus text
  *
  * Why not evhttp: it costs four epoll_ctl() calls, a readv, a writev and
@@ -1165,7 +1166,9 @@ http_status(struct hconn *hc)
 	http_link_json(b, "cache", front_cache());
 	evbuffer_add(b, ",", 1);
 	http_link_json(b, "query", front_query());
-	evbuffer_add_printf(b, "}}\n");
+	evbuffer_add_printf(b, "},\"registries\":");
+	regstat_json(b);
+	evbuffer_add_printf(b, "}\n");
 	http_respond(hc, 200, "OK", "application/json", b, NULL);
 	evbuffer_free(b);
 }

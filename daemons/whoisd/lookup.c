@@ -329,6 +329,7 @@ lookup_answer(struct lookup *lk, struct answer *a)
 		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
 	front_stats.fs_answers[a->a_status]++;
 	front_stats.fs_source[a->a_source]++;
+	regstat_note(a);
 	lk->lk_state = LK_DONE;
 	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
 }

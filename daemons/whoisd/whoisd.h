@@ -175,6 +175,13 @@ const char	*static_dir_name(void);
 int		 static_not_modified(const struct static_file *,
 		    const char *if_none_match);
 
+/*
+ * regstat.c: per registry, what this child's answers said (verdicts,
+ * failures, budget waits, reply latency), for /status.
+ */
+void		 regstat_note(const struct answer *);
+void		 regstat_json(struct evbuffer *);
+
 /* json.c: JSON strings, and plain strings and numbers without printf. */
 void		 json_str(struct evbuffer *, const char *s);
 void		 out_str(struct evbuffer *, const char *s);

@@ -77,6 +77,7 @@ PASTED = {
     "taken-" + WORD + ".co.uk": "registered",
 }
 DATA = """
+latency * uniform:5:60
 available {w}.com {w}.org
 registered {w}.net {w}.io
 reserved {w}.be {w}.it
@@ -102,9 +103,13 @@ def suite():
     data = regsim_data(tmp, DATA)
     ps = Procs(tmp)
     try:
+        # One front child: /status is the figures of the child that
+        # answers it, and the page's checks went through that one.
         s = Suite(ps, tmp, regsim=["--data=" + data],
                   query=["--registries=" + registries_eurid_hourly(tmp)],
-                  front=["--http_www=" + WWW]).start()
+                  front=["--http_www=" + WWW, "--min_servers=1",
+                         "--max_servers=1", "--min_spare_servers=0",
+                         "--max_spare_servers=1"]).start()
         s.tmp = tmp
         yield s
     finally:
@@ -338,7 +343,15 @@ def test_same_origin_without_cors(suite, browser):
 # ---------------------------------------------------- operator view
 
 def test_status_page(suite, browser):
+    """Links, children, and the registries this child's answers came
+    from: verdicts and latency for Verisign, EURid backing off (its one
+    query an hour is spent)."""
+    eu = suite.check(["status-a-%s.eu" % WORD, "status-b-%s.eu" % WORD])
+    assert eu[1]["reason"] == "rate-budget", eu
+    assert suite.check(["free-status-%s.com" % WORD])[0]["status"] == \
+        "available"
     d = browser
+    d.set_window_size(1200, 1600)
     d.get(base(suite) + "/status.html")
     WebDriverWait(d, 10, 0.05).until(
         lambda d: d.find_element(By.TAG_NAME, "body")
@@ -354,20 +367,27 @@ def test_status_page(suite, browser):
         assert st["links"][name]["addr"] in text, text
     pids = {e.get_attribute("data-pid") for e in
             d.find_elements(By.CSS_SELECTOR, "#children tbody tr")}
-    assert {str(c["pid"]) for c in st["pool"]["children"]} <= pids | set(), \
+    assert {str(c["pid"]) for c in st["pool"]["children"]} == pids, \
         (pids, st)
     assert d.find_elements(By.CSS_SELECTOR, "#links svg.spark polyline")
-    regs = {e.get_attribute("data-registry"): e.text for e in
+    regs = {e.get_attribute("data-registry"): e for e in
             d.find_elements(By.CSS_SELECTOR, "#registries tbody tr")}
     shot(d, "status")
-    served = "registries" in st or re.search(
-        r'registry="', urllib.request.urlopen(
-            base(suite) + "/metrics").read().decode())
-    if served:
-        assert regs, "the front serves registry figures the page left out"
-        assert d.find_elements(By.CSS_SELECTOR,
-                               "#registries svg.spark polyline")
-    else:
-        note = d.find_element(By.ID, "reg-none")
-        assert note.is_displayed() and "no per-registry" in note.text
+    d.set_window_size(1200, 900)
+    served = {r["registry"]: r for r in st["registries"]}
+    assert set(regs) == set(served), (set(regs), set(served))
+    com = regs["whois.verisign-grs.com"]
+    cells = com.find_elements(By.TAG_NAME, "td")
+    assert cells[1].text.startswith("ok"), com.text
+    assert "available" in cells[1].text, com.text
+    assert cells[3].text == str(served["whois.verisign-grs.com"]["p50"])
+    assert cells[4].text == str(served["whois.verisign-grs.com"]["p99"])
+    assert cells[5].find_elements(By.TAG_NAME, "polyline"), com.text
+    assert served["whois.verisign-grs.com"]["p99"] >= 5, served
+    assert regs["google"].find_elements(By.TAG_NAME, "td")[1].text \
+        .startswith("no whois service"), regs["google"].text
+    eu = regs["whois.eu"].find_elements(By.TAG_NAME, "td")
+    assert eu[1].text.startswith("backing off"), regs["whois.eu"].text
+    assert "rate-budget" in eu[1].text
+    assert re.match(r"^\d+ min$", eu[2].text), eu[2].text
     assert console_errors(d) == []
