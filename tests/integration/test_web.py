@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -218,6 +219,30 @@ def test_page_missing_api_still_works(procs, tmpdir_path):
     code, body = s.http("/")
     assert code == 404 and "not installed" in body, (code, body)
     assert s.check(["example.com"])[0]["status"] == "registered"
+
+
+def test_reload_reads_the_page_again(procs, tmpdir_path):
+    """The files are read at start and on HUP, not per request: a change
+    on disk shows only after a reload."""
+    www = os.path.join(tmpdir_path, "www")
+    shutil.copytree(WWW, www)
+    s = Suite(procs, tmpdir_path, front=["--http_www=" + www]).start()
+    u = base(s) + "/style.css"
+
+    def get():
+        with urllib.request.urlopen(u) as r:
+            return r.headers["ETag"], r.read()
+
+    etag, body = get()
+    with open(os.path.join(www, "style.css"), "ab") as f:
+        f.write(b"/* changed */\n")
+    assert get() == (etag, body)
+    s.p["front"].sig(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and get()[0] == etag:
+        time.sleep(0.1)
+    etag2, body2 = get()
+    assert etag2 != etag and body2 == body + b"/* changed */\n"
 
 
 # ------------------------------------------------------------- the page
