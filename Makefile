@@ -155,9 +155,16 @@ $(B)/gen/schema/%_sql.h: schema/%.sql
 	  echo '	0x00'; echo '};'; } > $@.tmp && mv $@.tmp $@
 $(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
 $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
-# The web page's files, installed below (http_www's default).
+# The web page's files, installed below (http_www's default); the stamp
+# changes with PREFIX, so `make install PREFIX=/usr` rebuilds main.o.
 $(B)/obj/daemons/whoisd/main.o: CPPFLAGS += \
     -DWHOISD_WWW='"$(PREFIX)/share/whoisd/www"'
+$(B)/obj/daemons/whoisd/main.o: $(B)/gen/prefix.stamp
+$(B)/gen/prefix.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' > $@.tmp; \
+	    if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+FORCE:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

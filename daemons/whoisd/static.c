@@ -133,11 +133,20 @@ void
 static_load(const char *dir)
 {
 	struct static_file	*loaded[STATIC_N];
+	struct stat		 st;
 	size_t			 i, j, ok = 0;
+	int			 have;
 
+	/* No directory: one line says so, not one per file. */
+	have = dir != NULL && *dir != '\0';
+	if (have && (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))) {
+		log_warnx("http_www: %s is not a directory; the API is served "
+		    "without the page", dir);
+		have = 0;
+	}
 	for (i = 0; i < STATIC_N; i++) {
 		loaded[i] = NULL;
-		if (dir == NULL || *dir == '\0')
+		if (!have)
 			continue;
 		/* Two paths may name one file: read it once. */
 		for (j = 0; j < i; j++)
@@ -167,7 +176,7 @@ static_load(const char *dir)
 	static_dir = dir != NULL ? xstrdup(dir) : NULL;
 	if (ok > 0)
 		log_info("http_www: %zu files from %s", ok, dir);
-	else if (dir != NULL && *dir != '\0')
+	else if (have)
 		log_warnx("http_www: no page in %s; the API is served without "
 		    "it", dir);
 }
