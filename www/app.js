@@ -27,7 +27,9 @@
 
   function tokens(q) {
     return q.split(/[\s,;]+/).map(function (t) {
-      return t.trim().replace(/^\.+|\.+$/g, "");
+      // A pasted address: its host.
+      return t.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
+        .replace(/[\/?#].*$/, "").replace(/^\.+|\.+$/g, "");
     }).filter(function (t) { return t.length > 0; });
   }
 
