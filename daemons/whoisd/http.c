@@ -548,7 +548,11 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	out_str(out, reason);
 	out_str(out, "\r\nContent-Type: ");
 	out_str(out, ctype);
-	if (len != HTTP_STREAMED) {
+	/* A 304 has no body; a length there makes some clients wait for
+	 * one (nginx sends none either). */
+	if (code == 304)
+		;
+	else if (len != HTTP_STREAMED) {
 		out_str(out, "\r\nContent-Length: ");
 		out_u64(out, len);
 	} else if (!hc->hc_http10)
@@ -1248,9 +1252,8 @@ http_static(struct hconn *hc, struct http_head *hh)
 		return;
 	}
 	if (static_not_modified(sf, hh->hh_inm)) {
-		/* No body, and the length the 200 would have had. */
-		http_respond_head(hc, 304, "Not Modified", sf->sf_ctype,
-		    sf->sf_len, sf->sf_headers);
+		http_respond_head(hc, 304, "Not Modified", sf->sf_ctype, 0,
+		    sf->sf_headers);
 		return;
 	}
 	http_respond_head(hc, 200, "OK", sf->sf_ctype, sf->sf_len,

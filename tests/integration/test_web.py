@@ -8,6 +8,7 @@ exactly that.  EURid's budget is cut to one query an hour, so once it is
 spent a .eu name is unknown / rate-budget and the page counts down its
 retry_after.  Screenshots go to tests/artifacts/web/ (gitignored).
 """
+import http.client
 import json
 import os
 import re
@@ -211,9 +212,26 @@ def test_files_served_from_memory_with_etag(suite):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req)
         assert e.value.code == 304, path
+        assert e.value.headers["ETag"] == etag, path
+        assert e.value.headers["Content-Length"] is None, path
         req = urllib.request.Request(u + path, method="HEAD")
         with urllib.request.urlopen(req) as r:
             assert r.read() == b"" and r.headers["ETag"] == etag
+    # A 304 leaves a keep-alive connection ready for the next answer.
+    c = http.client.HTTPConnection("127.0.0.1", suite.port["http"],
+                                   timeout=10)
+    c.request("GET", "/app.js")
+    r = c.getresponse()
+    etag = r.getheader("ETag")
+    assert r.status == 200 and len(r.read()) > 0
+    c.request("GET", "/app.js", headers={"If-None-Match": etag})
+    r = c.getresponse()
+    assert r.status == 304 and r.read() == b""
+    c.request("GET", "/style.css")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == open(
+        os.path.join(WWW, "style.css"), "rb").read()
+    c.close()
     for bad in ("/../etc/passwd", "/www/app.js", "/x.js", "/.git/config",
                 "/index.html/", "/%2e%2e/etc/passwd"):
         r = subprocess.run(["curl", "-s", "--path-as-is", "-o", "/dev/null",
