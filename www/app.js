@@ -75,7 +75,7 @@
     r.tdStatus.setAttribute("data-label", "Status");
     r.tdSource.setAttribute("data-label", "Source");
     r.tdChecked.setAttribute("data-label", "Checked");
-    r.tdExpires.setAttribute("data-label", "Expires");
+    r.tdExpires.setAttribute("data-label", "Cached until");
     tr.setAttribute("data-name", key);
     [r.tdName, r.tdStatus, r.tdSource, r.tdChecked, r.tdExpires,
      r.tdLink].forEach(function (td) { tr.appendChild(td); });
