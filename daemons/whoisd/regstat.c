@@ -1,9 +1,10 @@
 /*
- * regstat.c — what this child's answers say about each registry, for
- * the operator view (/status): verdicts and failures, the back-off or
- * budget wait its last answers carried, and the latency of its recent
- * replies (p50, p99).  Per child, like the rest of /status: no figure
- * here needs the other children, and none costs a lock.
+ * regstat.c — what this child's fresh answers (not the cache's) say
+ * about each registry, for the operator view (/status): verdicts and
+ * failures, the back-off or budget wait its last answers carried, and
+ * the latency of its recent replies (p50, p99).  Per child, like the
+ * rest of /status: no figure here needs the other children, and none
+ * costs a lock.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,9 @@ regstat_note(const struct answer *a)
 	size_t		 n;
 	int		 wait;
 
+	/* Cached answers say nothing new, and bulk hits stay cheap. */
+	if (a->a_source != SRC_REGISTRY)
+		return;
 	/* The rule names the registries.conf block ("verisign:available"). */
 	block[0] = '\0';
 	if ((colon = strchr(a->a_rule, ':')) != NULL) {
@@ -93,9 +97,8 @@ regstat_note(const struct answer *a)
 		rs->rs_fail_run++;
 	} else
 		rs->rs_fail_run = 0;
-	/* Only a registry's own reply times the registry. */
-	if (a->a_source == SRC_REGISTRY && !wait &&
-	    strcmp(a->a_reason, "timeout") != 0)
+	/* Only a reply times the registry. */
+	if (!wait && strcmp(a->a_reason, "timeout") != 0)
 		rs->rs_lat[rs->rs_nlat++ % REGSTAT_LAT] =
 		    a->a_latency_ms > UINT32_MAX ? UINT32_MAX :
 		    (uint32_t)a->a_latency_ms;
