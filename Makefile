@@ -167,6 +167,16 @@ $(B)/gen/docs/%_json.h: docs/%.json
 $(B)/obj/daemons/whoisd/http.o: $(B)/gen/docs/openapi_json.h
 $(B)/obj/daemons/cache/cache_db.o: $(B)/gen/schema/cache_sql.h
 $(B)/obj/daemons/errdb/errdb_db.o: $(B)/gen/schema/errdb_sql.h
+# The web page's files, installed below (http_www's default); the stamp
+# changes with PREFIX, so `make install PREFIX=/usr` rebuilds main.o.
+$(B)/obj/daemons/whoisd/main.o: CPPFLAGS += \
+    -DWHOISD_WWW='"$(PREFIX)/share/whoisd/www"'
+$(B)/obj/daemons/whoisd/main.o: $(B)/gen/prefix.stamp
+$(B)/gen/prefix.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' > $@.tmp; \
+	    if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+FORCE:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -177,7 +187,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  sqlite3 procps iproute2 \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
 		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl \
-		  python3-jsonschema nodejs php-cli
+		  python3-jsonschema nodejs php-cli \
+		  chromium chromium-driver python3-selenium
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -292,6 +303,7 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	    $(DESTDIR)$(SYSCONFDIR)/whoisd $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
 	    $(DESTDIR)$(PREFIX)/share/whoisd/schema \
+	    $(DESTDIR)$(PREFIX)/share/whoisd/www \
 	    $(DESTDIR)$(PREFIX)/share/doc/whoisd
 	for b in $(INSTALL_BINS); do install -m 0755 $(B)/bin/$$b $(DESTDIR)$(BINDIR)/; done
 	for u in $(UNITS); do \
@@ -313,6 +325,8 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	done
 	install -m 0644 etc/rdap-dns.json $(DESTDIR)$(SYSCONFDIR)/whoisd/
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
+	install -m 0644 www/*.html www/*.js www/*.css \
+	    $(DESTDIR)$(PREFIX)/share/whoisd/www/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
 
 # ---------------------------------------------------------------- fuzz

@@ -7,7 +7,8 @@
  *						Accept: application/x-ndjson a
  *						line per name as it is known
  *	GET /v1/whois?domain=a.com		the whois answer and registry text
- *	GET /status				pool and links, JSON
+ *	GET /status				pool, links, registries, JSON
+ *	GET /, /status.html, ...		the web page (static.c)
  *	GET /metrics				Prometheus text
  *	GET /healthz, GET /readyz		liveness, readiness (health.c)
  *
@@ -648,7 +649,10 @@ http_respond_head(struct hconn *hc, int code, const char *reason,
 	}
 	if (hc->hc_gz)
 		out_str(out, "Content-Encoding: gzip\r\n");
-	if (hc->hc_maxage >= 0) {
+	/* The page's files say how they may be kept (static.c). */
+	if (extra != NULL && strncmp(extra, "Cache-Control:", 14) == 0)
+		;
+	else if (hc->hc_maxage >= 0) {
 		out_str(out, "Cache-Control: max-age=");
 		out_u64(out, (uint64_t)hc->hc_maxage);
 		out_str(out, "\r\n");
@@ -1536,7 +1540,9 @@ http_status(struct hconn *hc)
 	http_link_json(b, "cache", front_cache());
 	evbuffer_add(b, ",", 1);
 	http_link_json(b, "query", front_query());
-	evbuffer_add_printf(b, "}}\n");
+	evbuffer_add_printf(b, "},\"registries\":");
+	regstat_json(b);
+	evbuffer_add_printf(b, "}\n");
 	http_respond(hc, 200, "OK", "application/json", b, NULL);
 	evbuffer_free(b);
 }
@@ -1622,6 +1628,35 @@ http_r_readyz(struct hconn *hc, struct http_head *hh)
 	http_health(hc, health_ready);
 }
 
+/*
+ * The web page (static.c): from memory, 304 when the client has it.  A
+ * page not installed is a 404 that says so; the API works without it.
+ */
+static void
+http_static(struct hconn *hc, struct http_head *hh)
+{
+	const struct static_file	*sf = static_find(hh->hh_path);
+	char				 msg[512];
+
+	if (sf == NULL) {
+		snprintf(msg, sizeof(msg), "the web page is not installed "
+		    "(http_www %s); the API is at /v1/check?domain=NAME",
+		    static_dir_name());
+		http_problem(hc, 404, "unknown-path", msg, NULL);
+		return;
+	}
+	if (static_not_modified(sf, hh->hh_inm)) {
+		http_respond_head(hc, 304, "Not Modified", NULL, 0,
+		    sf->sf_headers);
+		return;
+	}
+	http_respond_head(hc, 200, "OK", sf->sf_ctype, sf->sf_len,
+	    sf->sf_headers);
+	if (!hc->hc_head)
+		evbuffer_add_reference(hc->hc_out, sf->sf_body, sf->sf_len,
+		    NULL, NULL);
+}
+
 /* -------------------------------------------------------------- requests */
 
 #define HM_GET		0x01	/* and HEAD */
@@ -1642,6 +1677,12 @@ static const struct hroute {
 	{ "/v1/openapi.json",	HM_GET,			http_openapi },
 	{ "/status",		HM_GET,			http_r_status },
 	{ "/metrics",		HM_GET,			http_r_metrics },
+	{ "/",			HM_GET,			http_static },
+	{ "/index.html",	HM_GET,			http_static },
+	{ "/status.html",	HM_GET,			http_static },
+	{ "/app.js",		HM_GET,			http_static },
+	{ "/status.js",		HM_GET,			http_static },
+	{ "/style.css",		HM_GET,			http_static },
 	{ "/healthz",		HM_GET,			http_r_healthz },
 	{ "/readyz",		HM_GET,			http_r_readyz },
 };

@@ -6,7 +6,8 @@
  *
  * Only what the API needs is understood: the request line, Connection,
  * how a body is framed (Content-Length, chunked), Content-Encoding,
- * Expect, Accept, Accept-Encoding, Host and the CORS headers.  Anything that could make a proxy in front see
+ * Expect, Accept, Accept-Encoding, Host, If-None-Match and the CORS
+ * headers.  Anything that could make a proxy in front see
  * other request boundaries than we do (control bytes, a bare CR, line
  * folding, a malformed or doubled Content-Length, Content-Length with
  * Transfer-Encoding) is a 400.  The bodies themselves: a chunked
@@ -120,6 +121,8 @@ parse_header(char *line, struct http_head *hh)
 		hh->hh_acr_method = v;
 	else if (strcasecmp(line, "Access-Control-Request-Headers") == 0)
 		hh->hh_acr_headers = v;
+	else if (strcasecmp(line, "If-None-Match") == 0)
+		hh->hh_inm = v;
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct http_head {
 	char		*hh_origin;		/* Origin, or NULL */
 	char		*hh_acr_method;		/* Access-Control-Request-Method */
 	char		*hh_acr_headers;	/* ...-Request-Headers, or NULL */
+	char		*hh_inm;		/* If-None-Match, or NULL */
 };
 
 /*

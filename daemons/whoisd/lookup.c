@@ -412,6 +412,7 @@ lookup_answer(struct lookup *lk, struct answer *a)
 		a->a_expires = a->a_checked + lk_ttl[a->a_status];
 	front_stats.fs_answers[a->a_status]++;
 	front_stats.fs_source[a->a_source]++;
+	regstat_note(a);
 	lk->lk_state = LK_DONE;
 	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
 }

@@ -24,6 +24,9 @@
 #ifndef SYSCONF_WHOISD
 #define SYSCONF_WHOISD	"etc"
 #endif
+#ifndef WHOISD_WWW
+#define WHOISD_WWW	"/usr/local/share/whoisd/www"
+#endif
 
 #define WCOFF(f)	offsetof(struct whoisd_conf, f)
 static const struct conf_key whoisd_keys[] = {
@@ -88,6 +91,9 @@ static const struct conf_key whoisd_keys[] = {
 	  "origins (space-separated, or *) whose pages may call the API" },
 	{ "suggest_tlds", CONF_STR, WCOFF(wc_suggest_tlds), 0, 0,
 	  "com net org io dev app", "TLDs /v1/suggest checks a word under" },
+	{ "http_www", CONF_STR, WCOFF(wc_http_www), 0, 0, WHOISD_WWW,
+	  "directory of the web page served at / and /status.html, read at "
+	  "start and on HUP (empty = no page)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -170,7 +176,12 @@ whoisd_master_init(void *conf, int reload)
 		fprintf(stderr, "whoisd: public_suffix_list: %s\n", err);
 		return -1;
 	}
-	return link_keys_master(conf, ROLE_FRONT, "whoisd", reload);
+	if (link_keys_master(conf, ROLE_FRONT, "whoisd", reload) == -1)
+		return -1;
+	/* Read once here, shared by the children it forks next. */
+	if (reload != 2)
+		static_load(wc->wc_http_www);
+	return 0;
 }
 
 static void

@@ -44,6 +44,7 @@ struct whoisd_conf {
 	long			 wc_limit_burst;
 	char			*wc_access_log;
 	long			 wc_access_log_sample;
+	char			*wc_http_www;
 };
 
 /* Counters for /metrics, per child. */
@@ -194,6 +195,30 @@ void		 whois_init(struct event_base *);
 void		 http_accept(int fd, int ref);
 void		 http_init(struct event_base *);
 void		 http_drain(void);
+
+/* static.c: the web page's files, read at start and on HUP. */
+struct static_file {
+	const char	*sf_ctype;
+	char		*sf_body;
+	size_t		 sf_len;
+	char		 sf_etag[24];		/* "0123456789abcdef" */
+	char		*sf_headers;		/* Cache-Control, ETag, ... */
+	int		 sf_refs;		/* paths naming it */
+};
+void		 static_load(const char *dir);
+/* The file a GET of path serves; NULL if none, or not installed. */
+const struct static_file *static_find(const char *path);
+int		 static_path(const char *path);	/* one of the page's? */
+const char	*static_dir_name(void);
+int		 static_not_modified(const struct static_file *,
+		    const char *if_none_match);
+
+/*
+ * regstat.c: per registry, what this child's answers said (verdicts,
+ * failures, budget waits, reply latency), for /status.
+ */
+void		 regstat_note(const struct answer *);
+void		 regstat_json(struct evbuffer *);
 
 /* json.c: JSON strings, and plain strings and numbers without printf. */
 void		 json_str(struct evbuffer *, const char *s);
