@@ -54,9 +54,11 @@ static const struct conf_key cache_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+static int	cache_check(void *, char *, size_t);
+
 static const struct conf_spec cache_spec = {
 	"whoisd-cache", cache_keys, sizeof(struct cache_conf),
-	SYSCONF_WHOISD "/whoisd-cache.conf", NULL, NULL
+	SYSCONF_WHOISD "/whoisd-cache.conf", cache_check, NULL
 };
 
 struct cache_counters	 cache_cnt;
@@ -73,6 +75,16 @@ struct cache_db *
 cache_db(void)
 {
 	return cache_dbh;
+}
+
+/* SQLite writes its WAL and lock files beside the database. */
+static int
+cache_check(void *conf, char *err, size_t errlen)
+{
+	struct cache_conf	*cc = conf;
+
+	return conf_check_writable(conf, "db_path", cc->cc_db_path, 0, err,
+	    errlen);
 }
 
 /*

@@ -164,8 +164,9 @@ static int
 query_check(void *conf, char *err, size_t errlen)
 {
 	struct query_conf	*qc = conf;
+	struct registries	*r;
 	unsigned char		 a[sizeof(struct in6_addr)];
-	char			 host[256];
+	char			 host[256], e[512];
 	int			 port;
 
 	if (qc->qc_backoff_max < qc->qc_backoff_default) {
@@ -187,10 +188,12 @@ query_check(void *conf, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0') {
-		snprintf(err, errlen, "spool_dir must be set");
-		return -1;
-	}
+	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0')
+		return conf_keyerr(err, errlen, "spool_dir", "must be set");
+	/* Read before any port is bound: a broken file is a config error. */
+	if ((r = registries_load(qc->qc_registries, e, sizeof(e))) == NULL)
+		return conf_keyerr(err, errlen, "registries", "%s", e);
+	registries_free(r);
 	return 0;
 }
 
@@ -215,8 +218,16 @@ query_master_init(void *conf, int reload)
 	registries_free(r);
 	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
 		return -1;
-	if (reload == 2)		/* -n: check only */
+	/* -n: check only.  A spool that cannot be written is no reason
+	 * not to start (events wait in memory), but the check says so. */
+	if (reload == 2) {
+		if (conf_check_writable(conf, "spool_dir", qc->qc_spool_dir, 1,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "whoisd-query: config error: %s\n", err);
+			return -1;
+		}
 		return 0;
+	}
 	/* An unwritable spool is not fatal: events wait in memory. */
 	spool_prepare(qc->qc_spool_dir);
 	if (budget_init() == -1) {
