@@ -16,7 +16,7 @@ SYSCONFDIR	?= /etc
 DESTDIR		?=
 
 PKGS		= libevent libevent_pthreads sqlite3 zlib msgpack libsystemd libidn2 \
-		  libcrypto libcares jansson
+		  libcrypto libcares jansson libcurl
 
 CC		?= cc
 PYTHON		= /usr/bin/python3
@@ -46,7 +46,9 @@ CFLAGS		+= -std=c11 $(WARN) $(OPT) -g $(SANFLAGS) -MMD -MP
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS		+= $(PKG_LIBS) -lm
-LDFLAGS		+= $(SANFLAGS)
+# Every binary links the same libraries; each keeps only those it uses
+# (libcurl is whoisctl's alone).
+LDFLAGS		+= $(SANFLAGS) -Wl,--as-needed
 
 # Libraries shared by every binary.
 COMMON_SRCS	= $(wildcard common/*.c)
@@ -163,7 +165,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libmsgpack-dev libsystemd-dev libidn2-dev libssl-dev libcmocka-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
-		  systemd-container libc-ares-dev nsd libjansson-dev
+		  systemd-container libc-ares-dev nsd libjansson-dev \
+		  libcurl4-openssl-dev
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
