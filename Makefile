@@ -166,7 +166,7 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
-		  libcurl4-openssl-dev
+		  libcurl4-openssl-dev mandoc
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -285,6 +285,24 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	done
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/whoisd/schema/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+
+# ---------------------------------------------------------------- man pages
+# mdoc, under docs/man/.  The config-key lists in them come from the
+# daemons' --help (docs/man/keys.py): `make man-keys` rewrites them after
+# a key is added; tests/integration/test_man.py fails until then.
+# `mandoc -Tlint` also reports, as STYLE, every .Xr to a page of ours
+# that is not installed yet: the lint here is for warnings and worse.
+MANDIR		= $(PREFIX)/share/man
+MAN5		= $(wildcard docs/man/*.5)
+MAN8		= $(wildcard docs/man/*.8)
+.PHONY: man-lint man-keys
+man-lint:
+	mandoc -Tlint -Wwarning $(MAN5) $(MAN8)
+man-keys: $(foreach d,whoisd query cache errdb,$(B)/bin/$(BIN_$(d)))
+	$(PYTHON) docs/man/keys.py $(B)/bin update
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked against the
