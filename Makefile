@@ -166,7 +166,7 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  python3-pytest python3-msgpack python3-cryptography whois curl \
 		  sqlite3 procps iproute2 \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
-		  libcurl4-openssl-dev mandoc
+		  libcurl4-openssl-dev mandoc debhelper lintian dpkg-dev
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -303,6 +303,29 @@ man-lint:
 	mandoc -Tlint -Wwarning $(MAN5) $(MAN8)
 man-keys: $(foreach d,whoisd query cache errdb,$(B)/bin/$(BIN_$(d)))
 	$(PYTHON) docs/man/keys.py $(B)/bin update
+
+# ---------------------------------------------------------------- Debian
+# `make deb` builds whoisd_VERSION_ARCH.deb into $(B)/deb/ from a copy of
+# the working tree (debian/, dpkg-buildpackage -us -uc -b) and runs
+# lintian on it; `make deb-test` checks the package
+# (tests/integration/test_deb.py).
+DEB_DEBS	= debhelper lintian dpkg-dev
+DEB_B		= $(B)/deb
+DEB_SRC		= $(DEB_B)/whoisd-$(VERSION)
+.PHONY: deb deb-test
+deb:
+	@test "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" || \
+	    { echo "deb: debian/changelog is not at $(VERSION)"; exit 1; }
+	rm -rf $(DEB_B) && mkdir -p $(DEB_SRC)
+	git ls-files -co --exclude-standard | while read -r f; do \
+	    [ -e "$$f" ] || [ -L "$$f" ] && echo "$$f"; done | \
+	    tar -cf - -T - | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_B)/whoisd_*.deb
+
+deb-test:
+	WHOISD_BUILD=$(B) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/integration/test_deb.py $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked against the
