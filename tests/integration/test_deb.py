@@ -36,8 +36,13 @@ def version():
         return re.search(r"^VERSION\s*=\s*(\S+)", f.read(), re.M).group(1)
 
 
-@pytest.fixture(scope="module")
-def deb():
+_built = []
+
+
+def build_deb():
+    """`make deb` once per test run; the .deb's path."""
+    if _built:
+        return _built[0]
     r = subprocess.run(["make", "-s", "deb", "B=" + os.path.relpath(BUILD,
                                                                   TOP)],
                        cwd=TOP, capture_output=True, text=True, timeout=900)
@@ -46,7 +51,13 @@ def deb():
                           capture_output=True, text=True).stdout.strip()
     path = os.path.join(DEB_B, "whoisd_%s_%s.deb" % (version(), arch))
     assert os.path.isfile(path), os.listdir(DEB_B)
+    _built.append(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def deb():
+    return build_deb()
 
 
 def test_lintian_reports_no_error(deb):
