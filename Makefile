@@ -307,8 +307,10 @@ man-keys: $(foreach d,whoisd query cache errdb,$(B)/bin/$(BIN_$(d)))
 # ---------------------------------------------------------------- Debian
 # `make deb` builds whoisd_VERSION_ARCH.deb into $(B)/deb/ from a copy of
 # the working tree (debian/, dpkg-buildpackage -us -uc -b) and runs
-# lintian on it; `make deb-test` checks the package
-# (tests/integration/test_deb.py).
+# lintian on it; `make deb-test` checks the package: its contents
+# (tests/integration/test_deb.py, ~20 s) and dpkg -i, a rolling restart,
+# an upgrade and dpkg --purge under systemd in a container
+# (test_systemd_deb.py, ~60 s).  Both also run in `make test`.
 DEB_DEBS	= debhelper lintian dpkg-dev
 DEB_B		= $(B)/deb
 DEB_SRC		= $(DEB_B)/whoisd-$(VERSION)
@@ -325,7 +327,8 @@ deb:
 
 deb-test:
 	WHOISD_BUILD=$(B) $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/integration/test_deb.py $(PYTEST_ARGS)
+	    tests/integration/test_deb.py tests/integration/test_systemd_deb.py \
+	    $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked against the
