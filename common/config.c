@@ -546,14 +546,15 @@ conf_check_writable(void *conf, const char *key, const char *path,
 	copy = xstrdup(path);
 	dir = dirname(copy);
 	if (stat(dir, &st) == -1) {
-		conf_keyerr(err, errlen, key, "%s: %s", dir, strerror(errno));
+		conf_keyerr(err, errlen, key, "%s: directory %s: %s", path, dir,
+		    strerror(errno));
 		free(copy);
 		return -1;
 	}
 	if (dropping ? !conf_mode_allows(&st, uid, gid, 1) :
 	    access(dir, W_OK | X_OK) == -1) {
-		conf_keyerr(err, errlen, key, "directory %s is not writable "
-		    "by %s", dir, who);
+		conf_keyerr(err, errlen, key, "%s: directory %s is not "
+		    "writable by %s", path, dir, who);
 		free(copy);
 		return -1;
 	}
