@@ -77,14 +77,17 @@ cache_db(void)
 	return cache_dbh;
 }
 
-/* SQLite writes its WAL and lock files beside the database. */
+/* SQLite writes its WAL and lock files beside the database; the keys
+ * are read before any port is bound. */
 static int
 cache_check(void *conf, char *err, size_t errlen)
 {
 	struct cache_conf	*cc = conf;
 
-	return conf_check_writable(conf, "db_path", cc->cc_db_path, 0, err,
-	    errlen);
+	if (conf_check_writable(conf, "db_path", cc->cc_db_path, 0, err,
+	    errlen) == -1)
+		return -1;
+	return link_keys_check(conf, ROLE_CACHE, err, errlen);
 }
 
 /*

@@ -58,14 +58,17 @@ errdb_conf(void)
 	return pool_conf();
 }
 
-/* SQLite writes its WAL and lock files beside the database. */
+/* SQLite writes its WAL and lock files beside the database; the keys
+ * are read before any port is bound. */
 static int
 errdb_check(void *conf, char *err, size_t errlen)
 {
 	struct errdb_conf	*ec = conf;
 
-	return conf_check_writable(conf, "db_path", ec->ec_db_path, 0, err,
-	    errlen);
+	if (conf_check_writable(conf, "db_path", ec->ec_db_path, 0, err,
+	    errlen) == -1)
+		return -1;
+	return link_keys_check(conf, ROLE_ERRDB, err, errlen);
 }
 
 /*

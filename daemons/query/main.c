@@ -190,11 +190,12 @@ query_check(void *conf, char *err, size_t errlen)
 	}
 	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0')
 		return conf_keyerr(err, errlen, "spool_dir", "must be set");
-	/* Read before any port is bound: a broken file is a config error. */
+	/* Read before any port is bound: a broken file, or keys that cannot
+	 * be loaded, are config errors. */
 	if ((r = registries_load(qc->qc_registries, e, sizeof(e))) == NULL)
 		return conf_keyerr(err, errlen, "registries", "%s", e);
 	registries_free(r);
-	return 0;
+	return link_keys_check(conf, ROLE_QUERY, err, errlen);
 }
 
 /*

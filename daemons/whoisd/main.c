@@ -124,7 +124,8 @@ front_query(void)
 	return front_query_c;
 }
 
-/* Read before any port is bound: a broken file is a config error. */
+/* Read before any port is bound: a broken registries file, or keys that
+ * cannot be loaded, are config errors. */
 static int
 whoisd_check(void *conf, char *err, size_t errlen)
 {
@@ -135,7 +136,7 @@ whoisd_check(void *conf, char *err, size_t errlen)
 	if ((sx = suffix_load(wc->wc_registries, e, sizeof(e))) == NULL)
 		return conf_keyerr(err, errlen, "registries", "%s", e);
 	suffix_free(sx);
-	return 0;
+	return link_keys_check(conf, ROLE_FRONT, err, errlen);
 }
 
 /*

@@ -160,3 +160,19 @@ def test_help_shows_each_daemons_own_defaults():
     cache = defaults("whoisd-cache")
     assert cache["min_servers"] == "1"
     assert cache["max_clients_per_child"] == "256"
+
+
+def test_link_keys_that_cannot_be_loaded(tmpdir_path):
+    """Checked with the config, before any port is bound."""
+    whois = free_port()
+    path = conf(tmpdir_path, "whoisd.conf",
+                "listen 127.0.0.1:%d\nhttp_listen 127.0.0.1:%d\n"
+                "registries %s\nlink_keys %s/none\n"
+                % (whois, free_port(), REGISTRIES, tmpdir_path))
+    for args in (["-n"], []):
+        r = subprocess.run([os.path.join(BIN, "whoisd"), "-f", path] + args,
+                           capture_output=True, text=True, timeout=20,
+                           cwd=TOP)
+        check_fails(r, path + ":4", "link_keys")
+        assert "whoisctl keygen" in r.stderr
+        assert "listening on" not in r.stderr
