@@ -388,7 +388,7 @@ ctl_http(const char *path, const char *post, struct ctl_http *h)
 	}
 	rc = curl_easy_perform(cu);
 	if (rc != CURLE_OK) {
-		snprintf(h->ch_err, sizeof(h->ch_err), "front %s: %s",
+		snprintf(h->ch_err, sizeof(h->ch_err), "front %.80s: %.160s",
 		    ctl.co_addr[CTL_FRONT], errbuf[0] ? errbuf :
 		    curl_easy_strerror(rc));
 		goto done;
