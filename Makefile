@@ -47,7 +47,9 @@ CFLAGS		+= -std=c11 $(WARN) $(OPT) -g $(SANFLAGS) -MMD -MP
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS		+= $(PKG_LIBS) -lm
-LDFLAGS		+= $(SANFLAGS)
+# Every binary links the same libraries; each keeps only those it uses
+# (libcurl is whoisctl's alone).
+LDFLAGS		+= $(SANFLAGS) -Wl,--as-needed
 
 # Libraries shared by every binary.
 COMMON_SRCS	= $(wildcard common/*.c)
@@ -188,7 +190,8 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  systemd-container libc-ares-dev nsd libjansson-dev \
 		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl \
 		  python3-jsonschema nodejs php-cli \
-		  chromium chromium-driver python3-selenium
+		  chromium chromium-driver python3-selenium \
+		  mandoc debhelper lintian
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -328,6 +331,50 @@ install: $(foreach b,$(INSTALL_BINS),$(B)/bin/$(b))
 	install -m 0644 www/*.html www/*.js www/*.css \
 	    $(DESTDIR)$(PREFIX)/share/whoisd/www/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/whoisd/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+
+# ---------------------------------------------------------------- man pages
+# mdoc, under docs/man/.  The config-key lists in them come from the
+# daemons' --help (docs/man/keys.py): `make man-keys` rewrites them after
+# a key is added; tests/integration/test_man.py fails until then.
+# `mandoc -Tlint` also reports, as STYLE, every .Xr to a page of ours
+# that is not installed yet: the lint here is for warnings and worse.
+MANDIR		= $(PREFIX)/share/man
+MAN5		= $(wildcard docs/man/*.5)
+MAN8		= $(wildcard docs/man/*.8)
+.PHONY: man-lint man-keys
+man-lint:
+	mandoc -Tlint -Wwarning $(MAN5) $(MAN8)
+man-keys: $(foreach d,whoisd query cache errdb,$(B)/bin/$(BIN_$(d)))
+	$(PYTHON) docs/man/keys.py $(B)/bin update
+
+# ---------------------------------------------------------------- Debian
+# `make deb` builds whoisd_VERSION_ARCH.deb into $(B)/deb/ from a copy of
+# the working tree (debian/, dpkg-buildpackage -us -uc -b) and runs
+# lintian on it; `make deb-test` checks the package: its contents
+# (tests/integration/test_deb.py, ~20 s) and dpkg -i, a rolling restart,
+# an upgrade and dpkg --purge under systemd in a container
+# (test_systemd_deb.py, ~60 s).  Both also run in `make test`.
+DEB_DEBS	= debhelper lintian dpkg-dev
+DEB_B		= $(B)/deb
+DEB_SRC		= $(DEB_B)/whoisd-$(VERSION)
+.PHONY: deb deb-test
+deb:
+	@test "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" || \
+	    { echo "deb: debian/changelog is not at $(VERSION)"; exit 1; }
+	rm -rf $(DEB_B) && mkdir -p $(DEB_SRC)
+	git ls-files -co --exclude-standard | while read -r f; do \
+	    [ -e "$$f" ] || [ -L "$$f" ] && echo "$$f"; done | \
+	    tar -cf - -T - | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_B)/whoisd_*.deb
+
+deb-test:
+	WHOISD_BUILD=$(B) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/integration/test_deb.py tests/integration/test_systemd_deb.py \
+	    $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked against the

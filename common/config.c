@@ -9,9 +9,19 @@
  * the file, the line and the key, and nothing has been bound yet when it
  * is reported.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <libgen.h>
 #include <math.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/pool.h"
 #include "common/util.h"
 
@@ -72,13 +83,13 @@ const struct conf_key pool_conf_keys[] = {
 	  "detach from the terminal (not under systemd)" },
 	{ "listen_backlog", CONF_INT, POOLOFF(pc_listen_backlog), 1, 65535,
 	  "1024", "listen(2) backlog" },
-	{ "listen", CONF_LIST, POOLOFF(pc_listen), 0, 0, NULL,
+	{ "listen", CONF_LISTEN, POOLOFF(pc_listen), 0, 0, NULL,
 	  "repeatable host:port to listen on" },
-	{ "metrics_listen", CONF_LIST, POOLOFF(pc_metrics_listen), 0, 0, NULL,
+	{ "metrics_listen", CONF_LISTEN, POOLOFF(pc_metrics_listen), 0, 0, NULL,
 	  "repeatable host:port serving GET /metrics (Prometheus)" },
-	{ "cidr_allow", CONF_LIST, POOLOFF(pc_cidr_allow), 0, 0, NULL,
+	{ "cidr_allow", CONF_CIDRS, POOLOFF(pc_cidr_allow), 0, 0, NULL,
 	  "repeatable CIDR allowed to connect" },
-	{ "cidr_deny", CONF_LIST, POOLOFF(pc_cidr_deny), 0, 0, NULL,
+	{ "cidr_deny", CONF_CIDRS, POOLOFF(pc_cidr_deny), 0, 0, NULL,
 	  "repeatable CIDR refused" },
 	{ "link_keys", CONF_STR, POOLOFF(pc_link_keys), 0, 0,
 	  "/etc/whoisd/keys", "directory of the internal links' role keys "
@@ -88,6 +99,115 @@ const struct conf_key pool_conf_keys[] = {
 	  "the previous version's, during an upgrade" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
+
+/*
+ * Where the conf_load() in progress set each key (line 0: the command
+ * line), so checks made after reading still name the file, line and key.
+ */
+struct conf_origin {
+	const char	*co_name;
+	int		 co_line;
+};
+static struct conf_origin	 conf_origins[128];
+static int			 conf_norigins;
+static const char		*conf_cur_path = "(defaults)";
+static int			 conf_located;	/* err already says where */
+
+static void
+conf_origin_set(const struct conf_key *k, int line)
+{
+	int	i;
+
+	for (i = 0; i < conf_norigins; i++)
+		if (strcmp(conf_origins[i].co_name, k->ck_name) == 0)
+			break;
+	if (i == conf_norigins) {
+		if (conf_norigins == (int)nitems(conf_origins))
+			return;
+		conf_norigins++;
+	}
+	conf_origins[i].co_name = k->ck_name;
+	conf_origins[i].co_line = line;
+}
+
+int
+conf_keyerr(char *err, size_t errlen, const char *key, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+	int	i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < conf_norigins; i++)
+		if (strcmp(conf_origins[i].co_name, key) == 0)
+			break;
+	if (i == conf_norigins)
+		snprintf(err, errlen, "%s: %s: %s (the default)", conf_cur_path,
+		    key, msg);
+	else if (conf_origins[i].co_line == 0)
+		snprintf(err, errlen, "command line: %s: %s", key, msg);
+	else
+		snprintf(err, errlen, "%s:%d: %s: %s", conf_cur_path,
+		    conf_origins[i].co_line, key, msg);
+	conf_located = 1;
+	return -1;
+}
+
+static int
+conf_is_list(const struct conf_key *k)
+{
+	return k->ck_type == CONF_LIST || k->ck_type == CONF_LISTEN ||
+	    k->ck_type == CONF_CIDRS;
+}
+
+/*
+ * A host:port that parses, with a port a socket can use, and a host that
+ * is an address, "*" (listen only) or a well-formed name; a name to
+ * listen on must resolve, since binding needs it to.
+ */
+static int
+conf_check_addr(const char *val, int listen, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	char		 host[256];
+	const char	*p;
+	int		 port, rc;
+
+	if (parse_hostport(val, host, sizeof(host), &port, err, errlen) == -1)
+		return -1;
+	if (port < 1 || port > 65535) {
+		snprintf(err, errlen, "\"%s\": port %d out of range 1..65535",
+		    val, port);
+		return -1;
+	}
+	if (inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1 ||
+	    (listen && strcmp(host, "*") == 0))
+		return 0;
+	for (p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
+		    *p != '_')
+			break;
+	if (*p != '\0' || host[0] == '-' || host[0] == '.') {
+		snprintf(err, errlen, "\"%s\": bad host", val);
+		return -1;
+	}
+	if (!listen)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		snprintf(err, errlen, "\"%s\": %s", val, gai_strerror(rc));
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
 
 static const struct conf_key *
 conf_find(const struct conf_spec *spec, const char *name, size_t namelen)
@@ -125,10 +245,10 @@ conf_set(void *conf, const struct conf_key *k, const char *val, char *err,
     size_t errlen)
 {
 	char			*p = (char *)conf + k->ck_off;
-	char			*end, host[256];
+	char			*end;
 	double			 d, mult = 1;
 	struct conf_list	*l;
-	int			 port;
+	struct cidr		 cidr;
 
 	switch (k->ck_type) {
 	case CONF_INT:
@@ -181,15 +301,23 @@ conf_set(void *conf, const struct conf_key *k, const char *val, char *err,
 		}
 		return 0;
 	case CONF_ADDR:
-		if (*val != '\0' && parse_hostport(val, host, sizeof(host),
-		    &port, err, errlen) == -1)
+		if (*val != '\0' && conf_check_addr(val, 0, err, errlen) == -1)
 			return -1;
 		/* FALLTHROUGH */
 	case CONF_STR:
 		free(*(char **)p);
 		*(char **)p = xstrdup(val);
 		return 0;
+	case CONF_LISTEN:
+		if (conf_check_addr(val, 1, err, errlen) == -1)
+			return -1;
+		goto list;
+	case CONF_CIDRS:
+		if (cidr_parse(val, &cidr, err, errlen) == -1)
+			return -1;
+		/* FALLTHROUGH */
 	case CONF_LIST:
+	list:
 		l = (struct conf_list *)p;
 		l->cl_items = xrealloc(l->cl_items,
 		    (l->cl_n + 1) * sizeof(char *));
@@ -313,7 +441,7 @@ conf_read_file(const struct conf_spec *spec, void *conf, const char *path,
 		if (skip)
 			continue;
 		/* The file's first value of a list replaces the default list. */
-		if (k->ck_type == CONF_LIST && k->ck_default != NULL) {
+		if (conf_is_list(k) && k->ck_default != NULL) {
 			for (i = 0; i < nseen; i++)
 				if (seen[i] == k)
 					break;
@@ -329,6 +457,7 @@ conf_read_file(const struct conf_spec *spec, void *conf, const char *path,
 			    k->ck_name, e);
 			goto fail;
 		}
+		conf_origin_set(k, lineno);
 	}
 	free(line);
 	fclose(fp);
@@ -339,52 +468,172 @@ fail:
 	return -1;
 }
 
-/* Net::Server's consistency rules for the pool's numbers. */
+/*
+ * The user and group the daemon will run as: `user`/`group` when started
+ * as root (the pool drops to them), else this process's own.  0, or -1
+ * with err filled.
+ */
+static int
+conf_runas(struct pool_conf *pc, uid_t *uid, gid_t *gid, int *dropping,
+    char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	*uid = geteuid();
+	*gid = getegid();
+	*dropping = 0;
+	if (pc->pc_user != NULL && *pc->pc_user != '\0') {
+		if ((pw = getpwnam(pc->pc_user)) == NULL)
+			return conf_keyerr(err, errlen, "user", "no such user "
+			    "\"%s\"", pc->pc_user);
+		if (*uid == 0) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			*dropping = 1;
+		}
+	}
+	if (pc->pc_group != NULL && *pc->pc_group != '\0') {
+		if ((gr = getgrnam(pc->pc_group)) == NULL)
+			return conf_keyerr(err, errlen, "group", "no such group "
+			    "\"%s\"", pc->pc_group);
+		if (*dropping)
+			*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* Write and search permission on st for uid/gid (after a drop to them). */
+static int
+conf_mode_allows(const struct stat *st, uid_t uid, gid_t gid, int dir)
+{
+	mode_t	w = dir ? S_IWOTH | S_IXOTH : S_IWOTH;
+
+	if (uid == 0)
+		return 1;
+	if (st->st_uid == uid)
+		w <<= 6;
+	else if (st->st_gid == gid)
+		w <<= 3;
+	return (st->st_mode & w) == w;
+}
+
+int
+conf_check_writable(void *conf, const char *key, const char *path,
+    int isdir, char *err, size_t errlen)
+{
+	struct stat	 st;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 dropping, exists;
+	char		*copy, *dir;
+	const char	*who;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	if (conf_runas(conf, &uid, &gid, &dropping, err, errlen) == -1)
+		return -1;
+	who = dropping ? ((struct pool_conf *)conf)->pc_user : "this process";
+	exists = stat(path, &st) == 0;
+	if (exists && isdir && !S_ISDIR(st.st_mode))
+		return conf_keyerr(err, errlen, key, "%s is not a directory",
+		    path);
+	if (exists && !isdir && S_ISDIR(st.st_mode))
+		return conf_keyerr(err, errlen, key, "%s is a directory", path);
+	if (exists && (dropping ? !conf_mode_allows(&st, uid, gid, isdir) :
+	    access(path, isdir ? W_OK | X_OK : W_OK) == -1))
+		return conf_keyerr(err, errlen, key, "%s is not writable by %s",
+		    path, who);
+	/* A file (and a missing directory) is created in its parent. */
+	if (isdir && exists)
+		return 0;
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == -1) {
+		conf_keyerr(err, errlen, key, "%s: directory %s: %s", path, dir,
+		    strerror(errno));
+		free(copy);
+		return -1;
+	}
+	if (dropping ? !conf_mode_allows(&st, uid, gid, 1) :
+	    access(dir, W_OK | X_OK) == -1) {
+		conf_keyerr(err, errlen, key, "%s: directory %s is not "
+		    "writable by %s", path, dir, who);
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Net::Server's consistency rules for the pool's numbers, and what the
+ * pool will need of the system (users, the log file). */
 static int
 conf_check_pool(struct pool_conf *pc, char *err, size_t errlen)
 {
+	uid_t	uid;
+	gid_t	gid;
+	int	dropping;
+
 	if (strcmp(pc->pc_link_auth, "require") != 0 &&
-	    strcmp(pc->pc_link_auth, "prefer") != 0) {
-		snprintf(err, errlen, "link_auth: \"%s\" is neither require "
-		    "nor prefer", pc->pc_link_auth);
-		return -1;
-	}
-	if (pc->pc_max_servers < pc->pc_min_servers) {
-		snprintf(err, errlen, "max_servers (%ld) must be >= "
-		    "min_servers (%ld)", pc->pc_max_servers, pc->pc_min_servers);
-		return -1;
-	}
-	if (pc->pc_min_spare_servers > pc->pc_max_spare_servers) {
-		snprintf(err, errlen, "min_spare_servers (%ld) must be <= "
-		    "max_spare_servers (%ld)", pc->pc_min_spare_servers,
-		    pc->pc_max_spare_servers);
-		return -1;
-	}
+	    strcmp(pc->pc_link_auth, "prefer") != 0)
+		return conf_keyerr(err, errlen, "link_auth", "\"%s\" is "
+		    "neither require nor prefer", pc->pc_link_auth);
+	if (pc->pc_max_servers < pc->pc_min_servers)
+		return conf_keyerr(err, errlen, "max_servers", "max_servers "
+		    "(%ld) must be >= min_servers (%ld)", pc->pc_max_servers,
+		    pc->pc_min_servers);
+	if (pc->pc_min_spare_servers > pc->pc_max_spare_servers)
+		return conf_keyerr(err, errlen, "min_spare_servers",
+		    "min_spare_servers (%ld) must be <= max_spare_servers "
+		    "(%ld)", pc->pc_min_spare_servers, pc->pc_max_spare_servers);
 	if (pc->pc_max_spare_servers >= pc->pc_max_servers &&
-	    pc->pc_max_servers > 1) {
-		snprintf(err, errlen, "max_spare_servers (%ld) must be < "
-		    "max_servers (%ld)", pc->pc_max_spare_servers,
-		    pc->pc_max_servers);
-		return -1;
-	}
+	    pc->pc_max_servers > 1)
+		return conf_keyerr(err, errlen, "max_spare_servers",
+		    "max_spare_servers (%ld) must be < max_servers (%ld)",
+		    pc->pc_max_spare_servers, pc->pc_max_servers);
 	if (pc->pc_min_spare_servers >= pc->pc_max_servers &&
-	    pc->pc_min_spare_servers > 0) {
-		snprintf(err, errlen, "min_spare_servers (%ld) must be < "
-		    "max_servers (%ld)", pc->pc_min_spare_servers,
-		    pc->pc_max_servers);
-		return -1;
-	}
+	    pc->pc_min_spare_servers > 0)
+		return conf_keyerr(err, errlen, "min_spare_servers",
+		    "min_spare_servers (%ld) must be < max_servers (%ld)",
+		    pc->pc_min_spare_servers, pc->pc_max_servers);
 	if (strcmp(pc->pc_serialize, "epoll") != 0 &&
-	    strcmp(pc->pc_serialize, "none") != 0) {
-		snprintf(err, errlen, "serialize: \"%s\" is not supported "
-		    "(epoll or none; see docs/architecture.md)", pc->pc_serialize);
+	    strcmp(pc->pc_serialize, "none") != 0)
+		return conf_keyerr(err, errlen, "serialize", "\"%s\" is not "
+		    "supported (epoll or none; see docs/architecture.md)",
+		    pc->pc_serialize);
+	if (pc->pc_group != NULL && pc->pc_user == NULL)
+		return conf_keyerr(err, errlen, "group", "group is set but "
+		    "user is not");
+	if (conf_runas(pc, &uid, &gid, &dropping, err, errlen) == -1)
 		return -1;
-	}
-	if (pc->pc_group != NULL && pc->pc_user == NULL) {
-		snprintf(err, errlen, "group is set but user is not");
+	if (pc->pc_log_file != NULL && strcmp(pc->pc_log_file, "stderr") != 0 &&
+	    strcmp(pc->pc_log_file, "syslog") != 0 &&
+	    strcmp(pc->pc_log_file, "journal") != 0 &&
+	    conf_check_writable(pc, "log_file", pc->pc_log_file, 0, err,
+	    errlen) == -1)
 		return -1;
-	}
 	return 0;
+}
+
+/* The default a --help shows: the daemon's own for a pool key, if any. */
+static const char *
+conf_default_of(const struct conf_spec *spec, const struct conf_key *k,
+    char *buf, size_t len)
+{
+	const char	*p = spec->cs_pool_defaults;
+	size_t		 n = strlen(k->ck_name);
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " ");
+		if (strncmp(p, k->ck_name, n) == 0 && p[n] == '=') {
+			snprintf(buf, len, "%.*s", (int)strcspn(p + n + 1, " "),
+			    p + n + 1);
+			return buf;
+		}
+		p += strcspn(p, " ");
+	}
+	return k->ck_default;
 }
 
 void
@@ -393,6 +642,8 @@ conf_usage(const struct conf_spec *spec, FILE *fp)
 	const struct conf_key	*tabs[2] = { spec->cs_keys, pool_conf_keys };
 	const char		*titles[2] = { "daemon keys", "pool keys" };
 	const struct conf_key	*k;
+	const char		*def;
+	char			 buf[64];
 	int			 i;
 
 	fprintf(fp, "usage: %s [-n] [-f FILE] [--key=value ...]\n"
@@ -409,10 +660,9 @@ conf_usage(const struct conf_spec *spec, FILE *fp)
 		for (k = tabs[i]; k->ck_name != NULL; k++) {
 			if (k->ck_type == CONF_OBSOLETE)
 				continue;
+			def = conf_default_of(spec, k, buf, sizeof(buf));
 			fprintf(fp, "  %-24s %s%s%s%s\n", k->ck_name, k->ck_help,
-			    k->ck_default ? " [" : "",
-			    k->ck_default ? k->ck_default : "",
-			    k->ck_default ? "]" : "");
+			    def ? " [" : "", def ? def : "", def ? "]" : "");
 		}
 	}
 }
@@ -430,6 +680,9 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 	int			 i, ngiven = 0, path_given = 0;
 
 	*action = 'r';
+	conf_norigins = 0;
+	conf_located = 0;
+	conf_cur_path = "(defaults)";
 	conf = xcalloc(1, spec->cs_size);
 	given = xcalloc(argc + 1, sizeof(char *));
 	if (conf_defaults(spec, conf, err, errlen) == -1)
@@ -484,6 +737,7 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 
 	/* A missing default file is fine; a missing named file is not. */
 	if (path_given || access(path, F_OK) == 0) {
+		conf_cur_path = path;
 		if (conf_read_file(spec, conf, path, given, ngiven, err,
 		    errlen) == -1)
 			goto fail;
@@ -493,7 +747,7 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 	/* Second pass: the command line wins; a list replaces the file's. */
 	for (i = 0; i < ngiven; i++) {
 		k = conf_find(spec, given[i], strlen(given[i]));
-		if (k->ck_type == CONF_LIST)
+		if (conf_is_list(k))
 			conf_list_clear((struct conf_list *)((char *)conf +
 			    k->ck_off));
 	}
@@ -509,16 +763,18 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 			    k->ck_name, e);
 			goto fail;
 		}
+		conf_origin_set(k, 0);
 	}
 
 	pc = conf;
 	pc->pc_conf_path = xstrdup(path);
-	if (conf_check_pool(pc, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, e);
-		goto fail;
-	}
-	if (spec->cs_check != NULL && spec->cs_check(conf, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, e);
+	if (conf_check_pool(pc, e, sizeof(e)) == -1 ||
+	    (spec->cs_check != NULL && spec->cs_check(conf, e,
+	    sizeof(e)) == -1)) {
+		if (conf_located)
+			snprintf(err, errlen, "%s", e);
+		else
+			snprintf(err, errlen, "%s: %s", path, e);
 		goto fail;
 	}
 done:
@@ -547,7 +803,7 @@ conf_free(const struct conf_spec *spec, void *conf)
 
 			if (k->ck_type == CONF_STR || k->ck_type == CONF_ADDR)
 				free(*(char **)p);
-			else if (k->ck_type == CONF_LIST)
+			else if (conf_is_list(k))
 				conf_list_clear((struct conf_list *)p);
 		}
 	}

@@ -18,7 +18,9 @@ enum conf_type {
 	CONF_BOOL,	/* 0/1, yes/no, on/off, true/false */
 	CONF_STR,	/* char *, strdup'd */
 	CONF_LIST,	/* struct conf_list: repeatable key */
-	CONF_ADDR,	/* char * "host:port", checked */
+	CONF_ADDR,	/* char * "host:port" to connect to, checked */
+	CONF_LISTEN,	/* struct conf_list: repeatable "host:port" to bind */
+	CONF_CIDRS,	/* struct conf_list: repeatable CIDR, checked */
 	CONF_BYTES,	/* long, accepts k/K, m/M suffixes */
 	/* A key a daemon no longer reads: accepted with a warning, so a
 	 * config written for the previous version still starts it. */
@@ -65,5 +67,20 @@ void	*conf_load(const struct conf_spec *spec, int argc, char **argv,
 void	 conf_free(const struct conf_spec *spec, void *conf);
 void	 conf_usage(const struct conf_spec *spec, FILE *fp);
 const char *conf_path(void *conf);	/* the -f file in use */
+
+/*
+ * For cs_check functions: fill err with "file:line: key: msg" (where the
+ * key was last set by the conf_load() in progress, the command line, or
+ * its default) and return -1.
+ */
+int	 conf_keyerr(char *err, size_t errlen, const char *key,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * Can the user the daemon will run as (`user`/`group` when started as
+ * root, else this process) create files in path's directory, and write
+ * path itself if it exists?  0, or -1 with err filled as conf_keyerr().
+ */
+int	 conf_check_writable(void *conf, const char *key, const char *path,
+	    int isdir, char *err, size_t errlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "common/pool.h"
 #include "common/util.h"
@@ -259,6 +260,21 @@ link_keys_master(const void *conf, enum link_role role, const char *daemon,
 	link_keys_set(lk);
 	log_info("link keys %s: %s, link_auth %s", pc->pc_link_keys,
 	    role_name(role), pc->pc_link_auth);
+	return 0;
+}
+
+int
+link_keys_check(const void *conf, enum link_role role, char *err,
+    size_t errlen)
+{
+	const struct pool_conf	*pc = conf;
+	struct link_keys	*lk;
+	char			 e[PATH_MAX + 256];
+
+	if ((lk = link_keys_load(pc->pc_link_keys, role, pc->pc_link_auth, e,
+	    sizeof(e))) == NULL)
+		return conf_keyerr(err, errlen, "link_keys", "%s", e);
+	link_keys_free(lk);
 	return 0;
 }
 

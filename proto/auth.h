@@ -94,6 +94,13 @@ const struct link_keys *link_keys_get(void);
  */
 int		 link_keys_master(const void *conf, enum link_role,
 		    const char *daemon, int reload);
+/*
+ * A daemon's config check, before any socket is bound: can role's keys
+ * be loaded as link_keys and link_auth say?  0, or -1 with err worded
+ * "file:line: link_keys: why" (conf_keyerr()).
+ */
+int		 link_keys_check(const void *conf, enum link_role, char *err,
+		    size_t errlen);
 
 /* Fill buf with len random bytes: 0 or -1. */
 int		 auth_random(void *buf, size_t len);

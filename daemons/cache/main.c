@@ -54,9 +54,11 @@ static const struct conf_key cache_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+static int	cache_check(void *, char *, size_t);
+
 static const struct conf_spec cache_spec = {
 	"whoisd-cache", cache_keys, sizeof(struct cache_conf),
-	SYSCONF_WHOISD "/whoisd-cache.conf", NULL, NULL
+	SYSCONF_WHOISD "/whoisd-cache.conf", cache_check, NULL
 };
 
 static struct cache_db	*cache_dbh;
@@ -71,6 +73,19 @@ struct cache_db *
 cache_db(void)
 {
 	return cache_dbh;
+}
+
+/* SQLite writes its WAL and lock files beside the database; the keys
+ * are read before any port is bound. */
+static int
+cache_check(void *conf, char *err, size_t errlen)
+{
+	struct cache_conf	*cc = conf;
+
+	if (conf_check_writable(conf, "db_path", cc->cc_db_path, 0, err,
+	    errlen) == -1)
+		return -1;
+	return link_keys_check(conf, ROLE_CACHE, err, errlen);
 }
 
 /*

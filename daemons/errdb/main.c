@@ -43,9 +43,11 @@ static const struct conf_key errdb_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+static int	errdb_check(void *, char *, size_t);
+
 static const struct conf_spec errdb_spec = {
 	"whoisd-errdb", errdb_keys, sizeof(struct errdb_conf),
-	SYSCONF_WHOISD "/whoisd-errdb.conf", NULL, NULL
+	SYSCONF_WHOISD "/whoisd-errdb.conf", errdb_check, NULL
 };
 
 static struct errdb_db	*errdb_dbh;
@@ -54,6 +56,19 @@ struct errdb_conf *
 errdb_conf(void)
 {
 	return pool_conf();
+}
+
+/* SQLite writes its WAL and lock files beside the database; the keys
+ * are read before any port is bound. */
+static int
+errdb_check(void *conf, char *err, size_t errlen)
+{
+	struct errdb_conf	*ec = conf;
+
+	if (conf_check_writable(conf, "db_path", ec->ec_db_path, 0, err,
+	    errlen) == -1)
+		return -1;
+	return link_keys_check(conf, ROLE_ERRDB, err, errlen);
 }
 
 /*

@@ -218,8 +218,9 @@ static int
 query_check(void *conf, char *err, size_t errlen)
 {
 	struct query_conf	*qc = conf;
+	struct registries	*r;
 	unsigned char		 a[sizeof(struct in6_addr)];
-	char			 host[256];
+	char			 host[256], e[512];
 	int			 port;
 
 	if (qc->qc_backoff_max < qc->qc_backoff_default) {
@@ -242,16 +243,17 @@ query_check(void *conf, char *err, size_t errlen)
 		}
 	}
 	if (qc->qc_rdap_override != NULL && *qc->qc_rdap_override != '\0' &&
-	    strncmp(qc->qc_rdap_override, "https://", 8) != 0) {
-		snprintf(err, errlen, "rdap_override must be an https:// URL, "
-		    "not \"%s\"", qc->qc_rdap_override);
-		return -1;
-	}
-	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0') {
-		snprintf(err, errlen, "spool_dir must be set");
-		return -1;
-	}
-	return 0;
+	    strncmp(qc->qc_rdap_override, "https://", 8) != 0)
+		return conf_keyerr(err, errlen, "rdap_override",
+		    "must be an https:// URL, not \"%s\"", qc->qc_rdap_override);
+	if (qc->qc_spool_dir == NULL || *qc->qc_spool_dir == '\0')
+		return conf_keyerr(err, errlen, "spool_dir", "must be set");
+	/* Read before any port is bound: a broken file, or keys that cannot
+	 * be loaded, are config errors. */
+	if ((r = registries_load(qc->qc_registries, e, sizeof(e))) == NULL)
+		return conf_keyerr(err, errlen, "registries", "%s", e);
+	registries_free(r);
+	return link_keys_check(conf, ROLE_QUERY, err, errlen);
 }
 
 /*
@@ -312,8 +314,16 @@ query_master_init(void *conf, int reload)
 	rdap_boot_free(rb);
 	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
 		return -1;
-	if (reload == 2)		/* -n: check only */
+	/* -n: check only.  A spool that cannot be written is no reason
+	 * not to start (events wait in memory), but the check says so. */
+	if (reload == 2) {
+		if (conf_check_writable(conf, "spool_dir", qc->qc_spool_dir, 1,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "whoisd-query: config error: %s\n", err);
+			return -1;
+		}
 		return 0;
+	}
 	/* An unwritable spool is not fatal: events wait in memory. */
 	spool_prepare(qc->qc_spool_dir);
 	if (budget_init() == -1) {

@@ -1,6 +1,7 @@
 /*
  * coverage.c — `whoisctl registries --coverage [--list]
- * [--registries=FILE] [--tld_whois=FILE]`.
+ * [--registries=FILE] [--tld_whois=FILE]`; the files default to those of
+ * the installed configs (--config_dir).
  *
  * Every TLD of the TLD table (etc/tld-whois.conf, the root zone) is put in
  * one class:
@@ -19,10 +20,7 @@
 #include "common/regfile.h"
 #include "common/tldtab.h"
 #include "daemons/whoisctl/coverage.h"
-
-#ifndef SYSCONF_WHOISD
-#define SYSCONF_WHOISD	"etc"
-#endif
+#include "daemons/whoisctl/whoisctl.h"
 
 #define CV_BLOCKS_MAX	1024
 #define CV_TLDS_MAX	4096
@@ -122,8 +120,9 @@ cv_usage(void)
 int
 cmd_registries(int argc, char **argv)
 {
-	const char		*regs = SYSCONF_WHOISD "/registries.conf";
-	const char		*tabpath = SYSCONF_WHOISD "/tld-whois.conf";
+	/* The installed configs' files, as whoisctl's other commands. */
+	const char		*regs = ctl.co_registries;
+	const char		*tabpath = ctl.co_tld_whois;
 	const struct tldtab_entry *te;
 	const struct cv_block	*b;
 	struct cv_parser	*p;

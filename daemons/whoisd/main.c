@@ -30,7 +30,7 @@
 
 #define WCOFF(f)	offsetof(struct whoisd_conf, f)
 static const struct conf_key whoisd_keys[] = {
-	{ "http_listen", CONF_LIST, WCOFF(wc_http_listen), 0, 0,
+	{ "http_listen", CONF_LISTEN, WCOFF(wc_http_listen), 0, 0,
 	  "127.0.0.1:8043", "repeatable host:port of the HTTP/JSON API" },
 	{ "cache_addr", CONF_ADDR, WCOFF(wc_cache_addr), 0, 0, "127.0.0.1:4701",
 	  "whoisd-cache" },
@@ -143,11 +143,19 @@ front_query(void)
 	return front_query_c;
 }
 
+/* Read before any port is bound: a broken registries file, or keys that
+ * cannot be loaded, are config errors. */
 static int
 whoisd_check(void *conf, char *err, size_t errlen)
 {
-	(void)conf; (void)err; (void)errlen;
-	return 0;
+	struct whoisd_conf	*wc = conf;
+	struct suffixes		*sx;
+	char			 e[512];
+
+	if ((sx = suffix_load(wc->wc_registries, e, sizeof(e))) == NULL)
+		return conf_keyerr(err, errlen, "registries", "%s", e);
+	suffix_free(sx);
+	return link_keys_check(conf, ROLE_FRONT, err, errlen);
 }
 
 /*

@@ -333,7 +333,7 @@ def a3_idle_cache_sockets(s, chk, n=1100, hold=10.0):
         idle.append(c)
     time.sleep(hold)
     out = []
-    out.append(timed("whoisctl stats", lambda: s.ctl("stats"), 20))
+    out.append(timed("whoisctl stats", lambda: s.ctl("stats", "cache"), 20))
 
     def restart():
         s.stop_one("front")

@@ -142,6 +142,8 @@ check_key(const struct conf_key *k, const void *conf)
 		check_text(*(char *const *)p);
 		break;
 	case CONF_LIST:
+	case CONF_LISTEN:
+	case CONF_CIDRS:
 		l = (const struct conf_list *)p;
 		if (l->cl_n < 0 || (l->cl_n > 0 && l->cl_items == NULL))
 			abort();

@@ -33,8 +33,11 @@ def nspawn_problem():
 
 
 class Machine:
-    def __init__(self, name, binds=None, ro_binds=None, log=None):
+    def __init__(self, name, binds=None, ro_binds=None, log=None, root=None):
+        """root: a writable root directory to boot instead of the host's
+        own (an overlay of it, for a package manager to write to)."""
         self.name = name
+        self.root = root
         self.binds = binds or {}
         self.ro_binds = ro_binds or {}
         self.log = log or "/tmp/%s.console" % name
@@ -49,9 +52,10 @@ class Machine:
         self.halt()
 
     def boot(self, timeout=60):
-        argv = ["systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "--boot",
-                "--register=no", "--keep-unit", "--console=pipe",
-                "-M", self.name]
+        argv = ["systemd-nspawn", "-q", "-D", self.root or "/"] + \
+            (["--volatile=yes"] if self.root is None else []) + \
+            ["--boot", "--register=no", "--keep-unit", "--console=pipe",
+             "-M", self.name]
         for dst, src in self.ro_binds.items():
             argv.append("--bind-ro=%s:%s" % (src, dst))
         for dst, src in self.binds.items():

@@ -166,6 +166,7 @@ class Suite:
         r = subprocess.run([os.path.join(BIN, "whoisctl"),
                             "--front=127.0.0.1:%d" % self.port["http"],
                             "--cache=127.0.0.1:%d" % self.port["cache"],
+                            "--query=127.0.0.1:%d" % self.port["query"],
                             "--errdb=127.0.0.1:%d" % self.port["errdb"]]
                            + list(args), capture_output=True, text=True,
                            timeout=20)

@@ -520,7 +520,7 @@ def test_bad_db_path_fails_before_forking(procs, tmpdir_path):
                      "--db_path=/nonexistent/dir/cache.db"], name="cache")
     rc = p.p.wait(10)
     assert rc != 0
-    assert "db_path /nonexistent/dir/cache.db" in p.logtext()
+    assert "db_path: /nonexistent/dir/cache.db" in p.logtext()
 
 
 def test_reload_keeps_parked_waiters(procs, tmpdir_path):

@@ -9,7 +9,8 @@ CTL = os.path.join(BIN, "whoisctl")
 
 
 def run(*args):
-    return subprocess.run([CTL, "registries"] + list(args), cwd=TOP,
+    return subprocess.run([CTL, "--config_dir=etc", "registries"] + list(args),
+                          cwd=TOP,
                           capture_output=True, text=True, timeout=20)
 
 

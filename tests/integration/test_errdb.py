@@ -208,4 +208,4 @@ def test_bad_db_path_fails_before_forking(procs, tmpdir_path):
                      "--listen=127.0.0.1:%d" % port,
                      "--db_path=/nonexistent/dir/errdb.db"], name="errdb")
     assert p.p.wait(10) != 0
-    assert "db_path /nonexistent/dir/errdb.db" in p.logtext()
+    assert "db_path: /nonexistent/dir/errdb.db" in p.logtext()

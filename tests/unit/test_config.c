@@ -181,6 +181,69 @@ missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/x.conf: No such file"));
 }
 
+/* Checks made after reading still name the line the key was set on. */
+static void
+late_checks_name_the_line(void **state)
+{
+	char	 err[512];
+	char	*user[] = { "--user=no-such-user-whoisd" };
+
+	(void)state;
+	assert_null(load("# x\nname a\nmax_servers 2\nmin_servers 3\n", err,
+	    0, NULL));
+	assert_non_null(strstr(err, ":3: max_servers: max_servers (2) must be"));
+	assert_null(load("user no-such-user-whoisd\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":1: user: no such user"));
+	assert_null(load("", err, 1, user));
+	assert_non_null(strstr(err, "command line: user: no such user"));
+	assert_null(load("\nlog_file /nonexistent/dir/x.log\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":2: log_file: /nonexistent/dir"));
+}
+
+static void
+addresses_checked_when_read(void **state)
+{
+	char		 err[512];
+	struct tconf	*c;
+
+	(void)state;
+	assert_null(load("listen 127.0.0.1:99999\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":1: listen:"));
+	assert_null(load("\nlisten 127.0.0.1\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":2: listen:"));
+	assert_null(load("listen [::1]:0\n", err, 0, NULL));
+	assert_non_null(strstr(err, "out of range 1..65535"));
+	assert_null(load("addr 127.0.0.1:0\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":1: addr:"));
+	assert_null(load("addr bad/host:1\n", err, 0, NULL));
+	assert_non_null(strstr(err, "bad host"));
+	assert_null(load("cidr_deny 10.0.0.0/33\n", err, 0, NULL));
+	assert_non_null(strstr(err, ":1: cidr_deny:"));
+	c = load("listen *:4343\nlisten [::1]:4343\nlisten localhost:4343\n"
+	    "addr host-1.example:4701\ncidr_allow 10.0.0.0/8\n", err, 0, NULL);
+	assert_non_null(c);
+	conf_free(&tspec, c);
+}
+
+/* --help shows the daemon's own pool defaults, not the pool's. */
+static void
+help_shows_own_defaults(void **state)
+{
+	static const struct conf_spec own = {
+		"test", tkeys, sizeof(struct tconf), "/nonexistent/x.conf",
+		NULL, "min_servers=2 max_clients_per_child=4000"
+	};
+	char	 buf[16384];
+	FILE	*fp = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	conf_usage(&own, fp);
+	fclose(fp);
+	assert_non_null(strstr(buf, "children started at boot [2]"));
+	assert_non_null(strstr(buf, "one child serves [4000]"));
+	assert_non_null(strstr(buf, "hard ceiling on children [4]"));
+}
+
 int
 main(void)
 {
@@ -190,6 +253,9 @@ main(void)
 		cmocka_unit_test(obsolete_key_accepted),
 		cmocka_unit_test(errors_name_file_line_key),
 		cmocka_unit_test(missing_file),
+		cmocka_unit_test(late_checks_name_the_line),
+		cmocka_unit_test(addresses_checked_when_read),
+		cmocka_unit_test(help_shows_own_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
