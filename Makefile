@@ -191,7 +191,7 @@ DEBS		= build-essential pkg-config libevent-dev libsqlite3-dev zlib1g-dev \
 		  libpsl-dev publicsuffix libcurl4-openssl-dev openssl \
 		  python3-jsonschema nodejs php-cli \
 		  chromium chromium-driver python3-selenium \
-		  mandoc debhelper lintian
+		  mandoc debhelper lintian prometheus
 deps:
 	@missing=""; for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
