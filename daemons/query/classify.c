@@ -281,7 +281,7 @@ classify(const struct registry *rg, const char *reply, size_t len,
 		return out->vd_status;
 	}
 	if (rg->rg_nowhois) {
-		out->vd_reason = "no-whois-service";
+		out->vd_reason = "no-public-channel";
 		cl_rule(out, rg, "no-whois");
 		return out->vd_status;
 	}

@@ -36,7 +36,7 @@ struct verdict {
 	 * timeout, reset, empty-reply, truncated, rate-limited,
 	 * registry-error, conflicting-reply, unrecognised-reply,
 	 * not-found-unconfirmed (the default block's available wording),
-	 * no-whois-service, internal.
+	 * no-public-channel, internal.
 	 */
 	const char	*vd_reason;
 	char		 vd_rule[VERDICT_RULE_MAX];	/* "denic:available" */

@@ -863,7 +863,7 @@ qreq_registry(struct qreq *q)
 	if (q->q_nchan == 0) {
 		classify(q->q_reg, "", 0, CLT_OK, &vd);
 		q->q_server[0] = '\0';
-		qreq_set(q, AS_UNKNOWN, "no-whois-service");
+		qreq_set(q, AS_UNKNOWN, "no-public-channel");
 		scopy(q->q_ans.a_rule, sizeof(q->q_ans.a_rule), vd.vd_rule);
 		qreq_complete(q);
 		return;
@@ -908,7 +908,7 @@ qreq_iana_result(struct qreq *q, const struct iana_result *r)
 		snprintf(q->q_server, sizeof(q->q_server), "%s", iana);
 		snprintf(q->q_ans.a_rule, sizeof(q->q_ans.a_rule),
 		    "iana:no-whois");
-		qreq_finish(q, AS_UNKNOWN, "no-whois-service", 0);
+		qreq_finish(q, AS_UNKNOWN, "no-public-channel", 0);
 		return;
 	case IANA_NOTLD:
 		iana = registries_iana_server(query_registries(), &port);

@@ -90,7 +90,7 @@ regstat_note(const struct answer *a)
 		rs->rs_waits++;
 		rs->rs_wait_until = now_wall() + (double)a->a_retry_after;
 	} else if (a->a_status == AS_UNKNOWN &&
-	    strcmp(a->a_reason, "no-whois-service") == 0)
+	    strcmp(a->a_reason, "no-public-channel") == 0)
 		rs->rs_nowhois = 1;	/* how it is, not a failure */
 	else if (a->a_status == AS_UNKNOWN) {
 		rs->rs_fails++;

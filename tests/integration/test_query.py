@@ -323,7 +323,7 @@ def test_no_whois_tld_is_never_asked(qprocs, tmpdir_path, regsim):
         for name in ("example.info", "free-thing.app"):
             a = query(q.port, name)
             assert a["status"] == "unknown", a
-            assert a["reason"] == "no-whois-service"
+            assert a["reason"] == "no-public-channel"
             assert a["rule"].endswith(":no-whois")
         assert regsim.stats()["total"] == 0
         # Still put: the put releases the cache's coalescing lease.
@@ -380,7 +380,7 @@ def test_iana_fallback(qprocs, tmpdir_path):
         assert fw.lines.count("zz") == 1, fw.lines
 
         a = query(q.port, "something.qq")
-        assert (a["status"], a["reason"]) == ("unknown", "no-whois-service"), a
+        assert (a["status"], a["reason"]) == ("unknown", "no-public-channel"), a
         a = query(q.port, "something.xq")
         assert (a["status"], a["reason"]) == ("invalid", "no such TLD"), a
         # Neither was asked about the name itself.
@@ -404,7 +404,7 @@ def test_tld_table_routes_without_iana(qprocs, tmpdir_path):
         assert (a["status"], a["reason"]) == \
             ("unknown", "not-found-unconfirmed"), a
         a = query(q.port, "something.va")
-        assert (a["status"], a["reason"]) == ("unknown", "no-whois-service"), a
+        assert (a["status"], a["reason"]) == ("unknown", "no-public-channel"), a
         assert fw.lines == ["taken.mx", "free-one.com.mx"], fw.lines
     finally:
         fw.close()

@@ -269,7 +269,7 @@ def test_bootstrap_reloaded_on_hup(procs, tmpdir_path, sim):
         "--rdap_override=" + sim.url, "--rdap_ca_file=" + sim.ca,
         "--rdap_bootstrap=" + boot, "--dns_rate=0"]).start()
     a = s.whois("before.app")
-    assert (a["status"], a["reason"]) == ("unknown", "no-whois-service"), a
+    assert (a["status"], a["reason"]) == ("unknown", "no-public-channel"), a
     with open(os.path.join(TOP, "etc", "rdap-dns.json")) as src, \
             open(boot + ".new", "w") as f:
         f.write(src.read())

@@ -368,7 +368,7 @@ test_traps(void **state)
 	    AS_REGISTERED, "", "centralnic-xyz:registered");
 	/* No-whois registries never get a verdict. */
 	expect_verdict("identity-info", S("Domain not found.\n"), CLT_OK,
-	    AS_UNKNOWN, "no-whois-service", "identity-info:no-whois");
+	    AS_UNKNOWN, "no-public-channel", "identity-info:no-whois");
 	/* No registry: no verdict. */
 	assert_int_equal(classify(NULL, S("Status: free\n"), CLT_OK, &v),
 	    AS_UNKNOWN);
