@@ -171,12 +171,16 @@ def shown(d):
 
 
 def wait_rows(d, names, timeout=20):
-    """Until every name's row has left "checking"."""
+    """Until every name's row has left "checking": the rows as they were
+    then (one snapshot, so a row redrawn meanwhile cannot go missing)."""
     want = set(n.lower() for n in names)
-    WebDriverWait(d, timeout, 0.05).until(
-        lambda d: want <= set(shown(d)) and all(
-            st != "checking" for n, st in shown(d).items() if n in want))
-    return shown(d)
+
+    def done(d):
+        rows = shown(d)
+        if want <= set(rows) and all(rows[n] != "checking" for n in want):
+            return rows
+        return False
+    return WebDriverWait(d, timeout, 0.05).until(done)
 
 
 def console_errors(d):
