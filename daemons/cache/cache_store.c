@@ -192,7 +192,8 @@ row_sum_stmt(struct row_sum *rs, sqlite3_stmt *st, const char *ace,
     size_t acelen)
 {
 	static const int	 strcol[RS__NSTR] = { -1, 3, 5, 6, 7, 13 };
-	static const int	 intcol[RS__NINT] = { 0, 1, 2, 4, 8, 9, 11, 12 };
+	static const int	 intcol[RS__NINT] = {
+	    0, 1, 2, 4, 8, 9, 11, 12 };
 	int			 i;
 
 	rs->rs_str[RS_ACE] = ace;

@@ -170,7 +170,8 @@ test_regdata_roundtrip(void **state)
 	    1);
 	assert_true(g.ce_reg_created == 946684800.0);
 	assert_true(g.ce_reg_expires == 2051222400.0);
-	assert_string_equal(g.ce_nameservers, "ns1.example.net ns2.example.net");
+	assert_string_equal(g.ce_nameservers,
+	    "ns1.example.net ns2.example.net");
 	assert_string_equal(g.ce_rule, "rdap:registered");
 	assert_int_equal(cache_db_get(db, "plain.com", T0, 0, &g), 1);
 	assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
@@ -200,7 +201,8 @@ test_regdata_roundtrip(void **state)
 		e.ce_reg_created = bad[i];
 		e.ce_reg_expires = bad[i];
 		put_ok(db, &e, 600);
-		assert_int_equal(cache_db_get(db, "bad-date.com", T0, 0, &g), 1);
+		assert_int_equal(cache_db_get(db, "bad-date.com", T0, 0, &g),
+		    1);
 		assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
 	}
 
@@ -830,7 +832,8 @@ test_checksum(void **state)
 	mkentry(&e, "edited.com", CACHE_REGISTERED, T0);
 	put_ok(db, &e, 600);
 	cache_db_close(db);
-	unit_sql_exec(f->ud_path, "UPDATE answers SET nameservers = 'ns.x.test'");
+	unit_sql_exec(f->ud_path,
+	    "UPDATE answers SET nameservers = 'ns.x.test'");
 	db = open_db(f);
 	assert_int_equal(cache_db_get(db, "edited.com", T0, 0, &g), 0);
 	cache_db_close(db);
