@@ -1,6 +1,6 @@
 -- schema/cache.sql: the SQLite database of whoisd-cache (db_path).
 --
--- This file is the only copy of the schema, version 2: the Makefile
+-- This file is the only copy of the schema, version 3: the Makefile
 -- turns it into $(B)/gen/schema/cache_sql.h, which daemons/cache/cache_db.c
 -- embeds byte for byte.  A fresh database gets this text whole; an older
 -- one gets the migrations in cache_db.c, which must end at the same tables.
@@ -56,7 +56,10 @@ CREATE TABLE texts (
 -- as cache_store.c reads it (registry and rule as strings) and is checked
 -- on every read: a row that does not match is dropped, never served.
 -- It is NULL only in a file just migrated from version 1, until the
--- open that migrated it has sealed the old rows.
+-- open that migrated it has sealed the old rows.  reg_created and
+-- reg_expires (whole seconds) and nameservers (space-separated) are the
+-- registration data of an RDAP reply, NULL when it gave none; they come
+-- last because version 3 added them with ALTER TABLE (no table rewrite).
 CREATE TABLE answers (
 	ace		TEXT PRIMARY KEY,
 	status		INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),
@@ -69,7 +72,10 @@ CREATE TABLE answers (
 	matched		TEXT,
 	text_id		INTEGER,	-- texts.id
 	text_len	INTEGER,
-	crc		INTEGER
+	crc		INTEGER,
+	reg_created	INTEGER,
+	reg_expires	INTEGER,
+	nameservers	TEXT
 ) WITHOUT ROWID;
 
 -- Expiry sweeps and the fresh/expired counts of stats read this index.
@@ -128,9 +134,12 @@ SELECT a.ace,
        datetime(a.checked, 'unixepoch') AS checked,
        datetime(a.expires, 'unixepoch') AS expires,
        r.s AS registry, a.latency_ms, u.s AS rule, a.reason, a.matched,
-       a.text_len
+       a.text_len,
+       datetime(a.reg_created, 'unixepoch') AS reg_created,
+       datetime(a.reg_expires, 'unixepoch') AS reg_expires,
+       a.nameservers
 FROM answers a
 LEFT JOIN atoms r ON r.id = a.registry
 LEFT JOIN atoms u ON u.id = a.rule;
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

@@ -42,6 +42,12 @@
  * SQL cannot compute the checksums: the rows are left with crc NULL and
  * the table answers_unsealed says so, until cache_store_seal() (at the
  * end of cache_db_open) fills them in and drops it.
+ *
+ * 2 -> 3: the answers get the registration data of RDAP replies,
+ * reg_created, reg_expires and nameservers, NULL in every old row (an
+ * ALTER TABLE, so a large file is not rewritten).  The checksum folds
+ * them in only when one is present, so the old rows stay sealed as they
+ * are; the view answers_v shows them.
  */
 static const char *const cache_db_migrations[CACHE_DB_VERSION] = {
 	NULL,
@@ -90,6 +96,25 @@ static const char *const cache_db_migrations[CACHE_DB_VERSION] = {
 	" LEFT JOIN atoms u ON u.id = a.rule;"
 	"CREATE TABLE answers_unsealed (x);"
 	"PRAGMA user_version = 2;",
+	"ALTER TABLE answers ADD COLUMN reg_created INTEGER;"
+	"ALTER TABLE answers ADD COLUMN reg_expires INTEGER;"
+	"ALTER TABLE answers ADD COLUMN nameservers TEXT;"
+	"DROP VIEW IF EXISTS answers_v;"
+	"CREATE VIEW answers_v AS"
+	" SELECT a.ace,"
+	" CASE a.status WHEN 1 THEN 'available' WHEN 2 THEN 'registered'"
+	" WHEN 3 THEN 'reserved' END AS status,"
+	" datetime(a.checked, 'unixepoch') AS checked,"
+	" datetime(a.expires, 'unixepoch') AS expires,"
+	" r.s AS registry, a.latency_ms, u.s AS rule, a.reason, a.matched,"
+	" a.text_len,"
+	" datetime(a.reg_created, 'unixepoch') AS reg_created,"
+	" datetime(a.reg_expires, 'unixepoch') AS reg_expires,"
+	" a.nameservers"
+	" FROM answers a"
+	" LEFT JOIN atoms r ON r.id = a.registry"
+	" LEFT JOIN atoms u ON u.id = a.rule;"
+	"PRAGMA user_version = 3;",
 };
 
 static const char *const cache_db_sql[CACHE_ST__N] = {
@@ -101,14 +126,19 @@ static const char *const cache_db_sql[CACHE_ST__N] = {
 	 * deletes the old text (a REPLACE's delete would not). */
 	[CACHE_ST_PUT] =
 	    "INSERT INTO answers (ace, status, checked, expires, registry,"
-	    " latency_ms, rule, reason, matched, text_id, text_len, crc)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	    " latency_ms, rule, reason, matched, text_id, text_len, crc,"
+	    " reg_created, reg_expires, nameservers)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14, ?15)"
 	    " ON CONFLICT (ace) DO UPDATE SET status = excluded.status,"
 	    " checked = excluded.checked, expires = excluded.expires,"
 	    " registry = excluded.registry, latency_ms = excluded.latency_ms,"
 	    " rule = excluded.rule, reason = excluded.reason,"
 	    " matched = excluded.matched, text_id = excluded.text_id,"
-	    " text_len = excluded.text_len, crc = excluded.crc",
+	    " text_len = excluded.text_len, crc = excluded.crc,"
+	    " reg_created = excluded.reg_created,"
+	    " reg_expires = excluded.reg_expires,"
+	    " nameservers = excluded.nameservers",
 	[CACHE_ST_TEXT_GET] = "SELECT dict, data FROM texts WHERE id = ?1",
 	[CACHE_ST_TEXT_ADD] = "INSERT INTO texts (dict, data) VALUES (?1, ?2)",
 	[CACHE_ST_DICT_GET] = "SELECT data FROM dicts WHERE id = ?1",

@@ -33,7 +33,7 @@
 
 #include "proto/msg.h"
 
-#define CACHE_DB_VERSION	2	/* PRAGMA user_version of schema/cache.sql */
+#define CACHE_DB_VERSION	3	/* PRAGMA user_version of schema/cache.sql */
 #define CACHE_DB_BUSY_MS	5000
 #define CACHE_DB_MMAP_BYTES	(512LL * 1024 * 1024)
 
@@ -43,6 +43,7 @@
 #define CACHE_REGISTRY_LEN	128
 #define CACHE_RULE_LEN		64
 #define CACHE_MATCHED_LEN	512
+#define CACHE_NS_LEN		512	/* nameservers, space-separated */
 #define CACHE_TEXT_MAX		(4 * 1024 * 1024)	/* larger text is refused */
 
 /* Timing DB: percentiles come from the last ring samples within window. */
@@ -78,6 +79,8 @@ double		 cache_ttl_for(const struct cache_ttl *, int status);
  * ignored: put computes checked + ttl); cache_db_get() fills it, text
  * included only with CACHE_GET_TEXT, and ce_text is then malloc'd
  * (NUL-terminated too): release it with cache_entry_clear().
+ * ce_reg_created and ce_reg_expires are the registration dates of an RDAP
+ * reply, stored as whole seconds; 0 (or a value that is no date) is absent.
  */
 struct cache_entry {
 	char	 ce_ace[CACHE_ACE_LEN];
@@ -89,6 +92,9 @@ struct cache_entry {
 	int	 ce_latency_ms;
 	char	 ce_rule[CACHE_RULE_LEN];
 	char	 ce_matched[CACHE_MATCHED_LEN];
+	double	 ce_reg_created;		/* 0: none */
+	double	 ce_reg_expires;		/* 0: none */
+	char	 ce_nameservers[CACHE_NS_LEN];
 	char	*ce_text;			/* NULL when none */
 	size_t	 ce_text_len;
 };

@@ -59,12 +59,13 @@ enum cache_st {
 
 /*
  * The columns of an answer row in the order cache_store.c reads (and
- * checksums) them: CACHE_ST_GET selects them, the seal of rows migrated
- * from version 1 too.
+ * checksums) them: CACHE_ST_GET selects them.  The registration data
+ * (version 3) comes after the crc, in the order of the table.
  */
 #define CACHE_ROW_COLS							\
 	"a.status, a.checked, a.expires, r.s, a.latency_ms, u.s,"	\
-	" a.reason, a.matched, a.text_id, a.text_len, a.crc"
+	" a.reason, a.matched, a.text_id, a.text_len, a.crc,"		\
+	" a.reg_created, a.reg_expires, a.nameservers"
 #define CACHE_ROW_FROM							\
 	" FROM answers a"						\
 	" LEFT JOIN atoms r ON r.id = a.registry"			\

@@ -30,6 +30,9 @@
 #define DICT_WINDOW	256
 #define DICT_DRIFT(base)	((base) * 1.5 + 0.02)
 
+/* A registration date past 9999-12-31 is no date (ISO 8601 stops there). */
+#define REG_TIME_MAX	253402300800.0
+
 /* The status of each schema code. */
 static const enum answer_status cache_statuses[] = {
 	[CACHE_UNKNOWN] = AS_UNKNOWN,
@@ -117,11 +120,15 @@ bind_field(sqlite3_stmt *st, int i, const char *s, size_t size)
 
 /*
  * What an answer row's checksum covers, as stored: the strings (NULL
- * counts as empty) and the integers, in this order.
+ * counts as empty) and the integers, in this order, then the
+ * registration data of version 3 (RS_V3_*), only if the row has any.
  */
-enum { RS_ACE, RS_REGISTRY, RS_RULE, RS_REASON, RS_MATCHED, RS__NSTR };
+enum { RS_ACE, RS_REGISTRY, RS_RULE, RS_REASON, RS_MATCHED,
+    RS_NAMESERVERS, RS__NSTR };
 enum { RS_STATUS, RS_CHECKED, RS_EXPIRES, RS_LATENCY, RS_TEXT_ID,
-    RS_TEXT_LEN, RS__NINT };
+    RS_TEXT_LEN, RS_REG_CREATED, RS_REG_EXPIRES, RS__NINT };
+#define RS_V3_STR	RS_NAMESERVERS	/* the first string of version 3 */
+#define RS_V3_INT	RS_REG_CREATED	/* the first integer of version 3 */
 struct row_sum {
 	const void	*rs_str[RS__NSTR];
 	size_t		 rs_len[RS__NSTR];
@@ -139,22 +146,43 @@ crc_u64(uLong c, uint64_t v)
 	return crc32(c, b, sizeof(b));
 }
 
-/* Each string goes in with its length, so no two rows collide by shifting
- * bytes from one field to the next. */
+static uLong
+crc_str(uLong c, const void *s, size_t len)
+{
+	c = crc_u64(c, len);
+	if (len > 0)
+		c = crc32(c, s, (uInt)len);
+	return c;
+}
+
+/*
+ * Each string goes in with its length, so no two rows collide by shifting
+ * bytes from one field to the next.  The fields of version 3 go in only
+ * when one is set: a row without them sums as version 2 summed it, so the
+ * rows of a migrated file stay sealed, and one that gains or loses them
+ * behind the cache's back does not.
+ */
 static int64_t
 row_crc(const struct row_sum *rs)
 {
 	uLong	 c;
-	int	 i;
+	int	 i, v3 = 0;
 
 	c = crc32(0L, Z_NULL, 0);
-	for (i = 0; i < RS__NSTR; i++) {
-		c = crc_u64(c, rs->rs_len[i]);
-		if (rs->rs_len[i] > 0)
-			c = crc32(c, rs->rs_str[i], (uInt)rs->rs_len[i]);
-	}
-	for (i = 0; i < RS__NINT; i++)
+	for (i = 0; i < RS_V3_STR; i++)
+		c = crc_str(c, rs->rs_str[i], rs->rs_len[i]);
+	for (i = 0; i < RS_V3_INT; i++)
 		c = crc_u64(c, (uint64_t)rs->rs_int[i]);
+	for (i = RS_V3_STR; i < RS__NSTR; i++)
+		v3 |= rs->rs_len[i] > 0;
+	for (i = RS_V3_INT; i < RS__NINT; i++)
+		v3 |= rs->rs_int[i] != 0;
+	if (v3) {
+		for (i = RS_V3_STR; i < RS__NSTR; i++)
+			c = crc_str(c, rs->rs_str[i], rs->rs_len[i]);
+		for (i = RS_V3_INT; i < RS__NINT; i++)
+			c = crc_u64(c, (uint64_t)rs->rs_int[i]);
+	}
 	return (int64_t)(c & 0xffffffffUL);
 }
 
@@ -163,8 +191,9 @@ static void
 row_sum_stmt(struct row_sum *rs, sqlite3_stmt *st, const char *ace,
     size_t acelen)
 {
-	static const int	 strcol[RS__NSTR] = { -1, 3, 5, 6, 7 };
-	static const int	 intcol[RS__NINT] = { 0, 1, 2, 4, 8, 9 };
+	static const int	 strcol[RS__NSTR] = { -1, 3, 5, 6, 7, 13 };
+	static const int	 intcol[RS__NINT] = {
+	    0, 1, 2, 4, 8, 9, 11, 12 };
 	int			 i;
 
 	rs->rs_str[RS_ACE] = ace;
@@ -180,22 +209,24 @@ row_sum_stmt(struct row_sum *rs, sqlite3_stmt *st, const char *ace,
 /*
  * whoisd_row_crc(ace, status, checked, expires, registry, latency_ms,
  * rule, reason, matched, text_id, text_len), for the seal below: the
- * arguments in the order of CACHE_ROW_COLS, the ace first.
+ * arguments in the order of CACHE_ROW_COLS, the ace first.  Rows from
+ * version 1 have no registration data.
  */
 static void
 row_crc_sql(sqlite3_context *cx, int argc, sqlite3_value **v)
 {
-	static const int	 strarg[RS__NSTR] = { 0, 4, 6, 7, 8 };
-	static const int	 intarg[RS__NINT] = { 1, 2, 3, 5, 9, 10 };
+	static const int	 strarg[RS_V3_STR] = { 0, 4, 6, 7, 8 };
+	static const int	 intarg[RS_V3_INT] = { 1, 2, 3, 5, 9, 10 };
 	struct row_sum		 rs;
 	int			 i;
 
 	(void)argc;
-	for (i = 0; i < RS__NSTR; i++) {
+	memset(&rs, 0, sizeof(rs));
+	for (i = 0; i < RS_V3_STR; i++) {
 		rs.rs_str[i] = sqlite3_value_text(v[strarg[i]]);
 		rs.rs_len[i] = (size_t)sqlite3_value_bytes(v[strarg[i]]);
 	}
-	for (i = 0; i < RS__NINT; i++)
+	for (i = 0; i < RS_V3_INT; i++)
 		rs.rs_int[i] = sqlite3_value_int64(v[intarg[i]]);
 	sqlite3_result_int64(cx, row_crc(&rs));
 }
@@ -612,6 +643,9 @@ cache_db_get(struct cache_db *db, const char *ace, double now, int flags,
 	col_str(st, 5, out->ce_rule, sizeof(out->ce_rule));
 	col_str(st, 6, out->ce_reason, sizeof(out->ce_reason));
 	col_str(st, 7, out->ce_matched, sizeof(out->ce_matched));
+	out->ce_reg_created = (double)sqlite3_column_int64(st, 11);
+	out->ce_reg_expires = (double)sqlite3_column_int64(st, 12);
+	col_str(st, 13, out->ce_nameservers, sizeof(out->ce_nameservers));
 	text_id = sqlite3_column_int64(st, 8);
 	text_len = sqlite3_column_int64(st, 9);
 	sqlite3_reset(st);
@@ -717,6 +751,15 @@ cache_store_prepare(struct cache_db *db, const struct cache_entry *e,
 	return 0;
 }
 
+/* A registration date as stored: whole seconds, 0 (NULL) when none. */
+static int64_t
+reg_time(double t)
+{
+	if (!(t >= 1) || !(t < REG_TIME_MAX))
+		return 0;
+	return (int64_t)floor(t);
+}
+
 int
 cache_store_write(struct cache_db *db, const struct cache_entry *e,
     size_t acelen, const struct cache_text *tx, int64_t checked,
@@ -726,6 +769,7 @@ cache_store_write(struct cache_db *db, const struct cache_entry *e,
 	struct row_sum	 rs;
 	sqlite3_stmt	*st;
 	int64_t		 reg, rule, dict = 0, text_id = 0, text_len = 0;
+	int64_t		 created, rexpires;
 	int		 latency;
 
 	if (cache_db_atom(db, e->ce_registry, sizeof(e->ce_registry), 1,
@@ -765,6 +809,13 @@ cache_store_write(struct cache_db *db, const struct cache_entry *e,
 		sqlite3_bind_int64(st, 10, text_id);
 		sqlite3_bind_int64(st, 11, text_len);
 	}
+	created = reg_time(e->ce_reg_created);
+	rexpires = reg_time(e->ce_reg_expires);
+	if (created)
+		sqlite3_bind_int64(st, 13, created);
+	if (rexpires)
+		sqlite3_bind_int64(st, 14, rexpires);
+	bind_field(st, 15, e->ce_nameservers, sizeof(e->ce_nameservers));
 	rs.rs_str[RS_ACE] = e->ce_ace;
 	rs.rs_len[RS_ACE] = acelen;
 	rs.rs_str[RS_REGISTRY] = e->ce_registry;
@@ -777,12 +828,17 @@ cache_store_write(struct cache_db *db, const struct cache_entry *e,
 	rs.rs_str[RS_MATCHED] = e->ce_matched;
 	rs.rs_len[RS_MATCHED] = strnlen(e->ce_matched,
 	    sizeof(e->ce_matched));
+	rs.rs_str[RS_NAMESERVERS] = e->ce_nameservers;
+	rs.rs_len[RS_NAMESERVERS] = strnlen(e->ce_nameservers,
+	    sizeof(e->ce_nameservers));
 	rs.rs_int[RS_STATUS] = e->ce_status;
 	rs.rs_int[RS_CHECKED] = checked;
 	rs.rs_int[RS_EXPIRES] = expires;
 	rs.rs_int[RS_LATENCY] = latency;
 	rs.rs_int[RS_TEXT_ID] = text_id;
 	rs.rs_int[RS_TEXT_LEN] = text_len;
+	rs.rs_int[RS_REG_CREATED] = created;
+	rs.rs_int[RS_REG_EXPIRES] = rexpires;
 	sqlite3_bind_int64(st, 12, row_crc(&rs));
 	return sqldb_run(sd, st, "put");
 }

@@ -141,6 +141,10 @@ cache_entry_to_answer(struct cache_entry *e, struct answer *a,
 	a->a_latency_ms = e->ce_latency_ms > 0 ? (uint64_t)e->ce_latency_ms : 0;
 	snprintf(a->a_rule, sizeof(a->a_rule), "%s", e->ce_rule);
 	snprintf(a->a_matched, sizeof(a->a_matched), "%s", e->ce_matched);
+	a->a_reg_created = e->ce_reg_created;
+	a->a_reg_expires = e->ce_reg_expires;
+	snprintf(a->a_nameservers, sizeof(a->a_nameservers), "%s",
+	    e->ce_nameservers);
 	/* The channel is not stored: a DNS verdict's rule names it. */
 	if (strcmp(e->ce_rule, ANSWER_RULE_DNS) == 0)
 		a->a_channel = CH_DNS;

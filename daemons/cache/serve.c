@@ -309,6 +309,10 @@ cache_put(struct link *l, struct msg *m)
 		    (int)a.a_latency_ms;
 		snprintf(e.ce_rule, sizeof(e.ce_rule), "%s", a.a_rule);
 		snprintf(e.ce_matched, sizeof(e.ce_matched), "%s", a.a_matched);
+		e.ce_reg_created = a.a_reg_created;
+		e.ce_reg_expires = a.a_reg_expires;
+		snprintf(e.ce_nameservers, sizeof(e.ce_nameservers), "%s",
+		    a.a_nameservers);
 		e.ce_text = a.a_text;		/* borrowed, not freed here */
 		e.ce_text_len = a.a_text_len;
 		if (cache_db_put(cs_db, &e, ttl) == -1) {

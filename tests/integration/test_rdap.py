@@ -105,6 +105,41 @@ def test_registered_with_dates_and_nameservers(suite, sim):
     assert sim.count("example.com") == 1
 
 
+def test_registration_data_served_from_the_cache(suite, sim):
+    """The second ask of an RDAP-registered name comes from whoisd-cache
+    and still carries created, registration-expires and nameservers,
+    over port 43 (the whois client) and /v1/check (curl)."""
+    want = {"created": "1995-08-14T04:00:00Z",
+            "registration-expires": "2027-08-13T04:00:00Z",
+            "nameservers": "a.iana-servers.net b.iana-servers.net"}
+    for source in ("registry", "cache"):
+        a = suite.whois("example.com")
+        assert a["status"] == "registered" and a["channel"] == "rdap", a
+        assert a["source"] == source, a
+        for k, v in want.items():
+            assert a[k] == v, (source, k, a)
+    r = suite.check(["example.com"])[0]
+    assert r["source"] == "cache", r
+    assert r["created"] == want["created"], r
+    assert r["registration_expires"] == want["registration-expires"], r
+    assert r["nameservers"] == want["nameservers"].split(), r
+    # The same through /v1/check alone: asked, then cached.
+    for source in ("registry", "cache"):
+        r = suite.check(["example.page"])[0]
+        assert r["status"] == "registered" and r["channel"] == "rdap", r
+        assert r["source"] == source, r
+        assert r["created"] == "2019-03-14T09:26:53Z", (source, r)
+        assert r["nameservers"] == ["ns-cloud-a1.googledomains.com"], \
+            (source, r)
+    a = suite.whois("example.page")
+    assert a["source"] == "cache", a
+    assert a["created"] == "2019-03-14T09:26:53Z", a
+    assert a["nameservers"] == "ns-cloud-a1.googledomains.com", a
+    # Each asked of the registry once.
+    assert sim.count("example.com") == 1
+    assert sim.count("example.page") == 1
+
+
 def test_info_app_dev_answered_by_rdap(suite, sim):
     for name, shape in (("example.info", None), ("example.app", None),
                         ("example.dev", None), ("pending-x.info", None)):

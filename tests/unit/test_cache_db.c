@@ -139,6 +139,86 @@ test_put_get(void **state)
 	cache_db_close(db);
 }
 
+/*
+ * The registration data of an RDAP reply: read back as put (dates in
+ * whole seconds), NULL columns when absent, a non-date stored as none,
+ * and gone when a put without it replaces the row.
+ */
+static void
+test_regdata_roundtrip(void **state)
+{
+	struct unit_dir		*f = *state;
+	struct cache_db		*db = open_db(f);
+	struct cache_entry	 e, g;
+	static const double	 bad[] = { -5, 0.5, 1e300, 0.0 / 0.0 };
+	size_t			 i;
+
+	mkentry(&e, "rdap.com", CACHE_REGISTERED, T0);
+	snprintf(e.ce_rule, sizeof(e.ce_rule), "rdap:registered");
+	e.ce_reg_created = 946684800.9;		/* 2000-01-01T00:00:00.9Z */
+	e.ce_reg_expires = 2051222400;
+	snprintf(e.ce_nameservers, sizeof(e.ce_nameservers),
+	    "ns1.example.net ns2.example.net");
+	put_ok(db, &e, 600);
+	/* Without: NULL columns, an empty entry. */
+	mkentry(&e, "plain.com", CACHE_REGISTERED, T0);
+	put_ok(db, &e, 600);
+	cache_db_close(db);
+
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, "rdap.com", T0, CACHE_GET_TEXT, &g),
+	    1);
+	assert_true(g.ce_reg_created == 946684800.0);
+	assert_true(g.ce_reg_expires == 2051222400.0);
+	assert_string_equal(g.ce_nameservers,
+	    "ns1.example.net ns2.example.net");
+	assert_string_equal(g.ce_rule, "rdap:registered");
+	assert_int_equal(cache_db_get(db, "plain.com", T0, 0, &g), 1);
+	assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
+	assert_string_equal(g.ce_nameservers, "");
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM answers"
+	    " WHERE ace = 'plain.com' AND reg_created IS NULL"
+	    " AND reg_expires IS NULL AND nameservers IS NULL"), 1);
+
+	/* Only some of them. */
+	mkentry(&e, "ns-only.com", CACHE_RESERVED, T0);
+	snprintf(e.ce_nameservers, sizeof(e.ce_nameservers), "a.ns.test");
+	put_ok(db, &e, 600);
+	assert_int_equal(cache_db_get(db, "ns-only.com", T0, 0, &g), 1);
+	assert_string_equal(g.ce_nameservers, "a.ns.test");
+	assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
+	mkentry(&e, "dates-only.com", CACHE_REGISTERED, T0);
+	e.ce_reg_expires = T0 + 86400 * 365;
+	put_ok(db, &e, 600);
+	assert_int_equal(cache_db_get(db, "dates-only.com", T0, 0, &g), 1);
+	assert_true(g.ce_reg_expires == T0 + 86400 * 365);
+	assert_true(g.ce_reg_created == 0);
+	assert_string_equal(g.ce_nameservers, "");
+
+	/* A value that is no date is stored as none. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mkentry(&e, "bad-date.com", CACHE_REGISTERED, T0);
+		e.ce_reg_created = bad[i];
+		e.ce_reg_expires = bad[i];
+		put_ok(db, &e, 600);
+		assert_int_equal(cache_db_get(db, "bad-date.com", T0, 0, &g),
+		    1);
+		assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
+	}
+
+	/* A put without them replaces a row with them. */
+	mkentry(&e, "rdap.com", CACHE_AVAILABLE, T0 + 10);
+	put_ok(db, &e, 600);
+	assert_int_equal(cache_db_get(db, "rdap.com", T0 + 10, 0, &g), 1);
+	assert_int_equal(g.ce_status, CACHE_AVAILABLE);
+	assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
+	assert_string_equal(g.ce_nameservers, "");
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM answers"
+	    " WHERE reg_created IS NOT NULL OR reg_expires IS NOT NULL"
+	    " OR nameservers IS NOT NULL"), 2);
+	cache_db_close(db);
+}
+
 static void
 test_ttl_per_status(void **state)
 {
@@ -504,7 +584,8 @@ test_migrate_from_v1(void **state)
 	unit_sql_exec(f->ud_path, sql);
 	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 1);
 	db = open_db(f);
-	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 2);
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"),
+	    CACHE_DB_VERSION);
 	assert_int_equal(unit_sql_int(f->ud_path,
 	    "SELECT count(*) FROM sqlite_schema"
 	    " WHERE name = 'answers_unsealed'"), 0);
@@ -592,6 +673,99 @@ test_migrate_from_v1(void **state)
 }
 
 /*
+ * A file written by version 2 (tests/unit/cache_v2.sql): migrated on
+ * open without touching its rows, which read back sealed as they were
+ * (no registration data); a put then stores it, and the tables are
+ * those of a new file.
+ */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct unit_dir		*f = *state;
+	struct cache_db		*db;
+	struct cache_entry	 e, g;
+	char			*sql, *fresh, *migrated, *crcs, *crcs2;
+	char			 fresh_path[256], err[512];
+
+	sql = unit_read_src("tests/unit/cache_v2.sql", NULL);
+	unit_sql_exec(f->ud_path, sql);
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"), 2);
+	crcs = sql_str(f->ud_path, "SELECT ace || ':' || crc FROM answers"
+	    " ORDER BY ace");
+	db = open_db(f);
+	assert_int_equal(unit_sql_int(f->ud_path, "PRAGMA user_version"),
+	    CACHE_DB_VERSION);
+	/* Not rewritten: the same checksums, no registration data. */
+	crcs2 = sql_str(f->ud_path, "SELECT ace || ':' || crc FROM answers"
+	    " ORDER BY ace");
+	assert_string_equal(crcs2, crcs);
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*) FROM answers"
+	    " WHERE reg_created IS NULL AND reg_expires IS NULL"
+	    " AND nameservers IS NULL"), 3);
+
+	/* Every old row is served (its checksum holds), text included. */
+	assert_int_equal(cache_db_get(db, "example.de", T0, CACHE_GET_TEXT,
+	    &g), 1);
+	assert_int_equal(g.ce_status, CACHE_REGISTERED);
+	assert_string_equal(g.ce_registry, "rdap.denic.de");
+	assert_string_equal(g.ce_rule, "rdap:registered");
+	assert_string_equal(g.ce_matched, "ldhName example.de");
+	assert_int_equal(g.ce_latency_ms, 42);
+	assert_true(g.ce_checked == 1700000000.0);
+	assert_true(g.ce_reg_created == 0 && g.ce_reg_expires == 0);
+	assert_string_equal(g.ce_nameservers, "");
+	assert_non_null(g.ce_text);
+	assert_non_null(strstr(g.ce_text, "\"ldhName\":\"example.de\""));
+	cache_entry_clear(&g);
+	get_text_is(db, "free-name.de", "Status: free", 12);
+	assert_int_equal(cache_db_get(db, "reserved.com", T0, 0, &g), 1);
+	assert_int_equal(g.ce_status, CACHE_RESERVED);
+	assert_string_equal(g.ce_reason, "policy");
+
+	/* A new put of an old name brings the registration data. */
+	mkentry(&e, "example.de", CACHE_REGISTERED, T0);
+	snprintf(e.ce_registry, sizeof(e.ce_registry), "rdap.denic.de");
+	e.ce_reg_created = 1000000000;
+	e.ce_reg_expires = 2000000000;
+	snprintf(e.ce_nameservers, sizeof(e.ce_nameservers),
+	    "ns1.denic.de ns2.denic.de");
+	put_ok(db, &e, 600);
+	cache_db_close(db);
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, "example.de", T0, 0, &g), 1);
+	assert_true(g.ce_reg_created == 1000000000.0);
+	assert_true(g.ce_reg_expires == 2000000000.0);
+	assert_string_equal(g.ce_nameservers, "ns1.denic.de ns2.denic.de");
+	assert_int_equal(cache_db_get(db, "free-name.de", T0, 0, &g), 1);
+	assert_int_equal(unit_sql_int(f->ud_path, "SELECT count(*)"
+	    " FROM answers_v WHERE reg_created = '2001-09-09 01:46:40'"
+	    " AND nameservers = 'ns1.denic.de ns2.denic.de'"), 1);
+	cache_db_close(db);
+
+	/* The migrated rows are checked too. */
+	unit_sql_exec(f->ud_path, "UPDATE answers SET status = 2"
+	    " WHERE ace = 'free-name.de'");
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, "free-name.de", T0, 0, &g), 0);
+	assert_int_equal(cache_db_get(db, "reserved.com", T0, 0, &g), 1);
+	cache_db_close(db);
+
+	/* The same tables, columns and triggers as a new file. */
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->ud_dir);
+	assert_non_null(db = cache_db_open(fresh_path, err, sizeof(err)));
+	cache_db_close(db);
+	fresh = sql_str(fresh_path, SCHEMA_SHAPE);
+	migrated = sql_str(f->ud_path, SCHEMA_SHAPE);
+	assert_string_equal(migrated, fresh);
+	free(fresh);
+	free(migrated);
+	unlink(fresh_path);
+	free(crcs);
+	free(crcs2);
+	free(sql);
+}
+
+/*
  * A row changed behind the cache's back (the sqlite3 shell, a hex
  * editor) is never served: above all not a registered name as
  * available.  It is a miss, and the row is gone.
@@ -615,6 +789,12 @@ test_checksum(void **state)
 		"UPDATE answers SET rule = NULL",
 		"UPDATE atoms SET s = 'whois.evil.net'"
 		    " WHERE s = 'whois.example.net'",
+		"UPDATE answers SET reg_created = reg_created + 1",
+		"UPDATE answers SET reg_expires = NULL",
+		"UPDATE answers SET nameservers = 'ns.evil.net'",
+		"UPDATE answers SET nameservers = NULL",
+		"UPDATE answers SET reg_created = NULL, reg_expires = NULL,"
+		    " nameservers = NULL",
 	};
 	unsigned char		*buf;
 	const char		*ace = "patch-me-registered.com";
@@ -626,6 +806,10 @@ test_checksum(void **state)
 		db = open_db(f);
 		assert_true(cache_db_purge(db, NULL) >= 0);
 		mkentry(&e, "edited.com", CACHE_REGISTERED, T0);
+		e.ce_reg_created = T0 - 86400;
+		e.ce_reg_expires = T0 + 86400;
+		snprintf(e.ce_nameservers, sizeof(e.ce_nameservers),
+		    "ns1.example.net ns2.example.net");
 		e.ce_text = "Domain Name: EDITED.COM";
 		e.ce_text_len = strlen(e.ce_text);
 		put_ok(db, &e, 600);
@@ -642,6 +826,17 @@ test_checksum(void **state)
 		    "UPDATE atoms SET s = 'whois.example.net'"
 		    " WHERE s = 'whois.evil.net'");
 	}
+
+	/* Registration data added to a row that had none. */
+	db = open_db(f);
+	mkentry(&e, "edited.com", CACHE_REGISTERED, T0);
+	put_ok(db, &e, 600);
+	cache_db_close(db);
+	unit_sql_exec(f->ud_path,
+	    "UPDATE answers SET nameservers = 'ns.x.test'");
+	db = open_db(f);
+	assert_int_equal(cache_db_get(db, "edited.com", T0, 0, &g), 0);
+	cache_db_close(db);
 
 	/* A byte of the file: the status of the row, 2 -> 1. */
 	db = open_db(f);
@@ -1365,6 +1560,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get, setup,
 		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_regdata_roundtrip, setup,
+		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_per_status, setup,
 		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_refused, setup,
@@ -1374,6 +1571,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_text_dicts, setup,
 		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup,
+		    unit_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup,
 		    unit_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_checksum, setup,
 		    unit_dir_teardown),
