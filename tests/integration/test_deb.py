@@ -25,7 +25,8 @@ UNITS = ["whoisd.service", "whoisd.socket", "whoisd-http.socket",
          "whoisd-errdb.service", "whoisd-errdb.socket",
          "whoisd-keygen.service", "whoisd.target"]
 CONFS = ["whoisd.conf", "whoisd-query.conf", "whoisd-cache.conf",
-         "whoisd-errdb.conf", "registries.conf", "tld-servers.conf"]
+         "whoisd-errdb.conf", "registries.conf", "tld-servers.conf",
+         "tld-whois.conf", "rdap-dns.json"]
 MAN = ["man5/whoisd.conf.5.gz", "man5/registries.conf.5.gz",
        "man8/whoisd.8.gz", "man8/whoisd-query.8.gz", "man8/whoisd-cache.8.gz",
        "man8/whoisd-errdb.8.gz", "man8/whoisctl.8.gz"]
@@ -124,6 +125,8 @@ def test_installed_files_run(deb, tmp_path):
                 (etc / "registries.conf")]
         if d == "whoisd-query":
             args += ["--dns_servers=%s" % (etc / "tld-servers.conf"),
+                     "--tld_whois=%s" % (etc / "tld-whois.conf"),
+                     "--rdap_bootstrap=%s" % (etc / "rdap-dns.json"),
                      "--spool_dir=%s" % (tmp_path / "spool")]
         if d in ("whoisd-cache", "whoisd-errdb"):
             args += ["--db_path=%s" % (tmp_path / (d + ".db"))]
