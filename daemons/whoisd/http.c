@@ -1094,6 +1094,10 @@ hreq_run(struct hconn *hc, struct hreq *hr, int flags,
 		tv_from_seconds(&tv, ho->ho_wait);
 		evtimer_add(hr->hr_wait, &tv);
 	}
+	/* One block for the whole JSON answer, about 300 bytes a name: its
+	 * chain would otherwise grow, and be copied, as names come in. */
+	if (!ho->ho_ndjson && !hr->hr_whois && n > 1)
+		evbuffer_expand(hr->hr_body, (size_t)n * 320);
 	flags |= ho->ho_flags;
 	if (n > 1)
 		flags |= LOOKUP_BULK;

@@ -933,6 +933,74 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	return lookup_start_aged(name, len, flags, fd, -1, cb, arg);
 }
 
+/*
+ * Answer from the memo entry, if it serves the lookup: not asked fresh,
+ * the full record not wanted of a registered name, and within max_age.
+ */
+static int
+lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
+    int below, int flags, double max_age, lookup_cb cb, void *arg)
+{
+	struct answer		*a = &memo->mo_a;
+	const struct memo	*lent;
+	char			*text = a->a_text;
+	size_t			 textlen = a->a_text_len;
+
+	if (((flags & LOOKUP_FULL) && a->a_status == AS_REGISTERED) ||
+	    (max_age >= 0 && now_wall() - a->a_checked > max_age))
+		return -1;
+	/*
+	 * Answered now, from this child's memory of a recent hit.  The
+	 * entry itself is lent to the callback (an answer is valid during
+	 * the callback only): a copy of its 1.4 KB was a measurable part
+	 * of a memo hit.
+	 */
+	snprintf(a->a_domain, sizeof(a->a_domain), "%s", asked);
+	if (!(flags & LOOKUP_TEXT)) {
+		a->a_text = NULL;
+		a->a_text_len = 0;
+	}
+	front_stats.fs_answers[a->a_status]++;
+	front_stats.fs_source[SRC_CACHE]++;
+	front_stats.fs_memo_hits++;
+	memo_json(memo);
+	lent = lk_lent;
+	lk_lent = memo;
+	if (below) {
+		char note[NAME_ACE_BUF + 64];
+
+		snprintf(note, sizeof(note), "answered for the "
+		    "registrable name %s", reg);
+		cb(a, note, arg);
+	} else
+		cb(a, NULL, arg);
+	lk_lent = lent;
+	a->a_text = text;
+	a->a_text_len = textlen;
+	return 0;
+}
+
+/*
+ * Whether the name is lower-case LDH without a final dot, short enough
+ * to be answered as asked: a valid one is then its own A-label.
+ */
+static int
+lookup_plain(const char *name, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > 120 || name[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
 struct lookup *
 lookup_start_aged(const char *name, size_t len, int flags, int fd,
     double max_age, lookup_cb cb, void *arg)
@@ -943,9 +1011,24 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
 	struct memo		*memo;
-	const struct memo	*lent;
 	double			 t;
 	int			 rc;
+
+	if (flags & LOOKUP_FRESH)
+		max_age = 0;
+	/*
+	 * A memo entry is keyed by a registrable name, valid and its own
+	 * A-label: a plain name that is one of those is found before the
+	 * IDN checks and the suffix lookup, most of a memo hit's cost.
+	 */
+	if (!(flags & LOOKUP_FRESH) && lookup_plain(name, len)) {
+		memcpy(buf, name, len);
+		buf[len] = '\0';
+		if ((memo = memo_get(buf, flags)) != NULL &&
+		    lookup_memo_hit(memo, buf, buf, 0, flags, max_age, cb,
+		    arg) == 0)
+			return NULL;
+	}
 
 	lookup_asked(name, len, asked, sizeof(asked));
 	if (len > NAME_INPUT_MAX) {
@@ -968,46 +1051,11 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 		return NULL;
 	}
 
-	if (flags & LOOKUP_FRESH)
-		max_age = 0;
 	if (!(flags & LOOKUP_FRESH) &&
 	    (memo = memo_get(m.sm_registrable, flags)) != NULL &&
-	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED) &&
-	    !(max_age >= 0 && now_wall() - memo->mo_a.a_checked > max_age)) {
-		struct answer	*a = &memo->mo_a;
-		char		*text = a->a_text;
-		size_t		 textlen = a->a_text_len;
-
-		/*
-		 * Answered now, from this child's memory of a recent hit.
-		 * The entry itself is lent to the callback (an answer is
-		 * valid during the callback only): a copy of its 1.4 KB was
-		 * a measurable part of a memo hit.
-		 */
-		snprintf(a->a_domain, sizeof(a->a_domain), "%s", asked);
-		if (!(flags & LOOKUP_TEXT)) {
-			a->a_text = NULL;
-			a->a_text_len = 0;
-		}
-		front_stats.fs_answers[a->a_status]++;
-		front_stats.fs_source[SRC_CACHE]++;
-		front_stats.fs_memo_hits++;
-		memo_json(memo);
-		lent = lk_lent;
-		lk_lent = memo;
-		if (m.sm_below) {
-			char note[NAME_ACE_BUF + 64];
-
-			snprintf(note, sizeof(note), "answered for the "
-			    "registrable name %s", m.sm_registrable);
-			cb(a, note, arg);
-		} else
-			cb(a, NULL, arg);
-		lk_lent = lent;
-		a->a_text = text;
-		a->a_text_len = textlen;
+	    lookup_memo_hit(memo, asked, m.sm_registrable, m.sm_below, flags,
+	    max_age, cb, arg) == 0)
 		return NULL;
-	}
 
 	lk = xcalloc(1, sizeof(*lk));
 	lk->lk_flags = flags;
