@@ -1214,8 +1214,9 @@ http_dedup(const struct http_names *hn, char *dup)
 			key[i] = xstrdup(ace);
 		else if (asprintf(&key[i], "\001%s", hn->hn_name[i]) == -1)
 			fatal("%s: asprintf", __func__);
-		for (h = str_hash(key[i]) & (size - 1); tab[h] != NULL &&
-		    strcmp(tab[h], key[i]) != 0; h = (h + 1) & (size - 1))
+		for (h = lookup_hash(key[i], strlen(key[i])) & (size - 1);
+		    tab[h] != NULL && strcmp(tab[h], key[i]) != 0;
+		    h = (h + 1) & (size - 1))
 			;
 		dup[i] = tab[h] != NULL;
 		tab[h] = key[i];
