@@ -211,11 +211,12 @@ struct memo_tag {
 
 struct memo {
 	int		 mo_notext;	/* fetched without the registry text */
-	struct answer	 mo_a;
 	/* Its JSON after "domain", made at its first hit: a bulk answer of
-	 * memo hits is then mostly copies, not formatting. */
+	 * memo hits is then mostly copies, not formatting.  Next to the
+	 * domain a hit writes: one cache line less a name. */
 	char		*mo_json;
 	size_t		 mo_json_len;
+	struct answer	 mo_a;
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
