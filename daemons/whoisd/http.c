@@ -1181,6 +1181,21 @@ http_lookups(struct hconn *hc, int whois, char *query)
 
 /* ------------------------------------------------------ POST /v1/check */
 
+/* Lower-case LDH, not empty, without a final dot. */
+static int
+http_ldh_lower(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
 /*
  * Mark the names that repeat an earlier one, compared as lookups see
  * them (the A-label form; a name that is invalid, as sent): each name is
@@ -1204,9 +1219,7 @@ http_dedup(const struct http_names *hn, char *dup)
 		/* Lower-case LDH without a final dot: its A-label form if
 		 * valid, and a valid name's A-label is never an invalid
 		 * name: itself. */
-		if (hn->hn_len[i] > 0 && hn->hn_name[i][hn->hn_len[i] - 1] !=
-		    '.' && strspn(hn->hn_name[i], "abcdefghijklmnopqrstuvwxyz"
-		    "0123456789.-") == hn->hn_len[i])
+		if (http_ldh_lower(hn->hn_name[i], hn->hn_len[i]))
 			key[i] = hn->hn_name[i];
 		else if (own[i] = 1, hn->hn_len[i] <= NAME_INPUT_MAX &&
 		    name_normalise(hn->hn_name[i], ace, sizeof(ace), reason,

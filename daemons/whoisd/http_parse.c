@@ -522,12 +522,12 @@ static int	 ja_on;
 static void *
 ja_alloc(size_t n)
 {
+	size_t	 r = (n + 15) & ~(size_t)15;
 	void	*p;
 
-	n = (n + 15) & ~(size_t)15;
-	if (ja_on && n <= ja_size - ja_used) {
+	if (ja_on && r >= n && r <= ja_size - ja_used) {
 		p = ja_buf + ja_used;
-		ja_used += n;
+		ja_used += r;
 		return p;
 	}
 	return malloc(n);
@@ -542,12 +542,17 @@ ja_free(void *p)
 	free(p);
 }
 
-/* Room for a body of len bytes: its values, their strings, the lexer's. */
+/*
+ * Room for a body of len bytes: its values, their strings, the lexer's;
+ * at most JA_MAX, kept by the child.
+ */
+#define JA_MAX	(2 * 1024 * 1024)
+
 static void
 ja_begin(size_t len)
 {
 	static int	 set;
-	size_t		 want = 8 * len + 16384;
+	size_t		 want = len < JA_MAX / 8 ? 8 * len + 16384 : JA_MAX;
 
 	if (!set) {
 		json_set_alloc_funcs(ja_alloc, ja_free);
