@@ -956,8 +956,9 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 }
 
 /*
- * Answer from the memo entry, if it serves the lookup: not asked fresh,
- * the full record not wanted of a registered name, and within max_age.
+ * Answer from the memo entry, if it serves the lookup (the caller has
+ * ruled out a fresh one): not the full record of a registered name, and
+ * within max_age.  0 when answered, else -1.
  */
 static int
 lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
@@ -975,9 +976,8 @@ lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
 	 * Answered now, from this child's memory of a recent hit.  The
 	 * entry itself is lent to the callback (an answer is valid during
 	 * the callback only): a copy of its 1.4 KB was a measurable part
-	 * of a memo hit.
+	 * of a memo hit, and so was snprintf() of the domain.
 	 */
-	/* Not snprintf(): a name each, it showed in bulk profiles. */
 	n = strlen(asked);
 	if (n >= sizeof(a->a_domain))
 		n = sizeof(a->a_domain) - 1;
