@@ -230,9 +230,27 @@ answer_json_rest(struct evbuffer *b, const struct answer *a)
 void
 answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 {
-	const char	*rest;
-	size_t		 len;
+	const char	*rest, *d = a->a_domain;
+	char		 buf[2048];
+	size_t		 len, dlen, i;
 
+	/* A memo hit with a name that needs no escape: one copy. */
+	if (note == NULL && (rest = lookup_memo_json(a, &len)) != NULL &&
+	    (dlen = strlen(d)) + len + 14 <= sizeof(buf)) {
+		for (i = 0; i < dlen; i++)
+			if ((unsigned char)d[i] < 0x20 || (unsigned char)d[i] >=
+			    0x7f || d[i] == '"' || d[i] == '\\')
+				break;
+		if (i == dlen) {
+			memcpy(buf, "{\"domain\":\"", 11);
+			memcpy(buf + 11, d, dlen);
+			buf[11 + dlen] = '"';
+			memcpy(buf + 12 + dlen, rest, len);
+			buf[12 + dlen + len] = '}';
+			evbuffer_add(b, buf, 13 + dlen + len);
+			return;
+		}
+	}
 	out_str(b, "{\"domain\":");
 	json_str(b, a->a_domain);
 	if ((rest = lookup_memo_json(a, &len)) != NULL)

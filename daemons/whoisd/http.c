@@ -1094,6 +1094,10 @@ hreq_run(struct hconn *hc, struct hreq *hr, int flags,
 		tv_from_seconds(&tv, ho->ho_wait);
 		evtimer_add(hr->hr_wait, &tv);
 	}
+	/* One block for the whole JSON answer, about 300 bytes a name: its
+	 * chain would otherwise grow, and be copied, as names come in. */
+	if (!ho->ho_ndjson && !hr->hr_whois && n > 1)
+		evbuffer_expand(hr->hr_body, (size_t)n * 320);
 	flags |= ho->ho_flags;
 	if (n > 1)
 		flags |= LOOKUP_BULK;
@@ -1177,6 +1181,21 @@ http_lookups(struct hconn *hc, int whois, char *query)
 
 /* ------------------------------------------------------ POST /v1/check */
 
+/* Lower-case LDH, not empty, without a final dot. */
+static int
+http_ldh_lower(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
 /*
  * Mark the names that repeat an earlier one, compared as lookups see
  * them (the A-label form; a name that is invalid, as sent): each name is
@@ -1200,9 +1219,7 @@ http_dedup(const struct http_names *hn, char *dup)
 		/* Lower-case LDH without a final dot: its A-label form if
 		 * valid, and a valid name's A-label is never an invalid
 		 * name: itself. */
-		if (hn->hn_len[i] > 0 && hn->hn_name[i][hn->hn_len[i] - 1] !=
-		    '.' && strspn(hn->hn_name[i], "abcdefghijklmnopqrstuvwxyz"
-		    "0123456789.-") == hn->hn_len[i])
+		if (http_ldh_lower(hn->hn_name[i], hn->hn_len[i]))
 			key[i] = hn->hn_name[i];
 		else if (own[i] = 1, hn->hn_len[i] <= NAME_INPUT_MAX &&
 		    name_normalise(hn->hn_name[i], ace, sizeof(ace), reason,
@@ -1210,8 +1227,9 @@ http_dedup(const struct http_names *hn, char *dup)
 			key[i] = xstrdup(ace);
 		else if (asprintf(&key[i], "\001%s", hn->hn_name[i]) == -1)
 			fatal("%s: asprintf", __func__);
-		for (h = str_hash(key[i]) & (size - 1); tab[h] != NULL &&
-		    strcmp(tab[h], key[i]) != 0; h = (h + 1) & (size - 1))
+		for (h = lookup_hash(key[i], strlen(key[i])) & (size - 1);
+		    tab[h] != NULL && strcmp(tab[h], key[i]) != 0;
+		    h = (h + 1) & (size - 1))
 			;
 		dup[i] = tab[h] != NULL;
 		tab[h] = key[i];

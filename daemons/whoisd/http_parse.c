@@ -510,6 +510,72 @@ json_values_max(const char *p, size_t len)
 	return n;
 }
 
+/*
+ * jansson's allocations while a body is parsed come from one arena kept
+ * by the child, dropped whole after: a json_t and a string per name
+ * were a malloc and a free each.  Past the arena it is malloc again.
+ */
+static char	*ja_buf;
+static size_t	 ja_size, ja_used;
+static int	 ja_on;
+
+static void *
+ja_alloc(size_t n)
+{
+	size_t	 r = (n + 15) & ~(size_t)15;
+	void	*p;
+
+	if (ja_on && r >= n && r <= ja_size - ja_used) {
+		p = ja_buf + ja_used;
+		ja_used += r;
+		return p;
+	}
+	return malloc(n);
+}
+
+static void
+ja_free(void *p)
+{
+	if (ja_buf != NULL && (char *)p >= ja_buf && (char *)p < ja_buf +
+	    ja_size)
+		return;		/* the arena's: dropped with it */
+	free(p);
+}
+
+/*
+ * Room for a body of len bytes: its values, their strings, the lexer's;
+ * at most JA_MAX, kept by the child.
+ */
+#define JA_MAX	(2 * 1024 * 1024)
+
+static void
+ja_begin(size_t len)
+{
+	static int	 set;
+	size_t		 want = len < JA_MAX / 8 ? 8 * len + 16384 : JA_MAX;
+
+	if (!set) {
+		json_set_alloc_funcs(ja_alloc, ja_free);
+		set = 1;
+	}
+	if (want > ja_size) {
+		free(ja_buf);
+		if ((ja_buf = malloc(want)) == NULL)
+			want = 0;
+		ja_size = want;
+	}
+	ja_used = 0;
+	ja_on = 1;
+}
+
+static void
+ja_end(json_t *root)
+{
+	json_decref(root);	/* frees what spilt past the arena */
+	ja_on = 0;
+	ja_used = 0;
+}
+
 void
 http_names_free(struct http_names *hn)
 {
@@ -557,28 +623,30 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 		return names_fail_code(hn, "too-many-values", err, errlen,
 		    "the JSON body has too many "
 		    "values", (size_t)-1);
+	ja_begin(len);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
+		ja_end(NULL);
 		snprintf(err, errlen, "bad JSON at line %d column %d: %s",
 		    je.line, je.column, je.text);
 		hn->hn_code = "bad-json";
 		return -1;
 	}
 	if (!json_is_object(root)) {
-		json_decref(root);
+		ja_end(root);
 		return names_fail(err, errlen, "the body must be a JSON object "
 		    "{\"domains\":[...]}", (size_t)-1);
 	}
 	doms = json_object_get(root, "domains");
 	if (doms == NULL || !json_is_array(doms)) {
-		json_decref(root);
+		ja_end(root);
 		return names_fail(err, errlen, doms == NULL ? "no \"domains\" "
 		    "member: expected {\"domains\":[\"example.com\",...]}" :
 		    "\"domains\" must be an array of strings", (size_t)-1);
 	}
 	if ((v = json_object_get(root, "fresh")) != NULL) {
 		if (!json_is_boolean(v)) {
-			json_decref(root);
+			ja_end(root);
 			return names_fail_code(hn, "bad-fresh", err, errlen,
 			    "\"fresh\" must be true "
 			    "or false", (size_t)-1);
@@ -589,7 +657,7 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 		if (!json_is_number(v) || (hn->hn_max_age =
 		    json_number_value(v)) < 0 || hn->hn_max_age > 1e9 ||
 		    hn->hn_max_age != hn->hn_max_age) {
-			json_decref(root);
+			ja_end(root);
 			return names_fail_code(hn, "bad-max-age", err, errlen,
 			    "\"max_age\" must be a "
 			    "number of seconds from 0", (size_t)-1);
@@ -598,7 +666,7 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	if ((w = json_object_get(root, "wait")) != NULL) {
 		if (!json_is_number(w) || (wait = json_number_value(w)) < 0 ||
 		    wait > 3600 || wait != wait) {
-			json_decref(root);
+			ja_end(root);
 			return names_fail_code(hn, "bad-wait", err, errlen,
 			    "\"wait\" must be a "
 			    "number of seconds from 0 to 3600", (size_t)-1);
@@ -606,12 +674,12 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	}
 	n = json_array_size(doms);
 	if (n == 0) {
-		json_decref(root);
+		ja_end(root);
 		return names_fail(err, errlen, "\"domains\" is empty",
 		    (size_t)-1);
 	}
 	if (n > max_names) {
-		json_decref(root);
+		ja_end(root);
 		return names_fail_code(hn, "too-many-names", err, errlen,
 		    "at most %zu names in "
 		    "\"domains\"", max_names);
@@ -619,7 +687,7 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	bytes = 0;
 	json_array_foreach(doms, i, v) {
 		if (!json_is_string(v)) {
-			json_decref(root);
+			ja_end(root);
 			return names_fail(err, errlen, "\"domains\"[%zu] is "
 			    "not a string", i);
 		}
@@ -628,7 +696,7 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	/* One block: the pointers, the lengths, then the strings. */
 	hn->hn_name = malloc(n * (sizeof(char *) + sizeof(size_t)) + bytes);
 	if (hn->hn_name == NULL) {
-		json_decref(root);
+		ja_end(root);
 		return names_fail(err, errlen, "out of memory", (size_t)-1);
 	}
 	hn->hn_len = (size_t *)(hn->hn_name + n);
@@ -641,6 +709,6 @@ http_names_parse(const char *body, size_t len, size_t max_names,
 	}
 	hn->hn_n = n;
 	hn->hn_wait = wait;
-	json_decref(root);
+	ja_end(root);
 	return 0;
 }

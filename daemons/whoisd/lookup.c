@@ -211,11 +211,12 @@ struct memo_tag {
 
 struct memo {
 	int		 mo_notext;	/* fetched without the registry text */
-	struct answer	 mo_a;
 	/* Its JSON after "domain", made at its first hit: a bulk answer of
-	 * memo hits is then mostly copies, not formatting. */
+	 * memo hits is then mostly copies, not formatting.  Next to the
+	 * domain a hit writes: one cache line less a name. */
 	char		*mo_json;
 	size_t		 mo_json_len;
+	struct answer	 mo_a;
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
@@ -226,19 +227,40 @@ static size_t		 lk_memo_text;	/* bytes of registry text held */
  * kept without their text (good for /v1/check, not for whois). */
 #define MEMO_TEXT_MAX	(32 * 1024 * 1024)
 
+/*
+ * A name's hash, 8 bytes a step: FNV a byte at a time was a visible part
+ * of a bulk request, which hashes each name for its duplicates and its
+ * memo entry.
+ */
+uint32_t
+lookup_hash(const char *s, size_t len)
+{
+	uint64_t	h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t		i;
+
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	/* Not memcpy() of a variable length: a call into libc. */
+	for (w = 0, i = 0; i < len; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	/* murmur3's finaliser: names differing only at the end
+	 * (bench-0001.com, bench-0002.com...) spread over the sets. */
+	h ^= w;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
 static uint32_t
 memo_hash(const char *ace)
 {
-	uint32_t	h = str_hash(ace);
-
-	/* FNV's low bits mix poorly for names differing only at the end
-	 * (bench-0001.com, bench-0002.com...): finish with murmur3's mixer. */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return lookup_hash(ace, strlen(ace));
 }
 
 /*
@@ -933,6 +955,79 @@ lookup_start_as(const char *name, size_t len, int flags, int fd,
 	return lookup_start_aged(name, len, flags, fd, -1, cb, arg);
 }
 
+/*
+ * Answer from the memo entry, if it serves the lookup (the caller has
+ * ruled out a fresh one): not the full record of a registered name, and
+ * within max_age.  0 when answered, else -1.
+ */
+static int
+lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
+    int below, int flags, double max_age, lookup_cb cb, void *arg)
+{
+	struct answer		*a = &memo->mo_a;
+	const struct memo	*lent;
+	char			*text = a->a_text;
+	size_t			 textlen = a->a_text_len, n;
+
+	if (((flags & LOOKUP_FULL) && a->a_status == AS_REGISTERED) ||
+	    (max_age >= 0 && now_wall() - a->a_checked > max_age))
+		return -1;
+	/*
+	 * Answered now, from this child's memory of a recent hit.  The
+	 * entry itself is lent to the callback (an answer is valid during
+	 * the callback only): a copy of its 1.4 KB was a measurable part
+	 * of a memo hit, and so was snprintf() of the domain.
+	 */
+	n = strlen(asked);
+	if (n >= sizeof(a->a_domain))
+		n = sizeof(a->a_domain) - 1;
+	memcpy(a->a_domain, asked, n);
+	a->a_domain[n] = '\0';
+	if (!(flags & LOOKUP_TEXT)) {
+		a->a_text = NULL;
+		a->a_text_len = 0;
+	}
+	front_stats.fs_answers[a->a_status]++;
+	front_stats.fs_source[SRC_CACHE]++;
+	front_stats.fs_memo_hits++;
+	memo_json(memo);
+	lent = lk_lent;
+	lk_lent = memo;
+	if (below) {
+		char note[NAME_ACE_BUF + 64];
+
+		snprintf(note, sizeof(note), "answered for the "
+		    "registrable name %s", reg);
+		cb(a, note, arg);
+	} else
+		cb(a, NULL, arg);
+	lk_lent = lent;
+	a->a_text = text;
+	a->a_text_len = textlen;
+	return 0;
+}
+
+/*
+ * Whether the name is lower-case LDH without a final dot, short enough
+ * to be answered as asked: a valid one is then its own A-label.
+ */
+static int
+lookup_plain(const char *name, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > 120 || name[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
 struct lookup *
 lookup_start_aged(const char *name, size_t len, int flags, int fd,
     double max_age, lookup_cb cb, void *arg)
@@ -943,9 +1038,24 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 	char			 asked[ANSWER_DOMAIN_LEN], ace[NAME_ACE_BUF];
 	char			 reason[NAME_REASON_BUF], buf[NAME_INPUT_MAX + 1];
 	struct memo		*memo;
-	const struct memo	*lent;
 	double			 t;
 	int			 rc;
+
+	if (flags & LOOKUP_FRESH)
+		max_age = 0;
+	/*
+	 * A memo entry is keyed by a registrable name, valid and its own
+	 * A-label: a plain name that is one of those is found before the
+	 * IDN checks and the suffix lookup, most of a memo hit's cost.
+	 */
+	if (!(flags & LOOKUP_FRESH) && lookup_plain(name, len)) {
+		memcpy(buf, name, len);
+		buf[len] = '\0';
+		if ((memo = memo_get(buf, flags)) != NULL &&
+		    lookup_memo_hit(memo, buf, buf, 0, flags, max_age, cb,
+		    arg) == 0)
+			return NULL;
+	}
 
 	lookup_asked(name, len, asked, sizeof(asked));
 	if (len > NAME_INPUT_MAX) {
@@ -968,46 +1078,11 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 		return NULL;
 	}
 
-	if (flags & LOOKUP_FRESH)
-		max_age = 0;
 	if (!(flags & LOOKUP_FRESH) &&
 	    (memo = memo_get(m.sm_registrable, flags)) != NULL &&
-	    !((flags & LOOKUP_FULL) && memo->mo_a.a_status == AS_REGISTERED) &&
-	    !(max_age >= 0 && now_wall() - memo->mo_a.a_checked > max_age)) {
-		struct answer	*a = &memo->mo_a;
-		char		*text = a->a_text;
-		size_t		 textlen = a->a_text_len;
-
-		/*
-		 * Answered now, from this child's memory of a recent hit.
-		 * The entry itself is lent to the callback (an answer is
-		 * valid during the callback only): a copy of its 1.4 KB was
-		 * a measurable part of a memo hit.
-		 */
-		snprintf(a->a_domain, sizeof(a->a_domain), "%s", asked);
-		if (!(flags & LOOKUP_TEXT)) {
-			a->a_text = NULL;
-			a->a_text_len = 0;
-		}
-		front_stats.fs_answers[a->a_status]++;
-		front_stats.fs_source[SRC_CACHE]++;
-		front_stats.fs_memo_hits++;
-		memo_json(memo);
-		lent = lk_lent;
-		lk_lent = memo;
-		if (m.sm_below) {
-			char note[NAME_ACE_BUF + 64];
-
-			snprintf(note, sizeof(note), "answered for the "
-			    "registrable name %s", m.sm_registrable);
-			cb(a, note, arg);
-		} else
-			cb(a, NULL, arg);
-		lk_lent = lent;
-		a->a_text = text;
-		a->a_text_len = textlen;
+	    lookup_memo_hit(memo, asked, m.sm_registrable, m.sm_below, flags,
+	    max_age, cb, arg) == 0)
 		return NULL;
-	}
 
 	lk = xcalloc(1, sizeof(*lk));
 	lk->lk_flags = flags;

@@ -126,6 +126,8 @@ void		 lookup_init(struct event_base *);
  * memo keeps it (answer_json_rest()); NULL for any other answer.
  */
 const char	*lookup_memo_json(const struct answer *, size_t *len);
+/* A name's hash, for the memo and for finding a request's duplicates. */
+uint32_t	 lookup_hash(const char *, size_t);
 
 /* answer.c: the whois text and the JSON of one answer. */
 struct evbuffer;
