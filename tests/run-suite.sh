@@ -48,7 +48,8 @@ else
 	start query "$BIN/whoisd-query" --link_keys="$KEYS" -f etc/whoisd-query.conf \
 	    --spool_dir="$STATE/spool"
 fi
-start front "$BIN/whoisd" --link_keys="$KEYS" -f etc/whoisd.conf
+start front "$BIN/whoisd" --link_keys="$KEYS" -f etc/whoisd.conf \
+    --http_www=www
 
 sleep 1
 cat <<MSG
@@ -58,6 +59,7 @@ whoisd is running ($MODE mode). Try:
     whois -h 127.0.0.1 -p 4343 free-name-$$.com
     curl 'http://127.0.0.1:8043/v1/check?domain=example.com&domain=bücher.de'
     curl 'http://127.0.0.1:8043/v1/whois?domain=example.org'
+    the search page: http://127.0.0.1:8043/ (operators: /status.html)
     curl http://127.0.0.1:8043/status
     WHOISD_KEYS=$KEYS $BIN/whoisctl stats
 Press Ctrl-C to stop.
