@@ -368,7 +368,10 @@ deb:
 	git ls-files -co --exclude-standard | while read -r f; do \
 	    [ -e "$$f" ] || [ -L "$$f" ] && echo "$$f"; done | \
 	    tar -cf - -T - | tar -C $(DEB_SRC) -xf -
-	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	# A package build of its own: not this make's variables (B=,
+	# SANITIZE=1 of a `make test SANITIZE=1` that runs test_deb).
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    -u SANITIZE dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(DEB_B)/whoisd_*.deb
 
 deb-test:
