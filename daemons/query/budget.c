@@ -27,6 +27,13 @@
  * that is not aligned to the registry's own (its midnight is not ours)
  * can never see more than N either.
  *
+ * Beside the registries, the table counts each end client's names
+ * waiting for a slot, in every child (budget_client_add): a client
+ * with many names waiting at once is bulk work by its behaviour, even
+ * when it sends them one per request.  Each child counts in a row of
+ * its own, cleared when a child takes the row, so a child that dies
+ * with names queued leaves no count behind.
+ *
  * A process-shared robust mutex guards the table: a child killed while
  * holding it (child_timeout, OOM) leaves EOWNERDEAD to the next one,
  * which marks it consistent; the entries are plain numbers, each update a
@@ -72,9 +79,14 @@ struct budget_shm {
 		unsigned int	bq_count;	/* valid entries */
 	}			bs_q[BUDGET_QUOTA_SLOTS];
 	int			bs_nq;
+	/* Names waiting per client hash, one row per child (atomics, no
+	 * lock): a collision only merges two clients' counts. */
+	int32_t			bs_waiting[BUDGET_CLIENT_ROWS]
+				    [BUDGET_CLIENT_BUCKETS];
 };
 
 static struct budget_shm	*budget;
+static int			 budget_row = -1;	/* this child's */
 
 int
 budget_init(void)
@@ -503,4 +515,51 @@ budget_merge(const char *name, double until)
 	if (until > e->be_until)
 		e->be_until = until;
 	budget_unlock();
+}
+
+/* ------------------------------------------------ clients' waiting names */
+
+static unsigned int
+budget_client_bucket(const char *client)
+{
+	const unsigned char	*p;
+	uint32_t		 h = 2166136261u;	/* FNV-1a */
+
+	for (p = (const unsigned char *)client; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % BUDGET_CLIENT_BUCKETS;
+}
+
+void
+budget_client_row(int slot)
+{
+	if (budget == NULL || slot < 0)
+		return;
+	budget_row = slot % BUDGET_CLIENT_ROWS;
+	/* Children beyond the rows share one; clearing it then would
+	 * drop a living child's counts. */
+	if (slot < BUDGET_CLIENT_ROWS)
+		memset(budget->bs_waiting[budget_row], 0,
+		    sizeof(budget->bs_waiting[budget_row]));
+}
+
+int
+budget_client_add(const char *client, int delta)
+{
+	unsigned int	b;
+	int32_t		v;
+	int		r, sum = 0;
+
+	if (budget == NULL || budget_row < 0)
+		return delta > 0 ? delta : 0;
+	b = budget_client_bucket(client);
+	__atomic_add_fetch(&budget->bs_waiting[budget_row][b], delta,
+	    __ATOMIC_RELAXED);
+	for (r = 0; r < BUDGET_CLIENT_ROWS; r++) {
+		v = __atomic_load_n(&budget->bs_waiting[r][b],
+		    __ATOMIC_RELAXED);
+		if (v > 0)
+			sum += v;
+	}
+	return sum;
 }

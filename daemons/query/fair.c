@@ -11,6 +11,9 @@
  * Other children hold slots of their own, reserved in order; a single
  * name also takes a priority slot (budget_reserve_prio), the next the
  * spacing allows, so it does not wait behind every busy child's.
+ * A client with more than FAIR_LIGHT names waiting, in all children, is
+ * bulk work however it sends them: 256 one-name connections from one
+ * address are a flood, not 256 people waiting at a page.
  *
  * Every change of a queue projects each waiting name's slot (in the
  * order it will be served, at the bucket's spacing and quota): a name
@@ -30,10 +33,14 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/pool.h"
 #include "common/util.h"
 #include "daemons/query/query.h"
 
 #define FAIR_CLASSES	2	/* 0: single-name requests; 1: bulk */
+/* Names one client may have waiting (every child) and stay class 0: a
+ * page that checks a few names at once, one request each. */
+#define FAIR_LIGHT	4
 
 struct fair_client {
 	char			 fc_id[QUERY_CLIENT_LEN];
@@ -71,6 +78,7 @@ void
 fair_init(struct event_base *base)
 {
 	fair_base = base;
+	budget_client_row(pool_child_slot());
 }
 
 const struct fair_stats *
@@ -112,6 +120,7 @@ fair_unlink(struct fair_waiter *w)
 	TAILQ_REMOVE(&fc->fc_q, w, fw_entry);
 	w->fw_fc = NULL;
 	fr->fr_n--;
+	budget_client_add(fc->fc_id, -1);
 	if (TAILQ_EMPTY(&fc->fc_q)) {
 		TAILQ_REMOVE(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
 		if (fr->fr_served[fc->fc_bulk] == fc)
@@ -345,11 +354,13 @@ fair_wait(struct fair_waiter *w, const char *registry,
 {
 	struct fair_reg		*fr = fair_reg(registry);
 	struct fair_client	*fc;
-	int			 c = bulk ? 1 : 0;
+	int			 c, waiting;
 
 	fr->fr_law = *law;
 	if (client == NULL || *client == '\0')
 		client = "-";
+	waiting = budget_client_add(client, 1);
+	c = bulk || waiting > FAIR_LIGHT ? 1 : 0;
 	TAILQ_FOREACH(fc, &fr->fr_ring[c], fc_ring)
 		if (strcmp(fc->fc_id, client) == 0)
 			break;

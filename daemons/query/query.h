@@ -155,6 +155,17 @@ void	 budget_merge(const char *name, double until);
 void	 budget_foreach(void (*fn)(const char *name, double tokens,
 	    double wait, double backoff, uint64_t sends, void *), void *arg);
 
+/*
+ * Names each end client has waiting for a slot, in every child: a row
+ * per child (budget_client_row at child start, with pool_child_slot()),
+ * client hashes in buckets.  add: count delta in this child's row and
+ * return the client's total over every child.
+ */
+#define BUDGET_CLIENT_ROWS	64
+#define BUDGET_CLIENT_BUCKETS	512
+void	 budget_client_row(int slot);
+int	 budget_client_add(const char *client, int delta);
+
 /* query_metrics.c: the daemon's /metrics. */
 void	 query_metrics_register(void);
 void	 query_metrics_child_init(void);
