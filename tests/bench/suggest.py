@@ -16,12 +16,15 @@ client asks /v1/check with one free name a second from 127.0.0.2.
     s.run()           # adds RESULT-like dicts, targets and report lines
 """
 import asyncio
+import http.client
 import json
 import os
 import random
 import re
 import socket
 import struct
+import sys
+import threading
 import time
 
 from conftest import TOP, free_port
@@ -251,20 +254,6 @@ class Suggest:
             w.close()
         return data.decode("utf-8", "replace")
 
-    async def check_b(self, name):
-        """GET /v1/check of one name from the interactive client's own
-        address; the result object."""
-        r, w = await asyncio.open_connection(
-            "127.0.0.1", self.port["http"], local_addr=(B_SOURCE, 0))
-        try:
-            w.write(("GET /v1/check?domain=%s HTTP/1.1\r\nHost: bench\r\n"
-                     "Connection: close\r\n\r\n" % name).encode())
-            data = await r.read()
-        finally:
-            w.close()
-        body = data.split(b"\r\n\r\n", 1)[1]
-        return json.loads(body)["results"][0]
-
     async def flood(self, names, give_up):
         """Every name until a definitive answer (or give_up seconds):
         {name: record}; and the interactive client's answers."""
@@ -300,41 +289,28 @@ class Suggest:
             if left[0] == 0:
                 done.set()
 
-        b_out = []
-
-        async def b_one(k):
-            t = TLDS[k % len(TLDS)]
-            name = "free-sgb%s-%04d.%s" % (self.phase_tag, k, t)
-            s = time.monotonic()
-            try:
-                res = await self.check_b(name)
-            except (OSError, ValueError, IndexError, KeyError) as e:
-                res = {"status": "error", "reason": str(e)}
-            b_out.append({"name": name, "tld": t, "at": s - t0,
-                          "secs": time.monotonic() - s,
-                          "status": res.get("status"),
-                          "source": res.get("source"),
-                          "reason": res.get("reason")})
+        # The interactive client runs in a process of its own, as a person
+        # at a browser would: on this loop it would wait behind the
+        # flood's 256 connections, and the wait would count as ours.
+        bp = await asyncio.create_subprocess_exec(
+            sys.executable, os.path.abspath(__file__), "--interactive",
+            str(self.port["http"]), B_SOURCE, self.phase_tag, repr(t0),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
 
         async def interactive():
-            tasks, k = [], 0
-            await asyncio.sleep(0.5)
-            while not done.is_set():
-                tasks.append(asyncio.ensure_future(b_one(k)))
-                k += 1
-                try:
-                    await asyncio.wait_for(done.wait(),
-                                           t0 + 0.5 + k - time.monotonic())
-                except asyncio.TimeoutError:
-                    pass
-            if tasks:
-                await asyncio.gather(*tasks)
+            await done.wait()
+            bp.stdin.close()
+            out = await bp.stdout.read()
+            await bp.wait()
+            return [json.loads(x) for x in out.decode().splitlines() if x]
 
         bt = asyncio.ensure_future(interactive())
         await asyncio.gather(*(one(n) for n, _, _ in names))
+        secs = time.monotonic() - t0
         done.set()
-        await bt
-        return rec, b_out, time.monotonic() - t0
+        b_out = await bt
+        return rec, b_out, secs
 
     # ---- the DNS server alone
 
@@ -637,3 +613,53 @@ def fmt1(v):
 
 def fmt0(v):
     return "-" if v is None else "%.0f" % v
+
+
+def interactive_main(port, source, tag, t0):
+    """The interactive client's process: GET /v1/check of one free name
+    a second (the TLDs in turn) from `source`, from t0 + 0.5 s until
+    standard input closes; then one JSON line per answer."""
+    out, lock, threads = [], threading.Lock(), []
+    stop = threading.Event()
+
+    def one(k):
+        t = TLDS[k % len(TLDS)]
+        name = "free-sgb%s-%04d.%s" % (tag, k, t)
+        s = time.monotonic()
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120,
+                                           source_address=(source, 0))
+            c.request("GET", "/v1/check?domain=" + name)
+            res = json.loads(c.getresponse().read())["results"][0]
+            c.close()
+        except (OSError, ValueError, IndexError, KeyError,
+                http.client.HTTPException) as e:
+            res = {"status": "error", "reason": str(e)}
+        rec = {"name": name, "tld": t, "at": s - t0,
+               "secs": time.monotonic() - s, "status": res.get("status"),
+               "source": res.get("source"), "reason": res.get("reason")}
+        with lock:
+            out.append(rec)
+
+    def watch():
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    k = 0
+    stop.wait(max(0.0, t0 + 0.5 - time.monotonic()))
+    while not stop.is_set():
+        th = threading.Thread(target=one, args=(k,))
+        th.start()
+        threads.append(th)
+        k += 1
+        stop.wait(max(0.0, t0 + 0.5 + k - time.monotonic()))
+    for th in threads:
+        th.join()
+    for rec in out:
+        print(json.dumps(rec))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--interactive"]:
+    interactive_main(int(sys.argv[2]), sys.argv[3], sys.argv[4],
+                     float(sys.argv[5]))
