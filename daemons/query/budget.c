@@ -28,10 +28,12 @@
  * can never see more than N either.
  *
  * Beside the registries, the table counts each end client's names
- * waiting for a slot, in every child (budget_client_add): a client
+ * waiting for a slot, in every child (budget_client_wait): a client
  * with many names waiting at once is bulk work by its behaviour, even
- * when it sends them one per request.  Each child counts in a row of
- * its own, cleared when a child takes the row, so a child that dies
+ * when it sends them one per request, and stays so for a while: a flood
+ * whose names sleep out a retry-after comes back in herds, each herd's
+ * first names no heavier than one person's.  Each child counts in a row
+ * of its own, cleared when a child takes the row, so a child that dies
  * with names queued leaves no count behind.
  *
  * A process-shared robust mutex guards the table: a child killed while
@@ -83,6 +85,8 @@ struct budget_shm {
 	 * lock): a collision only merges two clients' counts. */
 	int32_t			bs_waiting[BUDGET_CLIENT_ROWS]
 				    [BUDGET_CLIENT_BUCKETS];
+	/* Until when (monotonic ms) a client hash counts as bulk. */
+	int64_t			bs_heavy[BUDGET_CLIENT_BUCKETS];
 };
 
 static struct budget_shm	*budget;
@@ -544,16 +548,17 @@ budget_client_row(int slot)
 }
 
 int
-budget_client_add(const char *client, int delta)
+budget_client_wait(const char *client, int light, double hold)
 {
 	unsigned int	b;
 	int32_t		v;
 	int		r, sum = 0;
+	int64_t		now = (int64_t)(now_mono() * 1000);
 
 	if (budget == NULL || budget_row < 0)
-		return delta > 0 ? delta : 0;
+		return 0;
 	b = budget_client_bucket(client);
-	__atomic_add_fetch(&budget->bs_waiting[budget_row][b], delta,
+	__atomic_add_fetch(&budget->bs_waiting[budget_row][b], 1,
 	    __ATOMIC_RELAXED);
 	for (r = 0; r < BUDGET_CLIENT_ROWS; r++) {
 		v = __atomic_load_n(&budget->bs_waiting[r][b],
@@ -561,5 +566,20 @@ budget_client_add(const char *client, int delta)
 		if (v > 0)
 			sum += v;
 	}
-	return sum;
+	if (sum > light) {
+		/* A plain store: two children racing both write "now". */
+		__atomic_store_n(&budget->bs_heavy[b],
+		    now + (int64_t)(hold * 1000), __ATOMIC_RELAXED);
+		return 1;
+	}
+	return __atomic_load_n(&budget->bs_heavy[b], __ATOMIC_RELAXED) > now;
+}
+
+void
+budget_client_done(const char *client)
+{
+	if (budget == NULL || budget_row < 0)
+		return;
+	__atomic_sub_fetch(&budget->bs_waiting[budget_row]
+	    [budget_client_bucket(client)], 1, __ATOMIC_RELAXED);
 }

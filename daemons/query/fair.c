@@ -12,8 +12,8 @@
  * name also takes a priority slot (budget_reserve_prio), the next the
  * spacing allows, so it does not wait behind every busy child's.
  * A client with more than FAIR_LIGHT names waiting, in all children, is
- * bulk work however it sends them: 256 one-name connections from one
- * address are a flood, not 256 people waiting at a page.
+ * bulk work however it sends them, for a minute after: 256 one-name
+ * connections from one address are a flood, not 256 people at a page.
  *
  * Every change of a queue projects each waiting name's slot (in the
  * order it will be served, at the bucket's spacing and quota): a name
@@ -41,6 +41,9 @@
 /* Names one client may have waiting (every child) and stay class 0: a
  * page that checks a few names at once, one request each. */
 #define FAIR_LIGHT	4
+/* Seconds a client stays bulk after it was: longer than the retry-after
+ * a flood's names are told to sleep out, at most a minute. */
+#define FAIR_HEAVY_HOLD	60.0
 
 struct fair_client {
 	char			 fc_id[QUERY_CLIENT_LEN];
@@ -120,7 +123,7 @@ fair_unlink(struct fair_waiter *w)
 	TAILQ_REMOVE(&fc->fc_q, w, fw_entry);
 	w->fw_fc = NULL;
 	fr->fr_n--;
-	budget_client_add(fc->fc_id, -1);
+	budget_client_done(fc->fc_id);
 	if (TAILQ_EMPTY(&fc->fc_q)) {
 		TAILQ_REMOVE(&fr->fr_ring[fc->fc_bulk], fc, fc_ring);
 		if (fr->fr_served[fc->fc_bulk] == fc)
@@ -285,8 +288,11 @@ fair_plan(struct fair_reg *fr)
 		    0);
 		evtimer_add(fr->fr_ptimer, &tv);
 	}
+	/* In whole seconds rounded down: a client that comes back then
+	 * waits in the queue for that slot; one that came back after it
+	 * would leave the registry's token unspent. */
 	for (i = 0; i < nlate; i++)
-		fair_late(late[i], slot[first] - now, 0);
+		fair_late(late[i], floor(slot[first] - now), 0);
 out:
 	free(order);
 	free(late);
@@ -354,13 +360,13 @@ fair_wait(struct fair_waiter *w, const char *registry,
 {
 	struct fair_reg		*fr = fair_reg(registry);
 	struct fair_client	*fc;
-	int			 c, waiting;
+	int			 c, heavy;
 
 	fr->fr_law = *law;
 	if (client == NULL || *client == '\0')
 		client = "-";
-	waiting = budget_client_add(client, 1);
-	c = bulk || waiting > FAIR_LIGHT ? 1 : 0;
+	heavy = budget_client_wait(client, FAIR_LIGHT, FAIR_HEAVY_HOLD);
+	c = bulk || heavy ? 1 : 0;
 	TAILQ_FOREACH(fc, &fr->fr_ring[c], fc_ring)
 		if (strcmp(fc->fc_id, client) == 0)
 			break;

@@ -158,13 +158,16 @@ void	 budget_foreach(void (*fn)(const char *name, double tokens,
 /*
  * Names each end client has waiting for a slot, in every child: a row
  * per child (budget_client_row at child start, with pool_child_slot()),
- * client hashes in buckets.  add: count delta in this child's row and
- * return the client's total over every child.
+ * client hashes in buckets.  wait: count one more name of client's and
+ * say whether the client is bulk: over `light` names waiting in all
+ * children now, or within `hold` seconds of the last time it was.
+ * done: the name left the queue.
  */
 #define BUDGET_CLIENT_ROWS	64
 #define BUDGET_CLIENT_BUCKETS	512
 void	 budget_client_row(int slot);
-int	 budget_client_add(const char *client, int delta);
+int	 budget_client_wait(const char *client, int light, double hold);
+void	 budget_client_done(const char *client);
 
 /* query_metrics.c: the daemon's /metrics. */
 void	 query_metrics_register(void);

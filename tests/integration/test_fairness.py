@@ -184,7 +184,9 @@ def test_over_deadline_names_answered_at_once(procs, tmpdir_path):
     assert 2.0 / SPACING - 1 <= len(ok) <= 2.0 / SPACING + 2, len(ok)
     for n, (a, t) in late.items():
         assert a["reason"] == "rate-budget", a
-        assert a["retry_after"] >= 1, a
+        # The first free slot is 2.0-2.3 s away: the whole seconds
+        # before it, so a client back then is queued when it comes.
+        assert 1 <= a["retry_after"] <= 2, a
         assert t < 0.3, (n, t)          # at once, not after a wait
     assert s.sim_stats()["total"] == len(ok)
     assert throttled(s) == 0
