@@ -487,6 +487,23 @@ registry_regexec(const struct registry_pattern *rp, const char *text,
 	return rc;
 }
 
+int
+registry_regexec_line(const struct registry_pattern *rp, const char *text,
+    size_t so, size_t eo, int utf8, regmatch_t *m)
+{
+	locale_t	 old;
+	int		 rc;
+
+	m[0].rm_so = (regoff_t)so;
+	m[0].rm_eo = (regoff_t)eo;
+	if (!utf8 || !rp->rp_has8)
+		return regexec(&rp->rp_re, text, 1, m, REG_STARTEND);
+	old = uselocale(registry_utf8_locale());
+	rc = regexec(&rp->rp_re8, text, 1, m, REG_STARTEND);
+	uselocale(old);
+	return rc;
+}
+
 static int
 rs_compile(struct rs_parser *p, struct registry_pattern *rp, const char *key,
     const char *src, int icase, int ngroups)

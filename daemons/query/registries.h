@@ -65,6 +65,9 @@ void	 registry_regfree(struct registry_pattern *);
 int	 registry_regexec(const struct registry_pattern *, const char *text,
 	    int utf8, size_t nmatch, regmatch_t *);
 int	 registry_text_utf8(const char *text);
+/* The same on text[so, eo) only (REG_STARTEND); m[0]: offsets in text. */
+int	 registry_regexec_line(const struct registry_pattern *, const char *text,
+	    size_t so, size_t eo, int utf8, regmatch_t *m);
 /* The UTF-8 locale for such patterns; (locale_t)0 when there is none. */
 locale_t registry_utf8_locale(void);
 

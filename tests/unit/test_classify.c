@@ -758,7 +758,7 @@ test_held_status(void **state)
 		"Unblocked access is monitored.",
 		"Pending a review of this service, see the web site.",
 	};
-	char		 buf[512];
+	char		 buf[512], big[2048];
 	struct verdict	 v;
 	size_t		 i;
 
@@ -781,6 +781,24 @@ test_held_status(void **state)
 			fail_msg("\"%s\": %s %s", free_prose[i],
 			    answer_status_name(v.vd_status), v.vd_rule);
 	}
+	/* The first held line is the evidence, whichever word found it. */
+	snprintf(buf, sizeof(buf), "Domain not found.\nStatus: on hold\n"
+	    "Domain Status: pendingDelete\n");
+	classify(unit_reg("pir"), buf, strlen(buf), CLT_OK, &v);
+	assert_string_equal(v.vd_rule, "pir:held-status");
+	assert_string_equal(v.vd_matched, "Status: on hold");
+	/* More lines holding a status word than are tried one by one. */
+	big[0] = '\0';
+	strcat(big, "Domain not found.\n");
+	for (i = 0; i < 40; i++)
+		strcat(big, "All rights reserved.\n");
+	strcat(big, "Status: serverHold\n");
+	classify(unit_reg("pir"), big, strlen(big), CLT_OK, &v);
+	assert_string_equal(v.vd_rule, "pir:held-status");
+	assert_string_equal(v.vd_matched, "Status: serverHold");
+	big[strlen(big) - strlen("Status: serverHold\n")] = '\0';
+	classify(unit_reg("pir"), big, strlen(big), CLT_OK, &v);
+	assert_int_equal(v.vd_status, AS_AVAILABLE);
 	/* Without a "not found" line the registry's own rules decide. */
 	expect_verdict("pir", S("Domain Name: A.ORG\n"
 	    "Domain Status: pendingDelete\n"), CLT_OK, AS_REGISTERED, "",
