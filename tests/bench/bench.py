@@ -616,14 +616,38 @@ http {
                 after["total"] - before["total"])
         self.memory("after 4 (identical misses)")
 
+    def daemon_stats(self):
+        """whoisctl stats of the cache and query daemons (their counters:
+        commits, leases, puts...), for reading a miss run."""
+        r = subprocess.run([os.path.join(self.bin, "whoisctl"), "stats",
+                            "cache", "query", "--json",
+                            "--keys=" + self.link_keys(), "--config_dir=" +
+                            self.work,
+                            "--cache=127.0.0.1:%d" % self.port["cache"],
+                            "--query=127.0.0.1:%d" % self.port["query"]],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {"error": (r.stdout + r.stderr)[-500:]}
+
     def perf_start(self, tag):
-        """--perf DIR: `perf record -a -g` over a scenario's rounds, the
-        data kept in DIR for `perf report --sort comm,dso,sym`."""
+        """--perf DIR: `perf record -g` of the front, cache and query
+        processes over a scenario's rounds, the data kept in DIR for
+        `perf report --sort comm,dso,sym`."""
         if not self.a.perf or not shutil.which("perf"):
             return None
         os.makedirs(self.a.perf, exist_ok=True)
         out = os.path.join(self.a.perf, "%s-%s.data" % (self.stamp, tag))
-        rec = subprocess.Popen(["perf", "record", "-F", "999", "-a", "-g",
+        # The suite's own processes by pid: other work on the machine
+        # may run the same binaries.
+        pids = []
+        for n in ("front", "cache", "query"):
+            pids += [self.d[n].pid] + descendants(self.d[n].pid)
+        rec = subprocess.Popen(["perf", "record", "-F", "1999"] + (
+            ["--call-graph", "dwarf,16384"] if os.environ.get(
+                "BENCH_PERF_DWARF") == "1" else ["-g"]) + [
+                                "-p", ",".join("%d" % p for p in pids),
                                 "-o", out], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         rec.logf = open(os.devnull, "wb")
@@ -1163,6 +1187,7 @@ http {
                               names=self.hits, count=self.nhit,
                               expect="status: registered", timeout_ms=30000)
                 self.misses()
+                self.extra["miss_stats"] = self.daemon_stats()
                 for n in list(self.d):
                     self.procs.stop(self.d[n])
                 raise _Done()
@@ -1258,8 +1283,8 @@ def main():
                     help="rounds of each 1,000-connection burst (default "
                     "%d)" % BURST_ROUNDS)
     ap.add_argument("--perf", metavar="DIR",
-                    help="perf record -a -g over the distinct misses into "
-                    "DIR")
+                    help="perf record -g the suite over the distinct misses "
+                    "into DIR")
     ap.add_argument("--keep", action="store_true",
                     default=os.environ.get("BENCH_KEEP") == "1")
     args = ap.parse_args()
