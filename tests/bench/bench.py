@@ -583,6 +583,7 @@ http {
         # names each round; the report takes the median round).
         self.extra["distinct_sim_queries"] = []
         rec = self.perf_start("distinct")
+        stat = self.perf_stat_start()
         for k in range(self.burst_rounds):
             miss = self.names_file("miss%d" % k, [
                 "free-m%s-%d-%04d.com" % (self.runid, k, i)
@@ -595,6 +596,8 @@ http {
             after = self.sim_stats()
             self.extra["distinct_sim_queries"].append(
                 after["total"] - before["total"])
+        self.perf_stat_stop(stat, "distinct-misses",
+                            1000 * self.burst_rounds)
         self.perf_stop(rec)
         self.memory("after 3 (distinct misses)")
         # 4. 1,000 identical concurrent misses, a new name each round.
@@ -630,6 +633,48 @@ http {
             return json.loads(r.stdout)
         except ValueError:
             return {"error": (r.stdout + r.stderr)[-500:]}
+
+    def perf_stat_start(self):
+        """`perf stat -e task-clock` of each daemon's processes (master
+        and children) over a scenario's rounds; None without perf."""
+        if not shutil.which("perf"):
+            return None
+        out = {}
+        for n in ("front", "cache", "query"):
+            pids = [self.d[n].pid] + descendants(self.d[n].pid)
+            path = os.path.join(self.work, "stat-%s.txt" % n)
+            p = subprocess.Popen(["perf", "stat", "-e", "task-clock", "-x",
+                                  ",", "-o", path, "-p",
+                                  ",".join("%d" % x for x in pids)],
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            p.logf = open(os.devnull, "wb")
+            p.bname = "perf"
+            self.procs.live[p.pid] = p
+            out[n] = (p, path)
+        time.sleep(0.3)
+        return out
+
+    def perf_stat_stop(self, stat, model, requests):
+        """task-clock us per request of each daemon, into self.extra."""
+        if not stat:
+            return
+        res = {}
+        for n, (p, path) in stat.items():
+            p.send_signal(signal.SIGINT)
+            p.wait(30)
+            self.procs.stop(p)
+            try:
+                with open(path) as f:
+                    for line in f:
+                        f_ = line.split(",")
+                        if len(f_) > 2 and f_[2].startswith("task-clock"):
+                            res[n] = float(f_[0]) * 1000.0 / requests
+            except (OSError, ValueError):
+                pass
+        self.extra.setdefault("task_clock_us", {})[model] = res
+        log("perf stat task-clock us per request, %s: %s" % (
+            model, ", ".join("%s %.1f" % kv for kv in sorted(res.items()))))
 
     def perf_start(self, tag):
         """--perf DIR: `perf record -g` of the front, cache and query
@@ -1103,6 +1148,20 @@ http {
                     model, " | ".join("%.0f" % per(n) for n in cols),
                     suite, suite + per("regsim") + per("loadgen")))
             w("")
+        tc = self.extra.get("task_clock_us")
+        if tc:
+            w("`perf stat -e task-clock` of each daemon's processes over "
+              "the same bursts (includes the settle time between rounds; "
+              "us per request):")
+            w("")
+            w("| burst | front | cache | query | suite |")
+            w("|---|---|---|---|---|")
+            for model, r in tc.items():
+                w("| %s | %s | %.1f |" % (model, " | ".join(
+                    "%.1f" % r.get(n, 0) for n in ("front", "cache",
+                                                   "query")),
+                    sum(r.values())))
+            w("")
         w("## 5. Memory (PSS, MB, from /proc/PID/smaps_rollup; master and "
           "children)")
         w("")
@@ -1182,6 +1241,7 @@ http {
                 log("suite: starting the four daemons and whoisd-regsim")
                 self.suite_start()
                 time.sleep(1.0)
+                self.memory("at rest")
                 # The full run's pre-fill, for the same warm pools.
                 self.run_load("prefill", self.port["whois"], 64,
                               names=self.hits, count=self.nhit,
