@@ -164,9 +164,9 @@ static const char *const cache_db_sql[CACHE_ST__N] = {
 	[CACHE_ST_LEASE_EXPIRE] = "DELETE FROM leases WHERE expires <= ?1",
 	[CACHE_ST_TIMING_UP] =
 	    "INSERT INTO timing (registry, next_slot, ok, fail, ratelimited,"
-	    " last_ratelimit) VALUES (?1, 0, ?2, ?3, ?4, ?5)"
+	    " last_ratelimit) VALUES (?1, (?7 - 1) % ?6, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (registry) DO UPDATE SET"
-	    " next_slot = (next_slot + 1) % ?6,"
+	    " next_slot = (next_slot + ?7) % ?6,"
 	    " ok = ok + excluded.ok, fail = fail + excluded.fail,"
 	    " ratelimited = ratelimited + excluded.ratelimited,"
 	    " last_ratelimit = coalesce(excluded.last_ratelimit, last_ratelimit)"
@@ -283,6 +283,8 @@ cache_db_close(struct cache_db *db)
 		return;
 	atoms_forget(db);
 	cache_store_free(db);
+	cache_timing_drop(db);
+	free(db->cd_tpend);
 	sqldb_close(&db->cd_db);
 	free(db->cd_path);
 	free(db);
@@ -393,8 +395,16 @@ cache_db_batch_commit(struct cache_db *db)
 
 	if (!db->cd_batch)
 		return 0;
-	db->cd_batch = 0;
 	lost = db->cd_batch_lost || sqlite3_get_autocommit(db->cd_db.sd_sql);
+	/* Still in the batch: the samples' writes are savepoints of it. */
+	if (!lost && cache_timing_flush(db) == -1) {
+		db->cd_batch = 0;
+		db->cd_batch_lost = 0;
+		cache_db_write_abort(db);
+		return -1;
+	}
+	cache_timing_drop(db);
+	db->cd_batch = 0;
 	db->cd_batch_lost = 0;
 	if (lost) {
 		sqldb_seterr(&db->cd_db, "commit: the batch was rolled back");

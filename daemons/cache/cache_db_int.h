@@ -98,6 +98,14 @@ struct cache_atom {
 	char	*at_s;
 };
 
+/* A timing sample waiting for its batch's commit (cache_timing.c). */
+struct cache_tpend {
+	int64_t		 tp_reg;
+	double		 tp_now;
+	int		 tp_ms;
+	int		 tp_outcome;
+};
+
 struct cache_db {
 	struct sqldb		 cd_db;		/* connection, statements, error */
 	char			*cd_path;
@@ -122,6 +130,9 @@ struct cache_db {
 	void			*cd_batch_arg;
 	int			 cd_batch;	/* a batch transaction is open */
 	int			 cd_batch_lost;	/* ... and SQLite rolled it back */
+	/* Timing samples of the open batch, written at its commit. */
+	struct cache_tpend	*cd_tpend;
+	size_t			 cd_ntpend, cd_tpcap;
 };
 
 /* cache_db.c */
@@ -144,6 +155,15 @@ void	 cache_db_read_abort(struct cache_db *);
  */
 int	 cache_db_atom(struct cache_db *, const char *s, size_t size,
 	    int create, int64_t *id);
+
+/* cache_timing.c */
+/*
+ * Write the open batch's timing samples into it (before its commit, or
+ * before the timing DB is read); 0 or -1.  cache_timing_drop() forgets
+ * them (the batch is gone, or the database closes).
+ */
+int	 cache_timing_flush(struct cache_db *);
+void	 cache_timing_drop(struct cache_db *);
 
 /* cache_store.c */
 /*
