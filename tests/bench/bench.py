@@ -603,6 +603,7 @@ http {
         # 4. 1,000 identical concurrent misses, a new name each round.
         self.extra["identical_sim_queries"] = []
         self.extra["identical_sim_total"] = []
+        rec = self.perf_start("identical")
         for k in range(self.burst_rounds):
             same = "free-s%s-%d.com" % (self.runid, k)
             before = self.sim_stats()
@@ -617,6 +618,7 @@ http {
                 before["per_domain"].get(same, 0))
             self.extra["identical_sim_total"].append(
                 after["total"] - before["total"])
+        self.perf_stop(rec)
         self.memory("after 4 (identical misses)")
 
     def daemon_stats(self):
