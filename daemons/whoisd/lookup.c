@@ -304,7 +304,7 @@ memo_drop(size_t i)
 	if (mo == NULL)
 		return;
 	lk_memo_bytes -= memo_cost(mo);
-	answer_free(&mo->mo_a);
+	/* Its text lives in the same block (memo_put()). */
 	free(mo->mo_json);
 	free(mo);
 	lk_memo[i] = NULL;
@@ -413,12 +413,21 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	memo_drop(v);
 	while (lk_memo_bytes + need > max && memo_evict(v) == 0)
 		;
-	mo = lk_memo[v] = xcalloc(1, sizeof(*mo));
+	/* The entry and its text in one block: one allocation, and no text
+	 * left apart to hold a page when the entry goes. */
+	mo = lk_memo[v] = xmalloc(need + 1);
+	mo->mo_json = NULL;
+	mo->mo_json_len = 0;
 	mo->mo_a = *a;
 	mo->mo_a.a_text = NULL;
 	mo->mo_a.a_text_len = 0;
+	if (a->a_text != NULL && a->a_text_len > 0) {
+		mo->mo_a.a_text = (char *)(mo + 1);
+		memcpy(mo->mo_a.a_text, a->a_text, a->a_text_len);
+		mo->mo_a.a_text[a->a_text_len] = '\0';
+		mo->mo_a.a_text_len = a->a_text_len;
+	}
 	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
-	answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
 	mo->mo_notext = notext;
 	lk_memo_bytes += memo_cost(mo);
 	lk_memo_tags[v].mt_hash = h;
