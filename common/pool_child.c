@@ -30,6 +30,7 @@
 #include "common/util.h"
 
 #define ACCEPT_BATCH		16	/* connections accepted per wake-up */
+#define TRIM_IDLE_MS		250	/* quiet time before the heap is trimmed */
 
 static int			 c_slot = -1;
 static struct event_base	*c_base;
@@ -41,6 +42,9 @@ static unsigned long		 c_clients;
 static uint64_t			 c_max_req;	/* max_requests + jitter, 0 = never */
 static struct event		*c_alive_ev, *c_quit_ev, *c_usr1_ev, *c_tick_ev;
 static struct event		*c_drain_timer;
+static struct event		*c_trim_ev;
+static int			 c_trim_armed;
+static uint64_t			 c_trim_seen;	/* activity at the last check */
 static int			(*c_make_room)(void *, int);
 static void			*c_make_room_arg;
 
@@ -48,6 +52,7 @@ static void	child_stop_accepting(void);
 static void	child_start_accepting(void);
 static void	child_maybe_exit(void);
 static void	child_exit(int) __attribute__((noreturn));
+static void	child_trim_arm(void);
 
 struct event_base *
 pool_base(void)
@@ -90,6 +95,8 @@ pool_conn_add(void)
 	pool_sb[c_slot].sb_accepts++;
 	metrics_pool_accept();
 	child_set_state();
+	if (!c_trim_armed)
+		child_trim_arm();
 	return c_clients > (unsigned long)pc()->pc_max_clients_per_child ?
 	    -1 : 0;
 }
@@ -163,6 +170,8 @@ pool_req_end(void)
 		s->sb_req_active--;
 	s->sb_requests++;
 	metrics_pool_request();
+	if (!c_trim_armed)
+		child_trim_arm();
 	if (c_max_req != 0 && s->sb_requests >= c_max_req &&
 	    !pool_sb_priv[c_slot].sp_want_retire) {
 		/*
@@ -379,6 +388,73 @@ child_drain(const char *why)
 	child_maybe_exit();
 }
 
+/* ------------------------------------------------ idle heap trim -- */
+
+/* Requests and accepts so far: it moves while the child is busy. */
+static uint64_t
+child_activity(void)
+{
+	return pool_sb[c_slot].sb_requests + pool_sb[c_slot].sb_accepts;
+}
+
+static long
+child_rss_kb(void)
+{
+	FILE	*f;
+	long	 size, res;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * TRIM_IDLE_MS after the last request or accept, give the heap a burst
+ * left free back to the kernel: the trim threshold keeps it through the
+ * burst (no brk up and down per request), not for hours afterwards.
+ */
+static void
+child_trim_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv;
+	uint64_t	now = child_activity();
+	double		t0;
+	long		before;
+
+	(void)fd; (void)ev; (void)arg;
+	if (now != c_trim_seen) {
+		c_trim_seen = now;
+		tv_from_ms(&tv, TRIM_IDLE_MS);
+		evtimer_add(c_trim_ev, &tv);
+		return;
+	}
+	c_trim_armed = 0;
+	t0 = now_mono();
+	before = log_level >= LOG_LVL_DEBUG ? child_rss_kb() : 0;
+	malloc_trim(0);
+	if (log_level >= LOG_LVL_DEBUG)
+		log_debug("idle: heap trimmed, RSS %ld -> %ld kB in %.3f ms",
+		    before, child_rss_kb(), (now_mono() - t0) * 1e3);
+}
+
+/* After the first request or accept since the last trim: check for
+ * quiet every TRIM_IDLE_MS from now on. */
+static void
+child_trim_arm(void)
+{
+	struct timeval	tv;
+
+	if (c_trim_ev == NULL)
+		return;
+	c_trim_armed = 1;
+	c_trim_seen = child_activity();
+	tv_from_ms(&tv, TRIM_IDLE_MS);
+	evtimer_add(c_trim_ev, &tv);
+}
+
 /* ------------------------------------------------ signals and loop -- */
 
 static void
@@ -534,6 +610,7 @@ pool_child_main(int slot)
 	event_add(c_alive_ev, NULL);
 	c_tick_ev = event_new(c_base, -1, EV_PERSIST, child_tick_cb, NULL);
 	event_add(c_tick_ev, &one);
+	c_trim_ev = evtimer_new(c_base, child_trim_cb, NULL);
 	pool_sb_priv[slot].sp_heartbeat = now_mono();
 
 	for (i = 0; i < pool_nls; i++) {
@@ -546,10 +623,11 @@ pool_child_main(int slot)
 		    "without EPOLLEXCLUSIVE");
 
 	/*
-	 * Keep up to 4 MB of freed heap instead of giving it back at once.
-	 * A burst grows a child's heap (a whoisd-query child holds an 8 KB
-	 * read buffer per registry session, whoisd-cache SQLite's savepoint
-	 * and page buffers per write) and frees it again; with glibc's
+	 * Keep up to 4 MB of freed heap while busy instead of giving it back
+	 * at once (child_trim_cb() gives it back once idle).  A burst grows
+	 * a child's heap (a whoisd-query child holds an 8 KB read buffer per
+	 * registry session, whoisd-cache SQLite's savepoint and page
+	 * buffers per write) and frees it again; with glibc's
 	 * 128 KB trim threshold the break then went down and up with every
 	 * burst, each shrink a TLB shoot-down across cores and each regrowth
 	 * page faults (docs/performance.md has the measurement).
@@ -560,6 +638,9 @@ pool_child_main(int slot)
 	mallopt(M_TOP_PAD, 512 * 1024);
 	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	pool_pd->pd_child_init(c_base, pool_cf);
+	/* What initialisation read and freed (files, tables) goes back now,
+	 * not at the first idle moment after some traffic. */
+	malloc_trim(0);
 	child_start_accepting();
 	pool_sb[slot].sb_state = SB_IDLE;
 	log_debug("child started in slot %d, generation %u", slot,

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -610,6 +611,7 @@ pool_reload(void)
 	old = pool_cf;
 	pool_cf = conf;
 	conf_free(pool_pd->pd_spec, old);
+	malloc_trim(0);
 	pool_sb_head->sh_gen++;
 	m_reloading = 1;
 	m_reload_started = now_mono();
@@ -896,6 +898,9 @@ pool_main(const struct pool_daemon *pd, int argc, char **argv)
 
 	if (pd->pd_master_init != NULL && pd->pd_master_init(pool_cf, 0) == -1)
 		fatalx("initialisation failed");
+	/* The files read and the tables checked and freed: given back
+	 * before the children are forked, not kept in every one of them. */
+	malloc_trim(0);
 
 	m_watchdog = systemd_watchdog_interval();
 	log_notice("master started (pid %ld, version %s, protocol %d), "

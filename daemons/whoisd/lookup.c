@@ -192,16 +192,17 @@ flight_leave(struct lookup *lk)
  * trip a second.  Set-associative: a name hashes to one set of MEMO_WAYS
  * entries and, when the set is full, replaces the oldest of them, so two
  * busy names sharing a slot do not evict each other on every ask.  Never
- * holds an unknown or a stale answer.  Entries are touched only when used,
- * so an idle child pays for the table's address space, not its memory.
+ * holds an unknown or a stale answer.  Bounded by memo_max_memory too:
+ * an entry is allocated when a name is put and freed when evicted, and
+ * past the bound a clock hand frees the oldest entry of the sets it
+ * passes, so the memo holds what its names cost, not its whole table.
  */
 #define MEMO_SETS	512
 #define MEMO_WAYS	8
 
 /*
  * A set's tags are 8 x 16 bytes, two cache lines: looking a name up reads
- * those and, on a tag match, one entry; the entries themselves are 1.4 KB
- * apart, a cache miss a way to scan.
+ * those and, on a tag match, one entry.
  */
 struct memo_tag {
 	uint32_t	 mt_hash;
@@ -220,12 +221,9 @@ struct memo {
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
-static struct memo	*lk_memo;	/* the same, on first use */
-static size_t		 lk_memo_text;	/* bytes of registry text held */
-
-/* Registry text the memo holds at most, per child; past it, entries are
- * kept without their text (good for /v1/check, not for whois). */
-#define MEMO_TEXT_MAX	(32 * 1024 * 1024)
+static struct memo	**lk_memo;	/* the same; NULL where empty */
+static size_t		 lk_memo_bytes;	/* entries, their text and JSON */
+static size_t		 lk_memo_hand;	/* the set the next eviction tries */
 
 /*
  * A name's hash, 8 bytes a step: FNV a byte at a time was a visible part
@@ -289,6 +287,58 @@ memo_set(uint32_t h)
 	return (size_t)(h % MEMO_SETS) * MEMO_WAYS;
 }
 
+/* What an entry costs: itself, its text and its JSON. */
+static size_t
+memo_cost(const struct memo *mo)
+{
+	return sizeof(*mo) + mo->mo_a.a_text_len +
+	    (mo->mo_json != NULL ? mo->mo_json_len + 1 : 0);
+}
+
+static void
+memo_drop(size_t i)
+{
+	struct memo	*mo = lk_memo[i];
+
+	lk_memo_tags[i].mt_at = 0;
+	if (mo == NULL)
+		return;
+	lk_memo_bytes -= memo_cost(mo);
+	/* Its text lives in the same block (memo_put()). */
+	free(mo->mo_json);
+	free(mo);
+	lk_memo[i] = NULL;
+}
+
+/*
+ * Free the oldest entry of the next set that has one (not `keep`, nor
+ * the entry lent to a callback).  -1 when there is none.
+ */
+static int
+memo_evict(size_t keep)
+{
+	size_t	n, first, i, v;
+
+	for (n = 0; n < MEMO_SETS; n++) {
+		first = lk_memo_hand * MEMO_WAYS;
+		lk_memo_hand = (lk_memo_hand + 1) % MEMO_SETS;
+		v = SIZE_MAX;
+		for (i = first; i < first + MEMO_WAYS; i++) {
+			if (lk_memo[i] == NULL || i == keep ||
+			    lk_memo[i] == lk_lent)
+				continue;
+			if (v == SIZE_MAX ||
+			    lk_memo_tags[i].mt_at < lk_memo_tags[v].mt_at)
+				v = i;
+		}
+		if (v != SIZE_MAX) {
+			memo_drop(v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /*
  * The name's entry if it serves `flags` (has the text when it is wanted):
  * fresh, or (with `expired` set) older than memo_ttl, which the cache is
@@ -308,12 +358,12 @@ memo_find(const char *ace, int flags, int *expired)
 	first = memo_set(h);
 	for (i = first; i < first + MEMO_WAYS; i++) {
 		if (lk_memo_tags[i].mt_hash != h || lk_memo_tags[i].mt_at == 0 ||
-		    strcmp(lk_memo[i].mo_a.a_ace, ace) != 0)
+		    strcmp(lk_memo[i]->mo_a.a_ace, ace) != 0)
 			continue;
-		if (lk_memo[i].mo_notext && (flags & LOOKUP_TEXT))
+		if (lk_memo[i]->mo_notext && (flags & LOOKUP_TEXT))
 			return NULL;
 		*expired = memo_now() - lk_memo_tags[i].mt_at > ttl;
-		return &lk_memo[i];
+		return lk_memo[i];
 	}
 	return NULL;
 }
@@ -333,20 +383,23 @@ memo_put(const char *ace, const struct answer *a, int notext)
 {
 	struct memo	*mo;
 	uint32_t	 h;
-	size_t		 first, i, v;
+	size_t		 first, i, v, max, need;
 
-	if (front_conf()->wc_memo_ttl <= 0 || a->a_text_len > 64 * 1024)
+	max = (size_t)front_conf()->wc_memo_max_memory;
+	need = sizeof(*mo) + a->a_text_len;
+	if (front_conf()->wc_memo_ttl <= 0 || a->a_text_len > 64 * 1024 ||
+	    need > max / 4)
 		return;
 	/* The name's own entry if it has one, else an empty or the oldest. */
 	h = memo_hash(ace);
 	first = v = memo_set(h);
 	for (i = first; i < first + MEMO_WAYS; i++) {
 		if (lk_memo_tags[i].mt_at != 0 && lk_memo_tags[i].mt_hash == h &&
-		    strcmp(lk_memo[i].mo_a.a_ace, ace) == 0) {
+		    strcmp(lk_memo[i]->mo_a.a_ace, ace) == 0) {
 			/* A late reply (a text and a no-text flight for one
 			 * name, or two cache children) must not replace a
 			 * newer answer with an older one. */
-			if (a->a_checked < lk_memo[i].mo_a.a_checked)
+			if (a->a_checked < lk_memo[i]->mo_a.a_checked)
 				return;
 			v = i;
 			break;
@@ -354,21 +407,29 @@ memo_put(const char *ace, const struct answer *a, int notext)
 		if (lk_memo_tags[i].mt_at < lk_memo_tags[v].mt_at)
 			v = i;
 	}
-	mo = &lk_memo[v];
-	free(mo->mo_json);
+	/* An answer is valid during its callback: the lent one stays. */
+	if (lk_memo[v] != NULL && lk_memo[v] == lk_lent)
+		return;
+	memo_drop(v);
+	while (lk_memo_bytes + need > max && memo_evict(v) == 0)
+		;
+	/* The entry and its text in one block: one allocation, and no text
+	 * left apart to hold a page when the entry goes. */
+	mo = lk_memo[v] = xmalloc(need + 1);
 	mo->mo_json = NULL;
-	lk_memo_text -= mo->mo_a.a_text_len;
-	answer_free(&mo->mo_a);
+	mo->mo_json_len = 0;
 	mo->mo_a = *a;
 	mo->mo_a.a_text = NULL;
 	mo->mo_a.a_text_len = 0;
+	if (a->a_text != NULL && a->a_text_len > 0) {
+		mo->mo_a.a_text = (char *)(mo + 1);
+		memcpy(mo->mo_a.a_text, a->a_text, a->a_text_len);
+		mo->mo_a.a_text[a->a_text_len] = '\0';
+		mo->mo_a.a_text_len = a->a_text_len;
+	}
 	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
-	if (lk_memo_text + a->a_text_len > MEMO_TEXT_MAX)
-		notext = 1;
-	else
-		answer_set_text(&mo->mo_a, a->a_text, a->a_text_len);
-	lk_memo_text += mo->mo_a.a_text_len;
 	mo->mo_notext = notext;
+	lk_memo_bytes += memo_cost(mo);
 	lk_memo_tags[v].mt_hash = h;
 	lk_memo_tags[v].mt_at = memo_now();
 }
@@ -399,6 +460,7 @@ memo_json(struct memo *mo)
 	mo->mo_json = xmalloc(mo->mo_json_len + 1);
 	evbuffer_remove(b, mo->mo_json, mo->mo_json_len);
 	evbuffer_free(b);
+	lk_memo_bytes += mo->mo_json_len + 1;
 }
 
 void

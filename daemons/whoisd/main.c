@@ -69,6 +69,9 @@ static const struct conf_key whoisd_keys[] = {
 	  "internal frame bodies above this are deflated (0 = never)" },
 	{ "memo_ttl", CONF_DOUBLE, WCOFF(wc_memo_ttl), 0, 60, "1",
 	  "seconds a child reuses a cache hit without asking again (0 = off)" },
+	{ "memo_max_memory", CONF_BYTES, WCOFF(wc_memo_max_memory), 64 * 1024,
+	  (double)(1L << 40), "4M", "memory a child's memo holds at most: its "
+	  "entries, their registry text and JSON; past it, the oldest go" },
 	{ "http_max_unsent", CONF_BYTES, WCOFF(wc_http_max_unsent), 0,
 	  (double)(1L << 40), "64M",
 	  "answer bytes a child holds for clients that do not read them (both "

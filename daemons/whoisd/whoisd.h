@@ -38,6 +38,7 @@ struct whoisd_conf {
 	long			 wc_max_frame;
 	long			 wc_compress_min;
 	double			 wc_memo_ttl;
+	long			 wc_memo_max_memory;
 	long			 wc_http_max_unsent;
 	long			 wc_limit_conn;
 	double			 wc_limit_req;
