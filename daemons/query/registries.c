@@ -438,27 +438,51 @@ registry_utf8_locale(void)
 int
 registry_regcomp(struct registry_pattern *rp, const char *src, int cflags)
 {
-	locale_t	 loc, old;
-	int		 rc;
+	int	 rc;
 
 	rp->rp_has8 = 0;
+	rp->rp_src8 = NULL;
 	if ((rc = regcomp(&rp->rp_re, src, cflags)) != 0)
 		return rc;
-	if ((loc = registry_utf8_locale()) == (locale_t)0)
-		return 0;
-	old = uselocale(loc);
-	rp->rp_has8 = regcomp(&rp->rp_re8, src, cflags) == 0;
-	uselocale(old);
+	rp->rp_cflags = cflags;
+	if ((rp->rp_src8 = strdup(src)) == NULL)
+		rp->rp_has8 = -1;
 	return 0;
+}
+
+/*
+ * The UTF-8 copy, compiled when a reply first needs it: most registries
+ * answer in ASCII, and the copies of every pattern cost glibc about
+ * 1.2 MB a process.  The pattern is const to its users; this only fills
+ * in what they would read.
+ */
+static const regex_t *
+registry_re8(const struct registry_pattern *rp)
+{
+	struct registry_pattern	*w = (struct registry_pattern *)rp;
+	locale_t		 loc, old;
+
+	if (w->rp_has8 == 0) {
+		w->rp_has8 = -1;
+		if ((loc = registry_utf8_locale()) != (locale_t)0) {
+			old = uselocale(loc);
+			if (regcomp(&w->rp_re8, w->rp_src8, w->rp_cflags) == 0)
+				w->rp_has8 = 1;
+			uselocale(old);
+		}
+	}
+	return w->rp_has8 == 1 ? &w->rp_re8 : NULL;
 }
 
 void
 registry_regfree(struct registry_pattern *rp)
 {
 	regfree(&rp->rp_re);
-	if (rp->rp_has8)
+	if (rp->rp_has8 == 1)
 		regfree(&rp->rp_re8);
 	rp->rp_has8 = 0;
+	free(rp->rp_src8);
+	rp->rp_src8 = NULL;
 }
 
 int
@@ -476,13 +500,14 @@ int
 registry_regexec(const struct registry_pattern *rp, const char *text,
     int utf8, size_t nmatch, regmatch_t *m)
 {
+	const regex_t	*re8;
 	locale_t	 old;
 	int		 rc;
 
-	if (!utf8 || !rp->rp_has8)
+	if (!utf8 || (re8 = registry_re8(rp)) == NULL)
 		return regexec(&rp->rp_re, text, nmatch, m, 0);
 	old = uselocale(registry_utf8_locale());
-	rc = regexec(&rp->rp_re8, text, nmatch, m, 0);
+	rc = regexec(re8, text, nmatch, m, 0);
 	uselocale(old);
 	return rc;
 }
@@ -491,15 +516,16 @@ int
 registry_regexec_line(const struct registry_pattern *rp, const char *text,
     size_t so, size_t eo, int utf8, regmatch_t *m)
 {
+	const regex_t	*re8;
 	locale_t	 old;
 	int		 rc;
 
 	m[0].rm_so = (regoff_t)so;
 	m[0].rm_eo = (regoff_t)eo;
-	if (!utf8 || !rp->rp_has8)
+	if (!utf8 || (re8 = registry_re8(rp)) == NULL)
 		return regexec(&rp->rp_re, text, 1, m, REG_STARTEND);
 	old = uselocale(registry_utf8_locale());
-	rc = regexec(&rp->rp_re8, text, 1, m, REG_STARTEND);
+	rc = regexec(re8, text, 1, m, REG_STARTEND);
 	uselocale(old);
 	return rc;
 }

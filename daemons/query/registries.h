@@ -48,15 +48,17 @@ struct registry_pattern {
 	char		*rp_src;	/* the pattern as written */
 	int		 rp_line;	/* line in the file */
 	regex_t		 rp_re8;	/* the same, in the UTF-8 locale */
-	int		 rp_has8;
+	int		 rp_has8;	/* 0: not compiled yet; -1: failed */
+	char		*rp_src8;	/* what rp_re8 is compiled from */
+	int		 rp_cflags;
 };
 
 /*
- * Each pattern is compiled twice: in the C locale, and in a UTF-8 locale
- * where an accented letter is one character (".", brackets, icase).  A
- * reply of ASCII alone matches the same either way and is run on the
- * first, since glibc's matcher is 3-6x faster there; any other on the
- * second.
+ * Each pattern is compiled twice: in the C locale, and (on first use) in
+ * a UTF-8 locale where an accented letter is one character (".",
+ * brackets, icase).  A reply of ASCII alone matches the same either way
+ * and is run on the first, since glibc's matcher is 3-6x faster there;
+ * any other on the second.
  */
 int	 registry_regcomp(struct registry_pattern *, const char *src,
 	    int cflags);
