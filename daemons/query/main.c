@@ -258,8 +258,10 @@ query_check(void *conf, char *err, size_t errlen)
 
 /*
  * Master: refuse a broken registries file before forking (on HUP it
- * keeps the old config), create the spool directory, and map the shared
- * budget table once, so every generation of children shares it.
+ * keeps the old config) and keep it, with the PSL, the TLD table and
+ * the RDAP bootstrap, for the children it forks next; create the spool
+ * directory, and map the shared budget table once, so every generation
+ * of children shares it.
  */
 static int
 query_master_init(void *conf, int reload)
@@ -278,7 +280,6 @@ query_master_init(void *conf, int reload)
 			fprintf(stderr, "whoisd-query: registries: %s\n", err);
 		return -1;
 	}
-	registries_free(r);
 	if (qc->qc_tld_whois != NULL && *qc->qc_tld_whois != '\0') {
 		struct tldtab	*tt;
 
@@ -288,6 +289,7 @@ query_master_init(void *conf, int reload)
 			if (!reload)
 				fprintf(stderr, "whoisd-query: tld_whois: %s\n",
 				    err);
+			registries_free(r);
 			return -1;
 		}
 		tldtab_free(tt);
@@ -297,6 +299,7 @@ query_master_init(void *conf, int reload)
 		if (!reload)
 			fprintf(stderr, "whoisd-query: public_suffix_list: %s\n",
 			    err);
+		registries_free(r);
 		return -1;
 	}
 	/* A broken bootstrap file is refused like a broken registries file. */
@@ -306,17 +309,22 @@ query_master_init(void *conf, int reload)
 		if (!reload)
 			fprintf(stderr, "whoisd-query: rdap_bootstrap: %s\n",
 			    err);
+		registries_free(r);
 		return -1;
 	}
 	if (rb != NULL)
 		log_info("rdap_bootstrap: %zu suffixes, published %s",
 		    rdap_boot_count(rb), rdap_boot_publication(rb));
-	rdap_boot_free(rb);
-	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
+	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1) {
+		registries_free(r);
+		rdap_boot_free(rb);
 		return -1;
+	}
 	/* -n: check only.  A spool that cannot be written is no reason
 	 * not to start (events wait in memory), but the check says so. */
 	if (reload == 2) {
+		registries_free(r);
+		rdap_boot_free(rb);
 		if (conf_check_writable(conf, "spool_dir", qc->qc_spool_dir, 1,
 		    err, sizeof(err)) == -1) {
 			fprintf(stderr, "whoisd-query: config error: %s\n", err);
@@ -324,6 +332,21 @@ query_master_init(void *conf, int reload)
 		}
 		return 0;
 	}
+	/*
+	 * The tables every child reads are kept from here: the children
+	 * share their pages (copy-on-write) instead of loading a copy each,
+	 * about 3 MB a child.  Children already running keep theirs.
+	 */
+	if (iana_table_load(qc->qc_tld_whois, err, sizeof(err)) == -1) {
+		log_errx("tld_whois: %s", err);
+		registries_free(r);
+		rdap_boot_free(rb);
+		return -1;
+	}
+	registries_free(q_regs);
+	q_regs = r;
+	rdap_boot_free(q_rdap_boot);
+	q_rdap_boot = rb;
 	/* An unwritable spool is not fatal: events wait in memory. */
 	spool_prepare(qc->qc_spool_dir);
 	if (budget_init() == -1) {
@@ -344,16 +367,10 @@ query_child_init(struct event_base *base, void *conf)
 	struct client_opts	 co;
 	char			 err[512];
 
-	if ((q_regs = registries_load(qc->qc_registries, err,
-	    sizeof(err))) == NULL)
-		fatalx("registries: %s", err);
-	if (pslist_load(qc->qc_public_suffix_list, err, sizeof(err)) == -1)
-		fatalx("public_suffix_list: %s", err);
-	if (iana_table_load(qc->qc_tld_whois, err, sizeof(err)) == -1)
-		fatalx("tld_whois: %s", err);
-	if ((q_rdap_boot = query_rdap_boot_load(qc, err, sizeof(err))) ==
-	    NULL && err[0] != '\0')
-		fatalx("rdap_bootstrap: %s", err);
+	/* The registries, the PSL, the TLD table and the RDAP bootstrap
+	 * are the master's (query_master_init()). */
+	if (q_regs == NULL || !pslist_loaded())
+		fatalx("%s: the master loaded no registries", __func__);
 	if (rdap_init(base) == -1)
 		log_warnx("rdap: no HTTPS client; the RDAP channel is off");
 	if (qc->qc_host_id != NULL && *qc->qc_host_id != '\0')

@@ -162,8 +162,9 @@ whoisd_check(void *conf, char *err, size_t errlen)
 }
 
 /*
- * Master: load the registries file once to refuse a broken one before
- * forking (on HUP a broken one keeps the old config).
+ * Master: load the registries file's suffixes and the PSL, refusing
+ * broken ones before forking (on HUP a broken one keeps the old
+ * config), and keep them for the children it forks next.
  */
 static int
 whoisd_master_init(void *conf, int reload)
@@ -181,17 +182,26 @@ whoisd_master_init(void *conf, int reload)
 		fprintf(stderr, "whoisd: registries: %s\n", err);
 		return -1;
 	}
-	suffix_free(sx);
 	if (pslist_load(wc->wc_public_suffix_list, err, sizeof(err)) == -1) {
 		log_errx("public_suffix_list: %s", err);
 		fprintf(stderr, "whoisd: public_suffix_list: %s\n", err);
+		suffix_free(sx);
 		return -1;
 	}
-	if (link_keys_master(conf, ROLE_FRONT, "whoisd", reload) == -1)
+	if (link_keys_master(conf, ROLE_FRONT, "whoisd", reload) == -1) {
+		suffix_free(sx);
 		return -1;
+	}
+	if (reload == 2) {		/* -n: checked, nothing kept */
+		suffix_free(sx);
+		return 0;
+	}
+	/* Kept for the children, which share its pages (and the PSL's)
+	 * instead of loading a copy each; running ones keep theirs. */
+	suffix_free(front_sfx);
+	front_sfx = sx;
 	/* Read once here, shared by the children it forks next. */
-	if (reload != 2)
-		static_load(wc->wc_http_www);
+	static_load(wc->wc_http_www);
 	return 0;
 }
 
@@ -202,11 +212,8 @@ whoisd_child_init(struct event_base *base, void *conf)
 	struct client_opts	 co;
 	char			 err[512];
 
-	if ((front_sfx = suffix_load(wc->wc_registries, err,
-	    sizeof(err))) == NULL)
-		fatalx("registries: %s", err);
-	if (pslist_load(wc->wc_public_suffix_list, err, sizeof(err)) == -1)
-		fatalx("public_suffix_list: %s", err);
+	if (front_sfx == NULL || !pslist_loaded())
+		fatalx("%s: the master loaded no suffixes", __func__);
 	memset(&co, 0, sizeof(co));
 	co.co_limits.fl_max_frame = (size_t)wc->wc_max_frame;
 	co.co_limits.fl_compress_min =
