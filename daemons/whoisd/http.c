@@ -878,6 +878,8 @@ hreq_finish(struct hreq *hr)
 	struct hconn	*hc = hr->hr_conn;
 	char		 extra[48];
 
+	/* Its names' latencies, before anyone can read the answer. */
+	metrics_flush();
 	if (hr->hr_stream) {
 		hreq_emit(hr);
 		if (hr->hr_stream == HR_CHUNKED)
