@@ -1272,7 +1272,7 @@ http_start_names(struct hconn *hc, struct http_names *hn, const char *dup,
 	hreq_run(hc, hr, 0, ho, key);
 }
 
-/* POST /v1/check and GET /v1/suggest: hn's names, each once. */
+/* GET /v1/suggest: hn's names, each once (a POST's dedup is kept). */
 static void
 http_check_names(struct hconn *hc, struct http_names *hn,
     const struct hopts *ho, const char *key)
