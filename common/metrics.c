@@ -180,23 +180,141 @@ metrics_add(int fam, const char *labels, uint64_t n)
 	metrics_add_fam(MP_N + (uint32_t)fam, labels, n);
 }
 
-void
-metrics_observe(int fam, const char *labels, double v)
+/* The bucket of v in f's histogram; its microseconds in *us. */
+static int
+metrics_bucket(const struct metric_family *f, double v, uint64_t *us)
 {
-	const struct metric_family	*f = metrics_fam(MP_N + (uint32_t)fam);
-	struct metric_series		*s;
-	int				 b;
+	int	b;
 
-	if (f == NULL || f->mf_type != METRIC_HISTOGRAM ||
-	    (s = metrics_series(MP_N + (uint32_t)fam, labels)) == NULL)
-		return;
 	if (v < 0)
 		v = 0;
 	for (b = 0; b < f->mf_nbuckets && v > f->mf_buckets[b]; b++)
 		;
+	*us = (uint64_t)(v * 1e6 + 0.5);
+	return b;
+}
+
+struct metric_series *
+metrics_series_get(int fam, const char *labels)
+{
+	const struct metric_family	*f = metrics_fam(MP_N + (uint32_t)fam);
+
+	if (f == NULL || f->mf_type != METRIC_HISTOGRAM)
+		return NULL;
+	return metrics_series(MP_N + (uint32_t)fam, labels);
+}
+
+void
+metrics_observe_series(struct metric_series *s, double v)
+{
+	const struct metric_family	*f;
+	uint64_t			 us;
+	int				 b;
+
+	if (s == NULL || (f = metrics_fam(s->ms_fam)) == NULL)
+		return;
+	b = metrics_bucket(f, v, &us);
 	__atomic_add_fetch(&s->ms_v[b], 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->ms_v[f->mf_nbuckets + 1],
-	    (uint64_t)(v * 1e6 + 0.5), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->ms_v[f->mf_nbuckets + 1], us, __ATOMIC_RELAXED);
+}
+
+void
+metrics_observe(int fam, const char *labels, double v)
+{
+	metrics_observe_series(metrics_series_get(fam, labels), v);
+}
+
+/*
+ * Observations kept by the process until metrics_flush(): a bulk
+ * request's names are a thousand observations of one or two series,
+ * two atomic adds to a line the other children write each otherwise.
+ */
+#define METRICS_PENDING	8
+
+struct metrics_pending {
+	struct metric_series	*mp_s;
+	int			 mp_nb;
+	uint64_t		 mp_v[METRIC_MAX_BUCKETS + 2];
+};
+
+static struct metrics_pending	metrics_pend[METRICS_PENDING];
+static int			metrics_npend;
+
+void
+metrics_flush(void)
+{
+	struct metrics_pending	*p;
+	int			 i, k;
+
+	for (i = 0; i < metrics_npend; i++) {
+		p = &metrics_pend[i];
+		for (k = 0; k <= p->mp_nb + 1; k++)
+			if (p->mp_v[k] != 0)
+				__atomic_add_fetch(&p->mp_s->ms_v[k],
+				    p->mp_v[k], __ATOMIC_RELAXED);
+	}
+	metrics_npend = 0;
+}
+
+static void
+metrics_flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev; (void)arg;
+	metrics_flush();
+}
+
+/* Flush after the current callback; -1 without an event loop. */
+static int
+metrics_flush_soon(void)
+{
+	static struct event		*ev;
+	static struct event_base	*ev_base;
+	struct event_base		*base = pool_base();
+
+	if (base == NULL)
+		return -1;
+	if (ev == NULL || ev_base != base) {
+		/* A new loop (a child's first): the old event is its
+		 * parent's, left alone. */
+		if ((ev = event_new(base, -1, 0, metrics_flush_cb, NULL)) ==
+		    NULL)
+			return -1;
+		ev_base = base;
+	}
+	event_active(ev, EV_TIMEOUT, 1);
+	return 0;
+}
+
+void
+metrics_observe_later(struct metric_series *s, double v)
+{
+	const struct metric_family	*f;
+	struct metrics_pending		*p;
+	uint64_t			 us;
+	int				 i;
+
+	if (s == NULL || (f = metrics_fam(s->ms_fam)) == NULL)
+		return;
+	for (i = 0; i < metrics_npend && metrics_pend[i].mp_s != s; i++)
+		;
+	if (i == metrics_npend) {
+		if (i == METRICS_PENDING) {
+			metrics_flush();
+			i = 0;
+		}
+		if (i == 0 && metrics_flush_soon() == -1) {
+			metrics_observe_series(s, v);
+			return;
+		}
+		p = &metrics_pend[i];
+		memset(p, 0, sizeof(*p));
+		p->mp_s = s;
+		p->mp_nb = f->mf_nbuckets;
+		metrics_npend = i + 1;
+	}
+	p = &metrics_pend[i];
+	p->mp_v[metrics_bucket(f, v, &us)]++;
+	p->mp_v[p->mp_nb + 1] += us;
 }
 
 void

@@ -51,6 +51,20 @@ int	metrics_map(void);
  */
 void	metrics_add(int fam, const char *labels, uint64_t n);
 void	metrics_observe(int fam, const char *labels, double v);
+
+/*
+ * A histogram series resolved once and kept by the caller (NULL: not
+ * counted, ask again later), for observations too frequent to look the
+ * series up by its labels each time.  metrics_observe_series() adds at
+ * once; metrics_observe_later() keeps the observation in the process
+ * until metrics_flush(), called by the event loop after the current
+ * callback at the latest, or by the caller before it answers.
+ */
+struct metric_series;
+struct metric_series *metrics_series_get(int fam, const char *labels);
+void	metrics_observe_series(struct metric_series *, double v);
+void	metrics_observe_later(struct metric_series *, double v);
+void	metrics_flush(void);
 /* Escape `v` as a label value into buf (always terminated). */
 const char *metrics_label(const char *v, char *buf, size_t len);
 

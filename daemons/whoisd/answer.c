@@ -230,25 +230,30 @@ answer_json_rest(struct evbuffer *b, const struct answer *a)
 void
 answer_json(struct evbuffer *b, const struct answer *a, const char *note)
 {
-	const char	*rest, *d = a->a_domain;
-	char		 buf[2048];
-	size_t		 len, dlen, i;
+	const char		*rest, *d = a->a_domain;
+	struct evbuffer_iovec	 v;
+	char			*p;
+	size_t			 len, dlen, i;
 
-	/* A memo hit with a name that needs no escape: one copy. */
-	if (note == NULL && (rest = lookup_memo_json(a, &len)) != NULL &&
-	    (dlen = strlen(d)) + len + 14 <= sizeof(buf)) {
+	/* A memo hit with a name that needs no escape: written in place,
+	 * one copy of the entry's JSON. */
+	if (note == NULL && (rest = lookup_memo_json(a, &len)) != NULL) {
+		dlen = strlen(d);
 		for (i = 0; i < dlen; i++)
 			if ((unsigned char)d[i] < 0x20 || (unsigned char)d[i] >=
 			    0x7f || d[i] == '"' || d[i] == '\\')
 				break;
-		if (i == dlen) {
-			memcpy(buf, "{\"domain\":\"", 11);
-			memcpy(buf + 11, d, dlen);
-			buf[11 + dlen] = '"';
-			memcpy(buf + 12 + dlen, rest, len);
-			buf[12 + dlen + len] = '}';
-			evbuffer_add(b, buf, 13 + dlen + len);
-			return;
+		if (i == dlen &&
+		    evbuffer_reserve_space(b, 13 + dlen + len, &v, 1) == 1) {
+			p = v.iov_base;
+			memcpy(p, "{\"domain\":\"", 11);
+			memcpy(p + 11, d, dlen);
+			p[11 + dlen] = '"';
+			memcpy(p + 12 + dlen, rest, len);
+			p[12 + dlen + len] = '}';
+			v.iov_len = 13 + dlen + len;
+			if (evbuffer_commit_space(b, &v, 1) == 0)
+				return;
 		}
 	}
 	out_str(b, "{\"domain\":");

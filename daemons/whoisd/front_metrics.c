@@ -45,8 +45,10 @@ front_metrics_master_init(void)
 
 static void	front_metrics_collect(struct evbuffer *);
 
-/* Every name's answer passes here: its labels are made once. */
-static char	front_lookup_labels[2][SRC_NSOURCE + 1][48];
+/* Every name's answer passes here: its labels are made once, its
+ * series found at its first use (a series shows once it has a count). */
+static char			 front_lookup_labels[2][SRC_NSOURCE + 1][48];
+static struct metric_series	*front_lookup_series[2][SRC_NSOURCE + 1];
 
 void
 front_metrics_child_init(void)
@@ -69,12 +71,22 @@ front_metrics_child_init(void)
 void
 front_metrics_lookup(int http, const struct answer *a, double secs)
 {
-	int	src;
+	struct metric_series	**s;
+	int			  src;
 
 	src = a->a_status == AS_INVALID ||
 	    (unsigned)a->a_source >= SRC_NSOURCE ? SRC_NSOURCE :
 	    (int)a->a_source;
-	metrics_observe(FM_LOOKUP, front_lookup_labels[http != 0][src], secs);
+	s = &front_lookup_series[http != 0][src];
+	if (*s == NULL)
+		*s = metrics_series_get(FM_LOOKUP,
+		    front_lookup_labels[http != 0][src]);
+	/* The HTTP port's are added when its request answers (http.c
+	 * flushes): a bulk request is a thousand of them. */
+	if (http)
+		metrics_observe_later(*s, secs);
+	else
+		metrics_observe_series(*s, secs);
 }
 
 static void

@@ -878,6 +878,8 @@ hreq_finish(struct hreq *hr)
 	struct hconn	*hc = hr->hr_conn;
 	char		 extra[48];
 
+	/* Its names' latencies, before anyone can read the answer. */
+	metrics_flush();
 	if (hr->hr_stream) {
 		hreq_emit(hr);
 		if (hr->hr_stream == HR_CHUNKED)
@@ -1245,20 +1247,17 @@ http_dedup(const struct http_names *hn, char *dup)
 }
 
 /*
- * Start the lookups of names in hn (taken over by the request): each
- * name once.  POST /v1/check and GET /v1/suggest share it.
+ * Start the lookups of names in hn (taken over by the request), those
+ * dup marks left out: each name once.
  */
 static void
-http_check_names(struct hconn *hc, struct http_names *hn,
-    const struct hopts *ho, const char *key)
+http_start_names(struct hconn *hc, struct http_names *hn, const char *dup,
+    int n, const struct hopts *ho, const char *key)
 {
 	struct hreq	*hr;
-	char		*dup;
 	size_t		 j;
-	int		 n, i;
+	int		 i;
 
-	dup = xcalloc(hn->hn_n, 1);
-	n = http_dedup(hn, dup);
 	hr = hreq_alloc(hc, n);
 	for (j = 0, i = 0; j < hn->hn_n; j++) {
 		if (dup[j])
@@ -1269,9 +1268,78 @@ http_check_names(struct hconn *hc, struct http_names *hn,
 		hr->hr_slots[i].hs_len = hn->hn_len[j];
 		i++;
 	}
-	free(dup);
 	hr->hr_names = *hn;		/* the slots point into it */
 	hreq_run(hc, hr, 0, ho, key);
+}
+
+/* GET /v1/suggest: hn's names, each once (a POST's dedup is kept). */
+static void
+http_check_names(struct hconn *hc, struct http_names *hn,
+    const struct hopts *ho, const char *key)
+{
+	char	*dup;
+	int	 n;
+
+	dup = xcalloc(hn->hn_n, 1);
+	n = http_dedup(hn, dup);
+	http_start_names(hc, hn, dup, n, ho, key);
+	free(dup);
+}
+
+/*
+ * The last POST body parsed and what it said: its names and which of
+ * them repeat.  A client sending the same list again (polling with
+ * wait=, a monitor) is not parsed again: jansson building the body's
+ * tree was most of a bulk check of memo hits.  Only the request is
+ * kept, never an answer: the lookups run each time.
+ */
+#define HTTP_PARSED_MAX	(1024 * 1024)
+
+static struct {
+	char			*pp_body;
+	size_t			 pp_len;
+	size_t			 pp_max_names;	/* the limit it was checked by */
+	struct http_names	 pp_hn;
+	char			*pp_dup;
+	int			 pp_kept;
+} http_parsed;
+
+/* A copy of hn's one block (pointers, lengths, names), made its own. */
+static void
+http_names_copy(const struct http_names *from, struct http_names *to)
+{
+	const char	*base = (const char *)from->hn_name;
+	size_t		 i, n = from->hn_n, size;
+	char		*nb;
+
+	size = (size_t)(from->hn_name[n - 1] + from->hn_len[n - 1] + 1 - base);
+	nb = xmalloc(size);
+	memcpy(nb, base, size);
+	*to = *from;
+	to->hn_name = (char **)nb;
+	to->hn_len = (size_t *)(nb + ((const char *)from->hn_len - base));
+	for (i = 0; i < n; i++)
+		to->hn_name[i] = nb + (from->hn_name[i] - base);
+}
+
+static void
+http_parsed_keep(const struct hbody *hb, size_t max_names,
+    const struct http_names *hn, const char *dup, int kept)
+{
+	free(http_parsed.pp_body);
+	free(http_parsed.pp_dup);
+	http_names_free(&http_parsed.pp_hn);
+	memset(&http_parsed, 0, sizeof(http_parsed));
+	if (hb->hb_len > HTTP_PARSED_MAX)
+		return;
+	http_parsed.pp_body = xmalloc(hb->hb_len);
+	memcpy(http_parsed.pp_body, hb->hb_buf, hb->hb_len);
+	http_parsed.pp_len = hb->hb_len;
+	http_parsed.pp_max_names = max_names;
+	http_names_copy(hn, &http_parsed.pp_hn);
+	http_parsed.pp_dup = xmalloc(hn->hn_n);
+	memcpy(http_parsed.pp_dup, dup, hn->hn_n);
+	http_parsed.pp_kept = kept;
 }
 
 /* The whole body is in: parse it and start the lookups. */
@@ -1280,14 +1348,27 @@ http_post_check(struct hconn *hc, struct hbody *hb)
 {
 	struct http_names	 hn;
 	struct hopts		 ho = hb->hb_opts;
-	char			 err[256], key[SB_KEYLEN];
+	char			 err[256], key[SB_KEYLEN], *dup;
+	size_t			 max = (size_t)front_conf()->wc_http_max_names;
+	int			 n;
 
-	if (http_names_parse(hb->hb_buf, hb->hb_len,
-	    (size_t)front_conf()->wc_http_max_names, &hn, err,
-	    sizeof(err)) == -1) {
-		http_problem(hc, 400, hn.hn_code != NULL ? hn.hn_code :
-		    "bad-body", err, NULL);
-		return;
+	if (http_parsed.pp_body != NULL && hb->hb_len == http_parsed.pp_len &&
+	    max == http_parsed.pp_max_names &&
+	    memcmp(hb->hb_buf, http_parsed.pp_body, hb->hb_len) == 0) {
+		http_names_copy(&http_parsed.pp_hn, &hn);
+		dup = xmalloc(hn.hn_n);
+		memcpy(dup, http_parsed.pp_dup, hn.hn_n);
+		n = http_parsed.pp_kept;
+	} else {
+		if (http_names_parse(hb->hb_buf, hb->hb_len, max, &hn, err,
+		    sizeof(err)) == -1) {
+			http_problem(hc, 400, hn.hn_code != NULL ?
+			    hn.hn_code : "bad-body", err, NULL);
+			return;
+		}
+		dup = xcalloc(hn.hn_n, 1);
+		n = http_dedup(&hn, dup);
+		http_parsed_keep(hb, max, &hn, dup, n);
 	}
 	/* The sooner wait of the query's and the body's. */
 	if (hn.hn_wait >= 0 && (ho.ho_wait < 0 || hn.hn_wait < ho.ho_wait))
@@ -1298,7 +1379,8 @@ http_post_check(struct hconn *hc, struct hbody *hb)
 		ho.ho_max_age = hn.hn_max_age;
 	ho.ho_ndjson = hb->hb_ndjson;
 	snprintf(key, sizeof(key), "POST /v1/check: %zu names", hn.hn_n);
-	http_check_names(hc, &hn, &ho, key);
+	http_start_names(hc, &hn, dup, n, &ho, key);
+	free(dup);
 }
 
 /* ---------------------------------------------------- GET /v1/suggest */

@@ -516,7 +516,7 @@ json_values_max(const char *p, size_t len)
  * were a malloc and a free each.  Past the arena it is malloc again.
  */
 static char	*ja_buf;
-static size_t	 ja_size, ja_used;
+static size_t	 ja_size, ja_used, ja_spilt;	/* malloc'd while on */
 static int	 ja_on;
 
 static void *
@@ -530,6 +530,7 @@ ja_alloc(size_t n)
 		ja_used += r;
 		return p;
 	}
+	ja_spilt += ja_on;
 	return malloc(n);
 }
 
@@ -565,13 +566,17 @@ ja_begin(size_t len)
 		ja_size = want;
 	}
 	ja_used = 0;
+	ja_spilt = 0;
 	ja_on = 1;
 }
 
 static void
 ja_end(json_t *root)
 {
-	json_decref(root);	/* frees what spilt past the arena */
+	/* Freeing the tree is a walk of every value: worth it only for
+	 * what spilt past the arena. */
+	if (ja_spilt > 0)
+		json_decref(root);
 	ja_on = 0;
 	ja_used = 0;
 }

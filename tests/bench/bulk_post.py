@@ -4,10 +4,13 @@ serving a body of the same bytes (the answer whoisd gave, captured), in
 turn in one run, with wrk (a Lua script makes its requests POSTs).
 
     /usr/bin/python3 tests/bench/bulk_post.py [--build build] [--seconds 5]
-        [--rounds 3] [--conc 16]
+        [--rounds 3] [--conc 16] [--vary]
 
 Prints one line per measurement and the ratio whoisd/nginx per size
 (the median of the rounds); docs/performance.md keeps the figures.
+--vary: each connection's POSTs to whoisd alternate two bodies of the
+same names (spaced and not), so a body is seldom the one its child
+parsed last: the figure of bodies never seen before.
 """
 import argparse
 import json
@@ -70,7 +73,7 @@ http {
 """ % {"d": d, "port": port, "locs": "".join(locs)}
 
 
-def wrk(port, path, body_file, secs, conc):
+def wrk(port, path, body_file, secs, conc, vary=False):
     lua = body_file + ".lua"
     with open(body_file) as f:
         body = f.read()
@@ -78,6 +81,15 @@ def wrk(port, path, body_file, secs, conc):
         f.write('wrk.method = "POST"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
                 'wrk.body = %s\n' % json.dumps(body))
+        if vary:
+            # The same names without spaces: every other request.
+            other = json.dumps(json.loads(body), separators=(",", ":"))
+            f.write('local bodies = { wrk.body, %s }\n'
+                    'local i = 0\n'
+                    'request = function()\n'
+                    '    i = i + 1\n'
+                    '    return wrk.format(nil, nil, nil, bodies[i %% 2 + 1])\n'
+                    'end\n' % json.dumps(other))
     r = subprocess.run(["wrk", "-t2", "-c%d" % conc, "-d%ds" % secs, "-s",
                         lua, "http://127.0.0.1:%d%s" % (port, path)],
                        capture_output=True, text=True, timeout=secs + 60)
@@ -94,6 +106,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conc", type=int, default=16)
+    ap.add_argument("--vary", action="store_true")
     a = ap.parse_args()
     os.environ["WHOISD_BUILD"] = a.build
     os.chdir(TOP)
@@ -143,7 +156,7 @@ def main():
         for rnd in range(a.rounds):
             for n in (100, 1000):
                 req, blen = sizes[n]
-                w = wrk(hp, "/v1/check", req, a.seconds, a.conc)
+                w = wrk(hp, "/v1/check", req, a.seconds, a.conc, a.vary)
                 g = wrk(np, "/b%d" % n, req, a.seconds, a.conc)
                 res.setdefault(n, []).append((w, g))
                 print("round %d, %4d names (%d bytes): whoisd %.0f req/s "
