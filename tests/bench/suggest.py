@@ -40,6 +40,12 @@ B_SOURCE = "127.0.0.2"
 # registry (docs/performance.md).
 DNS_RATE = 1000
 DEFINITE = ("registered", "available", "reserved")
+# Delegated names asked once each, before the DNS-on flood, by the C load
+# generator: the suite's own latency for a name the DNS answers, next to
+# NSD asked directly for the same names at the same concurrency.  The
+# flood's Python client costs ~20 ms p50 at 256 connections even against
+# the bench's limit server, so its figures say more of the client.
+PROBE_N = 500
 
 
 def log(msg):
@@ -185,11 +191,16 @@ class Suggest:
         self.work = os.path.join(b.work, "suggest")
         os.makedirs(os.path.join(self.work, "spool"), exist_ok=True)
         self.names = {ph: self.make_names(ph) for ph in ("on", "off")}
+        self.probe = ["sg%sp-d%05d.%s" % (self.tag, i, TLDS[i % len(TLDS)])
+                      for i in range(PROBE_N)]
         zones = {t: {} for t in TLDS}
         for ph in self.names.values():
             for name, t, kind in ph:
                 if kind == "delegated":
                     zones[t][name] = ["ns1.dns-host.net", "ns2.dns-host.org"]
+        for name in self.probe:
+            zones[name.rsplit(".", 1)[1]][name] = ["ns1.dns-host.net",
+                                                   "ns2.dns-host.org"]
         self.nsd = StatsNsd(BenchProcs(b.procs), self.work, zones).start()
         rl = ["--ratelimit=%s:%g/s" % (t, self.budget[t][1]) for t in TLDS]
         self.d = {}
@@ -349,6 +360,12 @@ class Suggest:
         self.phase_tag = self.tag + ph
         q = self.start_query(dns)
         time.sleep(1.0)
+        if dns:
+            self.probe_res = b.run_load(
+                "suggest-dlg-suite", self.port["whois"], SUGGEST_CONC,
+                names=b.names_file("sg-probe", self.probe),
+                count=len(self.probe), expect="channel: dns",
+                timeout_ms=30000)
         self.sim("#reset")
         time.sleep(1.2)
         dq0 = self.nsd.queries()
@@ -458,6 +475,9 @@ class Suggest:
              "win_p50_ms": pct(win, 50) * 1000,
              "win_p99_ms": pct(win, 99) * 1000,
              "window": SUGGEST_CONC, "lost": lost1 + lost2}
+        pwin, lost3 = self.nsd_direct(self.probe, SUGGEST_CONC)
+        d.update(probe_p50_ms=pct(pwin, 50) * 1000,
+                 probe_p99_ms=pct(pwin, 99) * 1000, probe_lost=lost3)
         self.b.results.append(d)
         self.direct = d
         log("suggestion: NSD alone p99 %.3f ms (1 in flight), "
@@ -485,15 +505,20 @@ class Suggest:
                   "PASS" if on["registry_queries_flood"] <=
                   on["undelegated"] and on["definite"] == on["names"]
                   else "MISS"))
-        if d and on["dlg_first_p99_ms"] is not None:
-            lim = d["win_p99_ms"] + 5
+        pr = getattr(self, "probe_res", None)
+        if d and pr:
+            lim = d["probe_p99_ms"] + 5
             T.append(("suggestion, DNS on: delegated names' p99",
                       "<= NSD's own p99 + 5 ms",
-                      "%.1f ms (p50 %.1f; NSD asked directly, same names, "
-                      "%d in flight: p99 %.1f ms, one at a time %.2f ms)" % (
-                          on["dlg_first_p99_ms"], on["dlg_first_p50_ms"],
-                          d["window"], d["win_p99_ms"], d["seq_p99_ms"]),
-                      "PASS" if on["dlg_first_p99_ms"] <= lim else "MISS"))
+                      "%.1f ms (p50 %.1f; %d names asked once each by "
+                      "whoisd-loadgen, %d at once, %d errors; NSD asked "
+                      "directly, same names, %d in flight: p99 %.1f ms). "
+                      "In the flood, through its Python client: p99 %s ms"
+                      % (pr["p99_ms"], pr["p50_ms"], len(self.probe),
+                         SUGGEST_CONC, pr["errors"], d["window"],
+                         d["probe_p99_ms"], fmt(on["dlg_first_p99_ms"])),
+                      "PASS" if pr["p99_ms"] <= lim and pr["errors"] == 0
+                      else "MISS"))
         for ph in (on, off):
             if not ph:
                 continue
