@@ -128,8 +128,10 @@ struct flight {
 
 static LIST_HEAD(, flight)	lk_flights[FLIGHT_BUCKETS];
 
-/* The memo entry lent to a callback, for lookup_memo_json(). */
+/* The memo entry lent to a callback (it is not evicted meanwhile), and
+ * the answer unpacked from it, for lookup_memo_json(). */
 static const struct memo	*lk_lent;
+static const struct answer	*lk_lent_a;
 
 /*
  * The probes due (cache_timeout: is the cache alive?), earliest first,
@@ -199,6 +201,7 @@ flight_leave(struct lookup *lk)
  */
 #define MEMO_SETS	512
 #define MEMO_WAYS	8
+#define LOOKUP_HIT_DEPTH 4	/* memo hits answered inside one another */
 
 /*
  * A set's tags are 8 x 16 bytes, two cache lines: looking a name up reads
@@ -210,14 +213,40 @@ struct memo_tag {
 	double		 mt_at;		/* monotonic; 0 = empty */
 };
 
+/*
+ * An entry holds the answer's numbers and, after itself in the same
+ * block, its strings and text packed end to end: a whole struct answer
+ * is 1.9 KB of mostly empty fixed fields, which was most of what the
+ * memo held.  A hit unpacks it into lk_hit (memo_answer()).
+ */
+enum { MS_ACE, MS_REASON, MS_REGISTRY, MS_RULE, MS_MATCHED, MS_NS, MS_N };
+
+/* Each string's room in a struct answer, NUL included. */
+static const size_t memo_str_max[MS_N] = {
+	ANSWER_DOMAIN_LEN, ANSWER_REASON_LEN, ANSWER_REGISTRY_LEN,
+	ANSWER_RULE_LEN, ANSWER_MATCHED_LEN, ANSWER_NS_LEN
+};
+
 struct memo {
-	int		 mo_notext;	/* fetched without the registry text */
 	/* Its JSON after "domain", made at its first hit: a bulk answer of
-	 * memo hits is then mostly copies, not formatting.  Next to the
-	 * domain a hit writes: one cache line less a name. */
+	 * memo hits is then mostly copies, not formatting. */
 	char		*mo_json;
 	size_t		 mo_json_len;
-	struct answer	 mo_a;
+	size_t		 mo_size;	/* the block */
+	int		 mo_notext;	/* fetched without the registry text */
+	enum answer_status mo_status;
+	enum answer_source mo_source;
+	enum answer_channel mo_channel;
+	double		 mo_checked;
+	double		 mo_expires;
+	double		 mo_reg_created;
+	double		 mo_reg_expires;
+	uint64_t	 mo_latency_ms;
+	uint64_t	 mo_retry_after;
+	char		*mo_str[MS_N];	/* in the block, NUL-terminated */
+	uint16_t	 mo_len[MS_N];
+	char		*mo_text;	/* in the block, or NULL */
+	size_t		 mo_text_len;
 };
 
 static struct memo_tag	*lk_memo_tags;	/* MEMO_SETS * MEMO_WAYS */
@@ -291,8 +320,7 @@ memo_set(uint32_t h)
 static size_t
 memo_cost(const struct memo *mo)
 {
-	return sizeof(*mo) + mo->mo_a.a_text_len +
-	    (mo->mo_json != NULL ? mo->mo_json_len + 1 : 0);
+	return mo->mo_size + (mo->mo_json != NULL ? mo->mo_json_len + 1 : 0);
 }
 
 static void
@@ -358,7 +386,7 @@ memo_find(const char *ace, int flags, int *expired)
 	first = memo_set(h);
 	for (i = first; i < first + MEMO_WAYS; i++) {
 		if (lk_memo_tags[i].mt_hash != h || lk_memo_tags[i].mt_at == 0 ||
-		    strcmp(lk_memo[i]->mo_a.a_ace, ace) != 0)
+		    strcmp(lk_memo[i]->mo_str[MS_ACE], ace) != 0)
 			continue;
 		if (lk_memo[i]->mo_notext && (flags & LOOKUP_TEXT))
 			return NULL;
@@ -382,11 +410,22 @@ static void
 memo_put(const char *ace, const struct answer *a, int notext)
 {
 	struct memo	*mo;
+	const char	*str[MS_N];
+	char		*p;
 	uint32_t	 h;
-	size_t		 first, i, v, max, need;
+	size_t		 first, i, v, max, need, len[MS_N];
+	int		 k;
 
+	str[MS_ACE] = ace;
+	str[MS_REASON] = a->a_reason;
+	str[MS_REGISTRY] = a->a_registry;
+	str[MS_RULE] = a->a_rule;
+	str[MS_MATCHED] = a->a_matched;
+	str[MS_NS] = a->a_nameservers;
 	max = (size_t)front_conf()->wc_memo_max_memory;
-	need = sizeof(*mo) + a->a_text_len;
+	need = sizeof(*mo) + a->a_text_len + 1;
+	for (k = 0; k < MS_N; k++)
+		need += (len[k] = strnlen(str[k], memo_str_max[k] - 1)) + 1;
 	if (front_conf()->wc_memo_ttl <= 0 || a->a_text_len > 64 * 1024 ||
 	    need > max / 4)
 		return;
@@ -395,11 +434,11 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	first = v = memo_set(h);
 	for (i = first; i < first + MEMO_WAYS; i++) {
 		if (lk_memo_tags[i].mt_at != 0 && lk_memo_tags[i].mt_hash == h &&
-		    strcmp(lk_memo[i]->mo_a.a_ace, ace) == 0) {
+		    strcmp(lk_memo[i]->mo_str[MS_ACE], ace) == 0) {
 			/* A late reply (a text and a no-text flight for one
 			 * name, or two cache children) must not replace a
 			 * newer answer with an older one. */
-			if (a->a_checked < lk_memo[i]->mo_a.a_checked)
+			if (a->a_checked < lk_memo[i]->mo_checked)
 				return;
 			v = i;
 			break;
@@ -413,21 +452,34 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	memo_drop(v);
 	while (lk_memo_bytes + need > max && memo_evict(v) == 0)
 		;
-	/* The entry and its text in one block: one allocation, and no text
-	 * left apart to hold a page when the entry goes. */
-	mo = lk_memo[v] = xmalloc(need + 1);
-	mo->mo_json = NULL;
-	mo->mo_json_len = 0;
-	mo->mo_a = *a;
-	mo->mo_a.a_text = NULL;
-	mo->mo_a.a_text_len = 0;
-	if (a->a_text != NULL && a->a_text_len > 0) {
-		mo->mo_a.a_text = (char *)(mo + 1);
-		memcpy(mo->mo_a.a_text, a->a_text, a->a_text_len);
-		mo->mo_a.a_text[a->a_text_len] = '\0';
-		mo->mo_a.a_text_len = a->a_text_len;
+	/* The entry, its strings and its text in one block: one
+	 * allocation, and nothing left apart to hold a page when it goes. */
+	mo = lk_memo[v] = xmalloc(need);
+	memset(mo, 0, sizeof(*mo));
+	mo->mo_size = need;
+	mo->mo_status = a->a_status;
+	mo->mo_source = a->a_source;
+	mo->mo_channel = a->a_channel;
+	mo->mo_checked = a->a_checked;
+	mo->mo_expires = a->a_expires;
+	mo->mo_reg_created = a->a_reg_created;
+	mo->mo_reg_expires = a->a_reg_expires;
+	mo->mo_latency_ms = a->a_latency_ms;
+	mo->mo_retry_after = a->a_retry_after;
+	p = (char *)(mo + 1);
+	for (k = 0; k < MS_N; k++) {
+		mo->mo_str[k] = p;
+		mo->mo_len[k] = (uint16_t)len[k];
+		memcpy(p, str[k], len[k]);
+		p[len[k]] = '\0';
+		p += len[k] + 1;
 	}
-	snprintf(mo->mo_a.a_ace, sizeof(mo->mo_a.a_ace), "%s", ace);
+	if (a->a_text != NULL && a->a_text_len > 0) {
+		mo->mo_text = p;
+		memcpy(p, a->a_text, a->a_text_len);
+		p[a->a_text_len] = '\0';
+		mo->mo_text_len = a->a_text_len;
+	}
 	mo->mo_notext = notext;
 	lk_memo_bytes += memo_cost(mo);
 	lk_memo_tags[v].mt_hash = h;
@@ -439,15 +491,53 @@ static void	flight_probe_cb(evutil_socket_t, short, void *);
 const char *
 lookup_memo_json(const struct answer *a, size_t *len)
 {
-	if (lk_lent == NULL || a != &lk_lent->mo_a)
+	if (lk_lent == NULL || a != lk_lent_a)
 		return NULL;
 	*len = lk_lent->mo_json_len;
 	return lk_lent->mo_json;
 }
 
-/* The memo entry's JSON after "domain", made once. */
+/*
+ * The entry's answer in `a`, its domain `asked`: the strings copied (a
+ * few dozen bytes), the text pointing into the entry when `text`.
+ */
 static void
-memo_json(struct memo *mo)
+memo_answer(const struct memo *mo, struct answer *a, const char *asked,
+    int text)
+{
+	char	*to[MS_N];
+	size_t	 n;
+	int	 k;
+
+	to[MS_ACE] = a->a_ace;
+	to[MS_REASON] = a->a_reason;
+	to[MS_REGISTRY] = a->a_registry;
+	to[MS_RULE] = a->a_rule;
+	to[MS_MATCHED] = a->a_matched;
+	to[MS_NS] = a->a_nameservers;
+	for (k = 0; k < MS_N; k++)
+		memcpy(to[k], mo->mo_str[k], (size_t)mo->mo_len[k] + 1);
+	n = strlen(asked);
+	if (n >= sizeof(a->a_domain))
+		n = sizeof(a->a_domain) - 1;
+	memcpy(a->a_domain, asked, n);
+	a->a_domain[n] = '\0';
+	a->a_status = mo->mo_status;
+	a->a_source = mo->mo_source;
+	a->a_channel = mo->mo_channel;
+	a->a_checked = mo->mo_checked;
+	a->a_expires = mo->mo_expires;
+	a->a_reg_created = mo->mo_reg_created;
+	a->a_reg_expires = mo->mo_reg_expires;
+	a->a_latency_ms = mo->mo_latency_ms;
+	a->a_retry_after = mo->mo_retry_after;
+	a->a_text = text ? mo->mo_text : NULL;
+	a->a_text_len = text ? mo->mo_text_len : 0;
+}
+
+/* The memo entry's JSON after "domain", made once from its answer. */
+static void
+memo_json(struct memo *mo, const struct answer *a)
 {
 	struct evbuffer	*b;
 
@@ -455,7 +545,7 @@ memo_json(struct memo *mo)
 		return;
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
-	answer_json_rest(b, &mo->mo_a);
+	answer_json_rest(b, a);
 	mo->mo_json_len = evbuffer_get_length(b);
 	mo->mo_json = xmalloc(mo->mo_json_len + 1);
 	evbuffer_remove(b, mo->mo_json, mo->mo_json_len);
@@ -894,8 +984,12 @@ lookup_cache_get(struct lookup *lk)
 		 * memo may reuse the slot before the reply).
 		 */
 		if ((mo = memo_find(lk->lk_ace, lk->lk_flags, &expired)) !=
-		    NULL && expired && mo->mo_a.a_checked > 0) {
-			answer_copy(&f->f_have, &mo->mo_a);
+		    NULL && expired && mo->mo_checked > 0) {
+			struct answer	*tmp = xcalloc(1, sizeof(*tmp));
+
+			memo_answer(mo, tmp, lk->lk_ace, 1);
+			answer_copy(&f->f_have, tmp);
+			free(tmp);
 			f->f_have_ok = 1;
 			g.g_if_checked = f->f_have.a_checked;
 			g.g_if_expires = f->f_have.a_expires;
@@ -1026,35 +1120,35 @@ static int
 lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
     int below, int flags, double max_age, lookup_cb cb, void *arg)
 {
-	struct answer		*a = &memo->mo_a;
+	/* Callbacks may nest (a hit answered while another is being
+	 * answered): one unpacked answer per depth. */
+	static struct answer	 hits[LOOKUP_HIT_DEPTH];
+	static int		 depth;
+	struct answer		*a;
 	const struct memo	*lent;
-	char			*text = a->a_text;
-	size_t			 textlen = a->a_text_len, n;
+	const struct answer	*lent_a;
 
-	if (((flags & LOOKUP_FULL) && a->a_status == AS_REGISTERED) ||
-	    (max_age >= 0 && now_wall() - a->a_checked > max_age))
+	if (((flags & LOOKUP_FULL) && memo->mo_status == AS_REGISTERED) ||
+	    (max_age >= 0 && now_wall() - memo->mo_checked > max_age))
 		return -1;
+	if (depth == LOOKUP_HIT_DEPTH)
+		return -1;	/* asked of the cache instead */
 	/*
-	 * Answered now, from this child's memory of a recent hit.  The
-	 * entry itself is lent to the callback (an answer is valid during
-	 * the callback only): a copy of its 1.4 KB was a measurable part
-	 * of a memo hit, and so was snprintf() of the domain.
+	 * Answered now, from this child's memory of a recent hit: the
+	 * entry's answer unpacked (its strings, a few dozen bytes, not a
+	 * 1.9 KB struct), the text lent from the entry, which is not
+	 * evicted during the callback.
 	 */
-	n = strlen(asked);
-	if (n >= sizeof(a->a_domain))
-		n = sizeof(a->a_domain) - 1;
-	memcpy(a->a_domain, asked, n);
-	a->a_domain[n] = '\0';
-	if (!(flags & LOOKUP_TEXT)) {
-		a->a_text = NULL;
-		a->a_text_len = 0;
-	}
+	a = &hits[depth++];
+	memo_answer(memo, a, asked, (flags & LOOKUP_TEXT) != 0);
 	front_stats.fs_answers[a->a_status]++;
 	front_stats.fs_source[SRC_CACHE]++;
 	front_stats.fs_memo_hits++;
-	memo_json(memo);
+	memo_json(memo, a);
 	lent = lk_lent;
+	lent_a = lk_lent_a;
 	lk_lent = memo;
+	lk_lent_a = a;
 	if (below) {
 		char note[NAME_ACE_BUF + 64];
 
@@ -1064,8 +1158,8 @@ lookup_memo_hit(struct memo *memo, const char *asked, const char *reg,
 	} else
 		cb(a, NULL, arg);
 	lk_lent = lent;
-	a->a_text = text;
-	a->a_text_len = textlen;
+	lk_lent_a = lent_a;
+	depth--;
 	return 0;
 }
 
