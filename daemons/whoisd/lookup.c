@@ -217,7 +217,8 @@ struct memo_tag {
  * An entry holds the answer's numbers and, after itself in the same
  * block, its strings and text packed end to end: a whole struct answer
  * is 1.9 KB of mostly empty fixed fields, which was most of what the
- * memo held.  A hit unpacks it into lk_hit (memo_answer()).
+ * memo held.  A hit unpacks it (memo_answer()) into an answer of its
+ * own, lookup_memo_hit()'s.
  */
 enum { MS_ACE, MS_REASON, MS_REGISTRY, MS_RULE, MS_MATCHED, MS_NS, MS_N };
 
