@@ -87,8 +87,13 @@ def test_kill_child_replaced_fast_no_zombies_no_fd_leak(procs):
     for i in range(200):
         kids = live_children(p.pid)
         assert kids, "no children left"
-        os.kill(kids[i % len(kids)], signal.SIGKILL)
-        wait_for(lambda: len(live_children(p.pid)) == 3 and
+        victim = kids[i % len(kids)]
+        os.kill(victim, signal.SIGKILL)
+        # A killed child shows as running until the kernel has torn it
+        # down (long for a sanitizer build's mappings): wait until it is
+        # gone, or the next listing may name a child already reaped.
+        wait_for(lambda: victim not in children_of(p.pid) and
+                 len(live_children(p.pid)) == 3 and
                  not zombies_of(p.pid), timeout=2.0,
                  what="pool back to 3 after kill %d" % i)
     time.sleep(0.5)
