@@ -228,6 +228,18 @@ static const size_t memo_str_max[MS_N] = {
 	ANSWER_RULE_LEN, ANSWER_MATCHED_LEN, ANSWER_NS_LEN
 };
 
+/* The answer's string fields, in MS_ order. */
+static void
+memo_fields(const struct answer *a, const char *f[MS_N])
+{
+	f[MS_ACE] = a->a_ace;
+	f[MS_REASON] = a->a_reason;
+	f[MS_REGISTRY] = a->a_registry;
+	f[MS_RULE] = a->a_rule;
+	f[MS_MATCHED] = a->a_matched;
+	f[MS_NS] = a->a_nameservers;
+}
+
 struct memo {
 	/* Its JSON after "domain", made at its first hit: a bulk answer of
 	 * memo hits is then mostly copies, not formatting. */
@@ -417,12 +429,8 @@ memo_put(const char *ace, const struct answer *a, int notext)
 	size_t		 first, i, v, max, need, len[MS_N];
 	int		 k;
 
+	memo_fields(a, str);
 	str[MS_ACE] = ace;
-	str[MS_REASON] = a->a_reason;
-	str[MS_REGISTRY] = a->a_registry;
-	str[MS_RULE] = a->a_rule;
-	str[MS_MATCHED] = a->a_matched;
-	str[MS_NS] = a->a_nameservers;
 	max = (size_t)front_conf()->wc_memo_max_memory;
 	need = sizeof(*mo) + a->a_text_len + 1;
 	for (k = 0; k < MS_N; k++)
@@ -506,18 +514,15 @@ static void
 memo_answer(const struct memo *mo, struct answer *a, const char *asked,
     int text)
 {
-	char	*to[MS_N];
-	size_t	 n;
-	int	 k;
+	const char	*to[MS_N];
+	size_t		 n;
+	int		 k;
 
-	to[MS_ACE] = a->a_ace;
-	to[MS_REASON] = a->a_reason;
-	to[MS_REGISTRY] = a->a_registry;
-	to[MS_RULE] = a->a_rule;
-	to[MS_MATCHED] = a->a_matched;
-	to[MS_NS] = a->a_nameservers;
+	/* The fields are a's own, written through the const view. */
+	memo_fields(a, to);
 	for (k = 0; k < MS_N; k++)
-		memcpy(to[k], mo->mo_str[k], (size_t)mo->mo_len[k] + 1);
+		memcpy((char *)to[k], mo->mo_str[k],
+		    (size_t)mo->mo_len[k] + 1);
 	n = strlen(asked);
 	if (n >= sizeof(a->a_domain))
 		n = sizeof(a->a_domain) - 1;
