@@ -70,6 +70,14 @@
 #define HTTP_READ_CHUNK		4096
 #define HTTP_MIN_HEAD_MAX	(64 * 1024)	/* request head limit, at least */
 #define HTTP_OUT_HIGH		(256 * 1024)	/* stop parsing above this */
+/*
+ * A request that would start lookups waits while the child has this many
+ * under way.  A lookup is not an answer yet, so http_max_unsent does not
+ * see it: without this, a cold child's pipelining clients could hold a
+ * lookup for every name of every connection's request at once.
+ */
+#define HTTP_MAX_LOOKUPS	16384
+#define HTTP_LOOKUPS_ROOM	(HTTP_MAX_LOOKUPS / 2)	/* resume at */
 #define HTTP_COPY_MAX		4096	/* smaller bodies are copied */
 #define HTTP_STREAMED		((size_t)-1)	/* no Content-Length */
 /* Problem types: URNs, stable names for the codes docs/api.md lists. */
@@ -135,6 +143,8 @@ struct hconn {
 	struct unsent		 hc_us;		/* hc_out not yet written */
 	struct alog_rec		 hc_alog;	/* the request's access log line */
 	LIST_ENTRY(hconn)	 hc_entry;
+	int			 hc_parked;	/* on http_parked */
+	TAILQ_ENTRY(hconn)	 hc_pentry;
 };
 
 /*
@@ -191,6 +201,11 @@ static size_t			 http_head_max;
 static size_t			 http_body_max;
 static int			 http_draining;
 static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
+/* Connections whose next request waits for HTTP_LOOKUPS_ROOM, in order. */
+static TAILQ_HEAD(, hconn)	 http_parked =
+				    TAILQ_HEAD_INITIALIZER(http_parked);
+static size_t			 http_nparked;
+static struct event		*http_resume_ev;
 
 static void	http_process(struct hconn *);
 static void	http_flush(struct hconn *);
@@ -247,6 +262,10 @@ http_close(struct hconn *hc)
 	unsent_update(&hc->hc_us, 0);
 	limits_conn_close(hc->hc_cl);
 	LIST_REMOVE(hc, hc_entry);
+	if (hc->hc_parked) {
+		TAILQ_REMOVE(&http_parked, hc, hc_pentry);
+		http_nparked--;
+	}
 	event_free(hc->hc_rev);
 	event_free(hc->hc_wev);
 	event_free(hc->hc_timer);
@@ -292,7 +311,7 @@ http_arm_timer(struct hconn *hc)
 		event_add(hc->hc_timer, &tv);
 		return;
 	}
-	if (hc->hc_state != HC_READING ||
+	if (hc->hc_state != HC_READING || hc->hc_parked ||
 	    evbuffer_get_length(hc->hc_out) > 0 || hc->hc_closing) {
 		event_del(hc->hc_timer);
 		return;
@@ -378,7 +397,7 @@ http_want_read(struct hconn *hc)
 	int	room = hc->hc_len < hc->hc_cap || hc->hc_off > 0 ||
 		    (hc->hc_cap < http_head_max && hc->hc_state == HC_READING);
 	int	on = !hc->hc_closing && !hc->hc_eof && room &&
-		    !http_out_full(hc);
+		    !hc->hc_parked && !http_out_full(hc);
 
 	if (on && !hc->hc_rev_on)
 		event_add(hc->hc_rev, NULL);
@@ -448,6 +467,8 @@ http_read_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	http_flush(hc);
+	if (unsent_over())
+		unsent_shed();
 }
 
 static void
@@ -1632,8 +1653,9 @@ http_status(struct hconn *hc)
 	pool = xmalloc(256 * 1024);
 	n = pool_status_json(pool, 256 * 1024);
 	evbuffer_add_printf(b, "{\"daemon\":\"whoisd\",\"version\":\"%s\","
-	    "\"protocol\":%d,\"child\":%ld,\"pool\":", WHOISD_VERSION,
-	    PROTO_VERSION, (long)getpid());
+	    "\"protocol\":%d,\"child\":%ld,\"lookups\":%zu,"
+	    "\"parked\":%zu,\"pool\":", WHOISD_VERSION, PROTO_VERSION,
+	    (long)getpid(), lookup_live(), http_nparked);
 	evbuffer_add(b, pool, n < 256 * 1024 ? n : 0);
 	free(pool);
 	evbuffer_add_printf(b, ",\"links\":{");
@@ -1917,6 +1939,71 @@ http_route(struct hconn *hc, struct http_head *hh)
 	rt->rt_fn(hc, hh);
 }
 
+/* Would this head's request start lookups?  Its request line is enough. */
+static int
+http_head_looks_up(const char *head, size_t len)
+{
+	static const char *const starts[] = { "GET /v1/", "HEAD /v1/",
+	    "POST /v1/" };
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		n = strlen(starts[i]);
+		if (len >= n && memcmp(head, starts[i], n) == 0 &&
+		    strncmp(head + n, "openapi.json", 12) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The child has HTTP_MAX_LOOKUPS under way: the connection's next request
+ * waits, read but not begun, and nothing more is read from it.  It has no
+ * timer meanwhile; the lookups it waits on have their deadlines.
+ */
+static void
+http_park(struct hconn *hc)
+{
+	static struct log_limit	ll_park;
+
+	if (hc->hc_parked)
+		return;
+	log_warnx_limited(&ll_park, "%zu lookups under way in this child: "
+	    "new requests wait until they fall to %d", lookup_live(),
+	    HTTP_LOOKUPS_ROOM);
+	hc->hc_parked = 1;
+	http_nparked++;
+	TAILQ_INSERT_TAIL(&http_parked, hc, hc_pentry);
+}
+
+/* From lookup_free(): only schedule, the caller is mid-lookup. */
+static void
+http_lookups_room(void)
+{
+	if (!TAILQ_EMPTY(&http_parked))
+		event_active(http_resume_ev, EV_TIMEOUT, 0);
+}
+
+/* Room again: the parked connections go on, first parked first. */
+static void
+http_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct hconn	*hc;
+
+	(void)fd; (void)ev; (void)arg;
+	http_now = now_mono();
+	while ((hc = TAILQ_FIRST(&http_parked)) != NULL &&
+	    lookup_live() < HTTP_MAX_LOOKUPS) {
+		TAILQ_REMOVE(&http_parked, hc, hc_pentry);
+		hc->hc_parked = 0;
+		http_nparked--;
+		http_process(hc);
+		http_flush(hc);		/* may close it */
+	}
+	if (unsent_over())
+		unsent_shed();
+}
+
 /*
  * Parse and answer the requests that are buffered, one at a time, while
  * the connection is not busy with one and its output has room.
@@ -1955,6 +2042,11 @@ http_process(struct hconn *hc)
 			return;
 		}
 		head = hc->hc_in + hc->hc_off;
+		if (lookup_live() >= HTTP_MAX_LOOKUPS &&
+		    http_head_looks_up(head, (size_t)n)) {
+			http_park(hc);
+			return;
+		}
 		hc->hc_off += (size_t)n;
 		hc->hc_req_start = hc->hc_head_start;
 		alog_begin(&hc->hc_alog, hc->hc_req_start);
@@ -2011,6 +2103,9 @@ http_init(struct event_base *base)
 
 	http_base = base;
 	http_idle_s = t;
+	if ((http_resume_ev = evtimer_new(base, http_resume_cb, NULL)) == NULL)
+		fatalx("out of memory");
+	lookup_when_room(HTTP_LOOKUPS_ROOM, http_lookups_room);
 	tv_from_seconds(&http_idle_tv, t);
 	/*
 	 * Room for 100 names of 253 octets, %-escaped as ACE, in a GET (or

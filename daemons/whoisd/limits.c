@@ -393,16 +393,19 @@ unsent_cmp(const void *a, const void *b)
 	return x->us_since < y->us_since ? -1 : x->us_since > y->us_since;
 }
 
-/* Over http_max_unsent: close the readers with the most waiting. */
-static void
-unsent_shed_cb(evutil_socket_t fd, short ev, void *arg)
+/*
+ * Over http_max_unsent: close the readers with the most waiting.  Called
+ * only where no connection is in the middle of its work: at the end of a
+ * connection's read callback (so a burst of readers cannot each add an
+ * answer before the loop turns), else from the deferred event.
+ */
+void
+unsent_shed(void)
 {
 	struct unsent	**v, *u;
 	size_t		  n = 0, i, goal = front_max_unsent / 4 * 3;
 	double		  now = now_mono();
 
-	(void)fd; (void)ev; (void)arg;
-	unsent_pending = 0;
 	if (front_unsent <= front_max_unsent || unsent_n == 0)
 		return;
 	v = xcalloc(unsent_n, sizeof(*v));
@@ -417,6 +420,14 @@ unsent_shed_cb(evutil_socket_t fd, short ev, void *arg)
 		v[i]->us_shed(v[i]);	/* closes: unsent_update(.., 0) */
 	}
 	free(v);
+}
+
+static void
+unsent_shed_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd; (void)ev; (void)arg;
+	unsent_pending = 0;
+	unsent_shed();
 }
 
 void

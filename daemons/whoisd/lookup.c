@@ -62,19 +62,23 @@ struct lookup {
 	void			*lk_arg;
 	char			 lk_asked[ANSWER_DOMAIN_LEN];
 	char			 lk_ace[NAME_ACE_BUF];	/* what we check */
-	char			 lk_note[NAME_ACE_BUF + 64];
+	int			 lk_below;	/* asked below lk_ace */
 	int			 lk_fd;		/* the client's connection, or -1 */
 	struct client		*lk_callc;	/* the pending call's client */
 	uint64_t		 lk_call;
 	struct event		*lk_deadline;
 	double			 lk_start;	/* monotonic */
-	int			 lk_have_stale;
 	int			 lk_leased;	/* holds the name's cache lease */
 	double			 lk_max_age;	/* seconds, or -1 */
-	struct answer		 lk_stale;
+	/* A stale entry to fall back on, or NULL: on the heap, as most
+	 * lookups have none and a child may hold tens of thousands. */
+	struct answer		*lk_stale;
 };
 
 static struct event_base	*lk_base;
+static size_t			 lk_live;	/* lookups under way */
+static size_t			 lk_room_at;
+static void			(*lk_room_fn)(void);
 
 /*
  * How long the cache trusts an answer of each status, learnt from its
@@ -559,6 +563,19 @@ memo_json(struct memo *mo, const struct answer *a)
 	lk_memo_bytes += mo->mo_json_len + 1;
 }
 
+size_t
+lookup_live(void)
+{
+	return lk_live;
+}
+
+void
+lookup_when_room(size_t at, void (*fn)(void))
+{
+	lk_room_at = at;
+	lk_room_fn = fn;
+}
+
 void
 lookup_init(struct event_base *base)
 {
@@ -577,13 +594,20 @@ lookup_free(struct lookup *lk)
 		flight_leave(lk);
 	if (lk->lk_deadline != NULL)
 		event_free(lk->lk_deadline);
-	answer_free(&lk->lk_stale);
+	if (lk->lk_stale != NULL) {
+		answer_free(lk->lk_stale);
+		free(lk->lk_stale);
+	}
 	free(lk);
+	if (--lk_live == lk_room_at && lk_room_fn != NULL)
+		lk_room_fn();
 }
 
 static void
 lookup_answer(struct lookup *lk, struct answer *a)
 {
+	char	note[NAME_ACE_BUF + 64];
+
 	snprintf(a->a_domain, sizeof(a->a_domain), "%s", lk->lk_asked);
 	if (a->a_ace[0] == '\0')
 		snprintf(a->a_ace, sizeof(a->a_ace), "%s", lk->lk_ace);
@@ -594,7 +618,10 @@ lookup_answer(struct lookup *lk, struct answer *a)
 	front_stats.fs_source[a->a_source]++;
 	regstat_note(a);
 	lk->lk_state = LK_DONE;
-	lk->lk_cb(a, lk->lk_note[0] ? lk->lk_note : NULL, lk->lk_arg);
+	if (lk->lk_below)
+		snprintf(note, sizeof(note),
+		    "answered for the registrable name %s", lk->lk_ace);
+	lk->lk_cb(a, lk->lk_below ? note : NULL, lk->lk_arg);
 }
 
 /* An `unknown` verdict for lk's name, checked now. */
@@ -616,11 +643,11 @@ lookup_fail(struct lookup *lk, const char *reason)
 {
 	struct answer	a;
 
-	if (lk->lk_have_stale) {
-		lk->lk_stale.a_source = SRC_STALE;
-		snprintf(lk->lk_stale.a_reason, sizeof(lk->lk_stale.a_reason),
-		    "%s", reason);
-		lookup_answer(lk, &lk->lk_stale);
+	if (lk->lk_stale != NULL) {
+		lk->lk_stale->a_source = SRC_STALE;
+		snprintf(lk->lk_stale->a_reason,
+		    sizeof(lk->lk_stale->a_reason), "%s", reason);
+		lookup_answer(lk, lk->lk_stale);
 		return;
 	}
 	lookup_unknown(lk, reason, &a);
@@ -738,7 +765,7 @@ lookup_query_cb(const struct client_result *r, void *arg)
 		front_stats.fs_query_errors++;
 		log_warnx("query %s: bad query_r: %s", lk->lk_ace, err);
 		failed = "query-error";
-	} else if (a.a_status == AS_UNKNOWN && lk->lk_have_stale)
+	} else if (a.a_status == AS_UNKNOWN && lk->lk_stale != NULL)
 		lookup_fail(lk, a.a_reason[0] ? a.a_reason : "unknown");
 	else
 		lookup_answer(lk, &a);
@@ -800,10 +827,10 @@ flight_serve(struct lookup *lk, const struct msg_get_r *gr, const char *cerr,
 		lookup_free(lk);
 		return;
 	}
-	if (gr->gr_found && gr->gr_stale && !lk->lk_have_stale &&
+	if (gr->gr_found && gr->gr_stale && lk->lk_stale == NULL &&
 	    lk->lk_max_age < 0) {
-		answer_copy(&lk->lk_stale, &gr->gr_answer);
-		lk->lk_have_stale = 1;
+		lk->lk_stale = xcalloc(1, sizeof(*lk->lk_stale));
+		answer_copy(lk->lk_stale, &gr->gr_answer);
 	}
 	if (first) {
 		lk->lk_leased = strcmp(gr->gr_lease, GET_LEASE_GRANTED) == 0;
@@ -1247,6 +1274,7 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 		return NULL;
 
 	lk = xcalloc(1, sizeof(*lk));
+	lk_live++;
 	lk->lk_flags = flags;
 	lk->lk_cb = cb;
 	lk->lk_arg = arg;
@@ -1255,9 +1283,7 @@ lookup_start_aged(const char *name, size_t len, int flags, int fd,
 	lk->lk_max_age = max_age;
 	snprintf(lk->lk_asked, sizeof(lk->lk_asked), "%s", asked);
 	snprintf(lk->lk_ace, sizeof(lk->lk_ace), "%s", m.sm_registrable);
-	if (m.sm_below)
-		snprintf(lk->lk_note, sizeof(lk->lk_note),
-		    "answered for the registrable name %s", m.sm_registrable);
+	lk->lk_below = m.sm_below;
 
 	t = front_conf()->wc_request_timeout;
 	tv_from_seconds(&tv, t);
@@ -1294,12 +1320,13 @@ lookup_cut(struct lookup *lk, const char *reason, uint64_t retry_after)
 	lk->lk_callc = NULL;
 	if (lk->lk_flight != NULL)
 		flight_leave(lk);
-	if (lk->lk_have_stale) {
-		lk->lk_stale.a_source = SRC_STALE;
-		snprintf(lk->lk_stale.a_reason, sizeof(lk->lk_stale.a_reason),
+	if (lk->lk_stale != NULL) {
+		lk->lk_stale->a_source = SRC_STALE;
+		snprintf(lk->lk_stale->a_reason,
+		    sizeof(lk->lk_stale->a_reason),
 		    "%s", reason);
-		lk->lk_stale.a_retry_after = retry_after;
-		lookup_answer(lk, &lk->lk_stale);
+		lk->lk_stale->a_retry_after = retry_after;
+		lookup_answer(lk, lk->lk_stale);
 	} else {
 		lookup_unknown(lk, reason, &a);
 		a.a_retry_after = retry_after;

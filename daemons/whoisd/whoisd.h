@@ -122,6 +122,11 @@ void		 lookup_cancel(struct lookup *);
 void		 lookup_cut(struct lookup *, const char *reason,
 		    uint64_t retry_after);
 void		 lookup_init(struct event_base *);
+/* Lookups under way in this child (memo hits never are). */
+size_t		 lookup_live(void);
+/* Call fn (from the lookup's end: it must only schedule) each time the
+ * lookups under way fall to `at`. */
+void		 lookup_when_room(size_t at, void (*fn)(void));
 /*
  * During a memo hit's callback, the answer's JSON after "domain" as the
  * memo keeps it (answer_json_rest()); NULL for any other answer.
@@ -174,6 +179,7 @@ struct unsent {
 };
 extern size_t	 front_unsent, front_max_unsent;
 void		 unsent_update_slow(struct unsent *, size_t);
+void		 unsent_shed(void);
 
 /* Cheap when nothing waits: the common case after a write. */
 static inline void

@@ -11,6 +11,9 @@ that never read, may cost it.
 - limit_req_per_client: a burst over the rate gets 429 with Retry-After
   (HTTP) and `status: unknown` (whois).
 - a bare CR in a header line is a 400.
+- lookups under way: a child with HTTP_MAX_LOOKUPS lookups waiting on a
+  slow registry begins no new /v1/ request; the waiting connections go
+  on, in order, once the lookups fall, and every request is answered.
 """
 import json
 import os
@@ -257,3 +260,86 @@ def test_http_bare_cr(procs, tmpdir_path):
     assert status_of(buf) == 400, buf[:200]
     # A CRLF-terminated head is still fine.
     assert status_of(http_get(s.port["http"], "/status")) == 200
+
+
+# daemons/whoisd/http.c: HTTP_MAX_LOOKUPS.
+MAX_LOOKUPS = 16384
+
+
+def read_responses(c, want, timeout):
+    """Status codes of the HTTP responses on c, until EOF or `want`."""
+    c.settimeout(timeout)
+    buf = b""
+    codes = []
+    deadline = time.monotonic() + timeout
+    while len(codes) < want and time.monotonic() < deadline:
+        try:
+            d = c.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not d:
+            break
+        buf += d
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            head = buf[:end].decode("latin-1")
+            m = re.search(r"(?im)^content-length:\s*(\d+)", head)
+            if m is None or len(buf) < end + 4 + int(m.group(1)):
+                break
+            codes.append(int(head.split(" ", 2)[1]))
+            buf = buf[end + 4 + int(m.group(1)):]
+    return codes
+
+
+def test_lookups_under_way_bounded(procs, tmpdir_path):
+    """400 connections each pipeline three 100-name checks of names no
+    child has seen, while the registry takes 4 s: 40,000 lookups if every
+    first request began.  The child stops at its cap, parks the rest, and
+    answers all of them once the registry has."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < min(hard, 4096):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    s = Suite(procs, tmpdir_path, regsim=["--latency-ms=4000"],
+              front=["--min_servers=1", "--max_servers=1",
+                     "--min_spare_servers=0", "--max_spare_servers=1",
+                     "--limit_conn_per_client=0", "--request_timeout=30",
+                     "--http_idle_timeout=30"]).start()
+    names = ["cold%02d.com" % i for i in range(100)]
+    q = "&".join("domain=" + n for n in names)
+    req = ("GET /v1/check?%s HTTP/1.1\r\nHost: x\r\n\r\n" % q).encode()
+    last = ("GET /v1/check?%s HTTP/1.1\r\nHost: x\r\n"
+            "Connection: close\r\n\r\n" % q).encode()
+    nconn = 400
+    socks = []
+    for _ in range(nconn):
+        c = socket.socket()
+        c.connect((HOST, s.port["http"]))
+        c.sendall(req + req + last)
+        socks.append(c)
+    most = parked = 0
+    t_end = time.monotonic() + 3.5
+    while time.monotonic() < t_end:
+        code, body = s.http("/status")
+        assert code == 200, (code, body)
+        st = json.loads(body)
+        most = max(most, st["lookups"])
+        parked = max(parked, st["parked"])
+        time.sleep(0.05)
+    print("lookups under way at most %d, connections parked at most %d"
+          % (most, parked))
+    # At the cap, not over it by more than the request that reached it.
+    assert MAX_LOOKUPS <= most <= MAX_LOOKUPS + len(names), most
+    assert parked >= nconn - MAX_LOOKUPS // len(names) - 10, parked
+    short = []
+    for i, c in enumerate(socks):
+        codes = read_responses(c, 3, 30)
+        if codes != [200, 200, 200]:
+            short.append((i, codes))
+        c.close()
+    assert not short, short[:5]
+    code, body = s.http("/status")
+    st = json.loads(body)
+    assert st["lookups"] == 0 and st["parked"] == 0, st
+    assert "lookups under way in this child" in s.p["front"].logtext()
