@@ -205,6 +205,7 @@ static LIST_HEAD(, hconn)	 http_conns = LIST_HEAD_INITIALIZER(http_conns);
 static TAILQ_HEAD(, hconn)	 http_parked =
 				    TAILQ_HEAD_INITIALIZER(http_parked);
 static size_t			 http_nparked;
+static int			 http_resuming;	/* in http_resume_cb */
 static struct event		*http_resume_ev;
 
 static void	http_process(struct hconn *);
@@ -523,7 +524,7 @@ http_flush(struct hconn *hc)
 		}
 	}
 	if (evbuffer_get_length(out) == 0 && hc->hc_state == HC_READING &&
-	    (hc->hc_closing || hc->hc_eof ||
+	    !hc->hc_parked && (hc->hc_closing || hc->hc_eof ||
 	    (http_draining && hc->hc_len == hc->hc_off))) {
 		http_close(hc);
 		return;
@@ -1957,9 +1958,23 @@ http_head_looks_up(const char *head, size_t len)
 }
 
 /*
- * The child has HTTP_MAX_LOOKUPS under way: the connection's next request
- * waits, read but not begun, and nothing more is read from it.  It has no
- * timer meanwhile; the lookups it waits on have their deadlines.
+ * Must this head's request wait?  While any connection waits, so does
+ * every new request that would start lookups, so that the waiting ones
+ * go first and the lookups under way can only fall until they resume.
+ */
+static int
+http_must_park(const char *head, size_t len)
+{
+	if (lookup_live() < HTTP_MAX_LOOKUPS &&
+	    (TAILQ_EMPTY(&http_parked) || http_resuming))
+		return 0;
+	return http_head_looks_up(head, len);
+}
+
+/*
+ * The connection's next request waits, read but not begun, and nothing
+ * more is read from it.  It has no timer meanwhile; the lookups it waits
+ * on have their deadlines.
  */
 static void
 http_park(struct hconn *hc)
@@ -1992,6 +2007,7 @@ http_resume_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd; (void)ev; (void)arg;
 	http_now = now_mono();
+	http_resuming = 1;
 	while ((hc = TAILQ_FIRST(&http_parked)) != NULL &&
 	    lookup_live() < HTTP_MAX_LOOKUPS) {
 		TAILQ_REMOVE(&http_parked, hc, hc_pentry);
@@ -2000,6 +2016,7 @@ http_resume_cb(evutil_socket_t fd, short ev, void *arg)
 		http_process(hc);
 		http_flush(hc);		/* may close it */
 	}
+	http_resuming = 0;
 	if (unsent_over())
 		unsent_shed();
 }
@@ -2016,6 +2033,8 @@ http_process(struct hconn *hc)
 	char		*head;
 	int		 r;
 
+	if (hc->hc_parked)
+		return;		/* its turn comes in http_resume_cb */
 	for (;;) {
 		if (hc->hc_state == HC_BODY) {
 			if (hc->hc_len == hc->hc_off || http_body(hc) == 0)
@@ -2042,8 +2061,7 @@ http_process(struct hconn *hc)
 			return;
 		}
 		head = hc->hc_in + hc->hc_off;
-		if (lookup_live() >= HTTP_MAX_LOOKUPS &&
-		    http_head_looks_up(head, (size_t)n)) {
+		if (http_must_park(head, (size_t)n)) {
 			http_park(hc);
 			return;
 		}

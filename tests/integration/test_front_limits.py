@@ -297,7 +297,8 @@ def test_lookups_under_way_bounded(procs, tmpdir_path):
     """400 connections each pipeline three 100-name checks of names no
     child has seen, while the registry takes 4 s: 40,000 lookups if every
     first request began.  The child stops at its cap, parks the rest, and
-    answers all of them once the registry has."""
+    answers all of them once the registry has, those whose clients
+    half-closed after sending too."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < min(hard, 4096):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
@@ -311,12 +312,25 @@ def test_lookups_under_way_bounded(procs, tmpdir_path):
     req = ("GET /v1/check?%s HTTP/1.1\r\nHost: x\r\n\r\n" % q).encode()
     last = ("GET /v1/check?%s HTTP/1.1\r\nHost: x\r\n"
             "Connection: close\r\n\r\n" % q).encode()
+    # One client's second request, sent with EOF while its first is under
+    # way, finds the child at its cap when the first is answered: it
+    # waits with the others, and is answered, not dropped for the EOF.
+    early = socket.socket()
+    early.connect((HOST, s.port["http"]))
+    early.sendall(b"GET /v1/check?domain=early1.com HTTP/1.1\r\nHost: x"
+                  b"\r\n\r\n")
+    time.sleep(0.3)
+    early.sendall(b"GET /v1/check?domain=early2.com HTTP/1.1\r\nHost: x"
+                  b"\r\nConnection: close\r\n\r\n")
+    early.shutdown(socket.SHUT_WR)
     nconn = 400
     socks = []
     for _ in range(nconn):
         c = socket.socket()
         c.connect((HOST, s.port["http"]))
         c.sendall(req + req + last)
+        if len(socks) % 4 == 0:
+            c.shutdown(socket.SHUT_WR)  # sent all: waiting still answered
         socks.append(c)
     most = parked = 0
     t_end = time.monotonic() + 3.5
@@ -339,6 +353,8 @@ def test_lookups_under_way_bounded(procs, tmpdir_path):
             short.append((i, codes))
         c.close()
     assert not short, short[:5]
+    assert read_responses(early, 2, 30) == [200, 200]
+    early.close()
     code, body = s.http("/status")
     st = json.loads(body)
     assert st["lookups"] == 0 and st["parked"] == 0, st
