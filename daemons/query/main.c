@@ -268,7 +268,7 @@ query_master_init(void *conf, int reload)
 {
 	struct query_conf	*qc = conf;
 	struct registries	*r;
-	struct rdap_boot	*rb;
+	struct rdap_boot	*rb = NULL;
 	char			 err[512];
 
 	/* Before any pattern is compiled; the children inherit it. */
@@ -289,8 +289,7 @@ query_master_init(void *conf, int reload)
 			if (!reload)
 				fprintf(stderr, "whoisd-query: tld_whois: %s\n",
 				    err);
-			registries_free(r);
-			return -1;
+			goto fail;
 		}
 		tldtab_free(tt);
 	}
@@ -299,8 +298,7 @@ query_master_init(void *conf, int reload)
 		if (!reload)
 			fprintf(stderr, "whoisd-query: public_suffix_list: %s\n",
 			    err);
-		registries_free(r);
-		return -1;
+		goto fail;
 	}
 	/* A broken bootstrap file is refused like a broken registries file. */
 	if ((rb = query_rdap_boot_load(qc, err, sizeof(err))) == NULL &&
@@ -309,17 +307,13 @@ query_master_init(void *conf, int reload)
 		if (!reload)
 			fprintf(stderr, "whoisd-query: rdap_bootstrap: %s\n",
 			    err);
-		registries_free(r);
-		return -1;
+		goto fail;
 	}
 	if (rb != NULL)
 		log_info("rdap_bootstrap: %zu suffixes, published %s",
 		    rdap_boot_count(rb), rdap_boot_publication(rb));
-	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1) {
-		registries_free(r);
-		rdap_boot_free(rb);
-		return -1;
-	}
+	if (link_keys_master(conf, ROLE_QUERY, "whoisd-query", reload) == -1)
+		goto fail;
 	/* -n: check only.  A spool that cannot be written is no reason
 	 * not to start (events wait in memory), but the check says so. */
 	if (reload == 2) {
@@ -339,9 +333,7 @@ query_master_init(void *conf, int reload)
 	 */
 	if (iana_table_load(qc->qc_tld_whois, err, sizeof(err)) == -1) {
 		log_errx("tld_whois: %s", err);
-		registries_free(r);
-		rdap_boot_free(rb);
-		return -1;
+		goto fail;
 	}
 	registries_free(q_regs);
 	q_regs = r;
@@ -358,6 +350,10 @@ query_master_init(void *conf, int reload)
 		return -1;
 	}
 	return 0;
+ fail:
+	registries_free(r);
+	rdap_boot_free(rb);
+	return -1;
 }
 
 static void

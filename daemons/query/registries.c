@@ -496,38 +496,38 @@ registry_text_utf8(const char *text)
 	return 0;
 }
 
-int
-registry_regexec(const struct registry_pattern *rp, const char *text,
-    int utf8, size_t nmatch, regmatch_t *m)
+/* rp on text, in the UTF-8 locale when the text is UTF-8 and rp has a
+ * copy compiled there. */
+static int
+registry_exec(const struct registry_pattern *rp, const char *text, int utf8,
+    size_t nmatch, regmatch_t *m, int eflags)
 {
 	const regex_t	*re8;
 	locale_t	 old;
 	int		 rc;
 
 	if (!utf8 || (re8 = registry_re8(rp)) == NULL)
-		return regexec(&rp->rp_re, text, nmatch, m, 0);
+		return regexec(&rp->rp_re, text, nmatch, m, eflags);
 	old = uselocale(registry_utf8_locale());
-	rc = regexec(re8, text, nmatch, m, 0);
+	rc = regexec(re8, text, nmatch, m, eflags);
 	uselocale(old);
 	return rc;
+}
+
+int
+registry_regexec(const struct registry_pattern *rp, const char *text,
+    int utf8, size_t nmatch, regmatch_t *m)
+{
+	return registry_exec(rp, text, utf8, nmatch, m, 0);
 }
 
 int
 registry_regexec_line(const struct registry_pattern *rp, const char *text,
     size_t so, size_t eo, int utf8, regmatch_t *m)
 {
-	const regex_t	*re8;
-	locale_t	 old;
-	int		 rc;
-
 	m[0].rm_so = (regoff_t)so;
 	m[0].rm_eo = (regoff_t)eo;
-	if (!utf8 || (re8 = registry_re8(rp)) == NULL)
-		return regexec(&rp->rp_re, text, 1, m, REG_STARTEND);
-	old = uselocale(registry_utf8_locale());
-	rc = regexec(re8, text, 1, m, REG_STARTEND);
-	uselocale(old);
-	return rc;
+	return registry_exec(rp, text, utf8, 1, m, REG_STARTEND);
 }
 
 static int
