@@ -32,6 +32,13 @@ int	 fd_cloexec(int fd);
 /* Read len bytes, or up to EOF or an error; returns how many it got. */
 size_t	 fd_read_full(int fd, void *buf, size_t len);
 
+/*
+ * Copy src into dst of size bytes, cut to fit and always terminated
+ * (strlcpy's contract): what snprintf("%s") does, without the format
+ * machinery, for the copies on every request's path.  Returns strlen(src).
+ */
+size_t	 str_copy(char *dst, const char *src, size_t size);
+
 /* FNV-1a (32 bits) of a string, for the hash tables. */
 uint32_t str_hash(const char *s);
 

@@ -79,6 +79,15 @@ enum cache_st {
  */
 #define CACHE_DICTS		64
 #define CACHE_DICT_MAX		16384	/* bytes of a reply kept as dictionary */
+
+/*
+ * Deflate streams: one with an 8 KB window and a small hash for the
+ * common short reply and its dictionary (a reset clears 8 KB of hash
+ * instead of 64), one with zlib's defaults for the rest.
+ */
+#define CACHE_ZSTREAMS		2
+#define CACHE_ZSMALL_BITS	13
+#define CACHE_ZSMALL_MEMLEVEL	4
 struct cache_dict {
 	int64_t		 dc_id;
 	char		*dc_registry;
@@ -116,8 +125,8 @@ struct cache_db {
 	 * compress2() per put would allocate and clear ~270 KB of zlib
 	 * state, and freeing it would trim the heap every time.
 	 */
-	z_stream		 cd_z;
-	int			 cd_z_ready;
+	z_stream		 cd_z[CACHE_ZSTREAMS];	/* small, default */
+	int			 cd_z_ready[CACHE_ZSTREAMS];
 	unsigned char		*cd_zbuf;
 	size_t			 cd_zcap;
 	z_stream		 cd_zi;		/* the same for reads */

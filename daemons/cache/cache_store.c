@@ -301,12 +301,17 @@ cache_store_forget(struct cache_db *db)
 void
 cache_store_free(struct cache_db *db)
 {
+	int	i;
+
 	cache_store_forget(db);
-	if (db->cd_z_ready)
-		deflateEnd(&db->cd_z);
+	for (i = 0; i < CACHE_ZSTREAMS; i++) {
+		if (db->cd_z_ready[i])
+			deflateEnd(&db->cd_z[i]);
+		db->cd_z_ready[i] = 0;
+	}
 	if (db->cd_zi_ready)
 		inflateEnd(&db->cd_zi);
-	db->cd_z_ready = db->cd_zi_ready = 0;
+	db->cd_zi_ready = 0;
 	free(db->cd_zbuf);
 	db->cd_zbuf = NULL;
 	db->cd_zcap = 0;
@@ -665,25 +670,38 @@ cache_db_get(struct cache_db *db, const char *ace, double now, int flags,
 /* Put */
 
 /*
- * Deflate len bytes of text into db->cd_zbuf with the connection's one
- * stream (zlib format, default level), with dict as preset dictionary
- * unless NULL; *zlen gets the deflated size.  0 or -1.
+ * Deflate len bytes of text into db->cd_zbuf (zlib format, default
+ * level), with dict as preset dictionary unless NULL; *zlen gets the
+ * deflated size.  0 or -1.  When the dictionary and the text fit the
+ * small stream's window, every match the default stream could find is
+ * within its reach, and the output inflates the same way (inflate reads
+ * the window size from the zlib header).
  */
 static int
 text_deflate(struct cache_db *db, const void *dict, size_t dictlen,
     const char *text, size_t len, size_t *zlen)
 {
-	z_stream	*zs = &db->cd_z;
+	z_stream	*zs;
 	size_t		 bound;
 	unsigned char	*nb;
+	int		 small, r;
 
-	if (!db->cd_z_ready) {
+	/* 262: deflate's MIN_LOOKAHEAD, the window's unusable tail. */
+	small = dictlen + len + 262 <= ((size_t)1 << CACHE_ZSMALL_BITS);
+	zs = &db->cd_z[small ? 0 : 1];
+	if (!db->cd_z_ready[small ? 0 : 1]) {
 		memset(zs, 0, sizeof(*zs));
-		if (deflateInit(zs, Z_DEFAULT_COMPRESSION) != Z_OK) {
+		if (small)
+			r = deflateInit2(zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+			    CACHE_ZSMALL_BITS, CACHE_ZSMALL_MEMLEVEL,
+			    Z_DEFAULT_STRATEGY);
+		else
+			r = deflateInit(zs, Z_DEFAULT_COMPRESSION);
+		if (r != Z_OK) {
 			sqldb_seterr(&db->cd_db, "deflate: cannot initialise");
 			return -1;
 		}
-		db->cd_z_ready = 1;
+		db->cd_z_ready[small ? 0 : 1] = 1;
 	} else if (deflateReset(zs) != Z_OK) {
 		sqldb_seterr(&db->cd_db, "deflate: cannot reset");
 		return -1;

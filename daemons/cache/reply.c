@@ -111,7 +111,7 @@ cache_batch_commit(void)
 	rc = cache_db_batch_commit(cache_db());
 	cache_cnt.cn_commits++;
 	if (rc == -1) {
-		snprintf(why, sizeof(why), "%s", cache_db_errmsg(cache_db()));
+		str_copy(why, cache_db_errmsg(cache_db()), sizeof(why));
 		if (!cache_db_fault(cache_db()))
 			log_warnx("group commit: %s", why);
 	}
@@ -156,21 +156,21 @@ cache_entry_to_answer(struct cache_entry *e, struct answer *a,
     enum answer_source source)
 {
 	memset(a, 0, sizeof(*a));
-	snprintf(a->a_domain, sizeof(a->a_domain), "%s", e->ce_ace);
-	snprintf(a->a_ace, sizeof(a->a_ace), "%s", e->ce_ace);
+	str_copy(a->a_domain, e->ce_ace, sizeof(a->a_domain));
+	str_copy(a->a_ace, e->ce_ace, sizeof(a->a_ace));
 	a->a_status = cache_status_answer(e->ce_status);
-	snprintf(a->a_reason, sizeof(a->a_reason), "%s", e->ce_reason);
+	str_copy(a->a_reason, e->ce_reason, sizeof(a->a_reason));
 	a->a_source = source;
 	a->a_checked = e->ce_checked;
 	a->a_expires = e->ce_expires;
-	snprintf(a->a_registry, sizeof(a->a_registry), "%s", e->ce_registry);
+	str_copy(a->a_registry, e->ce_registry, sizeof(a->a_registry));
 	a->a_latency_ms = e->ce_latency_ms > 0 ? (uint64_t)e->ce_latency_ms : 0;
-	snprintf(a->a_rule, sizeof(a->a_rule), "%s", e->ce_rule);
-	snprintf(a->a_matched, sizeof(a->a_matched), "%s", e->ce_matched);
+	str_copy(a->a_rule, e->ce_rule, sizeof(a->a_rule));
+	str_copy(a->a_matched, e->ce_matched, sizeof(a->a_matched));
 	a->a_reg_created = e->ce_reg_created;
 	a->a_reg_expires = e->ce_reg_expires;
-	snprintf(a->a_nameservers, sizeof(a->a_nameservers), "%s",
-	    e->ce_nameservers);
+	str_copy(a->a_nameservers, e->ce_nameservers,
+	    sizeof(a->a_nameservers));
 	/* The channel is not stored: a DNS verdict's rule names it. */
 	if (strcmp(e->ce_rule, ANSWER_RULE_DNS) == 0)
 		a->a_channel = CH_DNS;
@@ -210,7 +210,7 @@ cache_reply_get_r(struct link *l, uint64_t id, int version,
 	memset(&gr, 0, sizeof(gr));
 	gr.gr_found = found && a != NULL;
 	gr.gr_stale = gr.gr_found && stale;
-	snprintf(gr.gr_lease, sizeof(gr.gr_lease), "%s", lease);
+	str_copy(gr.gr_lease, lease, sizeof(gr.gr_lease));
 	if (gr.gr_found) {
 		/* Shallow: the text stays the caller's. */
 		gr.gr_answer = *a;
@@ -227,7 +227,7 @@ cache_reply_same(struct link *l, uint64_t id, int version)
 	memset(&gr, 0, sizeof(gr));
 	gr.gr_found = 1;
 	gr.gr_same = 1;
-	snprintf(gr.gr_lease, sizeof(gr.gr_lease), "%s", GET_LEASE_NONE);
+	str_copy(gr.gr_lease, GET_LEASE_NONE, sizeof(gr.gr_lease));
 	cache_send_get_r(l, id, version, &gr);
 }
 

@@ -299,20 +299,20 @@ cache_put(struct link *l, struct msg *m)
 	status = cache_status_code(a.a_status);
 	if ((ttl = cache_ttl_for(&ttls, status)) > 0) {
 		memset(&e, 0, sizeof(e));
-		snprintf(e.ce_ace, sizeof(e.ce_ace), "%s", ace);
+		str_copy(e.ce_ace, ace, sizeof(e.ce_ace));
 		e.ce_status = status;
-		snprintf(e.ce_reason, sizeof(e.ce_reason), "%s", a.a_reason);
-		snprintf(e.ce_registry, sizeof(e.ce_registry), "%s",
-		    a.a_registry);
+		str_copy(e.ce_reason, a.a_reason, sizeof(e.ce_reason));
+		str_copy(e.ce_registry, a.a_registry,
+		    sizeof(e.ce_registry));
 		e.ce_checked = a.a_checked;
 		e.ce_latency_ms = a.a_latency_ms > INT_MAX ? INT_MAX :
 		    (int)a.a_latency_ms;
-		snprintf(e.ce_rule, sizeof(e.ce_rule), "%s", a.a_rule);
-		snprintf(e.ce_matched, sizeof(e.ce_matched), "%s", a.a_matched);
+		str_copy(e.ce_rule, a.a_rule, sizeof(e.ce_rule));
+		str_copy(e.ce_matched, a.a_matched, sizeof(e.ce_matched));
 		e.ce_reg_created = a.a_reg_created;
 		e.ce_reg_expires = a.a_reg_expires;
-		snprintf(e.ce_nameservers, sizeof(e.ce_nameservers), "%s",
-		    a.a_nameservers);
+		str_copy(e.ce_nameservers, a.a_nameservers,
+		    sizeof(e.ce_nameservers));
 		e.ce_text = a.a_text;		/* borrowed, not freed here */
 		e.ce_text_len = a.a_text_len;
 		if (cache_db_put(cs_db, &e, ttl) == -1) {
@@ -404,7 +404,7 @@ cache_timing_get(struct link *l, struct msg *m)
 		return;
 	}
 	memset(&tr, 0, sizeof(tr));
-	snprintf(tr.tr_registry, sizeof(tr.tr_registry), "%s", reg);
+	str_copy(tr.tr_registry, reg, sizeof(tr.tr_registry));
 	tr.tr_n = ct.tm_n > 0 ? (uint64_t)ct.tm_n : 0;
 	tr.tr_p50 = ct.tm_p50 > 0 ? (uint64_t)ct.tm_p50 : 0;
 	tr.tr_p90 = ct.tm_p90 > 0 ? (uint64_t)ct.tm_p90 : 0;

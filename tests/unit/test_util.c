@@ -97,6 +97,30 @@ test_timeval(void **state)
 	assert_int_equal(tv.tv_usec, 0);
 }
 
+/* str_copy: snprintf("%s")'s result, cut and terminated, for any size. */
+static void
+test_str_copy(void **state)
+{
+	const char	*src[] = { "", "a", "abc", "abcdefgh" };
+	char		 a[16], b[16];
+	size_t		 i, size;
+
+	(void)state;
+	for (i = 0; i < nitems(src); i++)
+		for (size = 1; size <= 10; size++) {
+			memset(a, 'x', sizeof(a));
+			memset(b, 'x', sizeof(b));
+			assert_int_equal(str_copy(a, src[i], size),
+			    strlen(src[i]));
+			snprintf(b, size, "%s", src[i]);
+			assert_memory_equal(a, b, sizeof(a));
+		}
+	/* Size 0 writes nothing. */
+	a[0] = 'x';
+	assert_int_equal(str_copy(a, "abc", 0), 3);
+	assert_int_equal(a[0], 'x');
+}
+
 int
 main(void)
 {
@@ -104,6 +128,7 @@ main(void)
 		cmocka_unit_test(test_iso8601_matches_gmtime),
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_timeval),
+		cmocka_unit_test(test_str_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
