@@ -478,6 +478,11 @@ class Suggest:
         pwin, lost3 = self.nsd_direct(self.probe, SUGGEST_CONC)
         d.update(probe_p50_ms=pct(pwin, 50) * 1000,
                  probe_p99_ms=pct(pwin, 99) * 1000, probe_lost=lost3)
+        # The same names, answered by limitd from memory: the floor of
+        # a whois answer at this concurrency on this machine.
+        self.limit_res = self.b.limit_load(
+            "suggest-dlg-limit", self.b.names_file("sg-probe", self.probe),
+            SUGGEST_CONC, len(self.probe))
         self.b.results.append(d)
         self.direct = d
         log("suggestion: NSD alone p99 %.3f ms (1 in flight), "
@@ -506,6 +511,7 @@ class Suggest:
                   on["undelegated"] and on["definite"] == on["names"]
                   else "MISS"))
         pr = getattr(self, "probe_res", None)
+        lr = getattr(self, "limit_res", None)
         if d and pr:
             lim = d["probe_p99_ms"] + 5
             T.append(("suggestion, DNS on: delegated names' p99",
@@ -513,10 +519,13 @@ class Suggest:
                       "%.1f ms (p50 %.1f; %d names asked once each by "
                       "whoisd-loadgen, %d at once, %d errors; NSD asked "
                       "directly, same names, %d in flight: p99 %.1f ms). "
-                      "In the flood, through its Python client: p99 %s ms"
+                      "In the flood, through its Python client: p99 %s ms. "
+                      "limitd (a whois server answering from memory), "
+                      "same names, %d at once: p99 %s ms"
                       % (pr["p99_ms"], pr["p50_ms"], len(self.probe),
                          SUGGEST_CONC, pr["errors"], d["window"],
-                         d["probe_p99_ms"], fmt(on["dlg_first_p99_ms"])),
+                         d["probe_p99_ms"], fmt(on["dlg_first_p99_ms"]),
+                         SUGGEST_CONC, fmt(lr and lr.get("p99_ms"))),
                       "PASS" if pr["p99_ms"] <= lim and pr["errors"] == 0
                       else "MISS"))
         for ph in (on, off):
@@ -625,6 +634,17 @@ class Suggest:
               "%.3f ms; %d in flight p50 %.3f / p99 %.3f ms; %d lost." % (
                   d["names"], d["seq_p50_ms"], d["seq_p99_ms"], d["window"],
                   d["win_p50_ms"], d["win_p99_ms"], d["lost"]))
+            w("")
+        lr = getattr(self, "limit_res", None)
+        if lr:
+            w("limitd (the bench's limit server: a whois server that "
+              "answers from memory, no suite behind it) asked for the same "
+              "%d names by whoisd-loadgen, %d at once: p50 %s / p99 %s ms, "
+              "%d errors.  A whois answer over TCP at this concurrency "
+              "costs at least this on this machine, whatever is behind "
+              "the server." % (len(self.probe), SUGGEST_CONC,
+                               fmt(lr.get("p50_ms")), fmt(lr.get("p99_ms")),
+                               lr.get("errors", 0)))
             w("")
 
 

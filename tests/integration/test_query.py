@@ -316,6 +316,42 @@ def test_verdicts_rule_and_matched(qprocs, tmpdir_path, regsim):
     no_sanitizer_report(q)
 
 
+def time_wait_sockets(port):
+    """TIME_WAIT sockets (state 06) on local port `port`, IPv4."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[3] == "06" and \
+                    int(fields[1].split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
+def test_registry_closes_first_and_keeps_no_time_wait(qprocs, tmpdir_path,
+                                                      regsim):
+    """A registry sends its reply and closes; whoisd-query has then read
+    every byte and ends the connection with a reset, not a FIN: the
+    registry keeps no TIME_WAIT socket for it, and the answers are
+    whole."""
+    cache = FakeDaemon()
+    q = start_query(qprocs, tmpdir_path, regsim.port,
+                    "--registry_rate_override=1000", cache=cache.port)
+    try:
+        for i in range(20):
+            a = query(q.port, "free-tw%d.de" % i)
+            assert a["status"] == "available", a
+            a = query(q.port, "example.com")
+            assert a["status"] == "registered", a
+            assert "Domain Name: EXAMPLE.COM" in a["text"].decode()
+        # Counted before stats(): its own connection ends with a FIN.
+        assert time_wait_sockets(regsim.port) == 0
+        assert regsim.stats()["total"] == 40
+    finally:
+        cache.close()
+
+
 def test_no_whois_tld_is_never_asked(qprocs, tmpdir_path, regsim):
     cache = FakeDaemon()
     q = start_query(qprocs, tmpdir_path, regsim.port, cache=cache.port)
