@@ -125,7 +125,7 @@ struct cache_db {
 	 * compress2() per put would allocate and clear ~270 KB of zlib
 	 * state, and freeing it would trim the heap every time.
 	 */
-	z_stream		 cd_z[CACHE_ZSTREAMS];	/* small, default */
+	z_stream		 cd_z[CACHE_ZSTREAMS];	/* [0] small, [1] default */
 	int			 cd_z_ready[CACHE_ZSTREAMS];
 	unsigned char		*cd_zbuf;
 	size_t			 cd_zcap;

@@ -684,14 +684,14 @@ text_deflate(struct cache_db *db, const void *dict, size_t dictlen,
 	z_stream	*zs;
 	size_t		 bound;
 	unsigned char	*nb;
-	int		 small, r;
+	int		 big, r;
 
 	/* 262: deflate's MIN_LOOKAHEAD, the window's unusable tail. */
-	small = dictlen + len + 262 <= ((size_t)1 << CACHE_ZSMALL_BITS);
-	zs = &db->cd_z[small ? 0 : 1];
-	if (!db->cd_z_ready[small ? 0 : 1]) {
+	big = dictlen + len + 262 > ((size_t)1 << CACHE_ZSMALL_BITS);
+	zs = &db->cd_z[big];
+	if (!db->cd_z_ready[big]) {
 		memset(zs, 0, sizeof(*zs));
-		if (small)
+		if (!big)
 			r = deflateInit2(zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
 			    CACHE_ZSMALL_BITS, CACHE_ZSMALL_MEMLEVEL,
 			    Z_DEFAULT_STRATEGY);
@@ -701,7 +701,7 @@ text_deflate(struct cache_db *db, const void *dict, size_t dictlen,
 			sqldb_seterr(&db->cd_db, "deflate: cannot initialise");
 			return -1;
 		}
-		db->cd_z_ready[small ? 0 : 1] = 1;
+		db->cd_z_ready[big] = 1;
 	} else if (deflateReset(zs) != Z_OK) {
 		sqldb_seterr(&db->cd_db, "deflate: cannot reset");
 		return -1;

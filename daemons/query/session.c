@@ -173,10 +173,9 @@ session_disconnect(struct session *s)
 
 /*
  * The registry closed first and every byte is in: let the close send a
- * reset instead of a FIN.  Both ends are spared the closing handshake
- * (a FIN, its ACK, and the registry's TIME_WAIT socket), nothing is left
- * unread on either side, and on a loopback registry it is a third of
- * what close() costs.
+ * reset instead of a FIN.  Nothing is left unread on either side, and
+ * both ends are spared the closing handshake and the registry its
+ * TIME_WAIT socket.
  */
 static void
 session_close_abort(struct session *s)

@@ -336,6 +336,11 @@ class Bench:
         # Kept running (idle, no CPU): measured in turn with whoisd.
         self.limit = (p, port)
 
+    @staticmethod
+    def cpu_per_request(acc, n):
+        """us of CPU per request of process n in a with_cpu() total."""
+        return acc.get(n, 0.0) * 1e6 / (1000.0 * acc["rounds"])
+
     def report_miss_floor(self, w):
         """What a miss must cost whatever the suite does: one registry
         connection on the client's side (whoisd-query) and one client
@@ -343,7 +348,7 @@ class Bench:
         rb, dm = self.cpu.get("regsim-burst"), self.cpu.get("distinct-misses")
         if not rb or not dm:
             return
-        per = lambda acc, n: acc.get(n, 0.0) * 1e6 / (1000.0 * acc["rounds"])
+        per = self.cpu_per_request
         client = per(rb, "loadgen")
         suite = sum(per(dm, n) for n in ("front", "cache", "query", "errdb"))
         txt = ("**The floor under a miss.**  whoisd-query makes one registry "
@@ -690,15 +695,15 @@ http {
                 expect="status: available", timeout_ms=30000,
                 tags={"round": k}))
             after = self.sim_stats()
-            if same in after["per_domain"] or not (
-                    after.get("per_domain_overflow", 0) >
-                    before.get("per_domain_overflow", 0)):
+            full = after.get("per_domain_overflow", 0) > \
+                before.get("per_domain_overflow", 0)
+            if full and same not in after["per_domain"]:
+                # The simulator's per-name table (RS_DOMAIN_CAP) is full;
+                # this round asked only this name, so the total is it.
+                n = after["total"] - before["total"]
+            else:
                 n = (after["per_domain"].get(same, 0) -
                      before["per_domain"].get(same, 0))
-            else:
-                # The simulator counts only its first names (RS_DOMAIN_CAP) one by
-                # one; this round asked only this name, so the total is it.
-                n = after["total"] - before["total"]
             self.extra["identical_sim_queries"].append(n)
             self.extra["identical_sim_total"].append(
                 after["total"] - before["total"])
@@ -1244,8 +1249,7 @@ http {
                 acc = self.cpu.get(model)
                 if not acc:
                     continue
-                per = lambda n: acc.get(n, 0.0) * 1e6 / \
-                    (1000.0 * acc["rounds"])
+                per = lambda n: self.cpu_per_request(acc, n)
                 suite = sum(per(n) for n in cols[:4])
                 w("| %s | %s | %.0f | %.0f |" % (
                     model, " | ".join("%.0f" % per(n) for n in cols),
